@@ -1,0 +1,247 @@
+"""The public library API: ``upscale``, ``inpaint``, ``list_models``, ``load_model``.
+
+Arrays in and out are NumPy: ``H×W`` (gray), ``H×W×3`` (RGB) or ``H×W×4`` (RGBA); dtype uint8, uint16 or
+float (values in [0, 1]). Outputs keep the input's dtype and channel layout. Importing this module does
+not import torch: the CNN path imports it when first used.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from restore import classical
+from restore.errors import InputError
+
+#: Largest output an untiled classical upscale may produce (pixels); the CNN path is tiled.
+MAX_PIXELS = 1 << 28
+SCALES = (2, 3, 4)
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """One entry of :func:`list_models`."""
+
+    name: str
+    task: str  # "sr" | "inpaint"
+    kind: str  # "classical" | "cnn"
+    scales: tuple[int, ...] = ()
+    params: int | None = None
+    scores: dict[str, float] = field(default_factory=dict)
+    description: str = ""
+    path: str | None = None
+
+
+def upscale_methods() -> list[str]:
+    """Valid ``method`` names for :func:`upscale` (cheap: no torch import)."""
+    from restore.weights import shipped_models
+
+    cnn = sorted({m.name for m in shipped_models() if m.task == "sr"})
+    return ["auto", *cnn, *classical.UPSCALE_METHODS]
+
+
+def inpaint_methods() -> list[str]:
+    """Valid ``method`` names for :func:`inpaint` (cheap: no torch import)."""
+    from restore.weights import shipped_models
+
+    cnn = sorted({m.name for m in shipped_models() if m.task == "inpaint"})
+    return ["auto", *cnn, *classical.INPAINT_METHODS]
+
+
+def list_models() -> list[ModelInfo]:
+    """Every method and shipped model, classical ones first."""
+    from restore.weights import shipped_models
+
+    out = [
+        ModelInfo(m, "sr", "classical", SCALES, None, {}, "interpolation") for m in classical.UPSCALE_METHODS
+    ]
+    out += [ModelInfo(m, "inpaint", "classical", (), None, {}, "classical inpainting") for m in classical.INPAINT_METHODS]
+    return out + shipped_models()
+
+
+def load_model(name_or_path: str | Path, *, device: str = "auto"):
+    """Build a CNN from a shipped model name or a ``.safetensors`` path (config read from its metadata)."""
+    from restore.weights import load_model as _load
+
+    return _load(name_or_path, device=device)
+
+
+# --- array plumbing -------------------------------------------------------------------------------
+
+@dataclass
+class _Layout:
+    dtype: np.dtype
+    gray: bool
+    alpha: np.ndarray | None
+
+
+def _split(image: np.ndarray, what: str = "image") -> tuple[np.ndarray, _Layout]:
+    """Validate and convert to float32 ``H×W×C`` (C = 1 or 3) in [0, 1], with alpha set aside."""
+    if not isinstance(image, np.ndarray):
+        raise InputError(f"{what} must be a NumPy array, got {type(image).__name__}")
+    if image.ndim == 3 and image.shape[2] == 1:
+        image = image[:, :, 0]
+    if image.ndim not in (2, 3) or (image.ndim == 3 and image.shape[2] not in (3, 4)):
+        raise InputError(f"{what} must be H×W, H×W×3 or H×W×4, got shape {image.shape}")
+    if image.shape[0] == 0 or image.shape[1] == 0:
+        raise InputError(f"{what} is empty (shape {image.shape})")
+    dt = image.dtype
+    if dt == np.uint8:
+        f = image.astype(np.float32) / 255.0
+    elif dt == np.uint16:
+        f = image.astype(np.float32) / 65535.0
+    elif np.issubdtype(dt, np.floating):
+        f = image.astype(np.float32)
+        if not np.isfinite(f).all():
+            raise InputError(f"{what} contains NaN or infinite values")
+        f = np.clip(f, 0.0, 1.0)
+    else:
+        raise InputError(f"{what} dtype must be uint8, uint16 or float in [0, 1], got {dt}")
+    gray = f.ndim == 2
+    if gray:
+        f = f[:, :, None]
+    alpha = None
+    if f.shape[2] == 4:
+        alpha, f = f[:, :, 3:], f[:, :, :3]
+    return np.ascontiguousarray(f), _Layout(dt, gray, alpha)
+
+
+def _merge(f: np.ndarray, layout: _Layout, alpha: np.ndarray | None = None) -> np.ndarray:
+    """Inverse of :func:`_split`: back to the input's dtype and channel layout."""
+    a = layout.alpha if alpha is None else alpha
+    if a is not None:
+        f = np.concatenate([f, a], axis=2)
+    if layout.gray:
+        f = f[:, :, 0]
+    f = np.clip(f, 0.0, 1.0)
+    if layout.dtype == np.uint8:
+        return (f * 255.0 + 0.5).astype(np.uint8)
+    if layout.dtype == np.uint16:
+        return (f * 65535.0 + 0.5).astype(np.uint16)
+    return f.astype(layout.dtype)
+
+
+def _default_cnn(task: str, scale: int | None = None) -> str | None:
+    from restore.weights import default_model
+
+    return default_model(task, scale)
+
+
+# --- upscale -----------------------------------------------------------------------------------------
+
+def upscale(
+    image: np.ndarray,
+    scale: int = 4,
+    *,
+    method: str = "auto",
+    model: Any = None,
+    device: str = "auto",
+    tile: int | None = None,
+) -> np.ndarray:
+    """Upscale an image by 2, 3 or 4.
+
+    Args:
+        image: ``H×W``, ``H×W×3`` (RGB) or ``H×W×4`` (RGBA); uint8, uint16 or float in [0, 1].
+        scale: 2, 3 or 4.
+        method: ``"auto"`` (the shipped CNN for this scale, else bicubic), a shipped model name, or a
+            classical method: nearest, bilinear, bicubic, lanczos, bicubic-matlab.
+        model: a model name, a ``.safetensors`` path or an already loaded model; overrides ``method``.
+        device: ``auto | cpu | cuda | mps`` for the CNN path.
+        tile: tile size in input pixels for the CNN path (``None`` = chosen per device; ``0`` = untiled).
+
+    Returns:
+        The upscaled image, ``(H*scale)×(W*scale)`` with the input's dtype and channels. Alpha is
+        upscaled with plain bicubic interpolation.
+    """
+    if isinstance(scale, bool) or not isinstance(scale, (int, np.integer)) or int(scale) not in SCALES:
+        raise InputError(f"unsupported scale {scale!r}; choose 2, 3 or 4")
+    scale = int(scale)
+    f, layout = _split(image)
+    h, w = f.shape[:2]
+    if model is None and method == "auto":
+        model = _default_cnn("sr", scale)
+        if model is None:
+            method = "bicubic"
+    elif model is None and method not in classical.UPSCALE_METHODS:
+        if method not in upscale_methods():
+            raise InputError(f"unknown upscale method {method!r}; choose from {', '.join(upscale_methods())}")
+        model = method
+    if model is not None:
+        from restore.engine import upscale_array
+
+        out = upscale_array(f, scale, model, device=device, tile=tile)
+    else:
+        if h * w * scale * scale > MAX_PIXELS:
+            raise InputError(
+                f"output of {h * scale}×{w * scale} px exceeds the {MAX_PIXELS // 1_000_000} MP limit of "
+                "classical upscaling; use a CNN model (tiled)"
+            )
+        out = classical.upscale(f, scale, method)
+    alpha = None
+    if layout.alpha is not None:
+        alpha = classical.upscale(layout.alpha, scale, "bicubic")
+    return _merge(out, layout, alpha)
+
+
+# --- inpaint -----------------------------------------------------------------------------------------
+
+def _check_mask(mask: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    if not isinstance(mask, np.ndarray):
+        raise InputError(f"mask must be a NumPy array, got {type(mask).__name__}")
+    if mask.ndim == 3 and mask.shape[2] == 1:
+        mask = mask[:, :, 0]
+    if mask.ndim != 2:
+        raise InputError(f"mask must be H×W, got shape {mask.shape}")
+    if mask.shape != shape:
+        raise InputError(f"mask is {mask.shape[1]}×{mask.shape[0]} but the image is {shape[1]}×{shape[0]}")
+    return mask != 0
+
+
+def inpaint(
+    image: np.ndarray,
+    mask: np.ndarray,
+    *,
+    method: str = "auto",
+    model: Any = None,
+    device: str = "auto",
+) -> np.ndarray:
+    """Fill the holes of an image.
+
+    Args:
+        image: ``H×W``, ``H×W×3`` (RGB) or ``H×W×4`` (RGBA); uint8, uint16 or float in [0, 1].
+        mask: ``H×W``; nonzero = hole (the OpenCV / IOPaint convention).
+        method: ``"auto"`` (the shipped CNN, else telea), a shipped model name, or telea, ns, biharmonic.
+        model: a model name, a ``.safetensors`` path or a loaded model; overrides ``method``.
+        device: ``auto | cpu | cuda | mps`` for the CNN path.
+
+    Returns:
+        The inpainted image, same shape and dtype. Pixels outside the hole are bit-identical to the
+        input; alpha is returned as given.
+    """
+    f, layout = _split(image)
+    holes = _check_mask(mask, f.shape[:2])
+    if not holes.any():
+        return image.copy()
+    if model is None and method == "auto":
+        model = _default_cnn("inpaint")
+        if model is None:
+            method = "telea"
+    elif model is None and method not in classical.INPAINT_METHODS:
+        if method not in inpaint_methods():
+            raise InputError(f"unknown inpaint method {method!r}; choose from {', '.join(inpaint_methods())}")
+        model = method
+    if model is not None:
+        from restore.engine import inpaint_array
+
+        filled = inpaint_array(f, holes, model, device=device)
+    else:
+        if f.shape[0] * f.shape[1] > MAX_PIXELS:
+            raise InputError(f"image exceeds the {MAX_PIXELS // 1_000_000} MP limit")
+        filled = classical.inpaint(f, holes, method)
+    out = _merge(filled, layout)
+    # bit-identical outside the hole, whatever rounding the float round trip did
+    result = image.copy()
+    result[holes] = out[holes]
+    return result

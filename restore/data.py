@@ -1,0 +1,150 @@
+"""Training data: image folders, paired SR crops with the MATLAB bicubic degradation, hole-mask generators."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from restore.classical import imresize
+from restore.errors import InputError
+
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"}
+
+
+def list_images(folders: Sequence[str | Path]) -> list[Path]:
+    """Image files of one or more folders (recursively), sorted so runs are deterministic."""
+    files: list[Path] = []
+    for f in folders:
+        p = Path(f)
+        if p.is_file():
+            files.append(p)
+        elif p.is_dir():
+            files.extend(q for q in p.rglob("*") if q.suffix.lower() in IMAGE_SUFFIXES)
+        else:
+            raise InputError(f"training data not found: {p}")
+    if not files:
+        raise InputError(f"no images in {', '.join(map(str, folders))}")
+    return sorted(files)
+
+
+def load_rgb(path: Path) -> np.ndarray:
+    """uint8 RGB ``H×W×3`` (gray replicated, alpha dropped)."""
+    import cv2
+
+    arr = cv2.imdecode(np.fromfile(str(path), dtype=np.uint8), cv2.IMREAD_COLOR)
+    if arr is None:
+        raise InputError(f"cannot decode {path}")
+    return cv2.cvtColor(arr, cv2.COLOR_BGR2RGB)
+
+
+def mod_crop(img: np.ndarray, s: int) -> np.ndarray:
+    h, w = img.shape[:2]
+    return img[: h - h % s, : w - w % s]
+
+
+def degrade(hr_u8: np.ndarray, scale: int) -> np.ndarray:
+    """The published SR degradation: MATLAB bicubic downscale of uint8 HR, rounded back to uint8."""
+    lr = imresize(hr_u8.astype(np.float32), 1.0 / scale)
+    return np.clip(np.round(lr), 0, 255).astype(np.uint8)
+
+
+def augment(arrays: list[np.ndarray], rng: np.random.Generator) -> list[np.ndarray]:
+    """The same random flip / 90° rotation (8 dihedral variants) applied to every array."""
+    k, flip = int(rng.integers(4)), bool(rng.integers(2))
+    out = []
+    for a in arrays:
+        a = np.rot90(a, k)
+        if flip:
+            a = a[:, ::-1]
+        out.append(np.ascontiguousarray(a))
+    return out
+
+
+@dataclass
+class SRPairs:
+    """HR images and their LR versions for each scale, held in memory (the sets are small)."""
+
+    hr: dict[int, list[np.ndarray]]
+    lr: dict[int, list[np.ndarray]]
+
+    @classmethod
+    def build(cls, paths: Sequence[Path], scales: Sequence[int]) -> "SRPairs":
+        hr: dict[int, list[np.ndarray]] = {s: [] for s in scales}
+        lr: dict[int, list[np.ndarray]] = {s: [] for s in scales}
+        for p in paths:
+            img = load_rgb(p)
+            for s in scales:
+                h = mod_crop(img, s)
+                hr[s].append(h)
+                lr[s].append(degrade(h, s))
+        return cls(hr, lr)
+
+    def batch(self, scale: int, batch: int, lr_patch: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+        """Random aligned crops: LR ``(B, 3, p, p)`` and HR ``(B, 3, p*s, p*s)``, float32 in [0, 1]."""
+        lrs, hrs = [], []
+        n = len(self.lr[scale])
+        while len(lrs) < batch:
+            i = int(rng.integers(n))
+            lr, hr = self.lr[scale][i], self.hr[scale][i]
+            lh, lw = lr.shape[:2]
+            if lh < lr_patch or lw < lr_patch:
+                continue
+            y, x = int(rng.integers(lh - lr_patch + 1)), int(rng.integers(lw - lr_patch + 1))
+            a = lr[y : y + lr_patch, x : x + lr_patch]
+            b = hr[y * scale : (y + lr_patch) * scale, x * scale : (x + lr_patch) * scale]
+            a, b = augment([a, b], rng)
+            lrs.append(a)
+            hrs.append(b)
+        to = lambda xs: np.stack(xs).transpose(0, 3, 1, 2).astype(np.float32) / 255.0  # noqa: E731
+        return to(lrs), to(hrs)
+
+
+# --- hole masks ------------------------------------------------------------------------------------------
+
+MASK_FAMILIES = ("thin", "thick", "box")
+
+
+def stroke_mask(h: int, w: int, rng: np.random.Generator, *, width: tuple[int, int], strokes: tuple[int, int],
+                vertices: tuple[int, int] = (4, 10), max_len: float = 0.25) -> np.ndarray:
+    """Random free-form brush strokes (polylines with round joints), as in DeepFill / LaMa's masks."""
+    import cv2
+
+    m = np.zeros((h, w), np.uint8)
+    for _ in range(int(rng.integers(strokes[0], strokes[1] + 1))):
+        x, y = float(rng.integers(w)), float(rng.integers(h))
+        bw = int(rng.integers(width[0], width[1] + 1))
+        for _ in range(int(rng.integers(vertices[0], vertices[1] + 1))):
+            ang = rng.uniform(0, 2 * np.pi)
+            ln = rng.uniform(0.05, max_len) * max(h, w)
+            nx = float(np.clip(x + ln * np.cos(ang), 0, w - 1))
+            ny = float(np.clip(y + ln * np.sin(ang), 0, h - 1))
+            cv2.line(m, (int(x), int(y)), (int(nx), int(ny)), 1, bw)
+            cv2.circle(m, (int(nx), int(ny)), bw // 2, 1, -1)
+            x, y = nx, ny
+    return m.astype(bool)
+
+
+def box_mask(h: int, w: int, rng: np.random.Generator, *, boxes: tuple[int, int] = (1, 3),
+             size: tuple[float, float] = (0.15, 0.4)) -> np.ndarray:
+    m = np.zeros((h, w), bool)
+    for _ in range(int(rng.integers(boxes[0], boxes[1] + 1))):
+        bh = int(rng.uniform(*size) * h)
+        bw = int(rng.uniform(*size) * w)
+        y, x = int(rng.integers(0, max(h - bh, 1))), int(rng.integers(0, max(w - bw, 1)))
+        m[y : y + bh, x : x + bw] = True
+    return m
+
+
+def make_mask(family: str, h: int, w: int, rng: np.random.Generator) -> np.ndarray:
+    """One hole mask (True = hole) of a family: thin strokes, thick strokes or boxes; sized relative to the
+    image so the families mean the same on a crop and on a full image."""
+    s = max(h, w) / 256.0
+    if family == "thin":
+        return stroke_mask(h, w, rng, width=(max(1, int(3 * s)), max(2, int(8 * s))), strokes=(2, 5))
+    if family == "thick":
+        return stroke_mask(h, w, rng, width=(max(2, int(12 * s)), max(3, int(28 * s))), strokes=(1, 4))
+    if family == "box":
+        return box_mask(h, w, rng)
+    raise InputError(f"unknown mask family {family!r}; choose from {', '.join(MASK_FAMILIES)}")

@@ -1,0 +1,153 @@
+"""Weights as safetensors with the architecture config and provenance in the file's metadata.
+
+A file holds tensors plus one metadata entry ``"restore"``: a JSON object with at least
+``{"format": 1, "name", "task", "arch", "config": {constructor kwargs}}`` and optionally ``scale``,
+``params``, ``default`` (bool), ``training`` (data, iterations, hardware, wall time, command) and
+``scores``. :func:`load_model` rebuilds the model from the file alone; no pickle is involved anywhere.
+Listing the shipped models reads only the JSON headers, so it needs no torch.
+"""
+from __future__ import annotations
+
+import json
+import os
+import struct
+import tempfile
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from restore.errors import ModelError
+
+WEIGHTS_DIR = Path(__file__).parent / "weights"
+FORMAT = 1
+
+
+def read_metadata(path: str | Path) -> dict[str, Any]:
+    """The ``restore`` metadata of a safetensors file (header only; no tensors read)."""
+    path = Path(path)
+    try:
+        with open(path, "rb") as fh:
+            raw = fh.read(8)
+            if len(raw) != 8:
+                raise ModelError(f"{path.name}: not a safetensors file (too short)")
+            (n,) = struct.unpack("<Q", raw)
+            if n > 100_000_000:
+                raise ModelError(f"{path.name}: not a safetensors file (bad header length)")
+            header = json.loads(fh.read(n))
+    except OSError as e:
+        raise ModelError(f"cannot read weights {path}: {e.strerror or e}") from None
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        raise ModelError(f"{path.name}: not a safetensors file (bad header)") from None
+    meta = (header.get("__metadata__") or {}).get("restore")
+    if meta is None:
+        raise ModelError(f"{path.name}: no 'restore' metadata; cannot tell which architecture it holds")
+    try:
+        info = json.loads(meta)
+    except json.JSONDecodeError:
+        raise ModelError(f"{path.name}: 'restore' metadata is not valid JSON") from None
+    for key in ("name", "task", "arch", "config"):
+        if key not in info:
+            raise ModelError(f"{path.name}: metadata lacks {key!r}")
+    return info
+
+
+@lru_cache(maxsize=1)
+def _shipped() -> tuple[tuple[Path, dict[str, Any]], ...]:
+    out = []
+    for p in sorted(WEIGHTS_DIR.glob("*.safetensors")):
+        try:
+            out.append((p, read_metadata(p)))
+        except ModelError:
+            continue
+    return tuple(out)
+
+
+def shipped_models() -> list:
+    """``ModelInfo`` for every model under ``restore/weights``."""
+    from restore.api import ModelInfo
+
+    res = []
+    for p, m in _shipped():
+        scales = (m["scale"],) if m.get("scale") else ()
+        res.append(ModelInfo(m["name"], m["task"], "cnn", scales, m.get("params"), dict(m.get("scores", {})),
+                             m.get("description", ""), str(p)))
+    return res
+
+
+def default_model(task: str, scale: int | None = None) -> str | None:
+    """Name of the shipped default model for a task (and scale), or ``None``."""
+    for _p, m in _shipped():
+        if m["task"] == task and m.get("default") and (scale is None or m.get("scale") == scale):
+            return m["name"]
+    return None
+
+
+def resolve(name_or_path: str | Path) -> Path:
+    """A shipped model name or a path → the weights file."""
+    s = str(name_or_path)
+    for p, m in _shipped():
+        if m["name"] == s:
+            return p
+    p = Path(s).expanduser()
+    if p.suffix == ".safetensors" or p.exists():
+        if not p.is_file():
+            raise ModelError(f"weights file not found: {p}")
+        return p
+    names = ", ".join(m["name"] for _p, m in _shipped()) or "none shipped"
+    raise ModelError(f"unknown model {s!r} (shipped: {names})")
+
+
+def save_model(model, path: str | Path, info: dict[str, Any]) -> Path:
+    """Write ``model``'s tensors and ``info`` (name, task, arch, config, ...) atomically as safetensors."""
+    from safetensors.torch import save_file
+
+    info = {"format": FORMAT, **info}
+    info.setdefault("params", sum(p.numel() for p in model.parameters()))
+    state = {k: v.detach().to("cpu").contiguous() for k, v in model.state_dict().items()}
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        save_file(state, tmp, metadata={"restore": json.dumps(info, sort_keys=True)})
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    _shipped.cache_clear()
+    return path
+
+
+def load_model(name_or_path, *, device: str = "auto"):
+    """Rebuild a model from a weights file (or return an already built ``nn.Module`` moved to ``device``)."""
+    import torch
+    from torch import nn
+
+    from restore.engine import pick_device
+    from restore.models import create_model
+
+    dev = pick_device(device)
+    if isinstance(name_or_path, nn.Module):
+        return name_or_path.to(dev).eval()
+    path = resolve(name_or_path)
+    info = read_metadata(path)
+    try:
+        from safetensors.torch import load_file
+
+        state = load_file(str(path))
+    except Exception as e:  # safetensors raises its own error types for corrupt files
+        raise ModelError(f"{path.name}: corrupt safetensors file ({e})") from None
+    try:
+        model = create_model(info["arch"], **info["config"])
+    except (TypeError, ValueError) as e:
+        raise ModelError(f"{path.name}: config in metadata is invalid: {e}") from None
+    try:
+        model.load_state_dict(state, strict=True)
+    except RuntimeError as e:
+        first = str(e).splitlines()[0] if str(e) else "mismatch"
+        raise ModelError(f"{path.name}: tensors do not match the config in its metadata ({first})") from None
+    model.info = info
+    model.eval().to(dev)
+    for p in model.parameters():
+        p.requires_grad_(False)
+    return model
