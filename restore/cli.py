@@ -1,0 +1,659 @@
+"""Command line interface: ``restore upscale | inpaint | models`` (Typer).
+
+Only the CLI prints and exits; the library raises. Heavy imports (torch, OpenCV, the API's
+model code) happen inside commands so that ``restore --help`` is instant.
+
+Exit codes: 0 every file ok (or skipped); 1 at least one file failed; 2 usage error
+(bad option, no input found, unknown method or model).
+"""
+from __future__ import annotations
+
+import functools
+import os
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from enum import Enum
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, Optional, TypeVar
+
+import typer
+
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.progress import Progress
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+EXIT_CODES_HELP = "Exit codes: 0 = all files ok or skipped, 1 = some file failed, 2 = usage error (bad option, no input found, unknown method/model)."
+
+app = typer.Typer(
+    name="restore",
+    help="Image restoration: CNN super-resolution and inpainting, with classical baselines.",
+    epilog=EXIT_CODES_HELP,
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,  # our errors are one line; anything else is a bug and should show as one
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _method_names(task: str) -> str:
+    """Valid method names for --help (api's lists are cheap: no torch); never breaks --help."""
+    try:
+        from restore import api
+
+        names = api.upscale_methods() if task == "upscale" else api.inpaint_methods()
+        return ", ".join(names)
+    except Exception:  # a broken model registry must not take `restore --help` down with it
+        return "see `restore models`"
+
+
+# --------------------------------------------------------------------------- output helpers
+
+
+class Reporter:
+    """Prints one-line messages to stderr (through the progress bar when one is live) and counts outcomes."""
+
+    def __init__(self) -> None:
+        from rich.console import Console
+
+        self.err: Console = Console(stderr=True, soft_wrap=True, highlight=False)
+        self.out: Console = Console(soft_wrap=True, highlight=False)
+        self.done = 0
+        self.skipped = 0
+        self.not_images = 0
+        self.failed = 0
+        self.started = time.perf_counter()
+        self._progress: Progress | None = None
+
+    def _console(self) -> Console:
+        return self._progress.console if self._progress is not None else self.err
+
+    def error(self, msg: str) -> None:
+        from rich.text import Text
+
+        self._console().print(Text(f"error: {_one_line(msg)}", style="red"))
+
+    def warn(self, msg: str) -> None:
+        from rich.text import Text
+
+        self._console().print(Text(f"warning: {_one_line(msg)}", style="yellow"))
+
+    def info(self, msg: str) -> None:
+        from rich.text import Text
+
+        self._console().print(Text(_one_line(msg), style="dim"))
+
+    def progress(self, items: Sequence[Any], label: Callable[[Any], str]) -> Iterator[Any]:
+        """Yield ``items`` under a progress bar showing the current item's label (stderr, TTY only)."""
+        from rich.progress import (BarColumn, MofNCompleteColumn, Progress, SpinnerColumn,
+                                   TextColumn, TimeElapsedColumn)
+
+        progress = Progress(
+            SpinnerColumn(), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+            TextColumn("{task.description}"),
+            console=self.err, transient=True, disable=not self.err.is_terminal,
+        )
+        self._progress = progress
+        try:
+            with progress:
+                task = progress.add_task("", total=len(items))
+                for item in items:
+                    progress.update(task, description=_escape(label(item)))
+                    yield item
+                    progress.advance(task)
+        finally:
+            self._progress = None
+
+    def summary(self, verb: str) -> None:
+        parts = [f"{verb} {self.done}"]
+        if self.skipped:
+            parts.append(f"skipped {self.skipped} (output exists; --overwrite to redo)")
+        if self.not_images:
+            parts.append(f"ignored {self.not_images} non-image file{'s' if self.not_images != 1 else ''}")
+        parts.append(f"failed {self.failed}")
+        secs = time.perf_counter() - self.started
+        style = "red" if self.failed else "green"
+        from rich.text import Text
+
+        self.out.print(Text(", ".join(parts) + f" in {secs:.1f} s", style=style))
+
+    @property
+    def exit_code(self) -> int:
+        return EXIT_FAILED if self.failed else EXIT_OK
+
+
+def _one_line(msg: str) -> str:
+    return " ".join(str(msg).split())
+
+
+def _escape(s: str) -> str:
+    from rich.markup import escape
+
+    return escape(s)
+
+
+def _error_exit(msg: str, code: int) -> typer.Exit:
+    Reporter().error(msg)
+    return typer.Exit(code)
+
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _handle_errors(fn: F) -> F:
+    """Turn library/OS errors escaping a command into one red line and exit code 1 (never a traceback)."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from restore.errors import RestoreError
+
+        try:
+            return fn(*args, **kwargs)
+        except typer.Exit:
+            raise
+        except (RestoreError, OSError, MemoryError) as exc:
+            raise _error_exit(_describe(exc), EXIT_FAILED) from None
+        except KeyboardInterrupt:
+            raise _error_exit("interrupted", 130) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _describe(exc: BaseException) -> str:
+    from restore.errors import RestoreError
+
+    if isinstance(exc, RestoreError):
+        return str(exc)
+    if isinstance(exc, MemoryError):
+        return "out of memory (try a smaller --tile or a smaller image)"
+    if isinstance(exc, OSError):
+        where = f"{exc.filename}: " if getattr(exc, "filename", None) else ""
+        return f"{where}{exc.strerror or exc}"
+    return f"{type(exc).__name__}: {exc}"
+
+
+def _file_error(src: Path, exc: BaseException) -> str:
+    """Error line for one file of a batch, naming the file once."""
+    msg = _describe(exc)
+    return msg if msg.startswith(str(src)) else f"{src}: {msg}"
+
+
+def _per_file_errors() -> tuple[type[BaseException], ...]:
+    """Errors that fail one file of a batch (the batch goes on). With RESTORE_DEBUG=1 unexpected
+    exceptions propagate with their traceback instead of being reported as a failed file."""
+    from restore.errors import RestoreError
+
+    if os.environ.get("RESTORE_DEBUG"):
+        return (RestoreError, OSError, MemoryError)
+    return (Exception,)
+
+
+def _quiet_opencv() -> None:
+    """OpenCV logs decoder warnings on stderr; our own error line says the same thing, once."""
+    import cv2
+
+    try:
+        cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_SILENT)
+    except AttributeError:  # very old builds
+        pass
+
+
+# --------------------------------------------------------------------------- finding inputs
+
+
+@dataclass
+class Job:
+    """One image to process: ``src`` -> ``dst``."""
+
+    src: Path
+    dst: Path
+
+
+@dataclass
+class Plan:
+    """What a batch will do. ``problems`` are (path, message) pairs that count as failures."""
+
+    jobs: list[Job] = field(default_factory=list)
+    not_images: list[Path] = field(default_factory=list)
+    problems: list[tuple[Path, str]] = field(default_factory=list)
+
+
+def _is_hidden(name: str) -> bool:
+    # dot files include write_image's temp files (".x.png.1234abcd.tmp")
+    return name.startswith(".")
+
+
+def _inside(path: Path, folder: Path | None) -> bool:
+    if folder is None:
+        return False
+    try:
+        path.resolve().relative_to(folder)
+        return True
+    except ValueError:
+        return False
+
+
+def collect_images(
+    paths: Sequence[Path], *, recursive: bool = False, exclude: Path | None = None
+) -> tuple[list[tuple[Path, Path]], list[Path]]:
+    """Expand files and folders into (image, path relative to its root) pairs, sorted.
+
+    Files given explicitly are taken as is (relative path = file name). Folders yield their
+    image files (and, with ``recursive``, those of subfolders, relative to the folder given).
+    Hidden files and folders and anything under ``exclude`` (the output folder, so a re-run
+    never takes earlier outputs as inputs) are ignored. Returns (images, non-image files).
+
+    Raises:
+        InputError: a path does not exist.
+    """
+    from restore.errors import InputError
+    from restore.io import is_image_path
+
+    excl = exclude.resolve() if exclude is not None else None
+    images: list[tuple[Path, Path]] = []
+    others: list[Path] = []
+    for root in paths:
+        if root.is_file():
+            if is_image_path(root):
+                images.append((root, Path(root.name)))
+            else:
+                others.append(root)
+            continue
+        if not root.is_dir():
+            raise InputError(f"{root}: no such file or folder")
+        if recursive:
+            for dirpath, dirnames, filenames in os.walk(root):
+                d = Path(dirpath)
+                dirnames[:] = sorted(n for n in dirnames if not _is_hidden(n) and not _inside(d / n, excl))
+                for name in sorted(filenames):
+                    f = d / name
+                    if _is_hidden(name) or _inside(f, excl):
+                        continue
+                    if is_image_path(f):
+                        images.append((f, f.relative_to(root)))
+                    else:
+                        others.append(f)
+        else:
+            for f in sorted(root.iterdir()):
+                if _is_hidden(f.name) or not f.is_file() or _inside(f, excl):
+                    continue
+                if is_image_path(f):
+                    images.append((f, Path(f.name)))
+                else:
+                    others.append(f)
+    return images, others
+
+
+def _out_is_file(out: Path, n_inputs: int, single_file: bool) -> bool:
+    from restore.io import is_image_path
+
+    return single_file and n_inputs == 1 and is_image_path(out) and not out.is_dir()
+
+
+def plan_outputs(
+    images: Sequence[tuple[Path, Path]],
+    out: Path,
+    *,
+    suffix: str = "",
+    ext: str | None = None,
+    out_is_file: bool = False,
+) -> Plan:
+    """Map each (image, relative path) to ``out/<rel parent>/<stem><suffix><ext>`` (``ext`` None:
+    keep the input's). Outputs that would land on an input, or on another job's output, become
+    problems rather than jobs."""
+    plan = Plan()
+    inputs = {os.path.normcase(src.resolve()) for src, _ in images}
+    seen: dict[str, Path] = {}
+    for src, rel in images:
+        if out_is_file:
+            dst = out
+        else:
+            dst = out / rel.parent / f"{rel.stem}{suffix}{ext if ext is not None else rel.suffix}"
+        key = os.path.normcase(dst.resolve())
+        if key in inputs:
+            plan.problems.append((src, f"output {dst} would overwrite an input (use --suffix or another -o)"))
+        elif key in seen:
+            plan.problems.append((src, f"output {dst} is also the output of {seen[key]}"))
+        else:
+            seen[key] = src
+            plan.jobs.append(Job(src, dst))
+    return plan
+
+
+# --------------------------------------------------------------------------- upscale
+
+
+class OutFormat(str, Enum):
+    same = "same"
+    png = "png"
+    jpg = "jpg"
+    webp = "webp"
+    tiff = "tiff"
+
+
+def _check_scale(value: int) -> int:
+    if value not in (2, 3, 4):
+        raise typer.BadParameter(f"{value} is not one of 2, 3, 4")
+    return value
+
+
+def _split_method(task: str, method: str, model: str | None) -> tuple[str, str | None]:
+    """Validate --method/--model up front (usage error, exit 2, rather than N failed files).
+    A classical name given to --model is taken as the method."""
+    from restore import api, classical
+
+    classical_names = classical.UPSCALE_METHODS if task == "upscale" else classical.INPAINT_METHODS
+    if model is not None and model in classical_names:
+        return model, None
+    valid = api.upscale_methods() if task == "upscale" else api.inpaint_methods()
+    if model is None and method not in valid:
+        raise _error_exit(f"unknown {task} method {method!r}; choose from {', '.join(valid)}", EXIT_USAGE)
+    return method, model
+
+
+def _load_model(task: str, method: str, model: str | None, device: str) -> Any:
+    """Load a CNN once for the whole batch (None: let the library pick per call, or classical)."""
+    from restore import api, classical
+    from restore.errors import ModelError
+
+    classical_names = classical.UPSCALE_METHODS if task == "upscale" else classical.INPAINT_METHODS
+    name = model if model is not None else (method if method not in ("auto", *classical_names) else None)
+    if name is None:
+        return None
+    try:
+        return api.load_model(name, device=device)
+    except (ModelError, FileNotFoundError) as exc:
+        raise _error_exit(_describe(exc), EXIT_USAGE) from None
+
+
+@app.command(epilog=EXIT_CODES_HELP)
+@_handle_errors
+def upscale(
+    paths: Annotated[list[Path], typer.Argument(help="Image files and/or folders.", show_default=False)],
+    output: Annotated[Path, typer.Option("--output", "-o", help="Output folder (or output file, for a single input file with an image extension).", show_default=False)],
+    scale: Annotated[int, typer.Option("--scale", "-s", help="Upscaling factor: 2, 3 or 4.", callback=_check_scale)] = 4,
+    method: Annotated[str, typer.Option("--method", "-m", help=f"Method: {_method_names('upscale')}. auto = shipped CNN for the scale, else bicubic.")] = "auto",
+    model: Annotated[Optional[str], typer.Option("--model", help="Model name (see `restore models`) or .safetensors path; overrides --method.", show_default=False)] = None,
+    device: Annotated[str, typer.Option("--device", "-d", help="auto, cpu, cuda or mps (CNN only).")] = "auto",
+    tile: Annotated[Optional[int], typer.Option("--tile", help="CNN tile size in input pixels (0 = untiled; default chosen per device).", show_default=False)] = None,
+    recursive: Annotated[bool, typer.Option("--recursive", "-r", help="Descend into subfolders, mirroring the tree under the output folder.")] = False,
+    overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace existing outputs (default: skip them, so a re-run resumes a batch). Inputs are never overwritten.")] = False,
+    fmt: Annotated[OutFormat, typer.Option("--format", "-f", help="Output format; same = the input's.")] = OutFormat.same,
+    suffix: Annotated[Optional[str], typer.Option("--suffix", help="Appended to output file stems: <stem><suffix>.<ext>. Default: none, or _x<scale> when the output folder is the input's folder.", show_default=False)] = None,
+    quality: Annotated[int, typer.Option("--quality", "-q", min=1, max=100, help="JPEG/WebP quality.")] = 95,
+) -> None:
+    """Upscale images by 2, 3 or 4 (files or folders; resumable batch)."""
+    code = run_upscale(paths, output, scale=scale, method=method, model=model, device=device, tile=tile,
+                       recursive=recursive, overwrite=overwrite, fmt=fmt.value, suffix=suffix, quality=quality)
+    raise typer.Exit(code)
+
+
+def run_upscale(
+    paths: Sequence[Path],
+    output: Path,
+    *,
+    scale: int = 4,
+    method: str = "auto",
+    model: str | None = None,
+    device: str = "auto",
+    tile: int | None = None,
+    recursive: bool = False,
+    overwrite: bool = False,
+    fmt: str = "same",
+    suffix: str | None = None,
+    quality: int = 95,
+) -> int:
+    """The ``upscale`` command; returns the exit code."""
+    from restore.errors import InputError
+
+    _quiet_opencv()
+    rep = Reporter()
+    method, model = _split_method("upscale", method, model)
+    try:
+        images, others = collect_images(paths, recursive=recursive, exclude=output)
+    except InputError as exc:
+        raise _error_exit(str(exc), EXIT_USAGE) from None
+    rep.not_images = len(others)
+    if not images:
+        raise _error_exit(f"no image found in {', '.join(map(str, paths))}", EXIT_USAGE)
+
+    single_file = len(paths) == 1 and paths[0].is_file()
+    out_is_file = _out_is_file(output, len(images), single_file)
+    if suffix is None:
+        # Same folder, same format: the plain name would be the input itself.
+        same_dir = not out_is_file and any(src.parent.resolve() == (output / rel.parent).resolve() for src, rel in images)
+        suffix = f"_x{scale}" if same_dir and fmt == "same" else ""
+    ext = None if fmt == "same" else f".{fmt}"
+    plan = plan_outputs(images, output, suffix=suffix, ext=ext, out_is_file=out_is_file)
+    for src, msg in plan.problems:
+        rep.error(f"{src}: {msg}")
+        rep.failed += 1
+
+    loaded = _load_model("upscale", method, model, device)
+    for job in rep.progress(plan.jobs, lambda j: j.src.name):
+        if job.dst.exists() and not overwrite:
+            rep.skipped += 1
+            continue
+        try:
+            upscale_file(job.src, job.dst, scale=scale, method=method, model=loaded if loaded is not None else model,
+                         device=device, tile=tile, overwrite=overwrite, quality=quality)
+            rep.done += 1
+        except _per_file_errors() as exc:
+            rep.error(_file_error(job.src, exc))
+            rep.failed += 1
+    rep.summary("upscaled")
+    return rep.exit_code
+
+
+def upscale_file(
+    src: Path, dst: Path, *, scale: int, method: str = "auto", model: Any = None, device: str = "auto",
+    tile: int | None = None, overwrite: bool = False, quality: int = 95,
+) -> Path:
+    """Read, upscale, write one file (ICC profile kept). Raises the library's errors."""
+    import restore
+    from restore.io import read_image_with_meta, write_image
+
+    image, meta = read_image_with_meta(src)
+    out = restore.upscale(image, scale, method=method, model=model, device=device, tile=tile)
+    return write_image(dst, out, meta=meta, overwrite=overwrite, quality=quality, inputs=(src,))
+
+
+# --------------------------------------------------------------------------- inpaint
+
+
+INPAINT_HELP = """Fill holes in images.
+
+Mask: a gray/RGB image the size of the input; pixels >= 127 (after conversion to gray) are holes. Without --mask, a sidecar <stem>_mask.<ext> (or <stem>.mask.png) beside the image is used, else the image's transparent pixels (alpha < 128) are the holes and the output is opaque RGB. An empty mask copies the image through, with a warning.
+
+Single image: the output is <stem>_inpainted.<ext> beside it unless -o is given. Folder: -o OUTDIR is required and outputs keep their names; --mask is a folder of masks matched by file stem (<stem>.* or <stem>_mask.*), or one mask file for every image; mask sidecars in the folder are not inpainted themselves.
+"""
+
+
+@app.command(help=INPAINT_HELP, epilog=EXIT_CODES_HELP)
+@_handle_errors
+def inpaint(
+    path: Annotated[Path, typer.Argument(help="An image file, or a folder of images.", show_default=False)],
+    mask: Annotated[Optional[Path], typer.Option("--mask", "-k", help="Mask file, or folder of masks matched by stem. Default: sidecar, then alpha.", show_default=False)] = None,
+    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Output file (single image) or folder. Default for a single image: <stem>_inpainted.<ext> beside it.", show_default=False)] = None,
+    method: Annotated[str, typer.Option("--method", "-m", help=f"Method: {_method_names('inpaint')}. auto = shipped CNN, else telea.")] = "auto",
+    model: Annotated[Optional[str], typer.Option("--model", help="Model name (see `restore models`) or .safetensors path; overrides --method.", show_default=False)] = None,
+    device: Annotated[str, typer.Option("--device", "-d", help="auto, cpu, cuda or mps (CNN only).")] = "auto",
+    dilate_px: Annotated[int, typer.Option("--dilate", min=0, help="Grow the holes by this many pixels (covers halos around objects).")] = 0,
+    resize_mask: Annotated[bool, typer.Option("--resize-mask", help="Stretch a mask of another size to the image (nearest neighbour) instead of failing.")] = False,
+    overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace existing outputs (default: skip them). Inputs are never overwritten.")] = False,
+    quality: Annotated[int, typer.Option("--quality", "-q", min=1, max=100, help="JPEG/WebP quality.")] = 95,
+) -> None:
+    code = run_inpaint(path, mask=mask, output=output, method=method, model=model, device=device,
+                       dilate_px=dilate_px, resize_mask=resize_mask, overwrite=overwrite, quality=quality)
+    raise typer.Exit(code)
+
+
+def collect_inpaint_images(folder: Path, mask: Path | None = None, exclude: Path | None = None) -> tuple[list[Path], list[Path]]:
+    """Images of ``folder`` to inpaint (non-recursive), leaving out mask files: sidecars of another
+    image there (``x_mask.png`` when ``x.*`` exists) and the ``mask`` file itself. Returns
+    (images, non-image files)."""
+    from restore.masks import mask_owner_stem
+
+    pairs, others = collect_images([folder], exclude=exclude)
+    files = [f for f, _ in pairs]
+    stems = {f.stem for f in files}
+    mask_file = mask.resolve() if mask is not None and mask.is_file() else None
+    images = [
+        f for f in files
+        if mask_owner_stem(f) not in stems and (mask_file is None or f.resolve() != mask_file)
+    ]
+    return images, others
+
+
+def run_inpaint(
+    path: Path,
+    *,
+    mask: Path | None = None,
+    output: Path | None = None,
+    method: str = "auto",
+    model: str | None = None,
+    device: str = "auto",
+    dilate_px: int = 0,
+    resize_mask: bool = False,
+    overwrite: bool = False,
+    quality: int = 95,
+) -> int:
+    """The ``inpaint`` command; returns the exit code."""
+    from restore.io import is_image_path
+
+    _quiet_opencv()
+    rep = Reporter()
+    method, model = _split_method("inpaint", method, model)
+    if mask is not None and not mask.exists():
+        raise _error_exit(f"{mask}: no such mask file or folder", EXIT_USAGE)
+
+    if path.is_dir():
+        if output is None:
+            raise _error_exit("a folder input needs -o OUTDIR", EXIT_USAGE)
+        images, others = collect_inpaint_images(path, mask, exclude=output)
+        rep.not_images = len(others)
+        if not images:
+            raise _error_exit(f"no image found in {path}", EXIT_USAGE)
+        plan = plan_outputs([(f, Path(f.name)) for f in images], output)
+    elif path.is_file():
+        if not is_image_path(path):
+            raise _error_exit(f"{path}: not an image file (extension {path.suffix or 'missing'})", EXIT_USAGE)
+        if output is None:
+            dst = path.with_name(f"{path.stem}_inpainted{path.suffix}")
+        elif is_image_path(output) and not output.is_dir():
+            dst = output
+        else:
+            dst = output / path.name
+        plan = plan_outputs([(path, Path(path.name))], dst, out_is_file=True)
+    else:
+        raise _error_exit(f"{path}: no such file or folder", EXIT_USAGE)
+
+    for src, msg in plan.problems:
+        rep.error(f"{src}: {msg}")
+        rep.failed += 1
+    loaded = _load_model("inpaint", method, model, device)
+    for job in rep.progress(plan.jobs, lambda j: j.src.name):
+        if job.dst.exists() and not overwrite:
+            rep.skipped += 1
+            continue
+        try:
+            source = inpaint_file(job.src, job.dst, mask, method=method, model=loaded if loaded is not None else model,
+                                  device=device, dilate_px=dilate_px, resize_mask=resize_mask,
+                                  overwrite=overwrite, quality=quality, warn=rep.warn)
+            rep.done += 1
+            if len(plan.jobs) == 1:
+                rep.info(f"mask: {source}; wrote {job.dst}")
+        except _per_file_errors() as exc:
+            rep.error(_file_error(job.src, exc))
+            rep.failed += 1
+    rep.summary("inpainted")
+    return rep.exit_code
+
+
+def inpaint_file(
+    src: Path, dst: Path, mask_arg: Path | None = None, *, method: str = "auto", model: Any = None,
+    device: str = "auto", dilate_px: int = 0, resize_mask: bool = False, overwrite: bool = False,
+    quality: int = 95, warn: Callable[[str], None] | None = None,
+) -> Any:
+    """Read, find the mask, inpaint, write one file; return the MaskSource. Raises the library's errors.
+
+    A mask taken from the alpha channel makes the output opaque RGB (the holes are filled, so
+    keeping them transparent would hide the result). An empty mask copies the image through.
+    """
+    import restore
+    from restore.io import read_image_with_meta, write_image
+    from restore.masks import dilate, resolve_mask
+
+    image, meta = read_image_with_meta(src)
+    holes, source = resolve_mask(src, image, mask_arg, resize=resize_mask)
+    if source.kind == "alpha":
+        image = image[:, :, :3]
+    holes = dilate(holes, dilate_px)
+    if not holes.any():
+        if warn is not None:
+            warn(f"{src}: mask ({source}) is empty; copying the image unchanged")
+        out = image
+    else:
+        out = restore.inpaint(image, holes, method=method, model=model, device=device)
+    protect = [src] + ([source.path] if source.path is not None else [])
+    write_image(dst, out, meta=meta, overwrite=overwrite, quality=quality, inputs=protect)
+    return source
+
+
+# --------------------------------------------------------------------------- models
+
+
+def _fmt_params(n: int | None) -> str:
+    if n is None:
+        return ""
+    if n >= 1_000_000:
+        return f"{n / 1e6:.1f}M"
+    if n >= 1_000:
+        return f"{n / 1e3:.0f}k"
+    return str(n)
+
+
+def _fmt_scores(scores: dict[str, float]) -> str:
+    return "  ".join(f"{k} {v:.2f}" if isinstance(v, float) else f"{k} {v}" for k, v in sorted(scores.items()))
+
+
+@app.command(epilog=EXIT_CODES_HELP)
+@_handle_errors
+def models() -> None:
+    """List the upscaling and inpainting methods and shipped models."""
+    from rich.console import Console
+    from rich.table import Table
+
+    import restore
+
+    table = Table(title="restore models", title_justify="left")
+    table.add_column("name", no_wrap=True)
+    table.add_column("task", no_wrap=True)
+    table.add_column("kind", no_wrap=True)
+    table.add_column("scales", no_wrap=True)
+    table.add_column("params", justify="right", no_wrap=True)
+    table.add_column("scores", overflow="fold")
+    table.add_column("description", overflow="fold")
+    for m in restore.list_models():
+        table.add_row(
+            m.name, m.task, m.kind,
+            ",".join(str(s) for s in m.scales),
+            _fmt_params(m.params),
+            "" if m.kind == "classical" else _fmt_scores(dict(m.scores or {})),
+            m.description or "",
+        )
+    Console().print(table)
+
+
+def main() -> None:
+    """Console-script entry point (``restore``)."""
+    app()
+
+
+# --- commands defined in other modules ---
+# The lead registers eval, train, analyze, bench here, e.g.:
+#   from restore.evaluate import eval_command
+#   app.command("eval")(eval_command)
+# Keep these imports cheap (import torch inside the command functions) so `restore --help` stays instant.
+

@@ -1,0 +1,422 @@
+"""Image file I/O: the only module that knows about files, codecs and BGR.
+
+Reading
+    Bytes are read with Python's ``open`` and decoded with ``cv2.imdecode`` (``cv2.imread``
+    fails on non-ASCII paths on some platforms). Pillow only looks at the header, for the
+    ICC profile and the EXIF orientation, which OpenCV's ``IMREAD_UNCHANGED`` ignores.
+    Arrays come out in RGB order:
+
+    * gray            -> ``H×W``
+    * gray + alpha    -> ``H×W×4`` RGBA (gray copied to R, G and B): alpha is kept because
+      the inpainting CLI can take its mask from it, and the library has no 2-channel layout
+    * RGB / palette   -> ``H×W×3``
+    * RGBA / palette with transparency -> ``H×W×4``
+
+    dtype is ``uint8`` or ``uint16`` as stored (16-bit PNG/TIFF stay 16-bit); float TIFFs come
+    out as ``float32`` unchanged. The EXIF orientation is applied, so the array is upright.
+    Decoding uses OpenCV's default limits (``OPENCV_IO_MAX_IMAGE_PIXELS``, 2^30 pixels);
+    a finer pixel limit is the library's job (``restore.api``).
+
+Writing
+    ``write_image`` is atomic (temporary file in the same folder, fsync, rename), never
+    overwrites an existing file unless asked, and never overwrites one of ``inputs`` at all.
+    The format comes from the extension. EXIF is not written (orientation was applied on read,
+    so copying it would rotate the image twice). The ICC profile of ``meta`` is written for
+    PNG (8 and 16 bit) and for 8-bit JPEG, WebP and TIFF; it is dropped for 16-bit/float TIFF,
+    BMP and anything converted from float.
+"""
+from __future__ import annotations
+
+import io as _io
+import os
+import secrets
+import struct
+import warnings
+import zlib
+from collections.abc import Iterable
+from contextlib import suppress
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from restore.errors import ImageReadError, ImageWriteError, InputError
+
+__all__ = [
+    "IMAGE_EXTENSIONS",
+    "ImageMeta",
+    "format_from_path",
+    "is_image_path",
+    "read_image",
+    "read_image_with_meta",
+    "write_image",
+]
+
+#: Extensions (lower case, with the dot) read and written by this module.
+IMAGE_EXTENSIONS: frozenset[str] = frozenset(
+    {".png", ".jpg", ".jpeg", ".webp", ".tif", ".tiff", ".bmp"}
+)
+
+_EXT_FORMAT = {
+    ".png": "png", ".jpg": "jpeg", ".jpeg": "jpeg", ".webp": "webp",
+    ".tif": "tiff", ".tiff": "tiff", ".bmp": "bmp",
+}
+# Pillow's format names -> ours ("MPO" is a camera JPEG with extra frames).
+_PIL_FORMAT = {"PNG": "png", "JPEG": "jpeg", "MPO": "jpeg", "WEBP": "webp", "TIFF": "tiff", "BMP": "bmp"}
+_CV_EXT = {"png": ".png", "jpeg": ".jpg", "webp": ".webp", "tiff": ".tiff", "bmp": ".bmp"}
+_EXIF_ORIENTATION = 0x0112
+
+
+@dataclass(frozen=True)
+class ImageMeta:
+    """What ``read_image_with_meta`` learned about a file besides its pixels.
+
+    Attributes:
+        format: "png", "jpeg", "webp", "tiff", "bmp" (or the extension for other formats OpenCV reads).
+        bit_depth: bits per sample of the returned array: 8, 16 or 32 (float).
+        icc_profile: the embedded ICC profile, or None.
+        exif_orientation: the EXIF orientation tag found (1..8); already applied to the pixels.
+    """
+
+    format: str
+    bit_depth: int
+    icc_profile: bytes | None = None
+    exif_orientation: int = 1
+
+
+def is_image_path(path: str | os.PathLike[str]) -> bool:
+    """True when ``path`` has an image extension this module reads and writes (case-insensitive)."""
+    return Path(path).suffix.lower() in IMAGE_EXTENSIONS
+
+
+def format_from_path(path: str | os.PathLike[str]) -> str:
+    """Format name ("png", "jpeg", ...) for a path's extension; ImageWriteError when unsupported."""
+    suffix = Path(path).suffix.lower()
+    try:
+        return _EXT_FORMAT[suffix]
+    except KeyError:
+        exts = ", ".join(sorted(IMAGE_EXTENSIONS))
+        raise ImageWriteError(
+            f"{path}: unsupported image extension {suffix or '(none)'!r} (use one of {exts})"
+        ) from None
+
+
+# --------------------------------------------------------------------------- reading
+
+
+def read_image(path: str | os.PathLike[str]) -> np.ndarray:
+    """Read an image file as an upright RGB(A)/gray array (see module docstring).
+
+    Raises:
+        ImageReadError: the file is missing, unreadable, not an image, truncated or corrupt.
+    """
+    return read_image_with_meta(path)[0]
+
+
+def read_image_with_meta(path: str | os.PathLike[str]) -> tuple[np.ndarray, ImageMeta]:
+    """Like ``read_image``, also returning the file's ``ImageMeta`` (format, bit depth, ICC)."""
+    p = Path(path)
+    data = _read_bytes(p)
+    fmt, icc, orientation = _header_info(data)
+
+    try:
+        arr = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
+    except cv2.error as exc:  # e.g. over OpenCV's pixel limit
+        raise ImageReadError(f"{p}: cannot decode image ({_first_line(exc)})") from None
+    if arr is None or arr.size == 0:
+        what = f"{fmt.upper()} data" if fmt else "unknown format"
+        raise ImageReadError(f"{p}: not an image, or corrupt/truncated ({what})")
+
+    arr = _to_rgb(arr, p)
+    arr = _apply_orientation(arr, orientation)
+    if fmt is None:
+        fmt = p.suffix.lower().lstrip(".") or "unknown"
+    bit_depth = {np.dtype(np.uint8): 8, np.dtype(np.uint16): 16, np.dtype(np.float32): 32}[arr.dtype]
+    return arr, ImageMeta(format=fmt, bit_depth=bit_depth, icc_profile=icc, exif_orientation=orientation)
+
+
+def _read_bytes(p: Path) -> bytes:
+    try:
+        with open(p, "rb") as f:
+            data = f.read()
+    except FileNotFoundError:
+        raise ImageReadError(f"{p}: no such file") from None
+    except IsADirectoryError:
+        raise ImageReadError(f"{p}: is a folder, not an image file") from None
+    except PermissionError:
+        raise ImageReadError(f"{p}: permission denied") from None
+    except OSError as exc:
+        raise ImageReadError(f"{p}: cannot read ({exc.strerror or exc})") from None
+    if not data:
+        raise ImageReadError(f"{p}: empty file")
+    return data
+
+
+def _header_info(data: bytes) -> tuple[str | None, bytes | None, int]:
+    """(format, ICC profile, EXIF orientation) from the header, best effort: never raises.
+
+    Only the header is parsed (Pillow opens lazily); pixels are decoded by OpenCV.
+    """
+    from PIL import Image  # Pillow import is ~30 ms; keep it off `restore --help`
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # DecompressionBombWarning: OpenCV applies its own limit
+            with Image.open(_io.BytesIO(data)) as im:
+                fmt = _PIL_FORMAT.get(im.format or "", (im.format or "").lower() or None)
+                icc = im.info.get("icc_profile") or None
+                orientation = 1
+                with suppress(Exception):  # malformed EXIF is common; ignore it
+                    orientation = int(im.getexif().get(_EXIF_ORIENTATION, 1))
+                if orientation not in range(1, 9):
+                    orientation = 1
+                return fmt, icc, orientation
+    except Exception:  # not something Pillow knows (or bomb-sized): OpenCV decides
+        return None, None, 1
+
+
+def _to_rgb(arr: np.ndarray, p: Path) -> np.ndarray:
+    """OpenCV's BGR(A) -> RGB(A); 2-channel gray+alpha -> RGBA; dtype to uint8/uint16/float32."""
+    if arr.dtype == np.float64 or arr.dtype == np.float16:
+        arr = arr.astype(np.float32)
+    elif arr.dtype not in (np.uint8, np.uint16, np.float32):
+        raise ImageReadError(f"{p}: unsupported sample type {arr.dtype} (need 8/16-bit or float32)")
+    if arr.ndim == 3 and arr.shape[2] == 1:
+        arr = arr[:, :, 0]
+    if arr.ndim == 2:
+        return np.ascontiguousarray(arr)
+    channels = arr.shape[2]
+    if channels == 2:
+        gray, alpha = arr[:, :, 0], arr[:, :, 1]
+        return np.dstack([gray, gray, gray, alpha])
+    if channels == 3:
+        return cv2.cvtColor(arr, cv2.COLOR_BGR2RGB)
+    if channels == 4:
+        return cv2.cvtColor(arr, cv2.COLOR_BGRA2RGBA)
+    raise ImageReadError(f"{p}: unsupported number of channels ({channels})")
+
+
+def _apply_orientation(arr: np.ndarray, orientation: int) -> np.ndarray:
+    """Apply an EXIF orientation (same result as ``PIL.ImageOps.exif_transpose``)."""
+    if orientation == 1:
+        return arr
+    ops = {
+        2: lambda a: a[:, ::-1],                    # mirror left-right
+        3: lambda a: a[::-1, ::-1],                 # rotate 180
+        4: lambda a: a[::-1],                       # mirror top-bottom
+        5: lambda a: a.swapaxes(0, 1),              # transpose
+        6: lambda a: np.rot90(a, -1),               # rotate 90 clockwise
+        7: lambda a: a.swapaxes(0, 1)[::-1, ::-1],  # transverse
+        8: lambda a: np.rot90(a, 1),                # rotate 90 counter-clockwise
+    }
+    return np.ascontiguousarray(ops[orientation](arr))
+
+
+# --------------------------------------------------------------------------- writing
+
+
+def write_image(
+    path: str | os.PathLike[str],
+    array: np.ndarray,
+    *,
+    meta: ImageMeta | None = None,
+    overwrite: bool = False,
+    quality: int = 95,
+    inputs: Iterable[str | os.PathLike[str]] = (),
+) -> Path:
+    """Write an RGB(A)/gray array to ``path`` atomically; return the path written.
+
+    The format comes from the extension (see ``IMAGE_EXTENSIONS``). dtypes are converted
+    to what the format stores: PNG keeps 8/16 bit (float -> 16 bit); TIFF keeps 8/16 bit and
+    float32; JPEG, WebP and BMP are 8 bit (16 bit and float are scaled down). JPEG has no
+    alpha channel, so alpha is dropped. ``quality`` (1-100) applies to JPEG and WebP.
+    Parent folders are created.
+
+    Raises:
+        ImageWriteError: the file exists and ``overwrite`` is False; ``path`` is one of
+            ``inputs`` (even with ``overwrite``); the extension is unsupported; the folder
+            cannot be created or written; encoding failed.
+        InputError: ``array`` is not an image (shape or dtype).
+    """
+    p = Path(path)
+    fmt = format_from_path(p)
+    for src in inputs:
+        if _same_file(p, Path(src)):
+            raise ImageWriteError(f"{p}: refusing to overwrite an input file")
+    if not overwrite and os.path.lexists(p):
+        raise ImageWriteError(f"{p}: already exists (use overwrite to replace it)")
+    if p.is_dir():
+        raise ImageWriteError(f"{p}: is a folder")
+
+    data = _encode(array, fmt, meta, quality, p)
+
+    parent = p.parent
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ImageWriteError(f"{p}: cannot create folder {parent} ({exc.strerror or exc})") from None
+    try:
+        _atomic_write(p, data, overwrite)
+    except ImageWriteError:
+        raise
+    except OSError as exc:
+        raise ImageWriteError(f"{p}: cannot write ({exc.strerror or exc})") from None
+    return p
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    """Whether two paths name the same file (hard links, symlinks and case-insensitive FS included)."""
+    with suppress(OSError):
+        if os.path.samefile(a, b):
+            return True
+    try:
+        ra, rb = a.resolve(), b.resolve()
+    except OSError:
+        ra, rb = Path(os.path.abspath(a)), Path(os.path.abspath(b))
+    return os.path.normcase(ra) == os.path.normcase(rb)
+
+
+def _atomic_write(p: Path, data: bytes, overwrite: bool) -> None:
+    """Temp file beside ``p`` (same filesystem, so the rename is atomic), fsync, then rename.
+
+    Without ``overwrite`` the final step is ``os.link`` (fails if ``p`` appeared meanwhile)
+    instead of ``os.replace``. The temp file is removed on any failure.
+    """
+    # Leading dot and ".tmp": hidden, and never taken for an image by a batch run.
+    tmp = p.parent / f".{p.name}.{secrets.token_hex(4)}.tmp"
+    # os.open with 0o666 lets the umask decide the mode, like a plain open() would.
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        if overwrite:
+            os.replace(tmp, p)
+        else:
+            _link_no_clobber(tmp, p)
+        _fsync_dir(p.parent)
+    except BaseException:
+        with suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def _link_no_clobber(tmp: Path, p: Path) -> None:
+    try:
+        os.link(tmp, p)
+    except FileExistsError:
+        raise ImageWriteError(f"{p}: already exists (use overwrite to replace it)") from None
+    except OSError:
+        # Filesystem without hard links (FAT, some network shares): check, then rename.
+        if os.path.lexists(p):
+            raise ImageWriteError(f"{p}: already exists (use overwrite to replace it)") from None
+        os.replace(tmp, p)
+        return
+    os.unlink(tmp)
+
+
+def _fsync_dir(folder: Path) -> None:
+    """Make the rename durable (POSIX only; best effort)."""
+    if os.name != "posix":
+        return
+    with suppress(OSError):
+        fd = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def _encode(array: np.ndarray, fmt: str, meta: ImageMeta | None, quality: int, p: Path) -> bytes:
+    arr = _check_array(array)
+    from_float = arr.dtype.kind == "f"
+    arr = _convert_dtype(arr, fmt)
+    if fmt == "jpeg" and arr.ndim == 3 and arr.shape[2] == 4:
+        arr = arr[:, :, :3]
+    quality = int(min(max(quality, 1), 100))
+    icc = meta.icc_profile if meta is not None and not from_float else None
+
+    if icc and fmt in ("jpeg", "webp", "tiff") and arr.dtype == np.uint8:
+        return _encode_pillow(arr, fmt, icc, quality, p)
+
+    if arr.ndim == 3:
+        arr = cv2.cvtColor(arr, cv2.COLOR_RGB2BGR if arr.shape[2] == 3 else cv2.COLOR_RGBA2BGRA)
+    params: list[int] = []
+    if fmt == "jpeg":
+        params = [cv2.IMWRITE_JPEG_QUALITY, quality]
+    elif fmt == "webp":
+        params = [cv2.IMWRITE_WEBP_QUALITY, quality]
+    try:
+        ok, buf = cv2.imencode(_CV_EXT[fmt], arr, params)
+    except cv2.error as exc:
+        raise ImageWriteError(f"{p}: cannot encode {fmt.upper()} ({_first_line(exc)})") from None
+    if not ok:
+        raise ImageWriteError(f"{p}: cannot encode {fmt.upper()}")
+    data = buf.tobytes()
+    if icc and fmt == "png":
+        data = _png_with_icc(data, icc)
+    return data
+
+
+def _check_array(array: np.ndarray) -> np.ndarray:
+    arr = np.asarray(array)
+    if arr.ndim == 3 and arr.shape[2] == 1:
+        arr = arr[:, :, 0]
+    if not (arr.ndim == 2 or (arr.ndim == 3 and arr.shape[2] in (3, 4))):
+        raise InputError(f"cannot write an array of shape {arr.shape}: need H×W, H×W×3 or H×W×4")
+    if arr.shape[0] == 0 or arr.shape[1] == 0:
+        raise InputError(f"cannot write an empty image (shape {arr.shape})")
+    if arr.dtype == bool:
+        return arr.astype(np.uint8) * 255
+    if arr.dtype not in (np.uint8, np.uint16) and arr.dtype.kind != "f":
+        raise InputError(f"cannot write dtype {arr.dtype}: need uint8, uint16 or float in [0, 1]")
+    return arr
+
+
+def _convert_dtype(arr: np.ndarray, fmt: str) -> np.ndarray:
+    """Bring ``arr`` to a dtype ``fmt`` stores, losing as little as possible."""
+    eight_bit_only = fmt in ("jpeg", "webp", "bmp")
+    if arr.dtype.kind == "f":
+        if fmt == "tiff":
+            return np.nan_to_num(arr.astype(np.float32, copy=False), nan=0.0)
+        x = np.clip(np.nan_to_num(arr, nan=0.0), 0.0, 1.0)
+        if eight_bit_only:
+            return (x * 255.0 + 0.5).astype(np.uint8)
+        return (x * 65535.0 + 0.5).astype(np.uint16)  # PNG: keep float precision in 16 bit
+    if arr.dtype == np.uint16 and eight_bit_only:
+        return ((arr.astype(np.uint32) + 128) // 257).astype(np.uint8)
+    return arr
+
+
+def _encode_pillow(arr: np.ndarray, fmt: str, icc: bytes, quality: int, p: Path) -> bytes:
+    """8-bit encode with Pillow, which (unlike OpenCV) can embed an ICC profile."""
+    from PIL import Image
+
+    buf = _io.BytesIO()
+    try:
+        im = Image.fromarray(arr)
+        kwargs: dict[str, object] = {"icc_profile": icc}
+        if fmt in ("jpeg", "webp"):
+            kwargs["quality"] = quality
+        if fmt == "tiff":
+            kwargs["compression"] = "tiff_lzw"
+        im.save(buf, format={"jpeg": "JPEG", "webp": "WEBP", "tiff": "TIFF"}[fmt], **kwargs)
+    except Exception as exc:  # Pillow raises OSError/ValueError/KeyError depending on codec
+        raise ImageWriteError(f"{p}: cannot encode {fmt.upper()} ({_first_line(exc)})") from None
+    return buf.getvalue()
+
+
+def _png_with_icc(png: bytes, icc: bytes) -> bytes:
+    """Insert an iCCP chunk after IHDR (OpenCV cannot embed ICC; this works for 16 bit too)."""
+    body = b"icc\x00\x00" + zlib.compress(icc)  # name, NUL, compression method 0 (zlib)
+    chunk = struct.pack(">I", len(body)) + b"iCCP" + body
+    chunk += struct.pack(">I", zlib.crc32(b"iCCP" + body) & 0xFFFFFFFF)
+    ihdr_end = 8 + 4 + 4 + 13 + 4  # signature + IHDR length/type/data/crc
+    return png[:ihdr_end] + chunk + png[ihdr_end:]
+
+
+def _first_line(exc: BaseException) -> str:
+    lines = [ln.strip() for ln in str(exc).strip().splitlines() if ln.strip()]
+    return lines[-1] if lines else type(exc).__name__
