@@ -178,7 +178,8 @@ def resolve_mask(
 ) -> tuple[np.ndarray, MaskSource]:
     """Find the hole mask for ``image`` (read from ``image_path``), first match wins:
 
-    1. ``mask_arg``: a mask file, or a folder holding masks matched by stem;
+    1. ``mask_arg``: a mask file, or a folder holding masks matched by stem (an image with
+       no match in the folder goes on to 2 and 3);
     2. a sidecar ``<stem>_mask.<ext>`` / ``<stem>.mask.png`` beside the image;
     3. the image's alpha channel, if any pixel is transparent (alpha < 128/255).
 
@@ -190,16 +191,17 @@ def resolve_mask(
     """
     ip = Path(image_path)
     shape = image.shape[:2]
+    folder: Path | None = None
     if mask_arg is not None:
         m = Path(mask_arg)
-        if m.is_dir():
-            found = find_mask_in_folder(m, ip)
-            if found is None:
-                raise InputError(
-                    f"{ip}: no mask in {m} (looked for {ip.stem}.* and {ip.stem}_mask.* by file stem)"
-                )
+        if not m.is_dir():
+            return load_mask(m, shape, resize=resize), MaskSource("file", m)
+        # A mask folder: match by stem; an image without a match there falls back to its
+        # sidecar or alpha (so one folder can mix both kinds of input).
+        folder = m
+        found = find_mask_in_folder(m, ip)
+        if found is not None:
             return load_mask(found, shape, resize=resize), MaskSource("folder", found)
-        return load_mask(m, shape, resize=resize), MaskSource("file", m)
     sidecar = find_sidecar_mask(ip)
     if sidecar is not None:
         return load_mask(sidecar, shape, resize=resize), MaskSource("sidecar", sidecar)
@@ -207,6 +209,11 @@ def resolve_mask(
         holes = mask_from_alpha(image)
         if holes.any():
             return holes, MaskSource("alpha")
+    if folder is not None:
+        raise InputError(
+            f"{ip}: no mask: nothing named {ip.stem}.* or {ip.stem}_mask.* in {folder}, no sidecar "
+            f"{ip.stem}_mask.png beside the image, and no transparent (alpha) pixels"
+        )
     raise InputError(
         f"{ip}: no mask given: pass --mask FILE (white = hole), put {ip.stem}_mask.png beside "
         "the image, or make the holes transparent (alpha)"

@@ -1,0 +1,51 @@
+"""Shared fixtures: small deterministic images, files on disk, a CLI runner."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLES = ROOT / "samples"
+
+
+def make_image(shape: tuple[int, ...], dtype: type = np.uint8, seed: int = 0) -> np.ndarray:
+    """A smooth-ish random image (gradients + noise) so lossy codecs stay close to it."""
+    rng = np.random.default_rng(seed)
+    h, w = shape[:2]
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    base = (xx / max(w - 1, 1) + yy / max(h - 1, 1)) / 2
+    chans = shape[2] if len(shape) == 3 else 1
+    f = np.stack([np.roll(base, 3 * c, axis=1) for c in range(chans)], axis=2)
+    f = np.clip(f + rng.normal(0, 0.02, f.shape), 0, 1).astype(np.float32)
+    if len(shape) == 2:
+        f = f[:, :, 0]
+    if dtype == np.uint8:
+        return (f * 255 + 0.5).astype(np.uint8)
+    if dtype == np.uint16:
+        return (f * 65535 + 0.5).astype(np.uint16)
+    return f.astype(dtype)
+
+
+@pytest.fixture
+def rgb() -> np.ndarray:
+    return make_image((24, 32, 3))
+
+
+@pytest.fixture
+def runner():
+    from typer.testing import CliRunner
+
+    return CliRunner()
+
+
+@pytest.fixture
+def write_png(tmp_path: Path):
+    """write_png(name, array) -> Path: an image file under tmp_path (parents created)."""
+    from restore.io import write_image
+
+    def _write(name: str, array: np.ndarray) -> Path:
+        return write_image(tmp_path / name, array, overwrite=True)
+
+    return _write

@@ -1,0 +1,315 @@
+"""restore.io: formats, dtypes, layouts, orientation, ICC, names, atomic writes, errors."""
+from __future__ import annotations
+
+import io as _io
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image, ImageOps
+
+from conftest import make_image
+from restore.errors import ImageReadError, ImageWriteError, InputError, RestoreError
+from restore.io import (IMAGE_EXTENSIONS, ImageMeta, is_image_path, read_image, read_image_with_meta,
+                        write_image)
+
+LOSSLESS = ["png", "tiff", "bmp"]
+SHAPES = [(20, 30), (20, 30, 3), (20, 30, 4)]
+
+
+def _max_err(a: np.ndarray, b: np.ndarray) -> float:
+    return float(np.abs(a.astype(np.float64) - b.astype(np.float64)).max())
+
+
+@pytest.mark.parametrize("ext", ["png", "tiff"])
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint16])
+@pytest.mark.parametrize("shape", SHAPES)
+def test_lossless_roundtrip_keeps_dtype_and_layout(tmp_path, ext, dtype, shape):
+    a = make_image(shape, dtype)
+    p = write_image(tmp_path / f"x.{ext}", a)
+    b, meta = read_image_with_meta(p)
+    assert b.dtype == dtype and b.shape == a.shape
+    np.testing.assert_array_equal(a, b)
+    assert meta.bit_depth == (8 if dtype == np.uint8 else 16)
+    assert meta.format == ext
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+def test_bmp_roundtrip_8bit(tmp_path, shape):
+    a = make_image(shape)
+    b = read_image(write_image(tmp_path / "x.bmp", a))
+    np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+def test_bmp_and_jpeg_turn_16bit_into_8bit(tmp_path, shape):
+    a = make_image(shape, np.uint16)
+    b = read_image(write_image(tmp_path / "x.bmp", a))
+    assert b.dtype == np.uint8
+    assert _max_err(a / 257.0, b) <= 0.5 + 1e-9
+
+
+@pytest.mark.parametrize("ext", ["jpg", "jpeg", "webp"])
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint16, np.float32])
+def test_lossy_formats_are_8bit_and_close(tmp_path, ext, dtype):
+    a = make_image((32, 32, 3), dtype)
+    b = read_image(write_image(tmp_path / f"x.{ext}", a, quality=95))
+    assert b.dtype == np.uint8 and b.shape == a.shape
+    ref = make_image((32, 32, 3), np.uint8)
+    assert np.abs(ref.astype(int) - b.astype(int)).mean() < 8  # noise + 4:2:0 chroma
+    np.testing.assert_allclose(ref.mean(axis=(0, 1)), b.mean(axis=(0, 1)), atol=3)  # scale and RGB order
+
+
+def test_jpeg_drops_alpha_webp_keeps_it(tmp_path):
+    a = make_image((16, 16, 4))
+    assert read_image(write_image(tmp_path / "x.jpg", a)).shape == (16, 16, 3)
+    assert read_image(write_image(tmp_path / "x.webp", a, quality=100)).shape == (16, 16, 4)
+
+
+def test_float_roundtrips(tmp_path):
+    a = make_image((10, 12, 3), np.float32)
+    tif, meta = read_image_with_meta(write_image(tmp_path / "f.tiff", a))
+    assert tif.dtype == np.float32 and meta.bit_depth == 32
+    np.testing.assert_array_equal(tif, a)
+    png = read_image(write_image(tmp_path / "f.png", a))
+    assert png.dtype == np.uint16  # float -> 16-bit PNG keeps the precision
+    assert _max_err(png / 65535.0, a) < 1e-4
+
+
+def test_bool_array_writes_black_and_white(tmp_path):
+    m = np.zeros((5, 6), bool)
+    m[1:3, 2:4] = True
+    b = read_image(write_image(tmp_path / "m.png", m))
+    assert b.dtype == np.uint8 and set(np.unique(b)) == {0, 255}
+
+
+@pytest.mark.parametrize("ext", ["png", "jpg", "webp", "tiff", "bmp"])
+def test_rgb_order_preserved(tmp_path, ext):
+    red = np.zeros((16, 16, 3), np.uint8)
+    red[..., 0] = 255
+    b = read_image(write_image(tmp_path / f"red.{ext}", red))
+    assert b[8, 8, 0] > 240 and b[8, 8, 1] < 16 and b[8, 8, 2] < 16
+
+
+def test_reads_files_written_by_pillow_in_rgb_order(tmp_path):
+    a = make_image((8, 9, 4))
+    Image.fromarray(a, "RGBA").save(tmp_path / "p.png")
+    np.testing.assert_array_equal(read_image(tmp_path / "p.png"), a)
+
+
+def test_gray_alpha_png_becomes_rgba(tmp_path):
+    la = np.dstack([make_image((6, 7)), np.full((6, 7), 100, np.uint8)])
+    Image.fromarray(la, "LA").save(tmp_path / "la.png")
+    b = read_image(tmp_path / "la.png")
+    assert b.shape == (6, 7, 4)
+    np.testing.assert_array_equal(b[..., 0], la[..., 0])
+    np.testing.assert_array_equal(b[..., 2], la[..., 0])
+    np.testing.assert_array_equal(b[..., 3], la[..., 1])
+
+
+def test_palette_png_is_expanded(tmp_path):
+    Image.fromarray(make_image((6, 7, 3))).convert("P").save(tmp_path / "p.png")
+    assert read_image(tmp_path / "p.png").shape == (6, 7, 3)
+
+
+@pytest.mark.parametrize("orientation", range(1, 9))
+def test_exif_orientation_applied(tmp_path, orientation):
+    a = make_image((12, 20, 3))
+    a[:3, :5] = (255, 0, 0)  # a marker corner, so every transform is distinguishable
+    im = Image.fromarray(a)
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    p = tmp_path / f"o{orientation}.jpg"
+    im.save(p, exif=exif, quality=100)
+    with Image.open(p) as ref_im:
+        ref = np.asarray(ImageOps.exif_transpose(ref_im).convert("RGB"))
+    b, meta = read_image_with_meta(p)
+    assert meta.exif_orientation == orientation
+    assert b.shape == ref.shape
+    assert np.abs(b.astype(int) - ref.astype(int)).max() <= 8  # two JPEG decoders
+
+
+@pytest.mark.parametrize("name", ["café näive.png", "日本 語.jpg", "with space.tiff", "ü/sub dir/x.webp"])
+def test_unusual_file_names(tmp_path, name):
+    a = make_image((8, 8, 3))
+    p = write_image(tmp_path / name, a)  # also creates parent folders
+    assert p.exists()
+    assert read_image(p).shape == a.shape
+
+
+def test_icc_profile_kept_png_8_and_16_bit_and_jpeg(tmp_path):
+    from PIL import ImageCms
+
+    icc = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    Image.fromarray(make_image((8, 8, 3))).save(tmp_path / "in.png", icc_profile=icc)
+    img, meta = read_image_with_meta(tmp_path / "in.png")
+    assert meta.icc_profile == icc
+    for name, arr in [("o8.png", img), ("o16.png", img.astype(np.uint16) * 257), ("o.jpg", img),
+                      ("o.webp", img), ("o.tiff", img)]:
+        write_image(tmp_path / name, arr, meta=meta)
+        with Image.open(tmp_path / name) as im:
+            assert im.info.get("icc_profile") == icc, name
+        assert read_image_with_meta(tmp_path / name)[1].icc_profile == icc, name
+    np.testing.assert_array_equal(read_image(tmp_path / "o16.png"), img.astype(np.uint16) * 257)
+
+
+def test_is_image_path():
+    assert is_image_path("a/b.PNG") and is_image_path("x.jpeg") and is_image_path(Path("x.tif"))
+    assert not is_image_path("x.txt") and not is_image_path("x") and not is_image_path(".x.png.1a2b.tmp")
+    assert ".webp" in IMAGE_EXTENSIONS
+
+
+# --------------------------------------------------------------------------- write safety
+
+
+def test_refuses_to_overwrite_unless_asked(tmp_path):
+    a, b = make_image((4, 4)), make_image((4, 4), seed=1)
+    p = write_image(tmp_path / "x.png", a)
+    with pytest.raises(ImageWriteError, match="exists"):
+        write_image(p, b)
+    np.testing.assert_array_equal(read_image(p), a)
+    write_image(p, b, overwrite=True)
+    np.testing.assert_array_equal(read_image(p), b)
+
+
+def test_never_overwrites_an_input(tmp_path):
+    p = write_image(tmp_path / "in.png", make_image((4, 4)))
+    link = tmp_path / "link.png"
+    os.symlink(p, link)
+    for target in (p, tmp_path / "." / "in.png", link):
+        with pytest.raises(ImageWriteError, match="input"):
+            write_image(target, make_image((4, 4), seed=2), overwrite=True, inputs=[p])
+    np.testing.assert_array_equal(read_image(p), make_image((4, 4)))
+
+
+def _leftovers(folder: Path) -> list[str]:
+    return sorted(n for n in os.listdir(folder) if n.endswith(".tmp"))
+
+
+def test_atomic_write_failure_in_rename_keeps_old_file(tmp_path, monkeypatch):
+    old = make_image((4, 4))
+    p = write_image(tmp_path / "x.png", old)
+
+    def boom(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "replace", boom)
+    with pytest.raises(ImageWriteError, match="No space"):
+        write_image(p, make_image((4, 4), seed=3), overwrite=True)
+    monkeypatch.undo()
+    np.testing.assert_array_equal(read_image(p), old)
+    assert _leftovers(tmp_path) == []
+
+
+def test_atomic_write_failure_in_fsync_leaves_nothing(tmp_path, monkeypatch):
+    monkeypatch.setattr(os, "fsync", lambda fd: (_ for _ in ()).throw(OSError(5, "I/O error")))
+    with pytest.raises(ImageWriteError):
+        write_image(tmp_path / "new.png", make_image((4, 4)))
+    assert os.listdir(tmp_path) == []
+
+
+def test_encoder_failure_leaves_nothing(tmp_path, monkeypatch):
+    import cv2
+
+    import restore.io as rio
+
+    def bad_encode(*args, **kwargs):
+        raise cv2.error("encoder exploded")
+
+    monkeypatch.setattr(rio.cv2, "imencode", bad_encode)
+    with pytest.raises(ImageWriteError, match="encode"):
+        write_image(tmp_path / "new.png", make_image((4, 4)))
+    assert os.listdir(tmp_path) == []
+
+
+def test_unwritable_folder(tmp_path):
+    ro = tmp_path / "ro"
+    ro.mkdir()
+    ro.chmod(0o500)
+    try:
+        if os.access(ro, os.W_OK):
+            pytest.skip("running as a user that ignores permissions (root)")
+        with pytest.raises(ImageWriteError, match="ro"):
+            write_image(ro / "x.png", make_image((4, 4)))
+    finally:
+        ro.chmod(0o700)
+
+
+def test_parent_is_a_file(tmp_path):
+    (tmp_path / "f").write_text("x")
+    with pytest.raises(ImageWriteError, match="folder"):
+        write_image(tmp_path / "f" / "x.png", make_image((4, 4)))
+
+
+def test_bad_extension_and_bad_array(tmp_path):
+    with pytest.raises(ImageWriteError, match="extension"):
+        write_image(tmp_path / "x.gif", make_image((4, 4)))
+    with pytest.raises(InputError):
+        write_image(tmp_path / "x.png", np.zeros((4, 4, 2), np.uint8))
+    with pytest.raises(InputError):
+        write_image(tmp_path / "x.png", np.zeros((4, 4), np.int32))
+    assert os.listdir(tmp_path) == []
+
+
+def test_write_file_mode_follows_umask(tmp_path):
+    p = write_image(tmp_path / "x.png", make_image((4, 4)))
+    umask = os.umask(0)
+    os.umask(umask)
+    assert p.stat().st_mode & 0o777 == 0o666 & ~umask
+
+
+# --------------------------------------------------------------------------- read errors
+
+
+def _png_bytes() -> bytes:
+    buf = _io.BytesIO()
+    Image.fromarray(make_image((32, 32, 3))).save(buf, "PNG")
+    return buf.getvalue()
+
+
+@pytest.mark.parametrize(
+    "name,content",
+    [
+        ("missing.png", None),
+        ("empty.png", b""),
+        ("text.png", b"this is not an image\n"),
+        ("truncated.png", _png_bytes()[:200]),
+        ("garbage.jpg", b"\xff\xd8\xff\xe0" + bytes(range(256)) * 4),
+    ],
+)
+def test_bad_files_raise_one_line_read_error(tmp_path, name, content):
+    p = tmp_path / name
+    if content is not None:
+        p.write_bytes(content)
+    with pytest.raises(ImageReadError) as ei:
+        read_image(p)
+    msg = str(ei.value)
+    assert name in msg and "\n" not in msg
+    assert isinstance(ei.value, (RestoreError, ValueError))
+
+
+def test_truncated_jpeg(tmp_path):
+    buf = _io.BytesIO()
+    Image.fromarray(make_image((64, 64, 3))).save(buf, "JPEG")
+    (tmp_path / "t.jpg").write_bytes(buf.getvalue()[: len(buf.getvalue()) // 2])
+    with pytest.raises(ImageReadError, match="t.jpg"):
+        read_image(tmp_path / "t.jpg")
+
+
+def test_folder_is_not_an_image(tmp_path):
+    (tmp_path / "d.png").mkdir()
+    with pytest.raises(ImageReadError, match="folder"):
+        read_image(tmp_path / "d.png")
+
+
+def test_extension_lies_content_decides(tmp_path):
+    """A PNG named .jpg is read (by content), and its meta says png."""
+    (tmp_path / "really_png.jpg").write_bytes(_png_bytes())
+    img, meta = read_image_with_meta(tmp_path / "really_png.jpg")
+    assert img.shape == (32, 32, 3) and meta.format == "png"
+
+
+def test_meta_is_plain_dataclass():
+    m = ImageMeta(format="png", bit_depth=8)
+    assert m.icc_profile is None and m.exif_orientation == 1
