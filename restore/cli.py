@@ -262,13 +262,15 @@ def collect_images(
             continue
         if not root.is_dir():
             raise InputError(f"{root}: no such file or folder")
+        # Output folder == this input folder: nothing to exclude (outputs get a suffix instead).
+        excl_here = excl if excl is not None and excl != root.resolve() else None
         if recursive:
             for dirpath, dirnames, filenames in os.walk(root):
                 d = Path(dirpath)
-                dirnames[:] = sorted(n for n in dirnames if not _is_hidden(n) and not _inside(d / n, excl))
+                dirnames[:] = sorted(n for n in dirnames if not _is_hidden(n) and not _inside(d / n, excl_here))
                 for name in sorted(filenames):
                     f = d / name
-                    if _is_hidden(name) or _inside(f, excl):
+                    if _is_hidden(name) or _inside(f, excl_here):
                         continue
                     if is_image_path(f):
                         images.append((f, f.relative_to(root)))
@@ -276,7 +278,7 @@ def collect_images(
                         others.append(f)
         else:
             for f in sorted(root.iterdir()):
-                if _is_hidden(f.name) or not f.is_file() or _inside(f, excl):
+                if _is_hidden(f.name) or not f.is_file() or _inside(f, excl_here):
                     continue
                 if is_image_path(f):
                     images.append((f, Path(f.name)))
@@ -300,23 +302,36 @@ def plan_outputs(
     out_is_file: bool = False,
 ) -> Plan:
     """Map each (image, relative path) to ``out/<rel parent>/<stem><suffix><ext>`` (``ext`` None:
-    keep the input's). Outputs that would land on an input, or on another job's output, become
-    problems rather than jobs."""
-    plan = Plan()
-    inputs = {os.path.normcase(src.resolve()) for src, _ in images}
-    seen: dict[str, Path] = {}
-    for src, rel in images:
+    keep the input's).
+
+    An input that is the output of another input (``a_x4.png`` beside ``a.png`` when writing into
+    the input folder) is a result of an earlier run: it is left out, so a re-run resumes instead
+    of upscaling its own outputs. Outputs that would land on an input, or on another job's
+    output, become problems rather than jobs.
+    """
+    def dst_of(rel: Path) -> Path:
         if out_is_file:
-            dst = out
-        else:
-            dst = out / rel.parent / f"{rel.stem}{suffix}{ext if ext is not None else rel.suffix}"
-        key = os.path.normcase(dst.resolve())
-        if key in inputs:
+            return out
+        return out / rel.parent / f"{rel.stem}{suffix}{ext if ext is not None else rel.suffix}"
+
+    def key(p: Path) -> str:
+        return os.path.normcase(p.resolve())
+
+    planned = [(src, dst_of(rel)) for src, rel in images]
+    dst_keys = {key(dst): src for src, dst in planned}
+    planned = [(src, dst) for src, dst in planned if dst_keys.get(key(src), src) == src]
+    inputs = {key(src) for src, _ in planned}
+
+    plan = Plan()
+    seen: dict[str, Path] = {}
+    for src, dst in planned:
+        k = key(dst)
+        if k in inputs:
             plan.problems.append((src, f"output {dst} would overwrite an input (use --suffix or another -o)"))
-        elif key in seen:
-            plan.problems.append((src, f"output {dst} is also the output of {seen[key]}"))
+        elif k in seen:
+            plan.problems.append((src, f"output {dst} is also the output of {seen[k]}"))
         else:
-            seen[key] = src
+            seen[k] = src
             plan.jobs.append(Job(src, dst))
     return plan
 
@@ -466,7 +481,7 @@ INPAINT_HELP = """Fill holes in images.
 
 Mask: a gray/RGB image the size of the input; pixels >= 127 (after conversion to gray) are holes. Without --mask, a sidecar <stem>_mask.<ext> (or <stem>.mask.png) beside the image is used, else the image's transparent pixels (alpha < 128) are the holes and the output is opaque RGB. An empty mask copies the image through, with a warning.
 
-Single image: the output is <stem>_inpainted.<ext> beside it unless -o is given. Folder: -o OUTDIR is required and outputs keep their names; --mask is a folder of masks matched by file stem (<stem>.* or <stem>_mask.*), or one mask file for every image; mask sidecars in the folder are not inpainted themselves.
+Single image: the output is <stem>_inpainted.<ext> beside it unless -o is given. Folder: -o OUTDIR is required and outputs keep their names (<stem>_inpainted.<ext> when OUTDIR is the input folder); --mask is a folder of masks matched by file stem (<stem>.* or <stem>_mask.*), or one mask file for every image; mask sidecars in the folder are not inpainted themselves.
 """
 
 
@@ -535,7 +550,9 @@ def run_inpaint(
         rep.not_images = len(others)
         if not images:
             raise _error_exit(f"no image found in {path}", EXIT_USAGE)
-        plan = plan_outputs([(f, Path(f.name)) for f in images], output)
+        # Writing into the input folder: a suffix keeps the inputs (and lets a re-run resume).
+        suffix = "_inpainted" if output.resolve() == path.resolve() else ""
+        plan = plan_outputs([(f, Path(f.name)) for f in images], output, suffix=suffix)
     elif path.is_file():
         if not is_image_path(path):
             raise _error_exit(f"{path}: not an image file (extension {path.suffix or 'missing'})", EXIT_USAGE)

@@ -1,0 +1,320 @@
+"""End-to-end CLI tests (classical methods only: fast, no trained weights needed)."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from conftest import ROOT, SAMPLES, make_image
+from restore.cli import app, collect_images, plan_outputs
+from restore.io import read_image, write_image
+
+
+def run(runner, *args: object):
+    result = runner.invoke(app, [str(a) for a in args])
+    assert "Traceback" not in result.output
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        raise result.exception
+    return result
+
+
+def error_lines(result) -> list[str]:
+    return [ln for ln in result.stderr.splitlines() if ln.startswith("error:")]
+
+
+@pytest.fixture
+def photos(tmp_path: Path) -> Path:
+    """in/a.png (RGB), in/b.jpg (gray), in/bad.png (corrupt), in/notes.txt."""
+    d = tmp_path / "in"
+    write_image(d / "a.png", make_image((10, 12, 3)))
+    write_image(d / "b.jpg", make_image((8, 6)))
+    (d / "bad.png").write_bytes(b"\x89PNG\r\n\x1a\n garbage")
+    (d / "notes.txt").write_text("not an image")
+    return d
+
+
+# --------------------------------------------------------------------------- general
+
+
+def test_help_lists_commands_and_exit_codes(runner):
+    r = run(runner, "--help")
+    assert r.exit_code == 0
+    for word in ("upscale", "inpaint", "models", "Exit codes"):
+        assert word in r.stdout
+
+
+def test_inpaint_help_explains_masks(runner):
+    out = " ".join(run(runner, "inpaint", "--help").stdout.split())
+    assert "127" in out and "sidecar" in out and "alpha" in out
+
+
+def test_help_does_not_import_torch_or_opencv():
+    code = (
+        "import sys\n"
+        "from restore.cli import main\n"
+        "sys.argv = ['restore', '--help']\n"
+        "try:\n    main()\nexcept SystemExit:\n    pass\n"
+        "bad = [m for m in ('torch', 'cv2') if m in sys.modules]\n"
+        "assert not bad, bad\n"
+    )
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=60)
+    assert r.returncode == 0, r.stderr
+    assert "upscale" in r.stdout
+
+
+def test_models_table(runner):
+    r = run(runner, "models")
+    assert r.exit_code == 0
+    assert "bicubic" in r.stdout and "telea" in r.stdout and "classical" in r.stdout
+
+
+# --------------------------------------------------------------------------- upscale
+
+
+def test_batch_with_corrupt_and_non_image(runner, photos, tmp_path):
+    out = tmp_path / "out"
+    r = run(runner, "upscale", photos, "-o", out, "--scale", 2, "--method", "bicubic")
+    assert r.exit_code == 1
+    assert read_image(out / "a.png").shape == (20, 24, 3)
+    assert read_image(out / "b.jpg").shape == (16, 12)
+    assert not (out / "bad.png").exists() and not (out / "notes.txt").exists()
+    errs = error_lines(r)
+    assert len(errs) == 1 and "bad.png" in errs[0]
+    assert "upscaled 2" in r.stdout and "failed 1" in r.stdout and "ignored 1 non-image" in r.stdout
+    assert not [n for n in os.listdir(out) if n.endswith(".tmp")]
+
+
+def test_resume_skips_existing_and_overwrite_redoes(runner, photos, tmp_path):
+    (photos / "bad.png").unlink()
+    out = tmp_path / "out"
+    assert run(runner, "upscale", photos, "-o", out, "-s", 2, "-m", "nearest").exit_code == 0
+    before = (out / "a.png").stat().st_mtime_ns
+    r = run(runner, "upscale", photos, "-o", out, "-s", 2, "-m", "nearest")
+    assert r.exit_code == 0 and "upscaled 0" in r.stdout and "skipped 2" in r.stdout
+    assert (out / "a.png").stat().st_mtime_ns == before
+    r = run(runner, "upscale", photos, "-o", out, "-s", 3, "-m", "nearest", "--overwrite")
+    assert r.exit_code == 0 and "upscaled 2" in r.stdout
+    assert read_image(out / "a.png").shape == (30, 36, 3)
+
+
+def test_recursive_mirrors_tree_and_ignores_output_inside_input(runner, tmp_path):
+    src = tmp_path / "tree"
+    write_image(src / "top.png", make_image((4, 4, 3)))
+    write_image(src / "x" / "y" / "deep.png", make_image((4, 4, 3)))
+    write_image(src / ".hidden" / "h.png", make_image((4, 4, 3)))
+    out = src / "big"  # inside the input: must not be taken as input on a re-run
+    r = run(runner, "upscale", src, "-o", out, "-s", 2, "-m", "bicubic", "-r")
+    assert r.exit_code == 0, r.output
+    assert (out / "top.png").exists() and (out / "x" / "y" / "deep.png").exists()
+    assert not (out / ".hidden").exists()
+    r = run(runner, "upscale", src, "-o", out, "-s", 2, "-m", "bicubic", "-r")
+    assert "skipped 2" in r.stdout and not (out / "big").exists()
+    # without -r only the top level
+    r = run(runner, "upscale", src, "-o", tmp_path / "flat", "-s", 2, "-m", "bicubic")
+    assert sorted(os.listdir(tmp_path / "flat")) == ["top.png"]
+
+
+def test_format_and_suffix(runner, photos, tmp_path):
+    (photos / "bad.png").unlink()
+    out = tmp_path / "o"
+    r = run(runner, "upscale", photos / "a.png", photos / "b.jpg", "-o", out, "-s", 2, "-m", "bicubic",
+            "--format", "webp", "--suffix", "_big")
+    assert r.exit_code == 0
+    assert sorted(os.listdir(out)) == ["a_big.webp", "b_big.webp"]
+
+
+def test_output_in_input_folder_gets_suffix_never_overwrites(runner, photos):
+    (photos / "bad.png").unlink()
+    a_before = (photos / "a.png").read_bytes()
+    r = run(runner, "upscale", photos, "-o", photos, "-s", 2, "-m", "bicubic")
+    assert r.exit_code == 0
+    assert (photos / "a_x2.png").exists() and (photos / "b_x2.jpg").exists()
+    assert (photos / "a.png").read_bytes() == a_before
+    # an explicit empty suffix would overwrite the inputs: refused, reported, inputs intact
+    r = run(runner, "upscale", photos / "a.png", "-o", photos, "-s", 2, "-m", "bicubic", "--suffix", "")
+    assert r.exit_code == 1 and "input" in error_lines(r)[0]
+    assert (photos / "a.png").read_bytes() == a_before
+
+
+def test_single_file_to_output_file(runner, photos, tmp_path):
+    r = run(runner, "upscale", photos / "a.png", "-o", tmp_path / "res" / "big.tiff", "-s", 4, "-m", "lanczos")
+    assert r.exit_code == 0
+    assert read_image(tmp_path / "res" / "big.tiff").shape == (40, 48, 3)
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--scale", "5"],
+        ["--method", "nosuch"],
+        ["--format", "gif"],
+    ],
+)
+def test_usage_errors_exit_2(runner, photos, tmp_path, args):
+    r = run(runner, "upscale", photos, "-o", tmp_path / "o", *args)
+    assert r.exit_code == 2
+    assert not (tmp_path / "o").exists()
+
+
+def test_no_input_found_exit_2(runner, tmp_path):
+    (tmp_path / "empty").mkdir()
+    r = run(runner, "upscale", tmp_path / "empty", "-o", tmp_path / "o")
+    assert r.exit_code == 2 and "no image" in error_lines(r)[0]
+    r = run(runner, "upscale", tmp_path / "missing", "-o", tmp_path / "o")
+    assert r.exit_code == 2 and "missing" in error_lines(r)[0]
+
+
+def test_plan_detects_colliding_outputs(tmp_path):
+    imgs = [(tmp_path / "a" / "x.png", Path("x.png")), (tmp_path / "b" / "x.png", Path("x.png"))]
+    plan = plan_outputs(imgs, tmp_path / "out")
+    assert len(plan.jobs) == 1 and len(plan.problems) == 1
+
+
+def test_collect_images_counts_non_images(photos):
+    images, others = collect_images([photos])
+    assert [p.name for p, _ in images] == ["a.png", "b.jpg", "bad.png"]
+    assert [p.name for p in others] == ["notes.txt"]
+
+
+def test_samples_upscale_only_photos(runner, tmp_path):
+    r = run(runner, "upscale", SAMPLES, "-o", tmp_path / "o", "-s", 2, "-m", "nearest")
+    assert r.exit_code == 0
+    names = sorted(os.listdir(tmp_path / "o"))
+    assert "chelsea_holes.png" in names and "masks" not in names and len(names) >= 3
+
+
+# --------------------------------------------------------------------------- inpaint
+
+
+@pytest.fixture
+def scene(tmp_path: Path) -> tuple[Path, np.ndarray]:
+    """An RGB image with a square hole mask."""
+    img = make_image((16, 16, 3))
+    m = np.zeros((16, 16), np.uint8)
+    m[5:9, 5:9] = 255
+    write_image(tmp_path / "maskfile.png", m)
+    return write_image(tmp_path / "pic.png", img), m
+
+
+def test_inpaint_with_mask_default_output_name(runner, scene, tmp_path):
+    pic, m = scene
+    r = run(runner, "inpaint", pic, "--mask", tmp_path / "maskfile.png", "-m", "telea")
+    assert r.exit_code == 0, r.output
+    out = read_image(tmp_path / "pic_inpainted.png")
+    src = read_image(pic)
+    outside = m == 0
+    np.testing.assert_array_equal(out[outside], src[outside])
+
+
+def test_inpaint_with_sidecar(runner, scene, tmp_path):
+    pic, m = scene
+    write_image(tmp_path / "pic_mask.png", m)
+    r = run(runner, "inpaint", pic, "-o", tmp_path / "o.png", "-m", "ns", "--dilate", 1)
+    assert r.exit_code == 0, r.output
+    assert "sidecar" in r.stderr
+    assert read_image(tmp_path / "o.png").shape == (16, 16, 3)
+
+
+def test_inpaint_from_alpha_gives_opaque_rgb(runner, tmp_path):
+    rgba = np.dstack([make_image((16, 16, 3)), np.full((16, 16), 255, np.uint8)])
+    rgba[4:8, 4:8, 3] = 0
+    p = write_image(tmp_path / "holes.png", rgba)
+    r = run(runner, "inpaint", p, "-m", "telea")
+    assert r.exit_code == 0, r.output
+    assert read_image(tmp_path / "holes_inpainted.png").shape == (16, 16, 3)
+
+
+def test_inpaint_without_any_mask_is_one_line_error(runner, scene, tmp_path):
+    pic, _ = scene
+    r = run(runner, "inpaint", pic, "-m", "telea")
+    assert r.exit_code == 1
+    errs = error_lines(r)
+    assert len(errs) == 1 and "--mask" in errs[0] and "alpha" in errs[0]
+    assert not (tmp_path / "pic_inpainted.png").exists()
+
+
+def test_inpaint_mask_size_mismatch_and_resize(runner, scene, tmp_path):
+    pic, _ = scene
+    small = np.zeros((8, 8), np.uint8)
+    small[2:4, 2:4] = 255
+    mp = write_image(tmp_path / "small.png", small)
+    r = run(runner, "inpaint", pic, "--mask", mp, "-m", "telea")
+    assert r.exit_code == 1 and "8×8" in error_lines(r)[0]
+    r = run(runner, "inpaint", pic, "--mask", mp, "-m", "telea", "--resize-mask")
+    assert r.exit_code == 0
+
+
+def test_inpaint_empty_mask_copies_with_warning(runner, scene, tmp_path):
+    pic, _ = scene
+    mp = write_image(tmp_path / "empty.png", np.zeros((16, 16), np.uint8))
+    r = run(runner, "inpaint", pic, "--mask", mp, "-o", tmp_path / "copy.png", "-m", "telea")
+    assert r.exit_code == 0 and "warning" in r.stderr and "empty" in r.stderr
+    np.testing.assert_array_equal(read_image(tmp_path / "copy.png"), read_image(pic))
+
+
+def test_inpaint_folder_with_sidecars_skips_mask_files(runner, tmp_path):
+    d = tmp_path / "batch"
+    m = np.zeros((12, 12), np.uint8)
+    m[3:6, 3:6] = 255
+    for name in ("one", "two"):
+        write_image(d / f"{name}.png", make_image((12, 12, 3)))
+        write_image(d / f"{name}_mask.png", m)
+    write_image(d / "nomask.png", make_image((12, 12, 3)))
+    r = run(runner, "inpaint", d, "-o", tmp_path / "out", "-m", "telea")
+    assert r.exit_code == 1  # nomask.png failed, others done
+    assert sorted(os.listdir(tmp_path / "out")) == ["one.png", "two.png"]
+    errs = error_lines(r)
+    assert len(errs) == 1 and "nomask.png" in errs[0]
+
+
+def test_inpaint_folder_with_mask_folder_and_single_mask(runner, tmp_path):
+    d, md = tmp_path / "imgs", tmp_path / "masks"
+    m = np.zeros((12, 12), np.uint8)
+    m[3:6, 3:6] = 255
+    for name in ("a", "b"):
+        write_image(d / f"{name}.jpg", make_image((12, 12, 3)))
+    write_image(md / "a.png", m)
+    write_image(md / "b_mask.png", m)
+    r = run(runner, "inpaint", d, "--mask", md, "-o", tmp_path / "o1", "-m", "telea")
+    assert r.exit_code == 0, r.output
+    assert sorted(os.listdir(tmp_path / "o1")) == ["a.jpg", "b.jpg"]
+    r = run(runner, "inpaint", d, "--mask", md / "a.png", "-o", tmp_path / "o2", "-m", "telea")
+    assert r.exit_code == 0 and sorted(os.listdir(tmp_path / "o2")) == ["a.jpg", "b.jpg"]
+
+
+def test_inpaint_folder_needs_output(runner, tmp_path):
+    write_image(tmp_path / "d" / "a.png", make_image((4, 4, 3)))
+    r = run(runner, "inpaint", tmp_path / "d", "-m", "telea")
+    assert r.exit_code == 2 and "-o" in error_lines(r)[0]
+
+
+def test_inpaint_samples(runner, tmp_path):
+    r = run(runner, "inpaint", SAMPLES / "chelsea_holes.png", "-o", tmp_path / "c.png", "-m", "telea")
+    assert r.exit_code == 0, r.output
+    r = run(runner, "inpaint", SAMPLES / "astronaut.png", "--mask", SAMPLES / "masks" / "astronaut.png",
+            "-o", tmp_path / "a.png", "-m", "telea")
+    assert r.exit_code == 0, r.output
+
+
+def test_rerun_into_input_folder_resumes(runner, photos):
+    (photos / "bad.png").unlink()
+    assert run(runner, "upscale", photos, "-o", photos, "-s", 2, "-m", "bicubic").exit_code == 0
+    r = run(runner, "upscale", photos, "-o", photos, "-s", 2, "-m", "bicubic")
+    assert r.exit_code == 0 and "skipped 2" in r.stdout, r.output
+    assert sorted(os.listdir(photos)) == ["a.png", "a_x2.png", "b.jpg", "b_x2.jpg", "notes.txt"]
+
+
+def test_inpaint_batch_into_input_folder(runner, tmp_path):
+    d = tmp_path / "d"
+    m = np.zeros((8, 8), np.uint8)
+    m[2:4, 2:4] = 255
+    write_image(d / "a.png", make_image((8, 8, 3)))
+    write_image(d / "a_mask.png", m)
+    for _ in range(2):
+        r = run(runner, "inpaint", d, "-o", d, "-m", "telea")
+        assert r.exit_code == 0, r.output
+    assert sorted(os.listdir(d)) == ["a.png", "a_inpainted.png", "a_mask.png"]
