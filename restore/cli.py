@@ -395,7 +395,7 @@ def upscale(
     recursive: Annotated[bool, typer.Option("--recursive", "-r", help="Descend into subfolders, mirroring the tree under the output folder.")] = False,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace existing outputs (default: skip them, so a re-run resumes a batch). Inputs are never overwritten.")] = False,
     fmt: Annotated[OutFormat, typer.Option("--format", "-f", help="Output format; same = the input's.")] = OutFormat.same,
-    suffix: Annotated[Optional[str], typer.Option("--suffix", help="Appended to output file stems: <stem><suffix>.<ext>. Default: none, or _x<scale> when the output folder is the input's folder.", show_default=False)] = None,
+    suffix: Annotated[Optional[str], typer.Option("--suffix", help="Appended to output file stems: <stem><suffix>.<ext>. Default: none, or _x<scale> when writing into an input's folder.", show_default=False)] = None,
     quality: Annotated[int, typer.Option("--quality", "-q", min=1, max=100, help="JPEG/WebP quality.")] = 95,
 ) -> None:
     """Upscale images by 2, 3 or 4 (files or folders; resumable batch)."""
@@ -436,9 +436,9 @@ def run_upscale(
     single_file = len(paths) == 1 and paths[0].is_file()
     out_is_file = _out_is_file(output, len(images), single_file)
     if suffix is None:
-        # Same folder, same format: the plain name would be the input itself.
+        # Writing into an input's folder: the plain name could be that input (or another one).
         same_dir = not out_is_file and any(src.parent.resolve() == (output / rel.parent).resolve() for src, rel in images)
-        suffix = f"_x{scale}" if same_dir and fmt == "same" else ""
+        suffix = f"_x{scale}" if same_dir else ""
     ext = None if fmt == "same" else f".{fmt}"
     plan = plan_outputs(images, output, suffix=suffix, ext=ext, out_is_file=out_is_file)
     for src, msg in plan.problems:

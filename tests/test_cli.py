@@ -318,3 +318,21 @@ def test_inpaint_batch_into_input_folder(runner, tmp_path):
         r = run(runner, "inpaint", d, "-o", d, "-m", "telea")
         assert r.exit_code == 0, r.output
     assert sorted(os.listdir(d)) == ["a.png", "a_inpainted.png", "a_mask.png"]
+
+
+def test_memory_and_os_errors_are_one_line(runner, photos, tmp_path, monkeypatch):
+    import restore.cli as cli
+
+    def oom(*a, **k):
+        raise MemoryError()
+
+    monkeypatch.setattr(cli, "upscale_file", oom)
+    r = run(runner, "upscale", photos / "a.png", photos / "b.jpg", "-o", tmp_path / "o", "-s", 2, "-m", "bicubic")
+    assert r.exit_code == 1 and len(error_lines(r)) == 2 and "memory" in error_lines(r)[0]
+
+    def disk_full(*a, **k):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(cli, "run_upscale", disk_full)
+    r = run(runner, "upscale", photos, "-o", tmp_path / "o")
+    assert r.exit_code == 1 and error_lines(r) == ["error: No space left on device"]

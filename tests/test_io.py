@@ -313,3 +313,23 @@ def test_extension_lies_content_decides(tmp_path):
 def test_meta_is_plain_dataclass():
     m = ImageMeta(format="png", bit_depth=8)
     assert m.icc_profile is None and m.exif_orientation == 1
+
+
+def test_permission_errors_become_write_errors(tmp_path, monkeypatch):
+    """(The chmod test above is skipped as root; simulate the OS refusing instead.)"""
+    from pathlib import Path as _P
+
+    def no_mkdir(self, *a, **k):
+        raise PermissionError(13, "Permission denied", str(self))
+
+    monkeypatch.setattr(_P, "mkdir", no_mkdir)
+    with pytest.raises(ImageWriteError, match="cannot create folder.*Permission denied"):
+        write_image(tmp_path / "sub" / "x.png", make_image((4, 4)))
+    monkeypatch.undo()
+
+    real_open = os.open
+    monkeypatch.setattr(os, "open", lambda path, *a, **k: (_ for _ in ()).throw(PermissionError(13, "Permission denied"))
+                        if str(path).endswith(".tmp") else real_open(path, *a, **k))
+    with pytest.raises(ImageWriteError, match="x.png: cannot write"):
+        write_image(tmp_path / "x.png", make_image((4, 4)))
+    assert os.listdir(tmp_path) == []
