@@ -1,14 +1,212 @@
-"""Inference engine: device choice, padding, tiling with feathered overlap, crop-around-hole."""
+"""Inference engine: device choice, model cache, tiled SR with feathered overlaps, crop-around-hole inpainting.
+
+The contract every network follows here (as spandrel's): input ``(B, C, H, W)`` float in [0, 1], RGB; the
+engine pads to what the network needs, runs under ``torch.inference_mode``, crops back and clamps.
+"""
 from __future__ import annotations
 
+import threading
+from functools import lru_cache
+from typing import Any
+
+import numpy as np
 import torch
+
+from restore.errors import InputError, ModelError
+
+DEVICES = ("auto", "cpu", "cuda", "mps")
+#: default SR tile (input pixels per side) and context margin around it
+DEFAULT_TILE = {"cpu": 256, "cuda": 512, "mps": 384}
+TILE_MARGIN = 16
+#: inpainting runs on crops around the holes; a crop larger than this (pixels) is processed in pieces
+MAX_INPAINT_PIXELS = {"cpu": 4_000_000, "cuda": 16_000_000, "mps": 8_000_000}
+INPAINT_CONTEXT = 96
 
 
 def pick_device(device: str | torch.device = "auto") -> torch.device:
+    """``auto`` → CUDA if available, else CPU (MPS only when asked for: its conv coverage is incomplete)."""
     if isinstance(device, torch.device):
         return device
+    if device not in DEVICES:
+        raise InputError(f"unknown device {device!r}; choose from {', '.join(DEVICES)}")
     if device == "auto":
-        if torch.cuda.is_available():
-            return torch.device("cuda")
-        return torch.device("cpu")
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if device == "cuda" and not torch.cuda.is_available():
+        raise InputError("device 'cuda' requested but no CUDA GPU is available")
+    if device == "mps" and not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
+        raise InputError("device 'mps' requested but MPS is not available")
     return torch.device(device)
+
+
+_cache_lock = threading.Lock()
+
+
+@lru_cache(maxsize=8)
+def _cached_model(key: str, device: str):
+    from restore.weights import load_model
+
+    return load_model(key, device=device)
+
+
+def get_model(model: Any, device: str | torch.device = "auto") -> torch.nn.Module:
+    """A ready (eval, on device) model from a name, a path or a module; names and paths are cached."""
+    dev = pick_device(device)
+    if isinstance(model, torch.nn.Module):
+        return model.to(dev).eval()
+    with _cache_lock:
+        return _cached_model(str(model), str(dev))
+
+
+def to_tensor(f: np.ndarray, device: torch.device) -> torch.Tensor:
+    """``H×W×C`` float32 → ``(1, C, H, W)``."""
+    return torch.from_numpy(np.ascontiguousarray(f.transpose(2, 0, 1)))[None].to(device)
+
+
+def to_array(t: torch.Tensor) -> np.ndarray:
+    """``(1, C, H, W)`` → ``H×W×C`` float32 clamped to [0, 1]."""
+    return t[0].float().clamp_(0, 1).permute(1, 2, 0).cpu().numpy()
+
+
+def _autocast(dev: torch.device):
+    # half precision only where it is fast and supported; CPU stays float32
+    return torch.autocast("cuda", dtype=torch.float16) if dev.type == "cuda" else torch.autocast("cpu", enabled=False)
+
+
+def _ramp(n: int, lo: int, hi: int) -> np.ndarray:
+    """Weights along one axis of a tile core: linear ramps over ``lo`` / ``hi`` pixels at each end."""
+    w = np.ones(n, np.float32)
+    if lo:
+        w[:lo] = (np.arange(lo, dtype=np.float32) + 0.5) / lo
+    if hi:
+        w[n - hi:] = np.minimum(w[n - hi:], ((np.arange(hi, dtype=np.float32) + 0.5) / hi)[::-1])
+    return w
+
+
+def _spans(n: int, tile: int, overlap: int) -> list[tuple[int, int]]:
+    """Tile spans covering ``[0, n)``, each ≤ ``tile`` long, neighbours overlapping by ``overlap``."""
+    if n <= tile:
+        return [(0, n)]
+    step = tile - overlap
+    starts = list(range(0, n - tile, step)) + [n - tile]
+    return [(s, s + tile) for s in starts]
+
+
+def run_tiled(model: torch.nn.Module, x: np.ndarray, scale: int, tile: int, dev: torch.device,
+              overlap: int = 16, margin: int = TILE_MARGIN) -> np.ndarray:
+    """Run an SR model over overlapping tiles of ``x`` (``H×W×3`` float32), blending overlaps with linear
+    feathering. Each tile also gets ``margin`` pixels of real context, so border effects of the network
+    fall outside the part that is kept and tiled output matches untiled output to float rounding.
+    Memory is bounded by the tile, plus the output array."""
+    h, w = x.shape[:2]
+    s = scale
+    out = np.zeros((h * s, w * s, 3), np.float32)
+    norm_y = np.zeros(h * s, np.float32)
+    norm_x = np.zeros(w * s, np.float32)
+    ys, xs = _spans(h, tile, overlap), _spans(w, tile, overlap)
+    for (y0, y1) in ys:
+        wy = _ramp((y1 - y0) * s, overlap * s if y0 > 0 else 0, overlap * s if y1 < h else 0)
+        norm_y[y0 * s:y1 * s] += wy
+    for (x0, x1) in xs:
+        wx = _ramp((x1 - x0) * s, overlap * s if x0 > 0 else 0, overlap * s if x1 < w else 0)
+        norm_x[x0 * s:x1 * s] += wx
+    with torch.inference_mode(), _autocast(dev):
+        for (y0, y1) in ys:
+            wy = _ramp((y1 - y0) * s, overlap * s if y0 > 0 else 0, overlap * s if y1 < h else 0)
+            for (x0, x1) in xs:
+                wx = _ramp((x1 - x0) * s, overlap * s if x0 > 0 else 0, overlap * s if x1 < w else 0)
+                py0, py1 = max(0, y0 - margin), min(h, y1 + margin)
+                px0, px1 = max(0, x0 - margin), min(w, x1 + margin)
+                t = to_tensor(x[py0:py1, px0:px1], dev)
+                y = to_array(model(t))
+                y = y[(y0 - py0) * s:(y0 - py0 + y1 - y0) * s, (x0 - px0) * s:(x0 - px0 + x1 - x0) * s]
+                out[y0 * s:y1 * s, x0 * s:x1 * s] += y * (wy[:, None, None] * wx[None, :, None])
+    out /= norm_y[:, None, None]
+    out /= norm_x[None, :, None]
+    return np.clip(out, 0.0, 1.0, out=out)
+
+
+def upscale_array(f: np.ndarray, scale: int, model: Any, *, device: str = "auto", tile: int | None = None) -> np.ndarray:
+    """Upscale float32 ``H×W×C`` (C = 1 or 3) in [0, 1] with an SR model; gray runs as RGB and is averaged back."""
+    dev = pick_device(device)
+    net = get_model(model, dev)
+    info = getattr(net, "info", {})
+    if getattr(net, "task", None) != "sr":
+        raise ModelError(f"model {info.get('name', model)!r} is not a super-resolution model")
+    if net.scale != scale:
+        raise InputError(f"model {info.get('name', model)!r} upscales ×{net.scale}, not ×{scale}")
+    gray = f.shape[2] == 1
+    x = np.repeat(f, 3, axis=2) if gray else f
+    if tile is None:
+        tile = DEFAULT_TILE.get(dev.type, 256)
+    if tile < 0:
+        raise InputError("tile must be ≥ 0 (0 = untiled)")
+    if tile == 0:
+        tile = max(x.shape[:2])
+    tile = max(tile, 2 * TILE_MARGIN)
+    while True:
+        try:
+            out = run_tiled(net, x, scale, tile, dev)
+            break
+        except torch.cuda.OutOfMemoryError:
+            # retry with smaller tiles rather than fail: the output is the same up to rounding
+            torch.cuda.empty_cache()
+            if tile <= 64:
+                raise
+            tile //= 2
+    return out.mean(axis=2, keepdims=True) if gray else out
+
+
+# --- inpainting --------------------------------------------------------------------------------------------
+
+def hole_boxes(holes: np.ndarray, context: int) -> list[tuple[int, int, int, int]]:
+    """Boxes ``(y0, y1, x0, x1)`` around groups of holes, each grown by ``context`` pixels and merged
+    where they overlap, so each box holds its holes and the context the network needs."""
+    import cv2
+
+    h, w = holes.shape
+    n, _lab, stats, _c = cv2.connectedComponentsWithStats(holes.astype(np.uint8), connectivity=8)
+    boxes = []
+    for i in range(1, n):
+        x, y, bw, bh = stats[i, :4]
+        boxes.append([max(0, y - context), min(h, y + bh + context), max(0, x - context), min(w, x + bw + context)])
+    merged = True
+    while merged:
+        merged = False
+        out: list[list[int]] = []
+        for b in boxes:
+            for o in out:
+                if b[0] < o[1] and o[0] < b[1] and b[2] < o[3] and o[2] < b[3]:
+                    o[:] = [min(o[0], b[0]), max(o[1], b[1]), min(o[2], b[2]), max(o[3], b[3])]
+                    merged = True
+                    break
+            else:
+                out.append(list(b))
+        boxes = out
+    return [tuple(b) for b in boxes]  # type: ignore[misc]
+
+
+def inpaint_array(f: np.ndarray, holes: np.ndarray, model: Any, *, device: str = "auto") -> np.ndarray:
+    """Inpaint float32 ``H×W×C`` (C = 1 or 3) with a CNN, one crop around each group of holes (as IOPaint's
+    crop strategy), so cost follows the holes, not the image. Known pixels are returned untouched."""
+    dev = pick_device(device)
+    net = get_model(model, dev)
+    info = getattr(net, "info", {})
+    if getattr(net, "task", None) != "inpaint":
+        raise ModelError(f"model {info.get('name', model)!r} is not an inpainting model")
+    gray = f.shape[2] == 1
+    x = np.repeat(f, 3, axis=2) if gray else f
+    out = x.copy()
+    limit = MAX_INPAINT_PIXELS.get(dev.type, 4_000_000)
+    with torch.inference_mode(), _autocast(dev):
+        for (y0, y1, x0, x1) in hole_boxes(holes, INPAINT_CONTEXT):
+            if (y1 - y0) * (x1 - x0) > limit:
+                raise InputError(
+                    f"a hole region of {x1 - x0}×{y1 - y0} px exceeds the {limit // 1_000_000} MP inpainting "
+                    "limit on this device; split the mask or use a smaller image"
+                )
+            crop = to_tensor(out[y0:y1, x0:x1], dev)
+            m = torch.from_numpy(holes[y0:y1, x0:x1].astype(np.float32))[None, None].to(dev)
+            res = to_array(net(crop, m))
+            sel = holes[y0:y1, x0:x1]
+            out[y0:y1, x0:x1][sel] = res[sel]
+    return out.mean(axis=2, keepdims=True) if gray else out

@@ -9,31 +9,32 @@ from restore.models.blocks import ConvAct, ResBlock, check_padding_mode, conv
 from restore.models.upsamplers import Unpool, make_upsampler
 
 
-def pyramid_fill(image: torch.Tensor, holes: torch.Tensor, levels: int = 8) -> torch.Tensor:
-    """Fill holes by push–pull (normalised averaging down a pyramid, then interpolation back up).
+def pyramid_fill(image: torch.Tensor, holes: torch.Tensor, *, confidence: float = 8.0) -> torch.Tensor:
+    """Fill holes by push–pull: normalised binomial averaging down a Gaussian pyramid, then back up.
 
-    A classical, O(pixels) smooth fill: each hole pixel gets the average of the known pixels around it at
-    the finest scale where any exist. It costs milliseconds where biharmonic costs seconds, and gives the
-    network a sensible starting point, so it learns a correction instead of a fill from zeros.
+    A classical O(pixels) smooth fill: each hole pixel gets the weighted average of the known pixels at the
+    finest scale where enough exist (coverage × ``confidence`` ≥ 1), blended with the coarser estimate
+    where coverage is partial. It costs milliseconds where biharmonic costs seconds, and gives the network
+    a sensible start, so it learns a correction instead of a fill from zeros.
 
     Shape:
         image ``(B, C, H, W)``, holes ``(B, 1, H, W)`` (1 = hole) → ``(B, C, H, W)``; known pixels unchanged.
     """
+    from pyramids import pyr_down, pyr_up
+
     known = 1.0 - holes
     num, den = image * known, known
     stack = []
-    for _ in range(levels):
+    while True:
         stack.append((num, den))
-        if min(num.shape[-2:]) <= 1:
+        if min(num.shape[-2:]) <= 2:
             break
-        num = F.avg_pool2d(num, 2, ceil_mode=True)
-        den = F.avg_pool2d(den, 2, ceil_mode=True)
-    fill = num / den.clamp_min(1e-6)
+        num, den = pyr_down(num, padding="replicate"), pyr_down(den, padding="replicate")
+    fill = num / den.clamp_min(1e-8)
     for num, den in reversed(stack[:-1]):
-        up = F.interpolate(fill, size=num.shape[-2:], mode="bilinear", align_corners=False)
-        w = den.clamp(0, 1)
-        # where a level has its own (partial) average, trust it in proportion to its coverage
-        fill = num / den.clamp_min(1e-6) * w + up * (1 - w)
+        up = pyr_up(fill, size=tuple(num.shape[-2:]), padding="replicate")
+        w = (den * confidence).clamp(0, 1)
+        fill = num / den.clamp_min(1e-8) * w + up * (1 - w)
     return image * known + fill * holes
 
 
