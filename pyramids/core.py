@@ -268,9 +268,11 @@ def _take(x: Tensor, dim: int, start: int, stop: int, mode: str) -> Tensor:
 
 def _down_region(x: Tensor, w: Tensor, r: int, mode: str, rows: tuple[int, int], cols: tuple[int, int]) -> Tensor:
     """Exact pyr_down output rows[0]:rows[1], cols[0]:cols[1] (pad a strip, then conv)."""
-    xs = _take(x, -2, 2 * rows[0] - r, 2 * (rows[1] - 1) + r + 1, mode)
-    xs = _take(xs, -1, 2 * cols[0] - r, 2 * (cols[1] - 1) + r + 1, mode)
-    return F.conv2d(xs, w, stride=2, groups=x.shape[1])
+    spans = [(-2, 2 * rows[0] - r, 2 * (rows[1] - 1) + r + 1), (-1, 2 * cols[0] - r, 2 * (cols[1] - 1) + r + 1)]
+    xs = x
+    for dim, start, stop in sorted(spans, key=lambda s: s[2] - s[1]):  # narrow axis first: less to copy
+        xs = _take(xs, dim, start, stop, mode)
+    return F.conv2d(_prepare(xs), w, stride=2, groups=x.shape[1])
 
 
 def _up_region(x: Tensor, w: Tensor, r: int, mode: str, rows: tuple[int, int], cols: tuple[int, int]) -> Tensor:
@@ -278,14 +280,16 @@ def _up_region(x: Tensor, w: Tensor, r: int, mode: str, rows: tuple[int, int], c
 
     Output position j (fine grid) gets coarse samples k with |j - 2k| <= r.
     """
-    xs = x
-    offs = []
+    spans, offs = [], []
     for dim, (j0, j1) in ((-2, rows), (-1, cols)):
         ka = -((r - j0) // 2)  # ceil((j0 - r) / 2)
         kb = (j1 - 1 + r) // 2
-        xs = _take(xs, dim, ka, kb + 1, mode)
+        spans.append((dim, ka, kb + 1))
         offs.append(j0 + r - 2 * ka)
-    y = F.conv_transpose2d(xs, w, stride=2, groups=x.shape[1])
+    xs = x
+    for dim, start, stop in sorted(spans, key=lambda s: s[2] - s[1]):  # narrow axis first
+        xs = _take(xs, dim, start, stop, mode)
+    y = F.conv_transpose2d(_prepare(xs), w, stride=2, groups=x.shape[1])
     need_h, need_w = offs[0] + rows[1] - rows[0], offs[1] + cols[1] - cols[0]
     if y.shape[-2] < need_h or y.shape[-1] < need_w:  # only for a 1-tap kernel
         y = F.pad(y, (0, max(0, need_w - y.shape[-1]), 0, max(0, need_h - y.shape[-2])))
@@ -295,7 +299,13 @@ def _up_region(x: Tensor, w: Tensor, r: int, mode: str, rows: tuple[int, int], c
 def _prepare(x: Tensor) -> Tensor:
     # oneDNN depthwise conv is far faster channels-last on CPU (no-op for C == 1).
     if x.device.type == "cpu" and x.shape[1] > 1:
-        return x.contiguous(memory_format=torch.channels_last)
+        x = x.contiguous(memory_format=torch.channels_last)
+        b, c, h, w = x.shape
+        canonical = (c * h * w, 1, w * c, c)
+        if x.stride() != canonical:
+            # e.g. torch.from_numpy(hwc).permute(2, 0, 1)[None] has batch stride 3: same
+            # memory, but oneDNN only recognises canonical strides (else ~15x slower).
+            x = x.as_strided(x.shape, canonical)
     return x
 
 

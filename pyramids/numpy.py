@@ -40,9 +40,9 @@ def _to_tensor(a: object, name: str = "image") -> tuple[torch.Tensor, bool]:
         raise TypeError(f"{name} must be a numpy.ndarray, got {type(a).__name__}")
     if a.ndim not in (2, 3):
         raise ValueError(f"{name} must be H×W or H×W×C, got shape {a.shape}")
-    if a.dtype == np.uint8:
+    if a.dtype.kind == "u" and a.dtype.itemsize == 1:
         a = a.astype(np.float32)  # value range kept: 0..255
-    elif a.dtype not in (np.float32, np.float64):
+    elif a.dtype.kind != "f" or a.dtype.itemsize not in (4, 8):  # any byte order
         raise TypeError(f"{name} must be float32, float64 or uint8, got {a.dtype}")
     if a.size == 0:
         raise ValueError(f"{name} is empty: shape {a.shape}")
