@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import subprocess
 import sys
 from pathlib import Path
@@ -46,6 +47,17 @@ def _one_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(n)
+
+
+@contextlib.contextmanager
+def strip_path_for_all_sizes():
+    """Make pyr_down use its conv + border-strip path even for small images."""
+    old = pyramids.core._FAST_DOWN_MIN_PIXELS
+    pyramids.core._FAST_DOWN_MIN_PIXELS = 0
+    try:
+        yield
+    finally:
+        pyramids.core._FAST_DOWN_MIN_PIXELS = old
 
 
 def rand(*shape: int, dtype: torch.dtype = torch.float64, seed: int = 0) -> torch.Tensor:
@@ -168,8 +180,11 @@ def test_reconstruction_float32_every_padding(padding, size):
 def test_matches_numpy_reference(h, w, padding, kernel, dh, dw, seed):
     """Covers both the strip-corrected fast path (large) and the padded path (small)."""
     x = rand(h, w, seed=seed).numpy()
-    got = pyr_down(to_t(x), kernel=kernel, padding=padding)[0, 0].numpy()
-    np.testing.assert_allclose(got, ref_down(x, kernel, padding), rtol=0, atol=1e-12)
+    want = ref_down(x, kernel, padding)
+    np.testing.assert_allclose(pyr_down(to_t(x), kernel=kernel, padding=padding)[0, 0].numpy(), want, rtol=0, atol=1e-12)
+    with strip_path_for_all_sizes():
+        got = pyr_down(to_t(x), kernel=kernel, padding=padding)[0, 0].numpy()
+    np.testing.assert_allclose(got, want, rtol=0, atol=1e-12)
     size = (2 * h + dh if dh else 2 * h, 2 * w + dw if dw else 2 * w)
     got = pyr_up(to_t(x), size, kernel=kernel, padding=padding)[0, 0].numpy()
     np.testing.assert_allclose(got, ref_up(x, size, kernel, padding), rtol=0, atol=1e-12)
@@ -242,10 +257,27 @@ def test_laplacian_pyramid_matches_cv2_loop():
 # ---------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("shape", [(1, 2, 5, 4), (1, 2, 11, 10)])  # padded path / strip path
-def test_gradcheck_pyr_down(shape):
-    x = rand(*shape).requires_grad_()
+def test_gradcheck_pyr_down():
+    x = rand(1, 2, 11, 10).requires_grad_()
     assert torch.autograd.gradcheck(lambda t: pyr_down(t), (x,))
+    with strip_path_for_all_sizes():
+        assert torch.autograd.gradcheck(lambda t: pyr_down(t), (x,))
+
+
+@pytest.mark.parametrize("padding", PADDING_MODES)
+def test_large_image_strip_path(padding):
+    """Above the size threshold pyr_down fixes up borders of a zero-padded conv; check it for real."""
+    x = rand(1, 3, 259, 262, dtype=torch.float32, seed=9)
+    assert 259 * 262 >= pyramids.core._FAST_DOWN_MIN_PIXELS
+    got = pyr_down(x, padding=padding)
+    for c in range(3):
+        np.testing.assert_allclose(got[0, c].numpy(), ref_down(x[0, c].double().numpy(), None, padding), atol=1e-6)
+    k = torch.tensor([1.0, 2.0, 3.0, 2.0, 1.0])  # tensor kernel: the conv (not slicing) strips
+    np.testing.assert_allclose(
+        pyr_down(x[:, :1], kernel=k.requires_grad_(), padding=padding)[0, 0].detach().numpy(),
+        ref_down(x[0, 0].double().numpy(), k.tolist(), padding),
+        atol=1e-6,
+    )
 
 
 @pytest.mark.parametrize("shape,size", [((1, 2, 3, 4), (5, 9)), ((1, 2, 6, 7), (12, 13))])
