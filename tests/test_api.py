@@ -1,0 +1,104 @@
+"""Library API: dtype/layout round trips, unmasked pixels bit-identical, CNN path through a weights file."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from restore import InputError, inpaint, list_models, upscale
+from restore.models import SRNet, UNet
+from restore.weights import save_model
+
+from conftest import make_image
+
+LAYOUTS = [(12, 10), (12, 10, 3), (12, 10, 4)]
+DTYPES = [np.uint8, np.uint16, np.float32]
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("shape", LAYOUTS)
+@pytest.mark.parametrize("scale", [2, 3, 4])
+def test_upscale_keeps_dtype_and_layout(shape, dtype, scale) -> None:
+    img = make_image(shape, dtype)
+    out = upscale(img, scale, method="bicubic")
+    assert out.dtype == img.dtype
+    assert out.shape == (shape[0] * scale, shape[1] * scale, *shape[2:])
+
+
+def test_upscale_16bit_keeps_precision() -> None:
+    img = make_image((8, 8, 3), np.uint16)
+    out = upscale(img, 2, method="nearest")
+    np.testing.assert_array_equal(out[::2, ::2], img)  # no trip through 8 bits
+
+
+def test_alpha_is_upscaled_separately() -> None:
+    img = make_image((8, 8, 4), np.uint8)
+    img[..., 3] = 200
+    out = upscale(img, 2, method="lanczos")
+    assert (out[..., 3] == 200).all()
+
+
+@pytest.mark.parametrize("method", ["telea", "ns", "biharmonic"])
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("shape", LAYOUTS)
+def test_inpaint_unmasked_pixels_bit_identical(shape, dtype, method) -> None:
+    img = make_image((24, 20, *shape[2:]), dtype)
+    mask = np.zeros((24, 20), np.uint8)
+    mask[8:14, 5:12] = 255
+    out = inpaint(img, mask, method=method)
+    assert out.dtype == img.dtype and out.shape == img.shape
+    keep = mask == 0
+    np.testing.assert_array_equal(out[keep], img[keep])
+
+
+def test_inpaint_empty_mask_is_a_copy() -> None:
+    img = make_image((8, 8, 3))
+    out = inpaint(img, np.zeros((8, 8), bool))
+    np.testing.assert_array_equal(out, img)
+    assert out is not img
+
+
+@pytest.mark.parametrize(
+    "call, match",
+    [
+        (lambda: upscale(np.zeros((4, 4, 3), np.uint8), 5), "scale"),
+        (lambda: upscale(np.zeros((4, 4, 2), np.uint8), 2), "shape"),
+        (lambda: upscale(np.zeros((0, 4, 3), np.uint8), 2), "empty"),
+        (lambda: upscale(np.zeros((4, 4, 3), np.int32), 2), "dtype"),
+        (lambda: upscale(np.full((4, 4, 3), np.nan, np.float32), 2), "NaN"),
+        (lambda: upscale(np.zeros((4, 4, 3), np.uint8), 2, method="magic"), "unknown"),
+        (lambda: upscale([[0]], 2), "NumPy"),
+        (lambda: inpaint(np.zeros((4, 4, 3), np.uint8), np.ones((5, 4))), "mask"),
+        (lambda: inpaint(np.zeros((4, 4, 3), np.uint8), np.ones((4, 4)), method="magic"), "unknown"),
+    ],
+)
+def test_bad_input_raises_input_error(call, match) -> None:
+    with pytest.raises(InputError, match=match):
+        call()
+
+
+def test_list_models_has_classical_methods() -> None:
+    names = {m.name for m in list_models()}
+    assert {"bicubic", "bicubic-matlab", "telea", "biharmonic"} <= names
+
+
+def test_cnn_path_through_weights_file(tmp_path) -> None:
+    torch.manual_seed(0)
+    sr = SRNet(base_ch=8, n_blocks=1, scale=2)
+    p = save_model(sr, tmp_path / "sr.safetensors", {
+        "name": "t", "task": "sr", "arch": "srnet", "scale": 2,
+        "config": {"base_ch": 8, "n_blocks": 1, "scale": 2}})
+    img = make_image((10, 12), np.uint8)  # gray runs as RGB and comes back gray
+    out = upscale(img, 2, model=str(p), device="cpu")
+    assert out.shape == (20, 24) and out.dtype == np.uint8
+    with pytest.raises(InputError, match="×2"):
+        upscale(img, 3, model=str(p), device="cpu")
+
+    un = UNet(widths=(4, 8), n_bottleneck=1)
+    q = save_model(un, tmp_path / "in.safetensors", {
+        "name": "u", "task": "inpaint", "arch": "unet", "config": {"widths": [4, 8], "n_bottleneck": 1}})
+    img = make_image((20, 22, 3), np.uint16)
+    mask = np.zeros((20, 22), bool)
+    mask[5:9, 3:15] = True
+    out = inpaint(img, mask, model=str(q), device="cpu")
+    np.testing.assert_array_equal(out[~mask], img[~mask])

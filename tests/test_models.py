@@ -1,0 +1,122 @@
+"""The CNN family: every upsampler × padding mode × scale builds, runs forward and backward."""
+from __future__ import annotations
+
+import pytest
+import torch
+
+from restore.models import PADDING_MODES, UPSAMPLERS, SRNet, UNet, create_model, make_upsampler, supported_factors
+
+torch.set_num_threads(1)
+
+
+@pytest.mark.parametrize("padding_mode", PADDING_MODES)
+@pytest.mark.parametrize("name", list(UPSAMPLERS))
+@pytest.mark.parametrize("factor", [2, 3, 4])
+def test_upsampler_shapes_and_grad(name: str, factor: int, padding_mode: str) -> None:
+    if factor not in supported_factors(name):
+        with pytest.raises(ValueError, match="does not support factor"):
+            make_upsampler(name, 4, 3, factor, padding_mode=padding_mode)
+        return
+    up = make_upsampler(name, 4, 3, factor, padding_mode=padding_mode)
+    x = torch.rand(2, 4, 7, 9, requires_grad=True)
+    y = up(x)
+    assert y.shape == (2, 3, 7 * factor, 9 * factor)
+    y.square().mean().backward()
+    assert x.grad is not None and torch.isfinite(x.grad).all() and x.grad.abs().sum() > 0
+
+
+@pytest.mark.parametrize("padding_mode", PADDING_MODES)
+@pytest.mark.parametrize("upsampler", list(UPSAMPLERS))
+@pytest.mark.parametrize("scale", [2, 3, 4])
+def test_srnet_every_combination(upsampler: str, scale: int, padding_mode: str) -> None:
+    if scale not in supported_factors(upsampler):
+        with pytest.raises(ValueError):
+            SRNet(scale=scale, upsampler=upsampler, padding_mode=padding_mode)
+        return
+    net = SRNet(base_ch=8, n_blocks=1, scale=scale, upsampler=upsampler, padding_mode=padding_mode)
+    x = torch.rand(2, 3, 11, 13)  # odd sizes on purpose
+    y = net(x)
+    assert y.shape == (2, 3, 11 * scale, 13 * scale)
+    y.mean().backward()
+    assert all(p.grad is not None for p in net.parameters() if p.requires_grad)
+
+
+@pytest.mark.parametrize("padding_mode", PADDING_MODES)
+@pytest.mark.parametrize("upsampler", list(UPSAMPLERS))
+def test_unet_every_combination(upsampler: str, padding_mode: str) -> None:
+    net = UNet(widths=(4, 8, 8), upsampler=upsampler, padding_mode=padding_mode, n_bottleneck=1)
+    torch.nn.init.normal_(net.out.weight, std=0.1)  # the zero-initialised head would hide the decoder
+    x = torch.rand(2, 3, 21, 19)
+    holes = (torch.rand(2, 1, 21, 19) > 0.7).float()
+    y = net(x, holes)
+    assert y.shape == x.shape
+    # known pixels come back untouched, holes are filled with something else
+    assert torch.equal(y * (1 - holes), x * (1 - holes))
+    y.mean().backward()
+    grads = [p.grad for p in net.parameters()]
+    assert all(g is not None for g in grads)
+    assert net.stem[0].weight.grad.abs().sum() > 0
+
+
+def test_unpool_uses_encoder_indices() -> None:
+    net = UNet(widths=(4, 8), upsampler="unpool", n_bottleneck=1)
+    assert net.uses_indices
+    calls = []
+    orig = torch.nn.functional.max_unpool2d
+
+    def spy(*a, **k):
+        calls.append(a[1].shape)
+        return orig(*a, **k)
+
+    torch.nn.functional.max_unpool2d = spy
+    try:
+        net(torch.rand(1, 3, 16, 16), torch.zeros(1, 1, 16, 16))
+    finally:
+        torch.nn.functional.max_unpool2d = orig
+    assert calls, "the U-Net's unpool stage must use max-unpooling with the encoder's indices"
+
+
+def test_sr_unpool_without_indices_is_bed_of_nails() -> None:
+    up = make_upsampler("unpool", 1, 1, 2)
+    with torch.no_grad():
+        up.proj.weight.fill_(1.0)
+        up.proj.bias.zero_()
+        up.conv.weight.zero_()
+        up.conv.weight[0, 0, 1, 1] = 1.0  # identity conv
+        up.conv.bias.zero_()
+    y = up(torch.ones(1, 1, 3, 3))
+    assert torch.equal(y[0, 0, ::2, ::2], torch.ones(3, 3))
+    assert y[0, 0, 1::2].abs().sum() == 0 and y[0, 0, :, 1::2].abs().sum() == 0
+
+
+def test_pixelshuffle_icnr_starts_checkerboard_free() -> None:
+    up = make_upsampler("pixelshuffle", 4, 3, 2)
+    y = up(torch.rand(1, 4, 8, 8))
+    # every 2×2 cell holds one value: ICNR makes the sub-pixel conv a nearest-neighbour upsampler
+    assert torch.allclose(y[..., ::2, ::2], y[..., 1::2, 1::2])
+    assert torch.allclose(y[..., ::2, ::2], y[..., ::2, 1::2])
+
+
+def test_create_model_drops_none_overrides() -> None:
+    net = create_model("srnet", scale=2, base_ch=None, upsampler=None)
+    assert net.scale == 2 and net.head.out_channels == SRNet().head.out_channels
+    with pytest.raises(ValueError, match="unknown architecture"):
+        create_model("nope")
+    with pytest.raises(ValueError, match="unknown upsampler"):
+        create_model("srnet", upsampler="magic")
+    with pytest.raises(ValueError, match="padding_mode"):
+        create_model("srnet", padding_mode="mirror")
+
+
+def test_unet_tiny_and_odd_inputs() -> None:
+    net = UNet(widths=(4, 8, 8, 8), n_bottleneck=3, padding_mode="reflect")
+    for h, w in [(1, 1), (5, 3), (33, 70)]:
+        x = torch.rand(1, 3, h, w)
+        assert net(x, torch.ones(1, 1, h, w)).shape == (1, 3, h, w)
+
+
+def test_onnx_export(tmp_path) -> None:
+    pytest.importorskip("onnx")
+    net = SRNet(base_ch=8, n_blocks=1, scale=2).eval()
+    torch.onnx.export(net, (torch.rand(1, 3, 16, 16),), str(tmp_path / "m.onnx"), dynamo=False)
+    assert (tmp_path / "m.onnx").stat().st_size > 0
