@@ -287,6 +287,15 @@ def _pad_full(x: Tensor, top: int, bottom: int, left: int, right: int, mode: str
         return F.pad(x, (left, right, top, bottom), mode="circular")
     if mode == "reflect" and max(top, bottom) < h and max(left, right) < w:
         return F.pad(x, (left, right, top, bottom), mode="reflect")
+    if mode == "reflect_up" and max(top, bottom, left, right) <= 1:
+        # One copy: replicate-pad (a 1-pixel symmetric pad is a replicate pad), then
+        # turn the first row/column into reflect-101 (s[-1] = s[1]) in place.
+        xp = F.pad(x, (left, right, top, bottom), mode="replicate")
+        if top and h > 1:
+            xp[..., 0, :] = xp[..., 2, :]
+        if left and w > 1:
+            xp[..., :, 0] = xp[..., :, 2]
+        return xp
     if mode == "reflect_up" and top < h and left < w and bottom <= 1 and right <= 1:
         # reflect-101 before, symmetric after; a 1-pixel symmetric pad is a replicate pad.
         x = F.pad(x, (left, 0, top, 0), mode="reflect") if top or left else x
@@ -364,6 +373,15 @@ def _up_region(x: Tensor, w: Tensor, r: int, mode: str, rows: tuple[int, int], c
         spans.append((dim, ka, kb + 1))
         offs.append(j0 + r - 2 * ka)
     xs = _take2d(x, spans[0][1:], spans[1][1:], mode)
+    # Let conv_transpose2d crop (padding=offset, output_padding for the odd tail) when it
+    # can: a sliced view of a bigger output makes the next elementwise op (the band
+    # subtraction) take a slow strided path.
+    full = [2 * (xs.shape[d] - 1) + w.shape[d] for d in (-2, -1)]
+    extra = [full[i] - 2 * offs[i] - (j1 - j0) for i, (j0, j1) in enumerate((rows, cols))]
+    if all(-1 <= e <= 0 for e in extra):
+        return F.conv_transpose2d(
+            xs, w, stride=2, padding=tuple(offs), output_padding=(-extra[0], -extra[1]), groups=x.shape[1]
+        )
     y = F.conv_transpose2d(xs, w, stride=2, groups=x.shape[1])
     need_h, need_w = offs[0] + rows[1] - rows[0], offs[1] + cols[1] - cols[0]
     if y.shape[-2] < need_h or y.shape[-1] < need_w:  # only for a 1-tap kernel
