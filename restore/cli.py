@@ -845,3 +845,9 @@ def train_inpaint_cmd(
 #   app.command("eval")(eval_command)
 # Keep these imports cheap (import torch inside the command functions) so `restore --help` stays instant.
 
+
+
+# --- bench (restore/bench_cli.py; imports no torch/cv2 until it runs) ---
+from restore.bench_cli import bench_command  # noqa: E402
+
+app.command("bench", epilog=EXIT_CODES_HELP)(_handle_errors(bench_command))
