@@ -38,6 +38,7 @@ def bench_command(
     untiled: Annotated[bool, typer.Option("--untiled/--no-untiled", help="Also run the large image untiled.")] = True,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object instead of the tables.")] = False,
     out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Also write the tables (Markdown) to this file.", show_default=False)] = None,
+    isolate: Annotated[bool, typer.Option("--isolate/--no-isolate", hidden=True, help="One worker process per method (clean peak-RSS figures); --no-isolate is for smoke tests.")] = True,
 ) -> None:
     """Quality, speed and memory of our models against classical methods and peer CNNs, as one table per task."""
     import json
@@ -49,7 +50,7 @@ def bench_command(
     fams = [m.strip() for m in masks.split(",") if m.strip()]
     res = run_bench(task=task.value, data=data, scales=_ints(scales, "--scales"), device=device, repeats=repeats,
                     threads=threads, models=model or (), peers=peers, peers_dir=peers_dir, inpaint_images=images,
-                    families=fams, large=large, large_size=large_size, untiled=untiled,
+                    families=fams, large=large, large_size=large_size, untiled=untiled, isolate=isolate,
                     log=lambda s: typer.echo(f"· {s}", err=True))
     # the command line as typed (under a test runner argv is someone else's)
     argv = sys.argv[1:] if Path(sys.argv[0]).name == "restore" else ["bench", "…"]
