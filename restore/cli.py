@@ -851,3 +851,5 @@ def train_inpaint_cmd(
 from restore.bench_cli import bench_command  # noqa: E402
 
 app.command("bench", epilog=EXIT_CODES_HELP)(_handle_errors(bench_command))
+from restore.analysis.cli import analyze_app  # noqa: E402
+app.add_typer(analyze_app, name="analyze")
