@@ -1,0 +1,226 @@
+"""SR speed experiments behind benchmarks/NOTES.md. Each sub-command prints one JSON object per line.
+
+    python benchmarks/profile_sr.py forward   --model sr-x4 --size 256         # model only: threads, layout, modes
+    python benchmarks/profile_sr.py breakdown --model sr-x4 --size 500         # where restore.upscale spends time
+    python benchmarks/profile_sr.py tiles     --model sr-x4 --size 500         # tile-size sweep through the API
+    python benchmarks/profile_sr.py archs     --scale 4 --size 256             # random SRNets of other sizes
+    python benchmarks/profile_sr.py convert   --size 2000 --scale 4            # api._split/_merge vs proposals
+
+``--model`` takes a shipped name, a .safetensors path or ``random:CH,BLOCKS,SCALE`` (weights do not change
+speed). Sizes are LR input sides (square, synthetic content). Threads default to all cores.
+"""
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import statistics
+import sys
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from proto import merge_chunked, split_fast  # noqa: E402
+
+from restore import api, engine  # noqa: E402
+from restore.bench import synthetic_image  # noqa: E402
+
+
+def load(spec: str) -> torch.nn.Module:
+    if spec.startswith("random:"):
+        from restore.models import SRNet
+
+        ch, nb, s = (int(x) for x in spec.split(":", 1)[1].split(","))
+        torch.manual_seed(0)
+        net = SRNet(base_ch=ch, n_blocks=nb, scale=s).eval()
+        for p in net.parameters():
+            p.requires_grad_(False)
+        net.info = {"name": spec}
+        return net
+    return api.load_model(spec, device="cpu")
+
+
+def median_s(fn: Callable[[], Any], repeats: int, warmup: int = 1) -> tuple[float, list[float]]:
+    for _ in range(warmup):
+        fn()
+    ts = []
+    for _ in range(repeats):
+        t = time.perf_counter()
+        fn()
+        ts.append(time.perf_counter() - t)
+    return statistics.median(ts), ts
+
+
+def emit(**kw: Any) -> None:
+    print(json.dumps(kw, default=float), flush=True)
+
+
+def cmd_forward(a: argparse.Namespace) -> None:
+    """Model forward alone on one (1,3,n,n) input: threads × memory format × grad mode × jit × dtype."""
+    net = load(a.model)
+    s = net.scale
+    for n in a.sizes:
+        x = torch.rand(1, 3, n, n)
+        for threads in a.threads:
+            torch.set_num_threads(threads)
+            for layout in ("contiguous", "channels_last"):
+                fmt = torch.channels_last if layout == "channels_last" else torch.contiguous_format
+                m = net.to(memory_format=fmt)
+                xi = x.contiguous(memory_format=fmt)
+                for mode in a.modes:
+                    ctx: Callable[[], Any]
+                    f: Callable[[torch.Tensor], torch.Tensor] = m
+                    if mode == "no_grad":
+                        ctx = torch.no_grad
+                    elif mode == "inference_mode":
+                        ctx = torch.inference_mode
+                    elif mode == "bf16":
+                        ctx = lambda: torch.autocast("cpu", dtype=torch.bfloat16)  # noqa: E731
+                    elif mode == "jit_freeze":
+                        with torch.no_grad():
+                            f = torch.jit.freeze(torch.jit.trace(m, xi))
+                        ctx = torch.no_grad
+                    else:
+                        raise SystemExit(f"unknown mode {mode}")
+                    with ctx(), torch.no_grad():
+                        med, ts = median_s(lambda: f(xi), a.repeats)
+                    emit(exp="forward", model=a.model, size=n, threads=threads, layout=layout, mode=mode,
+                         ms=med * 1e3, out_mp_s=(n * s) ** 2 / 1e6 / med, runs_ms=[t * 1e3 for t in ts])
+        net = net.to(memory_format=torch.contiguous_format)
+
+
+@contextlib.contextmanager
+def timed(obj: Any, name: str, acc: dict[str, float]):
+    """Patch ``obj.name`` to accumulate its wall time in ``acc[name]``."""
+    orig = getattr(obj, name)
+
+    def wrapper(*args: Any, **kw: Any) -> Any:
+        t = time.perf_counter()
+        try:
+            return orig(*args, **kw)
+        finally:
+            acc[name] = acc.get(name, 0.0) + time.perf_counter() - t
+
+    setattr(obj, name, wrapper)
+    try:
+        yield
+    finally:
+        setattr(obj, name, orig)
+
+
+def cmd_breakdown(a: argparse.Namespace) -> None:
+    """restore.upscale on a uint8 image: total vs _split, model forward, to_tensor/to_array, _merge."""
+    torch.set_num_threads(a.threads[0])
+    net = load(a.model)
+    s = net.scale
+    for n in a.sizes:
+        img = synthetic_image(n, n)
+        call = lambda: api.upscale(img, s, model=net, device="cpu", tile=a.tile)  # noqa: E731
+        call()  # warm-up
+        rows = []
+        for _ in range(a.repeats):
+            acc: dict[str, float] = {}
+            fwd = {"t": 0.0}
+            orig_forward = net.forward
+
+            def fwd_timed(*args: Any, **kw: Any) -> Any:
+                t = time.perf_counter()
+                try:
+                    return orig_forward(*args, **kw)
+                finally:
+                    fwd["t"] += time.perf_counter() - t
+
+            net.forward = fwd_timed  # type: ignore[method-assign]
+            try:
+                with timed(api, "_split", acc), timed(api, "_merge", acc), timed(engine, "to_tensor", acc), \
+                        timed(engine, "to_array", acc), timed(engine, "upscale_array", acc):
+                    t = time.perf_counter()
+                    call()
+                    total = time.perf_counter() - t
+            finally:
+                del net.forward
+            rows.append({"total": total, "forward": fwd["t"], **acc})
+        med = {k: statistics.median(r.get(k, 0.0) for r in rows) for k in rows[0]}
+        med["tiling_other"] = med["upscale_array"] - med["forward"] - med.get("to_tensor", 0) - med.get("to_array", 0)
+        med["api_other"] = med["total"] - med["upscale_array"] - med.get("_split", 0) - med.get("_merge", 0)
+        emit(exp="breakdown", model=a.model, size=n, threads=a.threads[0], tile=a.tile,
+             out_mp_s=(n * s) ** 2 / 1e6 / med["total"], ms={k: v * 1e3 for k, v in med.items()},
+             share={k: v / med["total"] for k, v in med.items()})
+
+
+def cmd_tiles(a: argparse.Namespace) -> None:
+    torch.set_num_threads(a.threads[0])
+    net = load(a.model)
+    s = net.scale
+    for n in a.sizes:
+        img = synthetic_image(n, n)
+        for tile in a.tiles:
+            med, ts = median_s(lambda: api.upscale(img, s, model=net, device="cpu", tile=tile), a.repeats)
+            emit(exp="tiles", model=a.model, size=n, tile=tile, threads=a.threads[0], s=med,
+                 out_mp_s=(n * s) ** 2 / 1e6 / med, runs_s=ts)
+
+
+def cmd_archs(a: argparse.Namespace) -> None:
+    """Speed of random SRNets of several widths/depths through restore.upscale (quality needs training)."""
+    torch.set_num_threads(a.threads[0])
+    for spec in a.archs:
+        ch, nb = (int(x) for x in spec.split(","))
+        net = load(f"random:{ch},{nb},{a.scale}")
+        params = sum(p.numel() for p in net.parameters())
+        for n in a.sizes:
+            img = synthetic_image(n, n)
+            med, _ = median_s(lambda: api.upscale(img, a.scale, model=net, device="cpu", tile=a.tile), a.repeats)
+            with torch.inference_mode():
+                x = torch.rand(1, 3, n, n)
+                fmed, _ = median_s(lambda: net(x), a.repeats)
+            emit(exp="archs", base_ch=ch, n_blocks=nb, scale=a.scale, params=params, size=n, threads=a.threads[0],
+                 api_out_mp_s=(n * a.scale) ** 2 / 1e6 / med, forward_out_mp_s=(n * a.scale) ** 2 / 1e6 / fmed)
+
+
+def cmd_convert(a: argparse.Namespace) -> None:
+    """api._split on the LR input and api._merge on the float32 SR output: current vs proposed (time, and
+    peak RSS growth of each call measured with VmHWM)."""
+    from restore.bench import _PeakWindow
+
+    n, s = a.sizes[0], a.scale
+    img = synthetic_image(n, n)
+    f, layout = api._split(img)
+    out = np.random.default_rng(0).random((n * s, n * s, 3), dtype=np.float32)
+    for name, fn in (("split_current", lambda: api._split(img)), ("split_proposed", lambda: split_fast(img)),
+                     ("merge_current", lambda: api._merge(out, layout)),
+                     ("merge_proposed", lambda: merge_chunked(out, layout))):
+        r = fn()  # warm-up; also the equality check below
+        del r
+        with _PeakWindow() as w:
+            r = fn()
+        del r
+        med, _ = median_s(fn, a.repeats, warmup=0)
+        emit(exp="convert", what=name, size=n, scale=s, s=med, peak_growth_mb=w.delta)
+    a1, a2 = api._merge(out, layout), merge_chunked(out, layout)
+    b1, b2 = api._split(img)[0], split_fast(img)[0]
+    emit(exp="convert_equal", merge_identical=bool(np.array_equal(a1, a2)), split_max_abs_diff=float(np.abs(b1 - b2).max()))
+
+
+def main(argv: list[str] | None = None) -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("cmd", choices=["forward", "breakdown", "tiles", "archs", "convert"])
+    p.add_argument("--model", default="sr-x4")
+    p.add_argument("--size", dest="sizes", type=lambda t: [int(x) for x in t.split(",")], default=[256])
+    p.add_argument("--threads", type=lambda t: [int(x) for x in t.split(",")], default=[torch.get_num_threads()])
+    p.add_argument("--modes", type=lambda t: t.split(","), default=["no_grad", "inference_mode", "jit_freeze", "bf16"])
+    p.add_argument("--tile", type=int, default=None)
+    p.add_argument("--tiles", type=lambda t: [int(x) for x in t.split(",")], default=[96, 128, 192, 256, 384, 512, 0])
+    p.add_argument("--archs", type=lambda t: t.split(";"), default=["16,1", "24,2", "32,2", "32,4", "48,6"])
+    p.add_argument("--scale", type=int, default=4)
+    p.add_argument("--repeats", type=int, default=5)
+    a = p.parse_args(argv)
+    {"forward": cmd_forward, "breakdown": cmd_breakdown, "tiles": cmd_tiles, "archs": cmd_archs,
+     "convert": cmd_convert}[a.cmd](a)
+
+
+if __name__ == "__main__":
+    main()
