@@ -50,6 +50,17 @@ def ssim_y_np(sr255: np.ndarray, hr255: np.ndarray, shave: int) -> float:
                                        use_sample_covariance=False))
 
 
+def _label(task: str, method: str, model: Any, scale: int | None = None) -> str:
+    """The name a result is reported under: what ``auto`` resolved to, or the model given."""
+    if model is not None:
+        return str(getattr(model, "info", {}).get("name", model))
+    if method == "auto":
+        from restore.weights import default_model
+
+        return default_model(task, scale) or ("bicubic" if task == "sr" else "telea")
+    return method
+
+
 def bench_images(data: str | Path) -> list[Path]:
     p = Path(data)
     if not p.is_dir():
@@ -89,7 +100,7 @@ def eval_sr(data: str | Path, scale: int, *, method: str = "bicubic-matlab", mod
         rows.append({"image": f.name, "psnr_y": psnr_y_np(sr, hr, scale), "ssim_y": ssim_y_np(sr, hr, scale),
                      "seconds": dt, "out_mp": hr.shape[0] * hr.shape[1] / 1e6})
     return {
-        "task": "sr", "data": str(data), "scale": scale, "method": str(model) if model is not None else method,
+        "task": "sr", "data": str(data), "scale": scale, "method": _label("sr", method, model, scale),
         "images": len(rows),
         "psnr_y": float(np.mean([r["psnr_y"] for r in rows])),
         "ssim_y": float(np.mean([r["ssim_y"] for r in rows])),
@@ -139,6 +150,6 @@ def eval_inpaint(data: str | Path, *, methods: Sequence[str] = ("auto", "telea",
             acc[fam]["psnr_hole"].append(psnr(a[m], b[m], 1.0))
             acc[fam]["ssim"].append(float(structural_similarity(a, b, data_range=1.0, channel_axis=2)))
             acc[fam]["seconds"].append(dt)
-        results[method] = {fam: {k: float(np.mean(v)) for k, v in d.items()} for fam, d in acc.items()}
+        results[_label("inpaint", method, None)] = {fam: {k: float(np.mean(v)) for k, v in d.items()} for fam, d in acc.items()}
     return {"task": "inpaint", "data": str(data), "images": len(images), "families": list(families),
             "results": results}
