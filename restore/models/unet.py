@@ -9,7 +9,7 @@ from restore.models.blocks import ConvAct, ResBlock, check_padding_mode, conv
 from restore.models.upsamplers import Unpool, make_upsampler
 
 
-def pyramid_fill(image: torch.Tensor, holes: torch.Tensor, *, confidence: float = 8.0) -> torch.Tensor:
+def pyramid_fill(image: torch.Tensor, holes: torch.Tensor, *, confidence: float = 32.0) -> torch.Tensor:
     """Fill holes by push–pull: normalised binomial averaging down a Gaussian pyramid, then back up.
 
     A classical O(pixels) smooth fill: each hole pixel gets the weighted average of the known pixels at the
