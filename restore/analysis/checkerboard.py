@@ -205,9 +205,10 @@ def measure(net: torch.nn.Module, cfg: StudyConfig) -> dict[str, Any]:
     return out
 
 
-def bench_error_spread(items, s: int, margin: int = 16) -> float:
+def bench_error_spread(items, s: int, margin: int = 16) -> float | None:
     """Mean over bench images of the phase-mean spread of the Y error (output − reference), std-normalised:
-    a checkerboard in a trained model's output on natural images (about 2/sqrt(pixels) for none)."""
+    a checkerboard in a trained model's output on natural images (of the order of s/sqrt(pixels) for none).
+    ``None`` when no image has an interior."""
     from restore.evaluate import rgb_to_y
 
     vals = []
@@ -217,7 +218,7 @@ def bench_error_spread(items, s: int, margin: int = 16) -> float:
             vals.append(phase_spread(interior(err, margin, s), s, normalise="std")["score"])
         except InputError:  # an image too small to have an interior
             continue
-    return float(np.mean(vals)) if vals else float("nan")
+    return float(np.mean(vals)) if vals else None
 
 
 def _mean_sd(records: list[dict[str, Any]], probe: str, key: str) -> tuple[float, float]:
@@ -255,6 +256,12 @@ def checkerboard_study(cfg: StudyConfig, upsamplers: list[str] | None = None, *,
     if cfg.bench and cfg.iters > 0:
         bench_paths, bench_imgs = load_images([cfg.bench], cfg.bench_limit)
         bench = ([p.name for p in bench_paths], bench_imgs)
+    reference = None
+    if bench is not None:  # what the task's classical baseline scores on the same bench
+        ref_items = bench_predict(None, cfg, bench[1], bench[0])
+        reference = {"name": "bicubic (MATLAB)" if cfg.task == "sr" else "push-pull pre-fill",
+                     "psnr": bench_psnr(ref_items, cfg),
+                     "bench_error_spread": bench_error_spread(ref_items, cfg.scale) if cfg.task == "sr" else None}
     results: dict[str, Any] = {}
     images: dict[str, Any] = {}
     for name in names:
@@ -297,7 +304,7 @@ def checkerboard_study(cfg: StudyConfig, upsamplers: list[str] | None = None, *,
     result = {
         "study": "checkerboard", "config": cfg.as_dict(), "factor": cfg.factor,
         "upsamplers": names, "init_seeds": list(range(cfg.seeds)), "train_images": n_train,
-        "bench_images": len(bench[1]) if bench else 0,
+        "bench_images": len(bench[1]) if bench else 0, "reference": reference,
         "probe": {"input_side": side, "output_margin": margin,
                   "measured": "learned branch: SR net.up(features) (= output without bicubic skip); "
                               "inpainting: decoder correction on the un-holed probe"},
@@ -336,6 +343,11 @@ def checkerboard_table(result: dict[str, Any]) -> str:
             t = r["trained"] or {}
             row += [_f(t.get("constant", {}).get("score")), _f(t.get("smooth", {}).get("score")),
                     _f(t.get("smooth", {}).get("share")), _f(t.get("bench_error_spread")), _f(t.get("psnr"), ".2f")]
+        lines.append("| " + " | ".join(row) + " |")
+    ref = result.get("reference")
+    if trained_any and ref:
+        row = [f"*{ref['name']}*", "–", "–", "–", "–", "–", "–", "–", _f(ref.get("bench_error_spread")),
+               _f(ref["psnr"], ".2f")]
         lines.append("| " + " | ".join(row) + " |")
     return "\n".join(lines) + "\n"
 
