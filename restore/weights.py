@@ -151,3 +151,27 @@ def load_model(name_or_path, *, device: str = "auto"):
     for p in model.parameters():
         p.requires_grad_(False)
     return model
+
+
+def update_metadata(path: str | Path, **fields: Any) -> Path:
+    """Merge ``fields`` into a weights file's ``restore`` metadata (e.g. measured scores), atomically."""
+    from safetensors.torch import load_file, save_file
+
+    path = Path(path)
+    info = read_metadata(path)
+    for k, v in fields.items():
+        if isinstance(v, dict) and isinstance(info.get(k), dict):
+            info[k] = {**info[k], **v}
+        else:
+            info[k] = v
+    state = load_file(str(path))
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        save_file(state, tmp, metadata={"restore": json.dumps(info, sort_keys=True)})
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    _shipped.cache_clear()
+    return path

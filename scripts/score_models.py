@@ -1,0 +1,49 @@
+"""Evaluate the shipped models by `restore eval`'s protocols and record the scores in their metadata.
+
+    python scripts/score_models.py --bench ../shared/data/bench [--skip-inpaint]
+
+Writes ``scores`` into each ``restore/weights/*.safetensors`` and prints a Markdown table for the README.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from restore.evaluate import eval_inpaint, eval_sr
+from restore.weights import WEIGHTS_DIR, read_metadata, update_metadata
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--bench", default="../shared/data/bench")
+    ap.add_argument("--skip-inpaint", action="store_true")
+    args = ap.parse_args()
+    bench = Path(args.bench)
+    rows = []
+    for p in sorted(WEIGHTS_DIR.glob("*.safetensors")):
+        meta = read_metadata(p)
+        if meta["task"] == "sr":
+            s = meta["scale"]
+            scores = {}
+            for ds in ("Set5", "Set14", "BSD68"):
+                r = eval_sr(bench / ds, s, model=str(p), device="cpu")
+                b = eval_sr(bench / ds, s, method="bicubic-matlab")
+                scores[f"{ds}_psnr_y"] = round(r["psnr_y"], 3)
+                scores[f"{ds}_ssim_y"] = round(r["ssim_y"], 4)
+                rows.append((meta["name"], ds, s, r["psnr_y"], r["ssim_y"], b["psnr_y"], b["ssim_y"]))
+            update_metadata(p, scores=scores)
+            print(json.dumps({meta["name"]: scores}))
+        elif meta["task"] == "inpaint" and not args.skip_inpaint:
+            r = eval_inpaint(bench / "BSD68", methods=(str(p),), device="cpu")
+            res = next(iter(r["results"].values()))
+            scores = {f"BSD68_{fam}_psnr_hole": round(v["psnr_hole"], 3) for fam, v in res.items()}
+            update_metadata(p, scores=scores)
+            print(json.dumps({meta["name"]: scores}))
+    print("\n| model | data | scale | PSNR-Y | SSIM-Y | bicubic PSNR-Y | bicubic SSIM-Y |\n|---|---|---|---|---|---|---|")
+    for name, ds, s, p_, s_, bp, bs in rows:
+        print(f"| {name} | {ds} | ×{s} | {p_:.2f} | {s_:.4f} | {bp:.2f} | {bs:.4f} |")
+
+
+if __name__ == "__main__":
+    main()
