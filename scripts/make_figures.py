@@ -1,0 +1,60 @@
+"""Before/after pictures for the README (docs/*.png) from the shipped samples and models.
+
+    python scripts/make_figures.py
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from restore import inpaint, upscale
+from restore.data import degrade, mod_crop
+from restore.io import read_image
+from restore.masks import mask_from_alpha
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def main() -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    out = ROOT / "docs"
+    out.mkdir(exist_ok=True)
+    hr = mod_crop(read_image(ROOT / "samples" / "astronaut.png")[:, :, :3], 4)
+    lr = degrade(hr, 4)
+    panels = [("input (×4 smaller)", np.kron(lr, np.ones((4, 4, 1), np.uint8))),
+              ("bicubic", upscale(lr, 4, method="bicubic")),
+              ("restore (CNN)", upscale(lr, 4)),
+              ("original", hr)]
+    fig, axes = plt.subplots(1, 4, figsize=(12, 3.4))
+    for ax, (title, img) in zip(axes, panels):
+        h, w = img.shape[:2]
+        ax.imshow(img[h // 8: h // 8 + h // 2, w // 4: w // 4 + w // 2])
+        ax.set_title(title)
+        ax.axis("off")
+    fig.tight_layout()
+    fig.savefig(out / "upscale_before_after.png", dpi=80)
+
+    rgba = read_image(ROOT / "samples" / "chelsea_holes.png")
+    holes = mask_from_alpha(rgba)
+    rgb = np.ascontiguousarray(rgba[:, :, :3])
+    shown = rgb.copy()
+    shown[holes] = 255
+    panels = [("input (holes)", shown), ("telea", inpaint(rgb, holes, method="telea")),
+              ("restore (CNN)", inpaint(rgb, holes))]
+    fig, axes = plt.subplots(1, 3, figsize=(10, 3.6))
+    for ax, (title, img) in zip(axes, panels):
+        ax.imshow(img)
+        ax.set_title(title)
+        ax.axis("off")
+    fig.tight_layout()
+    fig.savefig(out / "inpaint_before_after.png", dpi=80)
+    print("wrote docs/upscale_before_after.png, docs/inpaint_before_after.png")
+
+
+if __name__ == "__main__":
+    main()
