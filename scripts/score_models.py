@@ -35,7 +35,7 @@ def main() -> None:
             update_metadata(p, scores=scores)
             print(json.dumps({meta["name"]: scores}))
         elif meta["task"] == "inpaint" and not args.skip_inpaint:
-            r = eval_inpaint(bench / "BSD68", methods=(str(p),), device="cpu")
+            r = eval_inpaint(bench / "BSD68", methods=(meta["name"],), device="cpu")
             res = next(iter(r["results"].values()))
             scores = {f"BSD68_{fam}_psnr_hole": round(v["psnr_hole"], 3) for fam, v in res.items()}
             update_metadata(p, scores=scores)
