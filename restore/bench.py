@@ -677,6 +677,10 @@ def run_bench(*, task: str = "all", data: str | Path | None = None, scales: Sequ
             tmp.cleanup()
     if not isolate:
         notes.append("methods ran in one process (isolate=False): peak MB figures are approximate")
+    load = result["env"].get("loadavg_at_start")
+    if load and float(load[0]) > 0.5 * (os.cpu_count() or 1):
+        notes.append(f"the machine was busy when the benchmark started (load average {load[0]} on "
+                     f"{os.cpu_count()} cores): timings are contended")
     result["targets"] = check_targets(result)
     return result
 
@@ -730,7 +734,8 @@ def format_tables(result: dict[str, Any]) -> str:
     env = result.get("env", {})
     lines: list[str] = []
     head = (f"CPU: {env.get('cpu', '?')}, {env.get('threads')} threads; torch {env.get('torch', '?')}, "
-            f"OpenCV {env.get('opencv', '?')}; median of ≤{result.get('repeats')} timed runs after 1 warm-up per image")
+            f"OpenCV {env.get('opencv', '?')}; median of ≤{result.get('repeats')} timed runs after 1 warm-up per image; "
+            f"load average at start {(env.get('loadavg_at_start') or ['?'])[0]}")
     lines.append(head)
     sr = result.get("sr", [])
     if sr:
