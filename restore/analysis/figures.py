@@ -65,7 +65,7 @@ def checkerboard_figure(images: dict[str, Any], result: dict[str, Any], path: Pa
                 level = float(np.sqrt(np.mean(images[name][stage]["constant"]["image"] ** 2)))
                 lim = max(float(np.abs(a).max()), 1e-3 * level, 1e-12)  # don't blow rounding noise up to full scale
                 ax.imshow(a, cmap="RdBu_r", vmin=-lim, vmax=lim, interpolation="nearest")
-                ax.set_title(f"{name}\n{stage}: score {rec['constant']['score']:.3g}", fontsize=7)
+                ax.set_title(f"{name}\n{stage}: score {rec['constant']['score']:.3g}, ±{lim:.1g}", fontsize=7)
             else:
                 probe = "constant" if kind == "flat-spectrum" else "smooth"
                 spec = images[name][stage][probe]["log_spectrum"]
