@@ -298,6 +298,7 @@ def _run_large(job: dict[str, Any]) -> dict[str, Any]:
     net = restore.load_model(job["model"], device=dev)
     img = synthetic_image(size, size)
     restore.upscale(img[:64, :64], s, model=net, device=dev, tile=tile)  # warm-up: model, oneDNN, allocator
+    avail = _meminfo_mb("MemAvailable")
     with _PeakWindow() as win:
         t = time.perf_counter()
         out = restore.upscale(img, s, model=net, device=dev, tile=tile)
@@ -305,7 +306,15 @@ def _run_large(job: dict[str, Any]) -> dict[str, Any]:
     return {"seconds": secs, "out_shape": list(out.shape), "out_bytes": int(out.nbytes),
             "out_mp": out.shape[0] * out.shape[1] / 1e6, "threads": threads, "tile": tile,
             "rss_before_mb": win.before, "peak_mb": win.peak, "peak_delta_mb": win.delta, "peak_how": win.how,
-            "ru_maxrss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0}
+            "ru_maxrss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0, "mem_available_mb": avail}
+
+
+def _meminfo_mb(key: str) -> float | None:
+    try:
+        with open("/proc/meminfo") as fh:
+            return next((int(ln.split()[1]) / 1024.0 for ln in fh if ln.startswith(key + ":")), None)
+    except OSError:
+        return None
 
 
 def _worker_main(argv: Sequence[str]) -> int:
@@ -580,6 +589,12 @@ def bench_large(model: str, *, work: Path, threads: int, device: str, size: int 
                                         "peak_how", "ru_maxrss_mb", "threads")})
         row["mp_per_s"] = res["out_mp"] / res["seconds"]
         row["meets_target"] = res["peak_mb"] < row["target_mb"]
+        # memory grows linearly with the input: extrapolate the largest input that fits what was available
+        per_mp = res["peak_delta_mb"] / (size * size / 1e6)
+        row["growth_mb_per_input_mp"] = per_mp
+        if res.get("mem_available_mb") and per_mp > 0:
+            row["max_input_mp_in_available"] = res["mem_available_mb"] / per_mp
+            row["mem_available_mb"] = res["mem_available_mb"]
         rows.append(row)
     return rows
 
@@ -778,15 +793,22 @@ def format_tables(result: dict[str, Any]) -> str:
         lines += ["", f"### Large image — ×{r0['scale']} of {r0['size']}×{r0['size']} → "
                       f"{r0['size'] * r0['scale']}×{r0['size'] * r0['scale']} (uint8 output {r0['out_bytes'] / 2**20:.0f} MB; "
                       f"target peak < {r0['target_mb']:.0f} MB)", "",
-                  "| tiling | seconds | out MP/s | RSS before MB | peak RSS MB | peak − before MB | meets target |",
-                  "|---|---:|---:|---:|---:|---:|---|"]
+                  "| tiling | seconds | out MP/s | RSS before MB | peak RSS MB | peak − before MB | MB per input MP | "
+                  "input MP that fits* | meets target |",
+                  "|---|---:|---:|---:|---:|---:|---:|---:|---|"]
         for r in lg:
             how = "default tile" if r["tile"] is None else ("untiled" if r["tile"] == 0 else f"tile {r['tile']}")
             if "error" in r:
-                lines.append(f"| {how} | error: {r['error']} | | | | | |")
+                lines.append(f"| {how} | error: {r['error']} | | | | | | | |")
                 continue
             lines.append(f"| {how} | {r['seconds']:.1f} | {r['mp_per_s']:.2f} | {r['rss_before_mb']:.0f} | "
-                         f"{r['peak_mb']:.0f} | {r['peak_delta_mb']:.0f} | {'yes' if r['meets_target'] else 'no'} |")
+                         f"{r['peak_mb']:.0f} | {r['peak_delta_mb']:.0f} | {r['growth_mb_per_input_mp']:.0f} | "
+                         f"{_fmt(r.get('max_input_mp_in_available'), '.1f')} | {'yes' if r['meets_target'] else 'no'} |")
+    if lg:
+        avail = next((r.get("mem_available_mb") for r in lg if r.get("mem_available_mb")), None)
+        lines += ["", f"\\* peak growth extrapolated linearly to the memory available at the run "
+                      f"({avail or 0:.0f} MB); a tiled run's growth is mostly its output, an untiled run's the network's "
+                      "full-size feature maps"]
     tg = result.get("targets", [])
     if tg:
         lines += ["", "### Targets", ""]
