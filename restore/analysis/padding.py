@@ -114,18 +114,18 @@ def corner_items(net, cfg: StudyConfig, images: list[np.ndarray], names: list[st
         return bench_predict(net, cfg, images[:1], names[:1])
     import torch
 
-    from restore.analysis.study import _to_tensor, _to_u8_float
+    from restore.analysis.study import image_tensor, output_image
     from restore.models.unet import pyramid_fill
 
     img = images[0]
     m = np.zeros(img.shape[:2], bool)
     side = max(4, 2 * crop // 3)
     m[: min(side, img.shape[0] // 2), : min(side, img.shape[1] // 2)] = True
-    x = _to_tensor(img)
+    x = image_tensor(img)
     holes = torch.from_numpy(m.astype(np.float32))[None, None]
     with torch.no_grad():
         y = pyramid_fill(x, holes) if net is None else net(x, holes)
-    return [BenchItem(names[0], _to_u8_float(y), img.astype(np.float64), m)]
+    return [BenchItem(names[0], output_image(y), img.astype(np.float64), m)]
 
 
 def padding_study(cfg: StudyConfig, modes: list[str] | None = None, *, band: int = 8, crop: int = 48,

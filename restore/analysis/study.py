@@ -345,11 +345,11 @@ class BenchItem:
     mask: np.ndarray | None = None  # True = hole (inpainting only)
 
 
-def _to_tensor(img_u8: np.ndarray) -> torch.Tensor:
+def image_tensor(img_u8: np.ndarray) -> torch.Tensor:
     return torch.from_numpy(np.ascontiguousarray(img_u8)).permute(2, 0, 1)[None].float().div(255.0)
 
 
-def _to_u8_float(t: torch.Tensor) -> np.ndarray:
+def output_image(t: torch.Tensor) -> np.ndarray:
     """Network output (1, 3, H, W) → H×W×3 float64 in [0, 255], rounded like a saved 8-bit image."""
     return np.round(t[0].clamp(0, 1).permute(1, 2, 0).cpu().double().numpy() * 255.0)
 
@@ -371,7 +371,7 @@ def bench_sr(net: nn.Module | None, images: list[np.ndarray], names: list[str], 
             out = np.round(np.clip(imresize(lr.astype(np.float32), output_shape=hr.shape[:2]), 0, 255)).astype(np.float64)
         else:
             with torch.no_grad():
-                out = _to_u8_float(net(_to_tensor(lr)))
+                out = output_image(net(image_tensor(lr)))
         items.append(BenchItem(name, out, hr.astype(np.float64)))
     return items
 
@@ -384,11 +384,11 @@ def bench_inpaint(net: nn.Module | None, images: list[np.ndarray], names: list[s
 
     items = []
     for i, fam, m in inpaint_masks(images, ("thin", "thick", "box")):
-        x = _to_tensor(images[i])
+        x = image_tensor(images[i])
         holes = torch.from_numpy(m.astype(np.float32))[None, None]
         with torch.no_grad():
             y = pyramid_fill(x, holes) if net is None else net(x, holes)
-        items.append(BenchItem(f"{names[i]}:{fam}", _to_u8_float(y), images[i].astype(np.float64), m))
+        items.append(BenchItem(f"{names[i]}:{fam}", output_image(y), images[i].astype(np.float64), m))
     return items
 
 
@@ -406,4 +406,15 @@ def bench_psnr(items: list[BenchItem], cfg: StudyConfig) -> float:
 
 
 def threads_note() -> str:
-    return f"{torch.get_num_threads()} CPU threads, torch {torch.__version__}"
+    """The hardware a timing was taken on: CPU model (best effort), torch threads and version."""
+    import platform
+
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:  # not Linux
+        pass
+    return f"{cpu}, {torch.get_num_threads()} CPU threads, torch {torch.__version__}"
