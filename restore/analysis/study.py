@@ -346,6 +346,7 @@ class BenchItem:
 
 
 def image_tensor(img_u8: np.ndarray) -> torch.Tensor:
+    """uint8 H×W×3 → float (1, 3, H, W) in [0, 1]."""
     return torch.from_numpy(np.ascontiguousarray(img_u8)).permute(2, 0, 1)[None].float().div(255.0)
 
 
