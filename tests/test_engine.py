@@ -21,6 +21,8 @@ def test_tiled_matches_untiled(padding_mode: str) -> None:
     full = run_tiled(net, x, 2, tile=1000, dev=torch.device("cpu"))
     tiled = run_tiled(net, x, 2, tile=24, dev=torch.device("cpu"), overlap=8)
     assert np.abs(full - tiled).max() < 1 / 255
+    batched = run_tiled(net, x, 2, tile=24, dev=torch.device("cpu"), overlap=8, batch=4)
+    assert np.abs(batched - tiled).max() < 1e-5
 
 
 def test_upscale_array_tile_zero_is_untiled() -> None:
