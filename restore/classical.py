@@ -12,7 +12,7 @@ import numpy as np
 from restore.errors import InputError
 
 UPSCALE_METHODS = ("nearest", "bilinear", "bicubic", "lanczos", "bicubic-matlab")
-INPAINT_METHODS = ("telea", "ns", "biharmonic")
+INPAINT_METHODS = ("telea", "ns", "biharmonic", "pushpull")
 
 
 # --- MATLAB-compatible imresize (bicubic, antialiased when shrinking) --------------------------
@@ -121,7 +121,9 @@ def upscale(image: np.ndarray, scale: int, method: str) -> np.ndarray:
 # --- inpainting ---------------------------------------------------------------------------------
 
 def inpaint(image: np.ndarray, mask: np.ndarray, method: str, *, radius: int = 3) -> np.ndarray:
-    """Fill ``mask`` (H×W bool, True = hole) of a float32 ``H×W×C`` image in [0, 1] with a classical method.
+    """Fill ``mask`` (H×W bool, True = hole) of a float32 ``H×W×C`` image in [0, 1] with a classical method:
+    ``telea`` / ``ns`` (OpenCV), ``biharmonic`` (scikit-image), or ``pushpull`` (push–pull with multigrid
+    harmonic smoothing, the pre-fill of our inpainting CNN; see ``restore.models.unet.pyramid_fill``).
 
     Pixels outside the hole are returned unchanged.
     """
@@ -129,7 +131,16 @@ def inpaint(image: np.ndarray, mask: np.ndarray, method: str, *, radius: int = 3
         raise InputError(f"unknown inpaint method {method!r}; choose from {', '.join(INPAINT_METHODS)}")
     if not mask.any():
         return image.copy()
-    if method == "biharmonic":
+    if method == "pushpull":
+        import torch
+
+        from restore.models.unet import pyramid_fill
+
+        with torch.inference_mode():
+            x = torch.from_numpy(np.ascontiguousarray(image.transpose(2, 0, 1)))[None]
+            m = torch.from_numpy(mask.astype(np.float32))[None, None]
+            out = pyramid_fill(x, m)[0].numpy().transpose(1, 2, 0)
+    elif method == "biharmonic":
         from skimage.restoration import inpaint_biharmonic
 
         out = inpaint_biharmonic(image.astype(np.float64), mask, channel_axis=-1).astype(np.float32)

@@ -121,7 +121,7 @@ def inpaint_masks(images: Sequence[np.ndarray], families: Sequence[str], seed: i
     return out
 
 
-def eval_inpaint(data: str | Path, *, methods: Sequence[str] = ("auto", "telea", "ns", "biharmonic"),
+def eval_inpaint(data: str | Path, *, methods: Sequence[str] = ("auto", "pushpull", "telea", "ns", "biharmonic"),
                  families: Sequence[str] = ("thin", "thick", "box"), device: str = "auto", limit: int | None = None,
                  on_image: Callable[[str], None] | None = None) -> dict[str, Any]:
     """Evaluate inpainting methods side by side on the same seeded masks.

@@ -38,7 +38,7 @@ def test_alpha_is_upscaled_separately() -> None:
     assert (out[..., 3] == 200).all()
 
 
-@pytest.mark.parametrize("method", ["telea", "ns", "biharmonic"])
+@pytest.mark.parametrize("method", ["telea", "ns", "biharmonic", "pushpull"])
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("shape", LAYOUTS)
 def test_inpaint_unmasked_pixels_bit_identical(shape, dtype, method) -> None:
