@@ -108,6 +108,7 @@ def save_model(model, path: str | Path, info: dict[str, Any]) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(fd)
+    os.chmod(tmp, 0o644)  # mkstemp's 0600 would make shared weights unreadable to other users
     try:
         save_file(state, tmp, metadata={"restore": json.dumps(info, sort_keys=True)})
         os.replace(tmp, path)
@@ -167,6 +168,7 @@ def update_metadata(path: str | Path, **fields: Any) -> Path:
     state = load_file(str(path))
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(fd)
+    os.chmod(tmp, 0o644)  # mkstemp's 0600 would make shared weights unreadable to other users
     try:
         save_file(state, tmp, metadata={"restore": json.dumps(info, sort_keys=True)})
         os.replace(tmp, path)
