@@ -5,6 +5,7 @@
     python benchmarks/profile_sr.py tiles     --model sr-x4 --size 500         # tile-size sweep through the API
     python benchmarks/profile_sr.py archs     --scale 4 --size 256             # random SRNets of other sizes
     python benchmarks/profile_sr.py convert   --size 2000 --scale 4            # api._split/_merge vs proposals
+    python benchmarks/profile_sr.py engine    --model sr-x4 --size 500         # engine variants through the API
 
 ``--model`` takes a shipped name, a .safetensors path or ``random:CH,BLOCKS,SCALE`` (weights do not change
 speed). Sizes are LR input sides (square, synthetic content). Threads default to all cores.
@@ -205,9 +206,72 @@ def cmd_convert(a: argparse.Namespace) -> None:
     emit(exp="convert_equal", merge_identical=bool(np.array_equal(a1, a2)), split_max_abs_diff=float(np.abs(b1 - b2).max()))
 
 
+ENGINE_VARIANTS = {
+    "baseline": {},
+    "channels_last": {"cl": True},
+    "overlap0": {"overlap": 0},
+    "tile512": {"tile": 512},
+    "tile512_overlap0": {"tile": 512, "overlap": 0},
+    "bf16": {"bf16": True},
+    "cl_overlap0_tile512": {"cl": True, "overlap": 0, "tile": 512},
+}
+
+
+def _to_tensor_cl(f: np.ndarray, device: torch.device) -> torch.Tensor:
+    """H×W×C float32 → (1, C, H, W) channels-last *view*: the NumPy layout already is NHWC, no copy."""
+    return torch.from_numpy(np.ascontiguousarray(f)).permute(2, 0, 1)[None].to(device)
+
+
+@contextlib.contextmanager
+def engine_variant(net: torch.nn.Module, cl: bool = False, overlap: int | None = None, bf16: bool = False, **_: Any):
+    """Patch restore.engine for one variant (restored on exit)."""
+    import functools
+
+    saved = {k: getattr(engine, k) for k in ("to_tensor", "run_tiled", "_autocast")}
+    try:
+        if cl:
+            net.to(memory_format=torch.channels_last)
+            engine.to_tensor = _to_tensor_cl
+        if overlap is not None:
+            engine.run_tiled = functools.partial(saved["run_tiled"], overlap=overlap)
+        if bf16:
+            engine._autocast = lambda dev: torch.autocast("cpu", dtype=torch.bfloat16)
+        yield
+    finally:
+        for k, v in saved.items():
+            setattr(engine, k, v)
+        net.to(memory_format=torch.contiguous_format)
+
+
+def cmd_engine(a: argparse.Namespace) -> None:
+    """restore.upscale end to end under engine variants; output compared with the baseline's."""
+    from restore.evaluate import psnr
+
+    torch.set_num_threads(a.threads[0])
+    net = load(a.model)
+    s = net.scale
+    for n in a.sizes:
+        img = synthetic_image(n, n)
+        ref = None
+        for name in a.variants:
+            v = ENGINE_VARIANTS[name]
+            tile = v.get("tile", a.tile)
+            with engine_variant(net, **v):
+                call = lambda: api.upscale(img, s, model=net, device="cpu", tile=tile)  # noqa: E731
+                med, ts = median_s(call, a.repeats)
+                out = call()
+            if ref is None:
+                ref = out
+            diff = np.abs(out.astype(np.int16) - ref).max()
+            emit(exp="engine", variant=name, model=a.model, size=n, threads=a.threads[0], s=med,
+                 out_mp_s=(n * s) ** 2 / 1e6 / med, max_abs_diff_vs_baseline=int(diff),
+                 psnr_vs_baseline=psnr(out, ref, 255.0), runs_s=ts)
+
+
 def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("cmd", choices=["forward", "breakdown", "tiles", "archs", "convert"])
+    p.add_argument("cmd", choices=["forward", "breakdown", "tiles", "archs", "convert", "engine"])
+    p.add_argument("--variants", type=lambda t: t.split(","), default=list(ENGINE_VARIANTS))
     p.add_argument("--model", default="sr-x4")
     p.add_argument("--size", dest="sizes", type=lambda t: [int(x) for x in t.split(",")], default=[256])
     p.add_argument("--threads", type=lambda t: [int(x) for x in t.split(",")], default=[torch.get_num_threads()])
@@ -219,7 +283,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--repeats", type=int, default=5)
     a = p.parse_args(argv)
     {"forward": cmd_forward, "breakdown": cmd_breakdown, "tiles": cmd_tiles, "archs": cmd_archs,
-     "convert": cmd_convert}[a.cmd](a)
+     "convert": cmd_convert, "engine": cmd_engine}[a.cmd](a)
 
 
 if __name__ == "__main__":
