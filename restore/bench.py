@@ -714,8 +714,10 @@ def check_targets(result: dict[str, Any]) -> list[dict[str, Any]]:
     espcn = next((r for r in sr if r["scale"] == 4 and r["method"] == "ESPCN"), None)
     if espcn and ours4:
         ok = [r for r in ours4 if r["mp_per_s"] >= espcn["mp_per_s"] / 2 and r["psnr_y"] >= espcn["psnr_y"] + 1.5]
-        best = max(ours4, key=lambda r: r["mp_per_s"])
-        val = (f"fastest of ours {best['method']}: {best['mp_per_s']:.2f} MP/s = {best['mp_per_s'] / espcn['mp_per_s']:.2f}× "
+        # shown: a model that meets it, else the one named "fast", else whichever of ours was fastest
+        fast = [r for r in ours4 if "fast" in r["method"]]
+        best = max(ok or fast or ours4, key=lambda r: r["mp_per_s"])
+        val = (f"{best['method']}: {best['mp_per_s']:.2f} MP/s = {best['mp_per_s'] / espcn['mp_per_s']:.2f}× "
                f"ESPCN's {espcn['mp_per_s']:.1f}, {best['psnr_y'] - espcn['psnr_y']:+.2f} dB PSNR-Y")
         out.append({"target": "fast SR model ≥ ½ ESPCN speed and ≥ +1.5 dB on ×4", "value": val, "met": bool(ok)})
     ip = [r for r in result.get("inpaint", []) if "error" not in r and r["kind"] == "ours"]
