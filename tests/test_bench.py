@@ -110,6 +110,9 @@ def test_tables_and_json(result: dict) -> None:
     body = [ln for ln in text.splitlines() if ln.startswith("| 2 |")]
     assert len(body) == len(result["sr"])
     assert all(ln.count("|") == header.count("|") for ln in body)
+    ih = next(ln for ln in text.splitlines() if ln.startswith("| holes |"))
+    ib = [ln for ln in text.splitlines() if ln.startswith(("| small", "| large"))]
+    assert len(ib) == len(result["inpaint"]) and all(ln.count("|") == ih.count("|") for ln in ib)
     json.loads(json.dumps(result, default=float))  # JSON-able as --json prints it
 
 
