@@ -45,14 +45,20 @@ def load(spec: str) -> torch.nn.Module:
     return api.load_model(spec, device="cpu")
 
 
+#: median process CPU time of the last median_s call (less inflated by other load than wall time)
+LAST_CPU = {"s": 0.0}
+
+
 def median_s(fn: Callable[[], Any], repeats: int, warmup: int = 1) -> tuple[float, list[float]]:
     for _ in range(warmup):
         fn()
-    ts = []
+    ts, cs = [], []
     for _ in range(repeats):
-        t = time.perf_counter()
+        c, t = time.process_time(), time.perf_counter()
         fn()
         ts.append(time.perf_counter() - t)
+        cs.append(time.process_time() - c)
+    LAST_CPU["s"] = statistics.median(cs)
     return statistics.median(ts), ts
 
 
@@ -90,7 +96,7 @@ def cmd_forward(a: argparse.Namespace) -> None:
                     with ctx(), torch.no_grad():
                         med, ts = median_s(lambda: f(xi), a.repeats)
                     emit(exp="forward", model=a.model, size=n, threads=threads, layout=layout, mode=mode,
-                         ms=med * 1e3, out_mp_s=(n * s) ** 2 / 1e6 / med, runs_ms=[t * 1e3 for t in ts])
+                         ms=med * 1e3, cpu_ms=LAST_CPU["s"] * 1e3, out_mp_s=(n * s) ** 2 / 1e6 / med, runs_ms=[t * 1e3 for t in ts])
         net = net.to(memory_format=torch.contiguous_format)
 
 
@@ -161,7 +167,7 @@ def cmd_tiles(a: argparse.Namespace) -> None:
         img = synthetic_image(n, n)
         for tile in a.tiles:
             med, ts = median_s(lambda: api.upscale(img, s, model=net, device="cpu", tile=tile), a.repeats)
-            emit(exp="tiles", model=a.model, size=n, tile=tile, threads=a.threads[0], s=med,
+            emit(exp="tiles", model=a.model, size=n, tile=tile, threads=a.threads[0], s=med, cpu_s=LAST_CPU["s"],
                  out_mp_s=(n * s) ** 2 / 1e6 / med, runs_s=ts)
 
 
@@ -175,11 +181,12 @@ def cmd_archs(a: argparse.Namespace) -> None:
         for n in a.sizes:
             img = synthetic_image(n, n)
             med, _ = median_s(lambda: api.upscale(img, a.scale, model=net, device="cpu", tile=a.tile), a.repeats)
+            cpu = LAST_CPU["s"]
             with torch.inference_mode():
                 x = torch.rand(1, 3, n, n)
                 fmed, _ = median_s(lambda: net(x), a.repeats)
             emit(exp="archs", base_ch=ch, n_blocks=nb, scale=a.scale, params=params, size=n, threads=a.threads[0],
-                 api_out_mp_s=(n * a.scale) ** 2 / 1e6 / med, forward_out_mp_s=(n * a.scale) ** 2 / 1e6 / fmed)
+                 api_out_mp_s=(n * a.scale) ** 2 / 1e6 / med, api_out_mp_cpu_s=(n * a.scale) ** 2 / 1e6 / cpu, forward_out_mp_s=(n * a.scale) ** 2 / 1e6 / fmed)
 
 
 def cmd_convert(a: argparse.Namespace) -> None:
@@ -263,7 +270,7 @@ def cmd_engine(a: argparse.Namespace) -> None:
             if ref is None:
                 ref = out
             diff = np.abs(out.astype(np.int16) - ref).max()
-            emit(exp="engine", variant=name, model=a.model, size=n, threads=a.threads[0], s=med,
+            emit(exp="engine", variant=name, model=a.model, size=n, threads=a.threads[0], s=med, cpu_s=LAST_CPU["s"],
                  out_mp_s=(n * s) ** 2 / 1e6 / med, max_abs_diff_vs_baseline=int(diff),
                  psnr_vs_baseline=psnr(out, ref, 255.0), runs_s=ts)
 
