@@ -156,6 +156,9 @@ def test_cli_padding_sr(tiny, tmp_path, runner) -> None:
     for rec in list(res["results"].values()) + [res["reference"]]:
         assert rec["gap"] == pytest.approx(rec["psnr_interior"] - rec["psnr_band"])
         assert len(rec["mae_by_distance"]) == res["max_distance"] and rec["n_band"] > 0
+    for rec in res["results"].values():
+        assert rec["excess_gap"] == pytest.approx(rec["gap"] - res["reference"]["gap"])
+        assert len(rec["mae_ratio_by_distance"]) == res["max_distance"]
     assert {p.name for p in out.iterdir()} == {"padding.json", "padding.md", "padding_profile.png",
                                                 "padding_corners.png"}
     table = (out / "padding.md").read_text()
