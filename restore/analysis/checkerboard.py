@@ -322,7 +322,7 @@ def checkerboard_study(cfg: StudyConfig, upsamplers: list[str] | None = None, *,
     return result, images
 
 
-def _f(v: float | None, fmt: str = ".4f") -> str:
+def _f(v: float | None, fmt: str = ".3g") -> str:  # 3 significant digits: trained scores are ~1e-4
     return "–" if v is None or (isinstance(v, float) and np.isnan(v)) else format(v, fmt)
 
 
@@ -352,6 +352,23 @@ def checkerboard_table(result: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def checkerboard_markdown(result: dict[str, Any], probes_png: str = "checkerboard_probes.png",
+                          scores_png: str = "checkerboard_scores.png") -> str:
+    """``checkerboard.md``: a title line, what the columns mean, the table and the two figures."""
+    cfg = result["config"]
+    return (
+        f"# Checkerboard study ({cfg['task']}, factor {result['factor']}, {cfg['iters']} iterations, "
+        f"padding {cfg['padding_mode']})\n\n"
+        "Phase-mean spread (std of the s² sub-lattice means of the detrended interior; / rms on the constant "
+        "probe, / std on the smooth probe); init = mean ± sd over "
+        f"{len(result['init_seeds'])} seeds; share = spectral share at k/s on the smooth probe; "
+        "bench err = the spread of the Y error on the bench; PSNR on the bench "
+        f"({result['bench_images']} images). {result['hardware']}, {result['wall_s']:.0f} s.\n\n"
+        + checkerboard_table(result)
+        + f"\n![probes]({probes_png})\n\n![scores]({scores_png})\n"
+    )
+
+
 def write_checkerboard(result: dict[str, Any], images: dict[str, Any], out: str | Path) -> list[Path]:
     """Write ``checkerboard.json``, ``checkerboard.md`` (the table), ``checkerboard_probes.png`` and
     ``checkerboard_scores.png`` under ``out`` (created).
@@ -365,21 +382,10 @@ def write_checkerboard(result: dict[str, Any], images: dict[str, Any], out: str 
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    cfg = result["config"]
     js = out / "checkerboard.json"
     js.write_text(json.dumps(result, indent=1, default=float) + "\n")
     fig1 = checkerboard_figure(images, result, out / "checkerboard_probes.png")
     fig2 = scores_figure(result, out / "checkerboard_scores.png")
     md = out / "checkerboard.md"
-    md.write_text(
-        f"# Checkerboard study ({cfg['task']}, factor {result['factor']}, {cfg['iters']} iterations, "
-        f"padding {cfg['padding_mode']})\n\n"
-        "Phase-mean spread (std of the s² sub-lattice means of the detrended interior; / rms on the constant "
-        "probe, / std on the smooth probe); init = mean ± sd over "
-        f"{len(result['init_seeds'])} seeds; share = spectral share at k/s on the smooth probe; "
-        "bench err = the spread of the Y error on the bench; PSNR on the bench "
-        f"({result['bench_images']} images). {result['hardware']}, {result['wall_s']:.0f} s.\n\n"
-        + checkerboard_table(result)
-        + f"\n![probes]({fig1.name})\n\n![scores]({fig2.name})\n"
-    )
+    md.write_text(checkerboard_markdown(result, fig1.name, fig2.name))
     return [js, md, fig1, fig2]
