@@ -99,6 +99,16 @@ def border_metrics(items: list[BenchItem], task: str, band: int, max_distance: i
     }
 
 
+def relative_to_reference(rec: dict[str, Any], reference: dict[str, Any]) -> dict[str, Any]:
+    """Add ``excess_gap`` (gap − the reference's) and ``mae_ratio_by_distance`` (MAE / the reference's at the
+    same distance) to one mode's :func:`border_metrics`; the reference sees the same pixels, so these cancel
+    what the content near the bench's borders is like. Returns ``rec``."""
+    rec["excess_gap"] = rec["gap"] - reference["gap"]
+    rec["mae_ratio_by_distance"] = [None if a is None or not b else a / b
+                                    for a, b in zip(rec["mae_by_distance"], reference["mae_by_distance"])]
+    return rec
+
+
 def corner_crop(items: list[BenchItem], size: int, task: str) -> dict[str, np.ndarray]:
     """The top-left ``size×size`` corner of the first bench item (uint8 output, reference, and hole mask)."""
     it = items[0]
@@ -180,11 +190,7 @@ def padding_study(cfg: StudyConfig, modes: list[str] | None = None, *, band: int
         log = train(net, cfg, sampler, seed=cfg.seed, progress=progress, label=mode) if cfg.iters > 0 else None
         net.eval()
         items = bench_predict(net, cfg, bench_imgs, names)
-        rec = border_metrics(items, cfg.task, band, max_d)
-        # the reference sees the same content, so these two cancel what the bench's borders are like
-        rec["excess_gap"] = rec["gap"] - reference["gap"]
-        rec["mae_ratio_by_distance"] = [None if a is None or not b else a / b
-                                        for a, b in zip(rec["mae_by_distance"], reference["mae_by_distance"])]
+        rec = relative_to_reference(border_metrics(items, cfg.task, band, max_d), reference)
         rec.update(params=n_params(net), iters=cfg.iters, train_s=round(log.seconds, 1) if log else 0.0,
                    final_loss=log.final_loss if log else None, wall_s=round(time.perf_counter() - t0, 1))
         results[mode] = rec
@@ -228,6 +234,20 @@ def padding_table(result: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def padding_markdown(result: dict[str, Any], profile_png: str = "padding_profile.png",
+                     corners_png: str = "padding_corners.png") -> str:
+    """``padding.md``: a title line, the bench, the table and the two figures."""
+    cfg = result["config"]
+    return (
+        f"# Padding study ({cfg['task']}, upsampler {cfg['upsampler']}, {cfg['iters']} iterations, "
+        f"band {result['band']} px)\n\n"
+        f"Bench: {cfg['bench']} ({result['bench_images']} images). {result['hardware']}, "
+        f"{result['wall_s']:.0f} s.\n\n"
+        + padding_table(result)
+        + f"\n![profile]({profile_png})\n\n![corners]({corners_png})\n"
+    )
+
+
 def write_padding(result: dict[str, Any], crops: dict[str, Any], out: str | Path) -> list[Path]:
     """Write ``padding.json``, ``padding.md`` (the table), ``padding_profile.png`` and ``padding_corners.png``
     under ``out`` (created).
@@ -241,18 +261,10 @@ def write_padding(result: dict[str, Any], crops: dict[str, Any], out: str | Path
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    cfg = result["config"]
     js = out / "padding.json"
     js.write_text(json.dumps(result, indent=1, default=float) + "\n")
     fig1 = padding_profile_figure(result, out / "padding_profile.png")
     fig2 = padding_corners_figure(crops, result, out / "padding_corners.png")
     md = out / "padding.md"
-    md.write_text(
-        f"# Padding study ({cfg['task']}, upsampler {cfg['upsampler']}, {cfg['iters']} iterations, "
-        f"band {result['band']} px)\n\n"
-        f"Bench: {cfg['bench']} ({result['bench_images']} images). {result['hardware']}, "
-        f"{result['wall_s']:.0f} s.\n\n"
-        + padding_table(result)
-        + f"\n![profile]({fig1.name})\n\n![corners]({fig2.name})\n"
-    )
+    md.write_text(padding_markdown(result, fig1.name, fig2.name))
     return [js, md, fig1, fig2]
