@@ -197,8 +197,11 @@ def _kernel_1d(kernel: KernelLike) -> tuple[float, ...] | Tensor:
 
 @lru_cache(maxsize=256)
 def _weight_cached(vals: tuple[float, ...], up: bool, channels: int, dtype: torch.dtype, device: torch.device) -> Tensor:
-    k = torch.tensor(vals, dtype=torch.float64)
-    return _weight_from(k, up, channels).to(dtype=dtype, device=device)
+    # a cached tensor first built under inference_mode would be an inference tensor and break a later
+    # backward pass that reuses it: always build the cached copy as a normal tensor
+    with torch.inference_mode(False):
+        k = torch.tensor(vals, dtype=torch.float64)
+        return _weight_from(k, up, channels).to(dtype=dtype, device=device)
 
 
 def _weight_from(k: Tensor, up: bool, channels: int) -> Tensor:
@@ -254,7 +257,8 @@ def _border_index(start: int, stop: int, n: int, mode: str, device: torch.device
         else:  # pragma: no cover - validated earlier
             raise AssertionError(mode)
         out.append(j)
-    return torch.tensor(out, dtype=torch.long, device=device)
+    with torch.inference_mode(False):  # cached: must not be an inference tensor (see _weight_cached)
+        return torch.tensor(out, dtype=torch.long, device=device)
 
 
 def _take(x: Tensor, dim: int, start: int, stop: int, mode: str) -> Tensor:

@@ -611,3 +611,16 @@ def test_public_api_and_import_isolation():
         "assert not bad, bad"
     )
     subprocess.run([sys.executable, "-c", code], check=True, cwd=root.parent, timeout=60)
+
+
+def test_kernel_cache_built_under_inference_mode_still_trains() -> None:
+    """A kernel first cached inside ``torch.inference_mode`` must not break a later backward pass."""
+    import pyramids.core as core
+
+    core._weight_cached.cache_clear()
+    core._border_index.cache_clear()
+    with torch.inference_mode():
+        pyr_up(pyr_down(torch.rand(1, 2, 9, 7)), size=(9, 7))
+    x = torch.rand(1, 2, 9, 7, requires_grad=True)
+    pyr_up(pyr_down(x), size=(9, 7)).sum().backward()
+    assert x.grad is not None
