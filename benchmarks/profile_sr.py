@@ -221,6 +221,9 @@ ENGINE_VARIANTS = {
     "tile512_overlap0": {"tile": 512, "overlap": 0},
     "bf16": {"bf16": True},
     "cl_overlap0_tile512": {"cl": True, "overlap": 0, "tile": 512},
+    "cl_overlap0": {"cl": True, "overlap": 0},
+    "cl_overlap0_tile128": {"cl": True, "overlap": 0, "tile": 128},
+    "cl_overlap0_tile192": {"cl": True, "overlap": 0, "tile": 192},
 }
 
 
