@@ -114,6 +114,7 @@ def test_tables_and_json(result: dict) -> None:
     ib = [ln for ln in text.splitlines() if ln.startswith(("| small", "| large"))]
     assert len(ib) == len(result["inpaint"]) and all(ln.count("|") == ih.count("|") for ln in ib)
     json.loads(json.dumps(result, default=float))  # JSON-able as --json prints it
+    assert result["env"]["foreign_load_cores"] is None or result["env"]["foreign_load_cores"] >= 0
 
 
 def test_worker_process_protocol(tmp_path: Path) -> None:
