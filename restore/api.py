@@ -14,6 +14,7 @@ import numpy as np
 
 from restore import classical
 from restore.errors import InputError
+from restore.pixels import store, to_float
 
 #: Largest output an untiled classical upscale may produce (pixels); the CNN path is tiled.
 MAX_PIXELS = 1 << 28
@@ -88,17 +89,11 @@ def _split(image: np.ndarray, what: str = "image") -> tuple[np.ndarray, _Layout]
     if image.shape[0] == 0 or image.shape[1] == 0:
         raise InputError(f"{what} is empty (shape {image.shape})")
     dt = image.dtype
-    if dt == np.uint8:
-        f = image.astype(np.float32) / 255.0
-    elif dt == np.uint16:
-        f = image.astype(np.float32) / 65535.0
-    elif np.issubdtype(dt, np.floating):
-        f = image.astype(np.float32)
-        if not np.isfinite(f).all():
-            raise InputError(f"{what} contains NaN or infinite values")
-        f = np.clip(f, 0.0, 1.0)
-    else:
+    if not (dt in (np.uint8, np.uint16) or np.issubdtype(dt, np.floating)):
         raise InputError(f"{what} dtype must be uint8, uint16 or float in [0, 1], got {dt}")
+    if np.issubdtype(dt, np.floating) and not np.isfinite(image).all():
+        raise InputError(f"{what} contains NaN or infinite values")
+    f = to_float(image)
     gray = f.ndim == 2
     if gray:
         f = f[:, :, None]
@@ -108,19 +103,23 @@ def _split(image: np.ndarray, what: str = "image") -> tuple[np.ndarray, _Layout]
     return np.ascontiguousarray(f), _Layout(dt, gray, alpha)
 
 
-def _merge(f: np.ndarray, layout: _Layout, alpha: np.ndarray | None = None) -> np.ndarray:
-    """Inverse of :func:`_split`: back to the input's dtype and channel layout."""
-    a = layout.alpha if alpha is None else alpha
-    if a is not None:
-        f = np.concatenate([f, a], axis=2)
+def _empty(h: int, w: int, layout: _Layout, alpha: bool) -> np.ndarray:
+    """An uninitialised output in the input's dtype and channel layout."""
     if layout.gray:
-        f = f[:, :, 0]
-    f = np.clip(f, 0.0, 1.0)
-    if layout.dtype == np.uint8:
-        return (f * 255.0 + 0.5).astype(np.uint8)
-    if layout.dtype == np.uint16:
-        return (f * 65535.0 + 0.5).astype(np.uint16)
-    return f.astype(layout.dtype)
+        return np.empty((h, w), layout.dtype)
+    return np.empty((h, w, 4 if alpha else 3), layout.dtype)
+
+
+def _merge(f: np.ndarray, layout: _Layout, alpha: np.ndarray | None = None) -> np.ndarray:
+    """Inverse of :func:`_split`: back to the input's dtype and channel layout (converted in chunks)."""
+    a = layout.alpha if alpha is None else alpha
+    out = _empty(f.shape[0], f.shape[1], layout, a is not None)
+    if layout.gray:
+        return store(out, f[:, :, 0])
+    store(out[:, :, :3], f)
+    if a is not None:
+        store(out[:, :, 3:], a)
+    return out
 
 
 def _default_cnn(task: str, scale: int | None = None) -> str | None:
@@ -168,21 +167,24 @@ def upscale(
         if method not in upscale_methods():
             raise InputError(f"unknown upscale method {method!r}; choose from {', '.join(upscale_methods())}")
         model = method
-    if model is not None:
-        from restore.engine import upscale_array
-
-        out = upscale_array(f, scale, model, device=device, tile=tile)
-    else:
-        if h * w * scale * scale > MAX_PIXELS:
-            raise InputError(
-                f"output of {h * scale}×{w * scale} px exceeds the {MAX_PIXELS // 1_000_000} MP limit of "
-                "classical upscaling; use a CNN model (tiled)"
-            )
-        out = classical.upscale(f, scale, method)
+    if model is None and h * w * scale * scale > MAX_PIXELS:
+        raise InputError(
+            f"output of {h * scale}×{w * scale} px exceeds the {MAX_PIXELS // 1_000_000} MP limit of "
+            "classical upscaling; use a CNN model (tiled)"
+        )
     alpha = None
     if layout.alpha is not None:
         alpha = classical.upscale(layout.alpha, scale, "bicubic")
-    return _merge(out, layout, alpha)
+    if model is not None:
+        from restore.engine import upscale_array
+
+        # tiles are converted straight into the final array: no full-size float32 canvas
+        res = _empty(h * scale, w * scale, layout, alpha is not None)
+        upscale_array(f, scale, model, device=device, tile=tile, out=res[:, :, None] if layout.gray else res[:, :, :3])
+        if alpha is not None:
+            store(res[:, :, 3:], alpha)
+        return res
+    return _merge(classical.upscale(f, scale, method), layout, alpha)
 
 
 # --- inpaint -----------------------------------------------------------------------------------------

@@ -43,6 +43,12 @@ class SRNet(nn.Module):
         self.body_tail = conv(base_ch, base_ch, 3, padding_mode=padding_mode)
         self.up = make_upsampler(upsampler, base_ch, out_ch, scale, padding_mode=padding_mode)
         self.multiple = 1
+        # input pixels an output pixel can depend on: every conv in series (counted at input resolution,
+        # an overestimate for convs after upsampling) + 2 for the bicubic skip / pyramid kernels. The tiled
+        # engine uses it as the context margin, which makes tiled output equal the untiled one.
+        self.receptive_radius = 2 + sum(
+            m.dilation[0] * (m.kernel_size[0] // 2) for m in self.modules() if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d))
+        )
         # start as plain bicubic: a small last layer keeps the random residual from swamping the skip
         last = [m for m in self.up.modules() if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d))][-1]
         with torch.no_grad():

@@ -11,11 +11,11 @@ from restore.models.upsamplers import Unpool, make_upsampler
 
 def _jacobi(f: torch.Tensor, free: torch.Tensor, iters: int) -> torch.Tensor:
     """``iters`` Jacobi sweeps of the Laplace equation on the ``free`` pixels (others stay fixed)."""
-    c = f.shape[1]
-    k = torch.tensor([[0.0, 0.25, 0.0], [0.25, 0.0, 0.25], [0.0, 0.25, 0.0]], dtype=f.dtype, device=f.device)
-    k = k.expand(c, 1, 3, 3).contiguous()
     for _ in range(iters):
-        f = torch.where(free, F.conv2d(F.pad(f, (1, 1, 1, 1), mode="replicate"), k, groups=c), f)
+        # four shifted slices, not a grouped 3×3 conv: 2–7× faster on CPU (oneDNN's depthwise path is slow)
+        p = F.pad(f, (1, 1, 1, 1), mode="replicate")
+        avg = (p[..., :-2, 1:-1] + p[..., 2:, 1:-1] + p[..., 1:-1, :-2] + p[..., 1:-1, 2:]) * 0.25
+        f = torch.where(free, avg, f)
     return f
 
 
