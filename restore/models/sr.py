@@ -6,7 +6,31 @@ import torch.nn.functional as F
 from torch import nn
 
 from restore.models.blocks import ResBlock, activation, check_padding_mode, conv
-from restore.models.upsamplers import make_upsampler
+from restore.models.upsamplers import PixelShuffleUp, make_upsampler
+
+
+def bicubic_kernel(scale: int, channels: int) -> torch.Tensor:
+    """Bicubic ×scale upsampling as a 5×5 convolution to ``channels·scale²`` phases (then pixel shuffle).
+
+    The taps are read off ``F.interpolate(mode="bicubic", align_corners=False)`` applied to impulses, so
+    with replicate padding by 2 the result equals ``F.interpolate`` (to float rounding) — and runs ~8× faster
+    on CPU, where PyTorch's bicubic kernel is scalar code and cost half of a small SR model's time.
+
+    Shape:
+        ``(channels·scale², channels, 5, 5)``; block-diagonal over channels.
+    """
+    n = 16
+    taps = torch.zeros(scale, 5, dtype=torch.float64)
+    for k in range(5):
+        e = torch.zeros(1, 1, 1, n, dtype=torch.float64)
+        e[..., n // 2 - 2 + k] = 1
+        y = F.interpolate(e, scale_factor=(1, scale), mode="bicubic", align_corners=False)[0, 0, 0]
+        taps[:, k] = y[(n // 2) * scale:(n // 2 + 1) * scale]
+    k2 = torch.einsum("pa,qb->pqab", taps, taps).reshape(scale * scale, 5, 5)
+    kernel = torch.zeros(channels * scale * scale, channels, 5, 5, dtype=torch.float64)
+    for c in range(channels):
+        kernel[c * scale * scale:(c + 1) * scale * scale, c] = k2
+    return kernel.float()
 
 
 class SRNet(nn.Module):
@@ -43,6 +67,8 @@ class SRNet(nn.Module):
         self.body_tail = conv(base_ch, base_ch, 3, padding_mode=padding_mode)
         self.up = make_upsampler(upsampler, base_ch, out_ch, scale, padding_mode=padding_mode)
         self.multiple = 1
+        # not persistent: derived from the scale, so weight files stay as they were
+        self.register_buffer("skip_kernel", bicubic_kernel(scale, in_ch), persistent=False)
         # input pixels an output pixel can depend on: every conv in series (counted at input resolution,
         # an overestimate for convs after upsampling) + 2 for the bicubic skip / pyramid kernels. The tiled
         # engine uses it as the context margin, which makes tiled output equal the untiled one.
@@ -57,5 +83,8 @@ class SRNet(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         feat = self.head(x)
         feat = feat + self.body_tail(self.body(feat))
-        base = F.interpolate(x, scale_factor=self.scale, mode="bicubic", align_corners=False)
-        return base + self.up(feat)
+        base = F.conv2d(F.pad(x, (2, 2, 2, 2), mode="replicate"), self.skip_kernel.to(x.dtype))
+        if isinstance(self.up, PixelShuffleUp):
+            # the skip joins before the shuffle: one shuffle, no full-resolution add
+            return self.up.shuffle(self.up.conv(feat) + base)
+        return F.pixel_shuffle(base, self.scale) + self.up(feat)
