@@ -2,10 +2,10 @@
 
     python benchmarks/profile_inpaint.py --model inpaint --size 512
 
-For a ``size``² RGB image with a box hole and with thin strokes: restore.inpaint end to end, the network
-forward alone (contiguous vs channels-last, fp32 vs bf16 autocast, 1 vs 2 threads), and the share of the
-push-pull pre-fill (``pyramid_fill``) inside the forward. ``--model random:W1,W2,...`` builds an untrained
-U-Net of those widths (weights do not change speed).
+For a ``size``² RGB image with a box hole and with thin strokes: restore.inpaint end to end (the engine
+runs the model channels-last), the network forward alone (contiguous vs channels-last, fp32 vs bf16
+autocast, 1 vs 2 threads), and the share of the push-pull pre-fill (``pyramid_fill``) inside the forward.
+``--model random:W1,W2,...`` builds an untrained U-Net of those widths (weights do not change speed).
 """
 from __future__ import annotations
 

@@ -2,14 +2,15 @@
 call with /proc/self/clear_refs), on a synthetic ``size``×``size`` RGB uint8 image.
 
     python benchmarks/profile_memory.py --size 2000 --scale 4 --model sr-x4 \
-        --variants current,current-untiled,merge_chunked,streaming
+        --variants current,tile-256,current-untiled
 
 Variants:
-    current          restore.upscale(img, 4) as shipped (default tile)
-    current-untiled  restore.upscale(img, 4, tile=0)
-    tile-N           restore.upscale(img, 4, tile=N)
-    merge_chunked    restore.upscale with api._merge replaced by proto.merge_chunked
-    streaming        proto.upscale_streaming (tiles blended by rows, uint8 output written directly)
+    current          restore.upscale(img, scale) as shipped (default tile)
+    current-untiled  restore.upscale(img, scale, tile=0)
+    tile-N           restore.upscale(img, scale, tile=N)
+
+``--model`` takes a shipped name, a .safetensors path or ``random:CH,BLOCKS,SCALE`` (as profile_sr.py).
+``target_mb`` in each row is the output's size plus 1.5 GB.
 """
 from __future__ import annotations
 
@@ -27,14 +28,12 @@ def run_variant(variant: str, size: int, scale: int, model: str, threads: int) -
     import numpy as np
     import torch
 
-    sys.path.insert(0, str(HERE))
-    from proto import merge_chunked, upscale_streaming
-
     from restore import api
     from restore.bench import _PeakWindow, synthetic_image
 
     torch.set_num_threads(threads)
     if model.startswith("random:"):
+        sys.path.insert(0, str(HERE))
         from profile_sr import load
 
         net = load(model)
@@ -46,12 +45,9 @@ def run_variant(variant: str, size: int, scale: int, model: str, threads: int) -
         tile = 0
     elif variant.startswith("tile-"):
         tile = int(variant.split("-", 1)[1])
-    if variant == "streaming":
-        call = lambda x: upscale_streaming(x, scale, net, tile=256)  # noqa: E731
-    else:
-        if variant == "merge_chunked":
-            api._merge = merge_chunked
-        call = lambda x: api.upscale(x, scale, model=net, device="cpu", tile=tile)  # noqa: E731
+    elif variant != "current":
+        raise SystemExit(f"unknown variant {variant!r}: current, current-untiled or tile-N")
+    call = lambda x: api.upscale(x, scale, model=net, device="cpu", tile=tile)  # noqa: E731
     call(img[:64, :64])  # warm-up: allocator, oneDNN primitives
     with _PeakWindow() as w:
         t = time.perf_counter()
@@ -75,7 +71,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--scale", type=int, default=4)
     p.add_argument("--model", default="sr-x4")
     p.add_argument("--threads", type=int, default=2)
-    p.add_argument("--variants", default="current,merge_chunked,streaming,current-untiled")
+    p.add_argument("--variants", default="current,current-untiled")
     p.add_argument("--one", help=argparse.SUPPRESS)  # internal: run one variant in this process
     a = p.parse_args(argv)
     if a.one:

@@ -4,8 +4,11 @@
     python benchmarks/profile_sr.py breakdown --model sr-x4 --size 500         # where restore.upscale spends time
     python benchmarks/profile_sr.py tiles     --model sr-x4 --size 500         # tile-size sweep through the API
     python benchmarks/profile_sr.py archs     --scale 4 --size 256             # random SRNets of other sizes
-    python benchmarks/profile_sr.py convert   --size 2000 --scale 4            # api._split/_merge vs proposals
     python benchmarks/profile_sr.py engine    --model sr-x4 --size 500         # engine variants through the API
+
+Engine variants (``--variants``; each output is compared with the first variant's): ``baseline``
+(restore.engine as shipped: channels-last model, zero-copy NHWC tiles, float32), ``contiguous`` (model and tiles in the
+contiguous NCHW format, tiles copied: what channels-last saves) and ``bf16`` (CPU autocast to bfloat16).
 
 ``--model`` takes a shipped name, a .safetensors path or ``random:CH,BLOCKS,SCALE`` (weights do not change
 speed). Sizes are LR input sides (square, synthetic content). Threads default to all cores.
@@ -16,19 +19,14 @@ import argparse
 import contextlib
 import json
 import statistics
-import sys
 import time
-from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from proto import merge_chunked, split_fast  # noqa: E402
-
-from restore import api, engine  # noqa: E402
-from restore.bench import synthetic_image  # noqa: E402
+from restore import api, engine, pixels
+from restore.bench import synthetic_image
 
 
 def load(spec: str) -> torch.nn.Module:
@@ -120,7 +118,9 @@ def timed(obj: Any, name: str, acc: dict[str, float]):
 
 
 def cmd_breakdown(a: argparse.Namespace) -> None:
-    """restore.upscale on a uint8 image: total vs _split, model forward, to_tensor/to_array, _merge."""
+    """restore.upscale on a uint8 image: total vs _split, model forward, to_tensor and pixels.store (each tile
+    converted into the uint8 output); ``tiling_other`` is the rest of upscale_array (slicing, clamp, copy
+    out of torch), ``api_other`` the rest of restore.upscale (allocating the output)."""
     torch.set_num_threads(a.threads[0])
     net = load(a.model)
     s = net.scale
@@ -143,8 +143,8 @@ def cmd_breakdown(a: argparse.Namespace) -> None:
 
             net.forward = fwd_timed  # type: ignore[method-assign]
             try:
-                with timed(api, "_split", acc), timed(api, "_merge", acc), timed(engine, "to_tensor", acc), \
-                        timed(engine, "to_array", acc), timed(engine, "upscale_array", acc):
+                with timed(api, "_split", acc), timed(engine, "to_tensor", acc), timed(pixels, "store", acc), \
+                        timed(engine, "upscale_array", acc):
                     t = time.perf_counter()
                     call()
                     total = time.perf_counter() - t
@@ -152,8 +152,8 @@ def cmd_breakdown(a: argparse.Namespace) -> None:
                 del net.forward
             rows.append({"total": total, "forward": fwd["t"], **acc})
         med = {k: statistics.median(r.get(k, 0.0) for r in rows) for k in rows[0]}
-        med["tiling_other"] = med["upscale_array"] - med["forward"] - med.get("to_tensor", 0) - med.get("to_array", 0)
-        med["api_other"] = med["total"] - med["upscale_array"] - med.get("_split", 0) - med.get("_merge", 0)
+        med["tiling_other"] = med["upscale_array"] - med["forward"] - med.get("to_tensor", 0) - med.get("store", 0)
+        med["api_other"] = med["total"] - med["upscale_array"] - med.get("_split", 0)
         emit(exp="breakdown", model=a.model, size=n, threads=a.threads[0], tile=a.tile,
              out_mp_s=(n * s) ** 2 / 1e6 / med["total"], ms={k: v * 1e3 for k, v in med.items()},
              share={k: v / med["total"] for k, v in med.items()})
@@ -172,7 +172,8 @@ def cmd_tiles(a: argparse.Namespace) -> None:
 
 
 def cmd_archs(a: argparse.Namespace) -> None:
-    """Speed of random SRNets of several widths/depths through restore.upscale (quality needs training)."""
+    """Speed of random SRNets of several widths/depths through restore.upscale and of their forward alone
+    (channels-last, as the engine runs them); quality needs training."""
     torch.set_num_threads(a.threads[0])
     for spec in a.archs:
         ch, nb = (int(x) for x in spec.split(","))
@@ -183,78 +184,47 @@ def cmd_archs(a: argparse.Namespace) -> None:
             med, _ = median_s(lambda: api.upscale(img, a.scale, model=net, device="cpu", tile=a.tile), a.repeats)
             cpu = LAST_CPU["s"]
             with torch.inference_mode():
-                x = torch.rand(1, 3, n, n)
-                fmed, _ = median_s(lambda: net(x), a.repeats)
+                m = net.to(memory_format=torch.channels_last)
+                x = torch.rand(1, 3, n, n).contiguous(memory_format=torch.channels_last)
+                fmed, _ = median_s(lambda: m(x), a.repeats)
             emit(exp="archs", base_ch=ch, n_blocks=nb, scale=a.scale, params=params, size=n, threads=a.threads[0],
                  api_out_mp_s=(n * a.scale) ** 2 / 1e6 / med, api_out_mp_cpu_s=(n * a.scale) ** 2 / 1e6 / cpu, forward_out_mp_s=(n * a.scale) ** 2 / 1e6 / fmed)
 
 
-def cmd_convert(a: argparse.Namespace) -> None:
-    """api._split on the LR input and api._merge on the float32 SR output: current vs proposed (time, and
-    peak RSS growth of each call measured with VmHWM)."""
-    from restore.bench import _PeakWindow
-
-    n, s = a.sizes[0], a.scale
-    img = synthetic_image(n, n)
-    f, layout = api._split(img)
-    out = np.random.default_rng(0).random((n * s, n * s, 3), dtype=np.float32)
-    for name, fn in (("split_current", lambda: api._split(img)), ("split_proposed", lambda: split_fast(img)),
-                     ("merge_current", lambda: api._merge(out, layout)),
-                     ("merge_proposed", lambda: merge_chunked(out, layout))):
-        r = fn()  # warm-up; also the equality check below
-        del r
-        with _PeakWindow() as w:
-            r = fn()
-        del r
-        med, _ = median_s(fn, a.repeats, warmup=0)
-        emit(exp="convert", what=name, size=n, scale=s, s=med, peak_growth_mb=w.delta)
-    a1, a2 = api._merge(out, layout), merge_chunked(out, layout)
-    b1, b2 = api._split(img)[0], split_fast(img)[0]
-    emit(exp="convert_equal", merge_identical=bool(np.array_equal(a1, a2)), split_max_abs_diff=float(np.abs(b1 - b2).max()))
-
-
 ENGINE_VARIANTS = {
     "baseline": {},
-    "channels_last": {"cl": True},
-    "overlap0": {"overlap": 0},
-    "tile512": {"tile": 512},
-    "tile512_overlap0": {"tile": 512, "overlap": 0},
+    "contiguous": {"contiguous": True},
     "bf16": {"bf16": True},
-    "cl_overlap0_tile512": {"cl": True, "overlap": 0, "tile": 512},
-    "cl_overlap0": {"cl": True, "overlap": 0},
-    "cl_overlap0_tile128": {"cl": True, "overlap": 0, "tile": 128},
-    "cl_overlap0_tile192": {"cl": True, "overlap": 0, "tile": 192},
 }
 
 
-def _to_tensor_cl(f: np.ndarray, device: torch.device) -> torch.Tensor:
-    """H×W×C float32 → (1, C, H, W) channels-last *view*: the NumPy layout already is NHWC, no copy."""
-    return torch.from_numpy(np.ascontiguousarray(f)).permute(2, 0, 1)[None].to(device)
+def _to_tensor_nchw(f: np.ndarray, device: torch.device) -> torch.Tensor:
+    """``H×W×C`` float32 → contiguous ``(1, C, H, W)`` copy (the engine's conversion before channels-last)."""
+    return torch.from_numpy(np.ascontiguousarray(f.transpose(2, 0, 1)))[None].to(device)
 
 
 @contextlib.contextmanager
-def engine_variant(net: torch.nn.Module, cl: bool = False, overlap: int | None = None, bf16: bool = False, **_: Any):
+def engine_variant(net: torch.nn.Module, contiguous: bool = False, bf16: bool = False, **_: Any):
     """Patch restore.engine for one variant (restored on exit)."""
-    import functools
-
-    saved = {k: getattr(engine, k) for k in ("to_tensor", "run_tiled", "_autocast")}
+    saved = {k: getattr(engine, k) for k in ("to_tensor", "get_model", "_autocast")}
     try:
-        if cl:
-            net.to(memory_format=torch.channels_last)
-            engine.to_tensor = _to_tensor_cl
-        if overlap is not None:
-            engine.run_tiled = functools.partial(saved["run_tiled"], overlap=overlap)
+        if contiguous:
+            get_model = saved["get_model"]
+            engine.get_model = lambda model, device="auto": get_model(model, device).to(
+                memory_format=torch.contiguous_format)
+            engine.to_tensor = _to_tensor_nchw
         if bf16:
             engine._autocast = lambda dev: torch.autocast("cpu", dtype=torch.bfloat16)
         yield
     finally:
         for k, v in saved.items():
             setattr(engine, k, v)
-        net.to(memory_format=torch.contiguous_format)
+        net.to(memory_format=torch.channels_last)
 
 
 def cmd_engine(a: argparse.Namespace) -> None:
-    """restore.upscale end to end under engine variants; output compared with the baseline's."""
+    """restore.upscale end to end under engine variants; output compared with the first variant's (baseline
+    by default)."""
     from restore.evaluate import psnr
 
     torch.set_num_threads(a.threads[0])
@@ -264,10 +234,8 @@ def cmd_engine(a: argparse.Namespace) -> None:
         img = synthetic_image(n, n)
         ref = None
         for name in a.variants:
-            v = ENGINE_VARIANTS[name]
-            tile = v.get("tile", a.tile)
-            with engine_variant(net, **v):
-                call = lambda: api.upscale(img, s, model=net, device="cpu", tile=tile)  # noqa: E731
+            with engine_variant(net, **ENGINE_VARIANTS[name]):
+                call = lambda: api.upscale(img, s, model=net, device="cpu", tile=a.tile)  # noqa: E731
                 med, ts = median_s(call, a.repeats)
                 out = call()
             if ref is None:
@@ -280,7 +248,7 @@ def cmd_engine(a: argparse.Namespace) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("cmd", choices=["forward", "breakdown", "tiles", "archs", "convert", "engine"])
+    p.add_argument("cmd", choices=["forward", "breakdown", "tiles", "archs", "engine"])
     p.add_argument("--variants", type=lambda t: t.split(","), default=list(ENGINE_VARIANTS))
     p.add_argument("--model", default="sr-x4")
     p.add_argument("--size", dest="sizes", type=lambda t: [int(x) for x in t.split(",")], default=[256])
@@ -293,7 +261,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--repeats", type=int, default=5)
     a = p.parse_args(argv)
     {"forward": cmd_forward, "breakdown": cmd_breakdown, "tiles": cmd_tiles, "archs": cmd_archs,
-     "convert": cmd_convert, "engine": cmd_engine}[a.cmd](a)
+     "engine": cmd_engine}[a.cmd](a)
 
 
 if __name__ == "__main__":
