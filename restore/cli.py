@@ -753,6 +753,10 @@ def eval_inpaint_cmd(
 
 def _progress_printer() -> Callable[[dict], None]:
     def show(rec: dict) -> None:
+        if "prefill_val" in rec:
+            vs = " ".join(f"{k}={v:.2f}" for k, v in rec["prefill_val"].items())
+            typer.echo(f"step {rec['step']:>6}  pre-fill alone: val {vs}")
+            return
         val = rec.get("val") or {}
         vs = " ".join(f"{k}={v:.2f}" for k, v in val.items())
         typer.echo(f"step {rec['step']:>6}  loss {rec['loss']:.4f}  {rec['wall_s']:.0f}s  val {vs}")
@@ -809,6 +813,10 @@ def train_inpaint_cmd(
     widths: Annotated[str, typer.Option("--widths", help="Channels per U-Net level, full resolution first.")] = "16,32,64,128",
     upsampler: Annotated[str, typer.Option("--upsampler")] = "resize-conv",
     padding: Annotated[str, typer.Option("--padding")] = "reflect",
+    bottleneck: Annotated[int, typer.Option("--bottleneck", help="Dilated residual blocks at the coarsest level.")] = 3,
+    fill_confidence: Annotated[float, typer.Option("--fill-confidence", help="Pre-fill: coverage × this ≥ 1 keeps a pyramid level's own average.")] = 32.0,
+    fill_iters: Annotated[int, typer.Option("--fill-iters", help="Pre-fill: Jacobi sweeps at full resolution.")] = 10,
+    fill_growth: Annotated[float, typer.Option("--fill-growth", help="Pre-fill: sweeps grow by this factor per coarser level.")] = 3.0,
     iters: Annotated[int, typer.Option("--iters")] = 3000,
     batch: Annotated[int, typer.Option("--batch")] = 5,
     patch: Annotated[int, typer.Option("--patch")] = 160,
@@ -830,7 +838,8 @@ def train_inpaint_cmd(
     except ValueError:
         raise _error_exit(f"bad --widths {widths!r}", EXIT_USAGE) from None
     cfg = InpaintTrainConfig(data=[str(d) for d in data], widths=ws, upsampler=upsampler, padding_mode=padding,
-                             iters=iters, batch=batch, patch=patch, lr=lr, seed=seed, val_images=val_images,
+                             n_bottleneck=bottleneck, fill_confidence=fill_confidence, fill_iters=fill_iters,
+                             fill_growth=fill_growth, iters=iters, batch=batch, patch=patch, lr=lr, seed=seed, val_images=val_images,
                              val_every=val_every, device=device, out=str(out), name=name, default=default)
     try:
         path = train_inpaint(cfg, resume=resume, progress=_progress_printer())

@@ -21,6 +21,8 @@ TILE_MARGIN = 16
 #: inpainting runs on crops around the holes; a crop larger than this (pixels) is processed in pieces
 MAX_INPAINT_PIXELS = {"cpu": 4_000_000, "cuda": 16_000_000, "mps": 8_000_000}
 INPAINT_CONTEXT = 96
+#: separate hole crops are replaced by their bounding box when they cover at least this fraction of it
+MERGE_FRACTION = 0.5
 
 
 def pick_device(device: str | torch.device = "auto") -> torch.device:
@@ -124,7 +126,9 @@ def run_tiled(model: torch.nn.Module, x: np.ndarray, scale: int, tile: int, dev:
         for (th, tw), specs in groups.items():
             for i in range(0, len(specs), batch):
                 chunk = specs[i:i + batch]
-                t = torch.cat([to_tensor(x[py0:py0 + th, px0:px0 + tw], dev) for (*_, py0, px0) in chunk])
+                ts = [to_tensor(x[py0:py0 + th, px0:px0 + tw], dev) for (*_, py0, px0) in chunk]
+                # torch.cat returns NCHW whatever its inputs: restore channels-last for the convolutions
+                t = ts[0] if len(ts) == 1 else torch.cat(ts).contiguous(memory_format=torch.channels_last)
                 res = model(t).float().clamp_(0, 1).permute(0, 2, 3, 1).cpu().numpy()
                 for r, (y0, y1, x0, x1, py0, px0) in zip(res, chunk):
                     r = r[(y0 - py0) * s:(y1 - py0) * s, (x0 - px0) * s:(x1 - px0) * s]
@@ -193,6 +197,13 @@ def hole_boxes(holes: np.ndarray, context: int) -> list[tuple[int, int, int, int
             else:
                 out.append(list(b))
         boxes = out
+    if len(boxes) > 1:
+        # many crops cost more than one that holds them all when they cover most of it (per-call overhead,
+        # and each crop is padded to the network's multiple): then run the bounding box once
+        y0, y1 = min(b[0] for b in boxes), max(b[1] for b in boxes)
+        x0, x1 = min(b[2] for b in boxes), max(b[3] for b in boxes)
+        if sum((b[1] - b[0]) * (b[3] - b[2]) for b in boxes) >= MERGE_FRACTION * (y1 - y0) * (x1 - x0):
+            boxes = [[y0, y1, x0, x1]]
     return [tuple(b) for b in boxes]  # type: ignore[misc]
 
 

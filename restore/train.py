@@ -21,6 +21,7 @@ from torch import nn
 from restore.data import SRPairs, list_images, load_rgb, make_mask, augment, MASK_FAMILIES
 from restore.engine import pick_device
 from restore.models import SRNet, UNet
+from restore.models.unet import pyramid_fill
 from restore.weights import save_model
 
 
@@ -126,7 +127,7 @@ def train_sr(cfg: SRTrainConfig, *, resume: bool = False, progress: Callable[[di
         rng = np.random.default_rng([cfg.seed, state["step"]])
     best_path = out / "best.pt"
 
-    def validate() -> dict[str, float]:
+    def validate(prefill_only: bool = False) -> dict[str, float]:
         net.eval()
         res = {}
         with torch.inference_mode():
@@ -140,6 +141,11 @@ def train_sr(cfg: SRTrainConfig, *, resume: bool = False, progress: Callable[[di
         net.train()
         return res
 
+    if val_set and "prefill_val" not in state:
+        # the pre-fill alone: what the network's learned correction is measured against
+        state["prefill_val"] = validate(prefill_only=True)
+        if progress:
+            progress({"step": 0, "prefill_val": state["prefill_val"]})
     net.train()
     tic = time.time()
     loss_avg = 0.0
@@ -212,6 +218,9 @@ class InpaintTrainConfig:
     upsampler: str = "resize-conv"
     padding_mode: str = "reflect"
     n_bottleneck: int = 3
+    fill_confidence: float = 32.0
+    fill_iters: int = 10
+    fill_growth: float = 3.0
     iters: int = 3000
     batch: int = 5
     patch: int = 160
@@ -281,7 +290,8 @@ def train_inpaint(cfg: InpaintTrainConfig, *, resume: bool = False,
     val_imgs = [load_rgb(p) for p in val_paths]
     val_set = validation_masks(val_imgs, cfg.families)
     arch = dict(widths=tuple(cfg.widths), upsampler=cfg.upsampler, padding_mode=cfg.padding_mode,
-                n_bottleneck=cfg.n_bottleneck)
+                n_bottleneck=cfg.n_bottleneck, fill_confidence=cfg.fill_confidence, fill_iters=cfg.fill_iters,
+                fill_growth=cfg.fill_growth)
     net = UNet(**arch).to(device)
     opt = torch.optim.Adam(net.parameters(), lr=cfg.lr)
     use_amp = device.type == "cuda"
@@ -295,7 +305,7 @@ def train_inpaint(cfg: InpaintTrainConfig, *, resume: bool = False,
         state = json.loads(ck["state"])
         rng = np.random.default_rng([cfg.seed, state["step"]])
 
-    def validate() -> dict[str, float]:
+    def validate(prefill_only: bool = False) -> dict[str, float]:
         net.eval()
         res: dict[str, list[float]] = {f: [] for f in cfg.families}
         with torch.inference_mode():
@@ -303,12 +313,18 @@ def train_inpaint(cfg: InpaintTrainConfig, *, resume: bool = False,
                 ref = val_imgs[i].astype(np.float32) / 255.0
                 x = torch.from_numpy(ref).permute(2, 0, 1)[None].to(device)
                 mk = torch.from_numpy(m.astype(np.float32))[None, None].to(device)
-                y = net(x, mk)[0].permute(1, 2, 0).clamp(0, 1).cpu().numpy()
+                y = pyramid_fill(x, mk, **net.fill) if prefill_only else net(x, mk)
+                y = y[0].permute(1, 2, 0).clamp(0, 1).cpu().numpy()
                 y = np.round(y * 255) / 255
                 res[fam].append(hole_psnr(y, ref, m))
         net.train()
         return {f: float(np.mean(v)) for f, v in res.items()}
 
+    if val_set and "prefill_val" not in state:
+        # the pre-fill alone: what the network's learned correction is measured against
+        state["prefill_val"] = validate(prefill_only=True)
+        if progress:
+            progress({"step": 0, "prefill_val": state["prefill_val"]})
     net.train()
     tic = time.time()
     loss_avg = 0.0
@@ -362,6 +378,7 @@ def train_inpaint(cfg: InpaintTrainConfig, *, resume: bool = False,
             "patch": cfg.patch, "lr": cfg.lr, "seed": cfg.seed, "mask_families": cfg.families,
             "hardware": _hardware(device), "wall_s": round(state["wall"], 1),
             "best_val_hole_psnr": state.get("best_val"),
+            "prefill_val_hole_psnr": state.get("prefill_val"),
         },
     }
     path = save_model(net, out / f"{cfg.name}.safetensors", info)

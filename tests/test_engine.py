@@ -90,3 +90,10 @@ def test_devices() -> None:
     if not torch.cuda.is_available():
         with pytest.raises(InputError, match="CUDA"):
             pick_device("cuda")
+
+
+def test_hole_boxes_become_one_crop_when_they_cover_most_of_it() -> None:
+    m = np.zeros((100, 100), bool)
+    m[10:40, 10:90] = True
+    m[60:90, 10:90] = True  # apart (context 5), but together they cover most of their bounding box
+    assert hole_boxes(m, context=5) == [(5, 95, 5, 95)]

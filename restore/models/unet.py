@@ -20,7 +20,7 @@ def _jacobi(f: torch.Tensor, free: torch.Tensor, iters: int) -> torch.Tensor:
 
 
 def pyramid_fill(image: torch.Tensor, holes: torch.Tensor, *, confidence: float = 32.0,
-                 smooth_iters: int = 10) -> torch.Tensor:
+                 smooth_iters: int = 10, growth: float = 1.0, max_iters: int = 1000) -> torch.Tensor:
     """Fill holes by push–pull with multigrid harmonic smoothing: a classical O(pixels) smooth fill.
 
     Push: normalised binomial averaging of the known pixels down a Gaussian pyramid. Pull: from the
@@ -46,12 +46,13 @@ def pyramid_fill(image: torch.Tensor, holes: torch.Tensor, *, confidence: float 
             break
         num, den = pyr_down(num, padding="replicate"), pyr_down(den, padding="replicate")
     fill = num / den.clamp_min(1e-8)
-    for num, den in reversed(stack[:-1]):
+    for level, (num, den) in reversed(list(enumerate(stack[:-1]))):
         up = pyr_up(fill, size=tuple(num.shape[-2:]), padding="replicate")
         w = (den * confidence).clamp(0, 1)
         fill = num / den.clamp_min(1e-8) * w + up * (1 - w)
-        if smooth_iters:
-            fill = _jacobi(fill, w < 1, smooth_iters)
+        iters = min(max_iters, round(smooth_iters * growth**level))
+        if iters:
+            fill = _jacobi(fill, w < 1, iters)
     return image * known + fill * holes
 
 
@@ -76,6 +77,8 @@ class UNet(nn.Module):
         padding_mode: zeros | reflect | replicate | circular.
         norm: none | batch | group.  act: relu | lrelu | gelu | silu.
         n_bottleneck: dilated residual blocks at the coarsest level.
+        fill_confidence, fill_iters, fill_growth: the :func:`pyramid_fill` pre-fill's settings (part of the
+            model: a network learns the correction to one particular pre-fill).
 
     Shape:
         image ``(B, in_ch, H, W)``, holes ``(B, 1, H, W)`` → ``(B, out_ch, H, W)``; any H, W (padded
@@ -86,13 +89,15 @@ class UNet(nn.Module):
 
     def __init__(self, in_ch: int = 3, out_ch: int = 3, widths: tuple[int, ...] = (24, 48, 96, 128),
                  upsampler: str = "resize-conv", padding_mode: str = "reflect", norm: str = "none",
-                 act: str = "lrelu", n_bottleneck: int = 3) -> None:
+                 act: str = "lrelu", n_bottleneck: int = 3, fill_confidence: float = 32.0, fill_iters: int = 10,
+                 fill_growth: float = 1.0) -> None:
         super().__init__()
         check_padding_mode(padding_mode)
         widths = tuple(int(w) for w in widths)
         if len(widths) < 2:
             raise ValueError("widths needs at least two levels")
         self.widths, self.padding_mode = widths, padding_mode
+        self.fill = dict(confidence=float(fill_confidence), smooth_iters=int(fill_iters), growth=float(fill_growth))
         self.multiple = 2 ** (len(widths) - 1)
         # reflect padding needs every feature map larger than the largest dilation
         self.min_size = self.multiple * (2 ** max(n_bottleneck - 1, 0) + 1)
@@ -126,7 +131,7 @@ class UNet(nn.Module):
             image = F.pad(image, (0, pw, 0, ph), mode="replicate")
             holes = F.pad(holes, (0, pw, 0, ph), mode="replicate")
         holes = (holes > 0.5).to(image.dtype)
-        prefill = pyramid_fill(image, holes)
+        prefill = pyramid_fill(image, holes, **self.fill)
         x = self.stem(torch.cat([image * (1 - holes), holes, prefill], dim=1))
         skips, indices = [], []
         for down, enc in zip(self.down, self.enc):
