@@ -803,6 +803,7 @@ def train_sr_cmd(
     except ValueError as e:
         raise _error_exit(str(e), EXIT_USAGE) from None
     for p in paths:
+        _record_command(p)
         typer.echo(f"wrote {p}")
 
 
@@ -845,7 +846,19 @@ def train_inpaint_cmd(
         path = train_inpaint(cfg, resume=resume, progress=_progress_printer())
     except ValueError as e:
         raise _error_exit(str(e), EXIT_USAGE) from None
+    _record_command(path)
     typer.echo(f"wrote {path}")
+
+
+def _record_command(path: Path) -> None:
+    """Provenance: the exact command line that trained a weights file goes into its metadata."""
+    import shlex
+    import sys
+
+    from restore.weights import update_metadata
+
+    if Path(sys.argv[0]).name == "restore":  # the console script (not a test runner calling the app)
+        update_metadata(path, training={"command": shlex.join(["restore", *sys.argv[1:]])})
 
 
 # --- commands defined in other modules ---

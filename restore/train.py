@@ -35,7 +35,10 @@ def _cosine(step: int, total: int, lr: float, warmup: int = 100, floor: float = 
 def _hardware(device: torch.device) -> str:
     if device.type == "cuda":
         return torch.cuda.get_device_name(device)
-    return f"{platform.processor() or platform.machine()} CPU, {torch.get_num_threads()} threads"
+    import os
+
+    n = torch.get_num_threads()
+    return f"{os.cpu_count()}-core {platform.processor() or platform.machine()} CPU, {n} thread{'s' * (n != 1)}"
 
 
 def split_validation(paths: list[Path], n_val: int) -> tuple[list[Path], list[Path]]:

@@ -51,6 +51,9 @@ def test_train_inpaint_exports(tiny_data, tmp_path) -> None:
     p = train_inpaint(cfg)
     net = load_model(p, device="cpu")
     assert net.task == "inpaint"
+    training = read_metadata(p)["training"]
+    # the pre-fill alone is measured on the same validation masks: the network's gain is on record
+    assert set(training["prefill_val_hole_psnr"]) == set(cfg.families)
 
 
 def test_cli_train_and_eval(tiny_data, tmp_path, runner) -> None:
