@@ -144,11 +144,6 @@ def train_sr(cfg: SRTrainConfig, *, resume: bool = False, progress: Callable[[di
         net.train()
         return res
 
-    if val_set and "prefill_val" not in state:
-        # the pre-fill alone: what the network's learned correction is measured against
-        state["prefill_val"] = validate(prefill_only=True)
-        if progress:
-            progress({"step": 0, "prefill_val": state["prefill_val"]})
     net.train()
     tic = time.time()
     loss_avg = 0.0
