@@ -120,3 +120,39 @@ def test_onnx_export(tmp_path) -> None:
     net = SRNet(base_ch=8, n_blocks=1, scale=2).eval()
     torch.onnx.export(net, (torch.rand(1, 3, 16, 16),), str(tmp_path / "m.onnx"), dynamo=False)
     assert (tmp_path / "m.onnx").stat().st_size > 0
+
+
+@pytest.mark.parametrize("shape", [(2, 3, 37, 53), (1, 3, 5, 4), (1, 1, 1, 7), (1, 3, 16, 16)])
+def test_sparse_jacobi_equals_dense_sweeps(shape) -> None:
+    """The gather-based sweeps update only free pixels but must equal whole-image Jacobi sweeps
+    (replicate borders), including free pixels on the border."""
+    import torch.nn.functional as F
+
+    from restore.models.unet import _jacobi
+
+    def dense(f, free, iters):
+        for _ in range(iters):
+            p = F.pad(f, (1, 1, 1, 1), mode="replicate")
+            avg = (p[..., :-2, 1:-1] + p[..., 2:, 1:-1] + p[..., 1:-1, :-2] + p[..., 1:-1, 2:]) * 0.25
+            f = torch.where(free, avg, f)
+        return f
+
+    g = torch.Generator().manual_seed(0)
+    f = torch.rand(shape, generator=g)
+    free = torch.rand((shape[0], 1, *shape[2:]), generator=g) > 0.5
+    free[..., 0, 0] = True
+    torch.testing.assert_close(_jacobi(f, free, 13), dense(f, free, 13), atol=1e-6, rtol=0)
+    assert _jacobi(f, torch.zeros_like(free), 5) is f
+
+
+def test_srnet_bicubic_skip_equals_interpolate() -> None:
+    import torch.nn.functional as F
+
+    for scale in (2, 3, 4):
+        net = SRNet(base_ch=4, n_blocks=1, scale=scale).eval()
+        x = torch.rand(1, 3, 11, 9)
+        with torch.no_grad():
+            feat = net.head(x)
+            feat = feat + net.body_tail(net.body(feat))
+            ref = F.interpolate(x, scale_factor=scale, mode="bicubic", align_corners=False) + net.up(feat)
+            torch.testing.assert_close(net(x), ref, atol=1e-5, rtol=0)
