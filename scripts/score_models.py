@@ -1,6 +1,6 @@
 """Evaluate the shipped models by `restore eval`'s protocols and record the scores in their metadata.
 
-    python scripts/score_models.py --bench ../shared/data/bench [--skip-inpaint]
+    python scripts/score_models.py --bench ../shared/data/bench [--skip-inpaint] [--only NAME ...]
 
 Writes ``scores`` into each ``restore/weights/*.safetensors`` and prints a Markdown table for the README.
 """
@@ -18,11 +18,14 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--bench", default="../shared/data/bench")
     ap.add_argument("--skip-inpaint", action="store_true")
+    ap.add_argument("--only", action="append", help="score only this model (repeatable)")
     args = ap.parse_args()
     bench = Path(args.bench)
     rows = []
     for p in sorted(WEIGHTS_DIR.glob("*.safetensors")):
         meta = read_metadata(p)
+        if args.only and meta["name"] not in args.only:
+            continue
         if meta["task"] == "sr":
             s = meta["scale"]
             scores = {}
