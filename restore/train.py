@@ -212,17 +212,17 @@ def train_sr(cfg: SRTrainConfig, *, resume: bool = False, progress: Callable[[di
 @dataclass
 class InpaintTrainConfig:
     data: list[str]
-    widths: list[int] = field(default_factory=lambda: [16, 32, 64, 128])
+    widths: list[int] = field(default_factory=lambda: [12, 24, 48, 96])
     upsampler: str = "resize-conv"
-    padding_mode: str = "reflect"
-    n_bottleneck: int = 3
+    padding_mode: str = "zeros"
+    n_bottleneck: int = 2
     fill_confidence: float = 32.0
     fill_iters: int = 10
     fill_growth: float = 3.0
-    iters: int = 3000
-    batch: int = 5
-    patch: int = 160
-    lr: float = 1e-3
+    iters: int = 2000
+    batch: int = 8
+    patch: int = 128
+    lr: float = 5e-4
     seed: int = 0
     val_images: int = 10
     val_every: int = 250
