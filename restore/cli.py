@@ -818,6 +818,7 @@ def train_inpaint_cmd(
     fill_confidence: Annotated[float, typer.Option("--fill-confidence", help="Pre-fill: coverage × this ≥ 1 keeps a pyramid level's own average.")] = 32.0,
     fill_iters: Annotated[int, typer.Option("--fill-iters", help="Pre-fill: Jacobi sweeps at full resolution.")] = 10,
     fill_growth: Annotated[float, typer.Option("--fill-growth", help="Pre-fill: sweeps grow by this factor per coarser level.")] = 3.0,
+    fill_horizontal: Annotated[float, typer.Option("--fill-horizontal", help="Pre-fill: share of the smoothing stencil on horizontal neighbours (0.5 = isotropic).")] = 0.7,
     iters: Annotated[int, typer.Option("--iters")] = 2000,
     batch: Annotated[int, typer.Option("--batch")] = 8,
     patch: Annotated[int, typer.Option("--patch")] = 128,
@@ -840,7 +841,7 @@ def train_inpaint_cmd(
         raise _error_exit(f"bad --widths {widths!r}", EXIT_USAGE) from None
     cfg = InpaintTrainConfig(data=[str(d) for d in data], widths=ws, upsampler=upsampler, padding_mode=padding,
                              n_bottleneck=bottleneck, fill_confidence=fill_confidence, fill_iters=fill_iters,
-                             fill_growth=fill_growth, iters=iters, batch=batch, patch=patch, lr=lr, seed=seed, val_images=val_images,
+                             fill_growth=fill_growth, fill_horizontal=fill_horizontal, iters=iters, batch=batch, patch=patch, lr=lr, seed=seed, val_images=val_images,
                              val_every=val_every, device=device, out=str(out), name=name, default=default)
     try:
         path = train_inpaint(cfg, resume=resume, progress=_progress_printer())

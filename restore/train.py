@@ -219,6 +219,7 @@ class InpaintTrainConfig:
     fill_confidence: float = 32.0
     fill_iters: int = 10
     fill_growth: float = 3.0
+    fill_horizontal: float = 0.7
     iters: int = 2000
     batch: int = 8
     patch: int = 128
@@ -289,7 +290,7 @@ def train_inpaint(cfg: InpaintTrainConfig, *, resume: bool = False,
     val_set = validation_masks(val_imgs, cfg.families)
     arch = dict(widths=tuple(cfg.widths), upsampler=cfg.upsampler, padding_mode=cfg.padding_mode,
                 n_bottleneck=cfg.n_bottleneck, fill_confidence=cfg.fill_confidence, fill_iters=cfg.fill_iters,
-                fill_growth=cfg.fill_growth)
+                fill_growth=cfg.fill_growth, fill_horizontal=cfg.fill_horizontal)
     net = UNet(**arch).to(device)
     opt = torch.optim.Adam(net.parameters(), lr=cfg.lr)
     use_amp = device.type == "cuda"

@@ -10,6 +10,14 @@ training generator with their own seeds. Run on 2026-11-23 (1 thread, ~25 s per 
     32 / 10 / 1.0    thin 22.105  thick 18.418  box 17.904   (the previous default)
     32 / 10 / 3.0    thin 22.136  thick 18.515  box 18.024   (chosen: near the best, cheap at full resolution)
     32 / 20 / 2.0    thin 22.151  thick 18.520  box 18.027
+
+then the share of the Jacobi stencil on horizontal neighbours (``--horizontal``, at 32 / 10 / 3.0):
+
+    0.5 (isotropic)  thin 22.136  thick 18.513  box 18.023
+    0.6              thin 22.161  thick 18.548  box 18.085
+    0.7              thin 22.160  thick 18.559  box 18.125   (chosen)
+    0.8              thin 22.124  thick 18.539  box 18.128
+    0.9              thin 22.020  thick 18.459  box 18.053
 """
 from __future__ import annotations
 
@@ -29,6 +37,7 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--data", default="../shared/data/train/bsds400")
     ap.add_argument("--images", type=int, default=50)
+    ap.add_argument("--horizontal", type=float, nargs="*", help="sweep only this stencil share at 32 / 10 / 3.0")
     args = ap.parse_args()
     torch.set_num_threads(1)
     imgs = [load_rgb(p) for p in list_images([args.data])[::8][: args.images]]
@@ -42,15 +51,19 @@ def main() -> None:
             r[f].append(10 * np.log10(1 / np.mean((a[m] - b[m]) ** 2)))
         return "  ".join(f"{f} {np.mean(v):.3f}" for f, v in r.items())
 
-    def pushpull(conf: float, iters: int, growth: float):
+    def pushpull(conf: float, iters: int, growth: float, horizontal: float = 0.5):
         def fill(img: np.ndarray, m: np.ndarray) -> np.ndarray:
             x = torch.from_numpy(img).permute(2, 0, 1)[None].float() / 255
             with torch.inference_mode():
                 y = pyramid_fill(x, torch.from_numpy(m)[None, None].float(), confidence=conf,
-                                 smooth_iters=iters, growth=growth)
+                                 smooth_iters=iters, growth=growth, horizontal=horizontal)
             return np.clip(np.round(y[0].permute(1, 2, 0).numpy() * 255), 0, 255).astype(np.uint8)
         return fill
 
+    if args.horizontal:
+        for hz in args.horizontal:
+            print(32, 10, 3.0, hz, score(pushpull(32, 10, 3.0, hz)), flush=True)
+        return
     print("telea", score(lambda img, m: cv2.inpaint(img, m.astype(np.uint8), 3, cv2.INPAINT_TELEA)), flush=True)
     for conf in (8, 16, 32, 64, 128):
         for iters, growth in ((5, 1.0), (10, 1.0), (20, 1.0), (40, 1.0), (10, 2.0), (20, 2.0), (10, 3.0), (20, 1.5)):

@@ -130,10 +130,11 @@ def test_sparse_jacobi_equals_dense_sweeps(shape) -> None:
 
     from restore.models.unet import _jacobi
 
-    def dense(f, free, iters):
+    def dense(f, free, iters, horizontal=0.5):
         for _ in range(iters):
             p = F.pad(f, (1, 1, 1, 1), mode="replicate")
-            avg = (p[..., :-2, 1:-1] + p[..., 2:, 1:-1] + p[..., 1:-1, :-2] + p[..., 1:-1, 2:]) * 0.25
+            avg = ((p[..., 1:-1, :-2] + p[..., 1:-1, 2:]) * horizontal / 2
+                   + (p[..., :-2, 1:-1] + p[..., 2:, 1:-1]) * (1 - horizontal) / 2)
             f = torch.where(free, avg, f)
         return f
 
@@ -142,6 +143,7 @@ def test_sparse_jacobi_equals_dense_sweeps(shape) -> None:
     free = torch.rand((shape[0], 1, *shape[2:]), generator=g) > 0.5
     free[..., 0, 0] = True
     torch.testing.assert_close(_jacobi(f, free, 13), dense(f, free, 13), atol=1e-6, rtol=0)
+    torch.testing.assert_close(_jacobi(f, free, 7, 0.7), dense(f, free, 7, 0.7), atol=1e-6, rtol=0)
     assert _jacobi(f, torch.zeros_like(free), 5) is f
 
 
@@ -156,3 +158,22 @@ def test_srnet_bicubic_skip_equals_interpolate() -> None:
             feat = feat + net.body_tail(net.body(feat))
             ref = F.interpolate(x, scale_factor=scale, mode="bicubic", align_corners=False) + net.up(feat)
             torch.testing.assert_close(net(x), ref, atol=1e-5, rtol=0)
+
+
+def test_pyramid_fill_horizontal_share_follows_level_structure() -> None:
+    """Horizontal stripes through a hole: weighting the horizontal neighbours continues them better, and
+    the transposed image (vertical stripes) shows the opposite — the setting is a direction, not a blur."""
+    from restore.models.unet import pyramid_fill
+
+    rows = (torch.arange(64) // 4 % 2).float()
+    img = rows[None, None, :, None].expand(1, 3, 64, 64).contiguous()
+    holes = torch.zeros(1, 1, 64, 64)
+    holes[..., 20:44, 20:44] = 1
+
+    def err(x, horizontal):
+        y = pyramid_fill(x, holes, horizontal=horizontal)
+        return float(((y - x) ** 2 * holes).sum())
+
+    assert err(img, 0.7) < err(img, 0.5)
+    vert = img.transpose(-1, -2).contiguous()
+    assert err(vert, 0.7) > err(vert, 0.5)
