@@ -818,7 +818,7 @@ def train_inpaint_cmd(
     fill_confidence: Annotated[float, typer.Option("--fill-confidence", help="Pre-fill: coverage × this ≥ 1 keeps a pyramid level's own average.")] = 32.0,
     fill_iters: Annotated[int, typer.Option("--fill-iters", help="Pre-fill: Jacobi sweeps at full resolution.")] = 10,
     fill_growth: Annotated[float, typer.Option("--fill-growth", help="Pre-fill: sweeps grow by this factor per coarser level.")] = 3.0,
-    fill_horizontal: Annotated[float, typer.Option("--fill-horizontal", help="Pre-fill: share of the smoothing stencil on horizontal neighbours (0.5 = isotropic).")] = 0.7,
+    fill_horizontal: Annotated[float, typer.Option("--fill-horizontal", help="Pre-fill: share of the smoothing stencil on horizontal neighbours (0.5 = isotropic).")] = 0.5,
     iters: Annotated[int, typer.Option("--iters")] = 2000,
     batch: Annotated[int, typer.Option("--batch")] = 8,
     patch: Annotated[int, typer.Option("--patch")] = 128,

@@ -219,7 +219,7 @@ class InpaintTrainConfig:
     fill_confidence: float = 32.0
     fill_iters: int = 10
     fill_growth: float = 3.0
-    fill_horizontal: float = 0.7
+    fill_horizontal: float = 0.5
     iters: int = 2000
     batch: int = 8
     patch: int = 128
