@@ -6,7 +6,7 @@ not import torch: the CNN path imports it when first used.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -14,41 +14,12 @@ import numpy as np
 
 from restore import classical
 from restore.errors import InputError
+from restore.methods import ModelInfo, inpaint_methods, upscale_methods
 from restore.pixels import store, to_float
 
 #: Largest output an untiled classical upscale may produce (pixels); the CNN path is tiled.
 MAX_PIXELS = 1 << 28
 SCALES = (2, 3, 4)
-
-
-@dataclass(frozen=True)
-class ModelInfo:
-    """One entry of :func:`list_models`."""
-
-    name: str
-    task: str  # "sr" | "inpaint"
-    kind: str  # "classical" | "cnn"
-    scales: tuple[int, ...] = ()
-    params: int | None = None
-    scores: dict[str, float] = field(default_factory=dict)
-    description: str = ""
-    path: str | None = None
-
-
-def upscale_methods() -> list[str]:
-    """Valid ``method`` names for :func:`upscale` (cheap: no torch import)."""
-    from restore.weights import shipped_models
-
-    cnn = sorted({m.name for m in shipped_models() if m.task == "sr"})
-    return ["auto", *cnn, *classical.UPSCALE_METHODS]
-
-
-def inpaint_methods() -> list[str]:
-    """Valid ``method`` names for :func:`inpaint` (cheap: no torch import)."""
-    from restore.weights import shipped_models
-
-    cnn = sorted({m.name for m in shipped_models() if m.task == "inpaint"})
-    return ["auto", *cnn, *classical.INPAINT_METHODS]
 
 
 def list_models() -> list[ModelInfo]:

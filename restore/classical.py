@@ -10,9 +10,7 @@ from functools import lru_cache
 import numpy as np
 
 from restore.errors import InputError
-
-UPSCALE_METHODS = ("nearest", "bilinear", "bicubic", "lanczos", "bicubic-matlab")
-INPAINT_METHODS = ("telea", "ns", "biharmonic", "pushpull")
+from restore.methods import INPAINT_METHODS, UPSCALE_METHODS
 
 
 # --- MATLAB-compatible imresize (bicubic, antialiased when shrinking) --------------------------

@@ -40,9 +40,9 @@ app = typer.Typer(
 def _method_names(task: str) -> str:
     """Valid method names for --help (api's lists are cheap: no torch); never breaks --help."""
     try:
-        from restore import api
+        from restore import methods
 
-        names = api.upscale_methods() if task == "upscale" else api.inpaint_methods()
+        names = methods.upscale_methods() if task == "upscale" else methods.inpaint_methods()
         return ", ".join(names)
     except Exception:  # a broken model registry must not take `restore --help` down with it
         return "see `restore models`"
@@ -356,12 +356,12 @@ def _check_scale(value: int) -> int:
 def _split_method(task: str, method: str, model: str | None) -> tuple[str, str | None]:
     """Validate --method/--model up front (usage error, exit 2, rather than N failed files).
     A classical name given to --model is taken as the method."""
-    from restore import api, classical
+    from restore import methods
 
-    classical_names = classical.UPSCALE_METHODS if task == "upscale" else classical.INPAINT_METHODS
+    classical_names = methods.UPSCALE_METHODS if task == "upscale" else methods.INPAINT_METHODS
     if model is not None and model in classical_names:
         return model, None
-    valid = api.upscale_methods() if task == "upscale" else api.inpaint_methods()
+    valid = methods.upscale_methods() if task == "upscale" else methods.inpaint_methods()
     if model is None and method not in valid:
         raise _error_exit(f"unknown {task} method {method!r}; choose from {', '.join(valid)}", EXIT_USAGE)
     return method, model
@@ -369,10 +369,10 @@ def _split_method(task: str, method: str, model: str | None) -> tuple[str, str |
 
 def _load_model(task: str, method: str, model: str | None, device: str) -> Any:
     """Load a CNN once for the whole batch (None: let the library pick per call, or classical)."""
-    from restore import api, classical
+    from restore import api, methods
     from restore.errors import ModelError
 
-    classical_names = classical.UPSCALE_METHODS if task == "upscale" else classical.INPAINT_METHODS
+    classical_names = methods.UPSCALE_METHODS if task == "upscale" else methods.INPAINT_METHODS
     name = model if model is not None else (method if method not in ("auto", *classical_names) else None)
     if name is None:
         return None

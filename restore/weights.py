@@ -64,7 +64,7 @@ def _shipped() -> tuple[tuple[Path, dict[str, Any]], ...]:
 
 def shipped_models() -> list:
     """``ModelInfo`` for every model under ``restore/weights``."""
-    from restore.api import ModelInfo
+    from restore.methods import ModelInfo
 
     res = []
     for p, m in _shipped():
