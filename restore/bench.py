@@ -329,7 +329,7 @@ def _worker_main(argv: Sequence[str]) -> int:
     """``python -P bench.py _worker job.json``: run the job, write ``job.json.result``.
 
     ``$RESTORE_BENCH_PRELOAD`` (a Python file) runs first in the workers of our own models (not classical
-    methods or peers, which it must not disturb): the hook that lets ``benchmarks/proposed.py`` measure a
+    methods or peers, which it must not disturb): the hook that lets a monkeypatching script measure a
     proposed change to the library without editing it."""
     job_path = Path(argv[0])
     job = json.loads(job_path.read_text())
