@@ -841,8 +841,9 @@ def train_inpaint_cmd(
         raise _error_exit(f"bad --widths {widths!r}", EXIT_USAGE) from None
     cfg = InpaintTrainConfig(data=[str(d) for d in data], widths=ws, upsampler=upsampler, padding_mode=padding,
                              n_bottleneck=bottleneck, fill_confidence=fill_confidence, fill_iters=fill_iters,
-                             fill_growth=fill_growth, fill_horizontal=fill_horizontal, iters=iters, batch=batch, patch=patch, lr=lr, seed=seed, val_images=val_images,
-                             val_every=val_every, device=device, out=str(out), name=name, default=default)
+                             fill_growth=fill_growth, fill_horizontal=fill_horizontal, iters=iters, batch=batch,
+                             patch=patch, lr=lr, seed=seed, val_images=val_images, val_every=val_every,
+                             device=device, out=str(out), name=name, default=default)
     try:
         path = train_inpaint(cfg, resume=resume, progress=_progress_printer())
     except ValueError as e:

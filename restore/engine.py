@@ -13,6 +13,7 @@ import numpy as np
 import torch
 
 from restore.errors import InputError, ModelError
+from restore.pixels import store
 
 DEVICES = ("auto", "cpu", "cuda", "mps")
 #: default SR tile (input pixels per side) and context margin around it
@@ -61,8 +62,8 @@ def get_model(model: Any, device: str | torch.device = "auto") -> torch.nn.Modul
 
 
 def to_tensor(f: np.ndarray, device: torch.device) -> torch.Tensor:
-    """``H×W×C`` float32 → ``(1, C, H, W)`` in channels-last memory format: a view of the NumPy array, no
-    copy (HWC is NHWC's layout), and the layout oneDNN's convolutions run fastest in."""
+    """``H×W×C`` float32 → ``(1, C, H, W)`` in channels-last memory format: a view of the (contiguous)
+    HWC array, since HWC is NHWC's layout, and the layout oneDNN's convolutions run fastest in."""
     return torch.from_numpy(np.ascontiguousarray(f)).permute(2, 0, 1)[None].to(device)
 
 
@@ -104,8 +105,6 @@ def run_tiled(model: torch.nn.Module, x: np.ndarray, scale: int, tile: int, dev:
         ``x (H, W, 3)`` → ``out (H*scale, W*scale, C)``, C = 3 or 1; float32 ``(H*scale, W*scale, 3)`` if
         ``out`` is not given.
     """
-    from restore.pixels import store
-
     h, w = x.shape[:2]
     s = scale
     margin = receptive_radius(model) if margin is None else margin

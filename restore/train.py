@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import platform
 import time
 from dataclasses import asdict, dataclass, field
@@ -35,8 +36,6 @@ def _cosine(step: int, total: int, lr: float, warmup: int = 100, floor: float = 
 def _hardware(device: torch.device) -> str:
     if device.type == "cuda":
         return torch.cuda.get_device_name(device)
-    import os
-
     n = torch.get_num_threads()
     return f"{os.cpu_count()}-core {platform.processor() or platform.machine()} CPU, {n} thread{'s' * (n != 1)}"
 
@@ -130,7 +129,7 @@ def train_sr(cfg: SRTrainConfig, *, resume: bool = False, progress: Callable[[di
         rng = np.random.default_rng([cfg.seed, state["step"]])
     best_path = out / "best.pt"
 
-    def validate(prefill_only: bool = False) -> dict[str, float]:
+    def validate() -> dict[str, float]:
         net.eval()
         res = {}
         with torch.inference_mode():
