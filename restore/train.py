@@ -40,6 +40,29 @@ def _hardware(device: torch.device) -> str:
     return f"{os.cpu_count()}-core {platform.processor() or platform.machine()} CPU, {n} thread{'s' * (n != 1)}"
 
 
+def _log_interval(state: dict, loss_avg: float, tic: float, validate: Callable[[], dict[str, float]] | None,
+                  net: nn.Module, opt: torch.optim.Optimizer, best_path: Path, ckpt: Path,
+                  progress: Callable[[dict], None] | None) -> float:
+    """End of a validation interval, shared by both training loops: add the wall time, validate and keep
+    the best weights, write the resumable checkpoint, report. Returns the new interval's start time."""
+    state["wall"] += time.time() - tic
+    tic = time.time()
+    rec = {"step": state["step"], "loss": loss_avg, "wall_s": round(state["wall"], 1)}
+    if validate is not None:
+        v = validate()
+        rec["val"] = v
+        score = float(np.mean(list(v.values())))
+        if score > state["best"]:
+            state["best"] = score
+            state["best_val"] = {"step": state["step"], **v}
+            torch.save({"model": net.state_dict()}, best_path)
+    state["history"].append(rec)
+    torch.save({"model": net.state_dict(), "opt": opt.state_dict(), "state": json.dumps(state)}, ckpt)
+    if progress:
+        progress(rec)
+    return tic
+
+
 def split_validation(paths: list[Path], n_val: int) -> tuple[list[Path], list[Path]]:
     """Hold back every k-th image (deterministic) for validation, so checkpoints are never chosen on a
     benchmark set."""
@@ -166,21 +189,8 @@ def train_sr(cfg: SRTrainConfig, *, resume: bool = False, progress: Callable[[di
         loss_avg = 0.98 * loss_avg + 0.02 * float(loss.detach()) if step else float(loss.detach())
         state["step"] = step + 1
         if state["step"] % cfg.val_every == 0 or state["step"] == cfg.iters:
-            state["wall"] += time.time() - tic
-            tic = time.time()
-            rec = {"step": state["step"], "loss": loss_avg, "wall_s": round(state["wall"], 1)}
-            if val is not None:
-                v = validate()
-                rec["val"] = v
-                score = float(np.mean(list(v.values())))
-                if score > state["best"]:
-                    state["best"] = score
-                    state["best_val"] = {"step": state["step"], **v}
-                    torch.save({"model": net.state_dict()}, best_path)
-            state["history"].append(rec)
-            torch.save({"model": net.state_dict(), "opt": opt.state_dict(), "state": json.dumps(state)}, ckpt)
-            if progress:
-                progress(rec)
+            tic = _log_interval(state, loss_avg, tic, validate if val is not None else None, net, opt, best_path,
+                                ckpt, progress)
     # export the best validated weights (or the last ones without validation)
     if best_path.exists():
         net.load_state_dict(torch.load(best_path, map_location=device, weights_only=True)["model"])
@@ -349,21 +359,8 @@ def train_inpaint(cfg: InpaintTrainConfig, *, resume: bool = False,
         loss_avg = 0.98 * loss_avg + 0.02 * float(loss.detach()) if step else float(loss.detach())
         state["step"] = step + 1
         if state["step"] % cfg.val_every == 0 or state["step"] == cfg.iters:
-            state["wall"] += time.time() - tic
-            tic = time.time()
-            rec = {"step": state["step"], "loss": loss_avg, "wall_s": round(state["wall"], 1)}
-            if val_set:
-                v = validate()
-                rec["val"] = v
-                score = float(np.mean(list(v.values())))
-                if score > state["best"]:
-                    state["best"] = score
-                    state["best_val"] = {"step": state["step"], **v}
-                    torch.save({"model": net.state_dict()}, best_path)
-            state["history"].append(rec)
-            torch.save({"model": net.state_dict(), "opt": opt.state_dict(), "state": json.dumps(state)}, ckpt)
-            if progress:
-                progress(rec)
+            tic = _log_interval(state, loss_avg, tic, validate if val_set else None, net, opt, best_path, ckpt,
+                                progress)
     if best_path.exists():
         net.load_state_dict(torch.load(best_path, map_location=device, weights_only=True)["model"])
     info = {

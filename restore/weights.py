@@ -97,15 +97,10 @@ def resolve(name_or_path: str | Path) -> Path:
     raise ModelError(f"unknown model {s!r} (shipped: {names})")
 
 
-def save_model(model, path: str | Path, info: dict[str, Any]) -> Path:
-    """Write ``model``'s tensors and ``info`` (name, task, arch, config, ...) atomically as safetensors."""
+def _write(path: Path, state: dict[str, Any], info: dict[str, Any]) -> Path:
+    """Write tensors + ``restore`` metadata to ``path`` atomically (temp file in the same folder, rename)."""
     from safetensors.torch import save_file
 
-    info = {"format": FORMAT, **info}
-    info.setdefault("params", sum(p.numel() for p in model.parameters()))
-    state = {k: v.detach().to("cpu").contiguous() for k, v in model.state_dict().items()}
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(fd)
     os.chmod(tmp, 0o644)  # mkstemp's 0600 would make shared weights unreadable to other users
@@ -117,6 +112,16 @@ def save_model(model, path: str | Path, info: dict[str, Any]) -> Path:
             os.unlink(tmp)
     _shipped.cache_clear()
     return path
+
+
+def save_model(model, path: str | Path, info: dict[str, Any]) -> Path:
+    """Write ``model``'s tensors and ``info`` (name, task, arch, config, ...) atomically as safetensors."""
+    info = {"format": FORMAT, **info}
+    info.setdefault("params", sum(p.numel() for p in model.parameters()))
+    state = {k: v.detach().to("cpu").contiguous() for k, v in model.state_dict().items()}
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return _write(path, state, info)
 
 
 def load_model(name_or_path, *, device: str = "auto"):
@@ -156,7 +161,7 @@ def load_model(name_or_path, *, device: str = "auto"):
 
 def update_metadata(path: str | Path, **fields: Any) -> Path:
     """Merge ``fields`` into a weights file's ``restore`` metadata (e.g. measured scores), atomically."""
-    from safetensors.torch import load_file, save_file
+    from safetensors.torch import load_file
 
     path = Path(path)
     info = read_metadata(path)
@@ -166,14 +171,4 @@ def update_metadata(path: str | Path, **fields: Any) -> Path:
         else:
             info[k] = v
     state = load_file(str(path))
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    os.chmod(tmp, 0o644)  # mkstemp's 0600 would make shared weights unreadable to other users
-    try:
-        save_file(state, tmp, metadata={"restore": json.dumps(info, sort_keys=True)})
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-    _shipped.cache_clear()
-    return path
+    return _write(path, state, info)
