@@ -122,29 +122,57 @@ def test_onnx_export(tmp_path) -> None:
     assert (tmp_path / "m.onnx").stat().st_size > 0
 
 
+def _dense_jacobi(f, free, iters, stencil):
+    """Reference: whole-image Jacobi sweeps with replicate borders, one (4,) stencil per batch item."""
+    import torch.nn.functional as F
+
+    st = torch.as_tensor(stencil, dtype=f.dtype).reshape(-1, 4)
+    st = (st / st.sum(1, keepdim=True)).expand(f.shape[0], 4)[:, :, None, None, None] / 2
+    for _ in range(iters):
+        p = F.pad(f, (1, 1, 1, 1), mode="replicate")
+        c = p[..., 1:-1, 1:-1]
+        pairs = (p[..., 1:-1, :-2] + p[..., 1:-1, 2:], p[..., :-2, 1:-1] + p[..., 2:, 1:-1],
+                 p[..., :-2, :-2] + p[..., 2:, 2:], p[..., :-2, 2:] + p[..., 2:, :-2])
+        avg = sum(st[:, k] * pr for k, pr in enumerate(pairs))
+        f = torch.where(free, avg, c)
+    return f
+
+
 @pytest.mark.parametrize("shape", [(2, 3, 37, 53), (1, 3, 5, 4), (1, 1, 1, 7), (1, 3, 16, 16)])
 def test_sparse_jacobi_equals_dense_sweeps(shape) -> None:
     """The gather-based sweeps update only free pixels but must equal whole-image Jacobi sweeps
-    (replicate borders), including free pixels on the border."""
-    import torch.nn.functional as F
-
-    from restore.models.unet import _jacobi
-
-    def dense(f, free, iters, horizontal=0.5):
-        for _ in range(iters):
-            p = F.pad(f, (1, 1, 1, 1), mode="replicate")
-            avg = ((p[..., 1:-1, :-2] + p[..., 1:-1, 2:]) * horizontal / 2
-                   + (p[..., :-2, 1:-1] + p[..., 2:, 1:-1]) * (1 - horizontal) / 2)
-            f = torch.where(free, avg, f)
-        return f
+    (replicate borders), including free pixels on the border, for axis, diagonal and per-item stencils."""
+    from restore.models.unet import STENCILS, _jacobi
 
     g = torch.Generator().manual_seed(0)
     f = torch.rand(shape, generator=g)
     free = torch.rand((shape[0], 1, *shape[2:]), generator=g) > 0.5
     free[..., 0, 0] = True
-    torch.testing.assert_close(_jacobi(f, free, 13), dense(f, free, 13), atol=1e-6, rtol=0)
-    torch.testing.assert_close(_jacobi(f, free, 7, 0.7), dense(f, free, 7, 0.7), atol=1e-6, rtol=0)
+    iso = (0.5, 0.5, 0, 0)
+    torch.testing.assert_close(_jacobi(f, free, 13), _dense_jacobi(f, free, 13, iso), atol=1e-6, rtol=0)
+    torch.testing.assert_close(_jacobi(f, free, 7, 0.7), _dense_jacobi(f, free, 7, (0.7, 0.3, 0, 0)),
+                               atol=1e-6, rtol=0)
+    for st in STENCILS.values():
+        torch.testing.assert_close(_jacobi(f, free, 9, st), _dense_jacobi(f, free, 9, st), atol=1e-6, rtol=0)
+    per_item = torch.tensor([STENCILS["d1"], STENCILS["h"]])[: shape[0]]
+    torch.testing.assert_close(_jacobi(f, free, 9, per_item), _dense_jacobi(f, free, 9, per_item),
+                               atol=1e-6, rtol=0)
     assert _jacobi(f, torch.zeros_like(free), 5) is f
+
+
+def test_stencil_checks() -> None:
+    from restore.models.unet import _jacobi, parse_stencils
+
+    assert parse_stencils("iso, h") == [(0.5, 0.5, 0.0, 0.0), (0.8, 0.2, 0.0, 0.0)]
+    assert parse_stencils("") == []
+    with pytest.raises(ValueError, match="unknown stencil 'x'"):
+        parse_stencils("iso,x")
+    f, free = torch.rand(1, 3, 8, 8), torch.ones(1, 1, 8, 8, dtype=torch.bool)
+    for bad in ((1, 0, 0), (-1, 1, 1, 1), (0, 0, 0, 0)):
+        with pytest.raises(ValueError, match="stencil"):
+            _jacobi(f, free, 1, bad)
+    with pytest.raises(ValueError, match="at least two"):
+        UNet(widths=(4, 8), fill_stencils=[(0.5, 0.5, 0, 0)])
 
 
 def test_srnet_bicubic_skip_equals_interpolate() -> None:
@@ -171,9 +199,41 @@ def test_pyramid_fill_horizontal_share_follows_level_structure() -> None:
     holes[..., 20:44, 20:44] = 1
 
     def err(x, horizontal):
-        y = pyramid_fill(x, holes, horizontal=horizontal)
+        y = pyramid_fill(x, holes, stencil=horizontal)
         return float(((y - x) ** 2 * holes).sum())
 
     assert err(img, 0.7) < err(img, 0.5)
     vert = img.transpose(-1, -2).contiguous()
     assert err(vert, 0.7) > err(vert, 0.5)
+
+
+def test_pyramid_fill_diagonal_stencil_follows_diagonal_structure() -> None:
+    """Diagonal stripes through a hole are continued best by the stencil along them, worst across them."""
+    from restore.models.unet import STENCILS, pyramid_fill
+
+    yy, xx = torch.meshgrid(torch.arange(64), torch.arange(64), indexing="ij")
+    img = ((yy - xx) // 4 % 2).float()[None, None].expand(1, 3, 64, 64).contiguous()  # constant along ↘
+    holes = torch.zeros(1, 1, 64, 64)
+    holes[..., 20:44, 20:44] = 1
+    err = {k: float(((pyramid_fill(img, holes, stencil=STENCILS[k]) - img) ** 2 * holes).sum())
+           for k in ("iso", "d1", "d2")}
+    assert err["d1"] < err["iso"] < err["d2"]
+
+
+def test_unet_with_several_prefills_starts_as_their_mean() -> None:
+    """fill_stencils: one pre-fill per stencil, mixed per pixel; a fresh network (zero head) returns the
+    equal mix, known pixels untouched, and the batched fills equal fills computed one by one."""
+    from restore.models.unet import STENCILS, pyramid_fill
+
+    names = ("iso", "h", "d2")
+    net = UNet(widths=(4, 8, 8), n_bottleneck=1, fill_stencils=[STENCILS[k] for k in names]).eval()
+    g = torch.Generator().manual_seed(3)
+    x = torch.rand(2, 3, 24, 20, generator=g)
+    holes = torch.zeros(2, 1, 24, 20)
+    holes[0, :, 5:15, 4:12] = 1
+    holes[1, :, 10:20, 8:18] = 1
+    with torch.no_grad():
+        y = net(x, holes)
+        fills = [pyramid_fill(x, holes, **{**net.fill, "stencil": STENCILS[k]}) for k in names]
+    torch.testing.assert_close(y, sum(fills) / len(fills), atol=1e-5, rtol=0)
+    assert torch.equal(y[holes.expand_as(y) == 0], x[holes.expand_as(x) == 0])

@@ -1,6 +1,8 @@
 """U-Net encoder–decoder for inpainting: strided-conv downsampling, interchangeable upsamplers, skips."""
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -9,12 +11,48 @@ from restore.models.blocks import ConvAct, ResBlock, check_padding_mode, conv
 from restore.models.upsamplers import Unpool, make_upsampler
 
 
-def _jacobi(f: torch.Tensor, free: torch.Tensor, iters: int, horizontal: float = 0.5) -> torch.Tensor:
-    """``iters`` Jacobi sweeps of the (anisotropic) Laplace equation on the ``free`` pixels (others stay
-    fixed), with replicate borders: each free pixel becomes its left/right neighbours' mean × ``horizontal``
-    + its up/down neighbours' mean × (1 − ``horizontal``); 0.5 is the isotropic Laplacian.
+# named smoothing stencils for the pre-fills: weights on the (horizontal, vertical, diagonal ↘, diagonal ↗)
+# neighbour pairs. The directional ones keep a little weight on the other pairs so that no sublattice of
+# the grid is decoupled (a pure diagonal stencil never links a pixel to its 4-neighbours).
+STENCILS: dict[str, tuple[float, float, float, float]] = {
+    "iso": (0.5, 0.5, 0.0, 0.0),
+    "h": (0.8, 0.2, 0.0, 0.0),
+    "v": (0.2, 0.8, 0.0, 0.0),
+    "d1": (0.1, 0.1, 0.7, 0.1),
+    "d2": (0.1, 0.1, 0.1, 0.7),
+}
 
-    Only the free pixels are updated, by gathering their four neighbours from a flat padded copy: holes
+
+def parse_stencils(text: str) -> list[tuple[float, float, float, float]]:
+    """``"iso,h,v,d1,d2"`` → their weights (names from ``STENCILS``); raises ValueError on unknown names."""
+    names = [t.strip() for t in text.split(",") if t.strip()]
+    bad = [n for n in names if n not in STENCILS]
+    if bad:
+        raise ValueError(f"unknown stencil {bad[0]!r} (choose from {', '.join(STENCILS)})")
+    return [STENCILS[n] for n in names]
+
+
+def _stencil_weights(stencil: float | Sequence[float] | torch.Tensor, b: int, device: torch.device) -> torch.Tensor:
+    """The Jacobi stencil as ``(B, 4)`` weights on the (horizontal, vertical, diagonal ↘, diagonal ↗)
+    neighbour pairs, rows summing to 1. A float is the horizontal share of an axis-only stencil (0.5 is
+    the isotropic 5-point Laplacian); four numbers (or a ``(B, 4)`` tensor, one stencil per batch item)
+    are used as given after normalising."""
+    if isinstance(stencil, (int, float)):
+        stencil = (float(stencil), 1.0 - float(stencil), 0.0, 0.0)
+    w = torch.as_tensor(stencil, dtype=torch.float32, device=device)
+    if w.shape[-1] != 4 or w.dim() > 2 or bool((w < 0).any()) or bool((w.sum(-1) <= 0).any()):
+        raise ValueError("a stencil is four non-negative weights (horizontal, vertical, diagonal ↘, diagonal ↗)")
+    w = w / w.sum(-1, keepdim=True)
+    return w.expand(b, 4) if w.dim() == 1 else w
+
+
+def _jacobi(f: torch.Tensor, free: torch.Tensor, iters: int,
+            stencil: float | Sequence[float] | torch.Tensor = 0.5) -> torch.Tensor:
+    """``iters`` Jacobi sweeps of an (anisotropic) Laplace equation on the ``free`` pixels (others stay
+    fixed), with replicate borders: each free pixel becomes the weighted mean of its neighbour pairs, with
+    weights ``stencil`` (see :func:`_stencil_weights`; 0.5 = the isotropic 5-point Laplacian).
+
+    Only the free pixels are updated, by gathering their neighbours from a flat padded copy: holes
     are a small part of the image at the fine levels, and at the coarse levels per-op overhead, not
     arithmetic, is the cost — both favour touching as few elements as possible.
 
@@ -33,9 +71,19 @@ def _jacobi(f: torch.Tensor, free: torch.Tensor, iters: int, horizontal: float =
     idx = idx.reshape(-1)
     # free pixels on the image border change the replicated padding: refresh it after each sweep then
     border = bool(((yi == 0) | (yi == h - 1) | (xi == 0) | (xi == w - 1)).any())
-    wh, wv = horizontal / 2, (1 - horizontal) / 2
+    sw = _stencil_weights(stencil, b, f.device).to(f.dtype) / 2
+    uniform = bool((sw == sw[:1]).all())
+    if uniform:  # one stencil for the whole batch: scalar weights, and skip the pairs that weigh nothing
+        pairs = [(off, float(wt)) for off, wt in zip((1, wp, wp + 1, wp - 1), sw[0].tolist()) if wt > 0]
+    else:  # one stencil per batch item: per-element weights, in idx's (free pixel, channel) order
+        per = sw[bi].repeat_interleave(c, dim=0).t().contiguous()
+        pairs = [(off, per[k]) for k, off in enumerate((1, wp, wp + 1, wp - 1)) if bool(per[k].any())]
     for _ in range(iters):
-        flat[idx] = (flat[idx - 1] + flat[idx + 1]) * wh + (flat[idx - wp] + flat[idx + wp]) * wv
+        acc = None
+        for off, wt in pairs:
+            term = (flat[idx - off] + flat[idx + off]) * wt
+            acc = term if acc is None else acc + term
+        flat[idx] = acc
         if border:
             pad[..., 1:-1, 0] = pad[..., 1:-1, 1]
             pad[..., 1:-1, -1] = pad[..., 1:-1, -2]
@@ -46,7 +94,7 @@ def _jacobi(f: torch.Tensor, free: torch.Tensor, iters: int, horizontal: float =
 
 def pyramid_fill(image: torch.Tensor, holes: torch.Tensor, *, confidence: float = 32.0,
                  smooth_iters: int = 10, growth: float = 3.0, max_iters: int = 100,
-                 horizontal: float = 0.5) -> torch.Tensor:
+                 stencil: float | Sequence[float] | torch.Tensor = 0.5) -> torch.Tensor:
     """Fill holes by push–pull with multigrid harmonic smoothing: a classical O(pixels) smooth fill.
 
     Push: normalised binomial averaging of the known pixels down a Gaussian pyramid. Pull: from the
@@ -84,7 +132,7 @@ def pyramid_fill(image: torch.Tensor, holes: torch.Tensor, *, confidence: float 
         fill = num / den.clamp_min(1e-8) * w + up * (1 - w)
         iters = min(max_iters, round(smooth_iters * growth**level))
         if iters:
-            fill = _jacobi(fill, w < 1, iters, horizontal)
+            fill = _jacobi(fill, w < 1, iters, stencil)
     return image * known + fill * holes
 
 
@@ -111,6 +159,9 @@ class UNet(nn.Module):
         n_bottleneck: dilated residual blocks at the coarsest level.
         fill_confidence, fill_iters, fill_growth, fill_horizontal: the :func:`pyramid_fill` pre-fill's
             settings (part of the model: a network learns the correction to one particular pre-fill).
+        fill_stencils: optional list of ≥ 2 smoothing stencils (four weights each, see :func:`_jacobi`),
+            replacing ``fill_horizontal``: one pre-fill per stencil, all of them network inputs, and the
+            output is their per-pixel softmax mix (logits from the network) plus the correction.
 
     Shape:
         image ``(B, in_ch, H, W)``, holes ``(B, 1, H, W)`` → ``(B, out_ch, H, W)``; any H, W (padded
@@ -122,7 +173,8 @@ class UNet(nn.Module):
     def __init__(self, in_ch: int = 3, out_ch: int = 3, widths: tuple[int, ...] = (24, 48, 96, 128),
                  upsampler: str = "resize-conv", padding_mode: str = "reflect", norm: str = "none",
                  act: str = "lrelu", n_bottleneck: int = 3, fill_confidence: float = 32.0, fill_iters: int = 10,
-                 fill_growth: float = 3.0, fill_horizontal: float = 0.5) -> None:
+                 fill_growth: float = 3.0, fill_horizontal: float = 0.5,
+                 fill_stencils: Sequence[Sequence[float]] | None = None) -> None:
         super().__init__()
         check_padding_mode(padding_mode)
         widths = tuple(int(w) for w in widths)
@@ -130,12 +182,21 @@ class UNet(nn.Module):
             raise ValueError("widths needs at least two levels")
         self.widths, self.padding_mode = widths, padding_mode
         self.fill = dict(confidence=float(fill_confidence), smooth_iters=int(fill_iters), growth=float(fill_growth),
-                         horizontal=float(fill_horizontal))
+                         stencil=float(fill_horizontal))
+        # several pre-fills, one per smoothing stencil, mixed per pixel by the network (see forward)
+        stencils = [tuple(float(v) for v in st) for st in (fill_stencils or [])]
+        if len(stencils) == 1:
+            raise ValueError("fill_stencils needs at least two stencils (or none)")
+        self.n_fills = max(len(stencils), 1)
+        if stencils:
+            self.fill["stencil"] = stencils[0]  # the first is the reference pre-fill
+            self.register_buffer("stencils", _stencil_weights(stencils, len(stencils), torch.device("cpu")),
+                                 persistent=False)
         self.multiple = 2 ** (len(widths) - 1)
         # reflect padding needs every feature map larger than the largest dilation
         self.min_size = self.multiple * (2 ** max(n_bottleneck - 1, 0) + 1)
         kw = dict(padding_mode=padding_mode, norm=norm, act=act)
-        self.stem = ConvAct(2 * in_ch + 1, widths[0], 3, **kw)
+        self.stem = ConvAct(in_ch + 1 + in_ch * self.n_fills, widths[0], 3, **kw)
         self.down = nn.ModuleList()
         self.enc = nn.ModuleList()
         for a, b in zip(widths[:-1], widths[1:]):
@@ -150,8 +211,10 @@ class UNet(nn.Module):
         for a, b in zip(reversed(widths[1:]), reversed(widths[:-1])):
             self.up.append(make_upsampler(upsampler, a, b, 2, padding_mode=padding_mode))
             self.fuse.append(ConvAct(2 * b, b, 3, **kw))
-        self.out = conv(widths[0], out_ch, 3, padding_mode=padding_mode)
-        nn.init.zeros_(self.out.weight)  # start as the pre-fill
+        # a correction, plus one mixing logit per pre-fill when there are several
+        self.out_ch = out_ch
+        self.out = conv(widths[0], out_ch + (self.n_fills if self.n_fills > 1 else 0), 3, padding_mode=padding_mode)
+        nn.init.zeros_(self.out.weight)  # start as the pre-fill (an equal mix of the pre-fills)
         nn.init.zeros_(self.out.bias)
         self.uses_indices = isinstance(self.up[0], Unpool)
 
@@ -164,8 +227,16 @@ class UNet(nn.Module):
             image = F.pad(image, (0, pw, 0, ph), mode="replicate")
             holes = F.pad(holes, (0, pw, 0, ph), mode="replicate")
         holes = (holes > 0.5).to(image.dtype)
-        prefill = pyramid_fill(image, holes, **self.fill)
-        x = self.stem(torch.cat([image * (1 - holes), holes, prefill], dim=1))
+        if self.n_fills > 1:
+            b, k = image.shape[0], self.n_fills
+            fill = {**self.fill, "stencil": self.stencils.repeat_interleave(b, dim=0)}  # k-major, as repeat
+            fills = pyramid_fill(image.repeat(k, 1, 1, 1), holes.repeat(k, 1, 1, 1), **fill)
+            fills = fills.view(k, b, *image.shape[1:]).transpose(0, 1)  # (B, K, C, H, W)
+            x = torch.cat([image * (1 - holes), holes, fills.flatten(1, 2)], dim=1)
+        else:
+            fills = pyramid_fill(image, holes, **self.fill)
+            x = torch.cat([image * (1 - holes), holes, fills], dim=1)
+        x = self.stem(x)
         skips, indices = [], []
         for down, enc in zip(self.down, self.enc):
             skips.append(x)
@@ -177,6 +248,11 @@ class UNet(nn.Module):
             skip = skips.pop()
             x = up(x, indices.pop()) if self.uses_indices else up(x)
             x = fuse(torch.cat([x, skip], dim=1))
-        out = prefill + self.out(x)
+        y = self.out(x)
+        if self.n_fills > 1:
+            mix = torch.softmax(y[:, self.out_ch:].float(), dim=1).to(y.dtype)
+            out = (mix.unsqueeze(2) * fills).sum(1) + y[:, : self.out_ch]
+        else:
+            out = fills + y
         out = image * (1 - holes) + out * holes
         return out[..., :h, :w]
