@@ -72,18 +72,22 @@ def _jacobi(f: torch.Tensor, free: torch.Tensor, iters: int,
     # free pixels on the image border change the replicated padding: refresh it after each sweep then
     border = bool(((yi == 0) | (yi == h - 1) | (xi == 0) | (xi == w - 1)).any())
     sw = _stencil_weights(stencil, b, f.device).to(f.dtype) / 2
-    uniform = bool((sw == sw[:1]).all())
-    if uniform:  # one stencil for the whole batch: scalar weights, and skip the pairs that weigh nothing
-        pairs = [(off, float(wt)) for off, wt in zip((1, wp, wp + 1, wp - 1), sw[0].tolist()) if wt > 0]
+    offsets = (1, wp, wp + 1, wp - 1)  # the (horizontal, vertical, ↘, ↗) neighbour pairs in the flat copy
+    if bool((sw == sw[:1]).all()):  # one stencil for the whole batch: scalar weights
+        weights = sw[0].tolist()
     else:  # one stencil per batch item: per-element weights, in idx's (free pixel, channel) order
-        per = sw[bi].repeat_interleave(c, dim=0).t().contiguous()
-        pairs = [(off, per[k]) for k, off in enumerate((1, wp, wp + 1, wp - 1)) if bool(per[k].any())]
+        weights = list(sw[bi].repeat_interleave(c, dim=0).t().contiguous())
+    # neighbour indices computed once (int32 halves the index traffic when the image allows it), and the
+    # pairs that weigh nothing skipped
+    itype = torch.int32 if flat.numel() < 2**31 else torch.int64
+    pairs = [((idx - off).to(itype), (idx + off).to(itype), wt)
+             for off, wt in zip(offsets, weights) if bool(torch.as_tensor(wt).any())]
     for _ in range(iters):
         acc = None
-        for off, wt in pairs:
-            term = (flat[idx - off] + flat[idx + off]) * wt
-            acc = term if acc is None else acc + term
-        flat[idx] = acc
+        for lo, hi, wt in pairs:
+            term = flat.index_select(0, lo).add_(flat.index_select(0, hi)).mul_(wt)
+            acc = term if acc is None else acc.add_(term)
+        flat.index_copy_(0, idx, acc)
         if border:
             pad[..., 1:-1, 0] = pad[..., 1:-1, 1]
             pad[..., 1:-1, -1] = pad[..., 1:-1, -2]
