@@ -725,7 +725,8 @@ def eval_sr_cmd(
 def eval_inpaint_cmd(
     data: Annotated[Path, typer.Option("--data", help="Folder of images (e.g. BSD68).", show_default=False)],
     masks: Annotated[MaskFamily, typer.Option("--masks", help="Mask family: thin strokes, thick strokes, boxes, or all.")] = MaskFamily.all,
-    method: Annotated[Optional[list[str]], typer.Option("--method", "-m", help="Repeat to compare; default: auto pushpull telea ns biharmonic.", show_default=False)] = None,
+    method: Annotated[Optional[list[str]], typer.Option("--method", "-m", help="Repeat to compare; default: auto pushpull telea ns biharmonic (none when --model is given).", show_default=False)] = None,
+    model: Annotated[Optional[list[str]], typer.Option("--model", help="A model name or .safetensors path to evaluate too; repeatable.", show_default=False)] = None,
     device: Annotated[str, typer.Option("--device", "-d")] = "auto",
     limit: Annotated[Optional[int], typer.Option("--limit", help="Only the first N images.", show_default=False)] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
@@ -734,8 +735,8 @@ def eval_inpaint_cmd(
     from restore.evaluate import eval_inpaint
 
     fams = ("thin", "thick", "box") if masks == MaskFamily.all else (masks.value,)
-    methods = tuple(method) if method else ("auto", "pushpull", "telea", "ns", "biharmonic")
-    r = eval_inpaint(data, methods=methods, families=fams, device=device, limit=limit)
+    methods = tuple(method) if method else () if model else ("auto", "pushpull", "telea", "ns", "biharmonic")
+    r = eval_inpaint(data, methods=methods, families=fams, device=device, limit=limit, models=tuple(model or ()))
     if as_json:
         _emit_json(r)
         return

@@ -123,10 +123,11 @@ def inpaint_masks(images: Sequence[np.ndarray], families: Sequence[str], seed: i
 
 def eval_inpaint(data: str | Path, *, methods: Sequence[str] = ("auto", "pushpull", "telea", "ns", "biharmonic"),
                  families: Sequence[str] = ("thin", "thick", "box"), device: str = "auto", limit: int | None = None,
-                 on_image: Callable[[str], None] | None = None) -> dict[str, Any]:
-    """Evaluate inpainting methods side by side on the same seeded masks.
+                 models: Sequence[str] = (), on_image: Callable[[str], None] | None = None) -> dict[str, Any]:
+    """Evaluate inpainting methods (and model names or ``.safetensors`` paths) side by side on the same
+    seeded masks.
 
-    Returns ``{"results": {method: {family: {psnr, psnr_hole, ssim, seconds}}}, ...}``.
+    Returns ``{"results": {method or model: {family: {psnr, psnr_hole, ssim, seconds}}}, ...}``.
     """
     from skimage.metrics import structural_similarity
 
@@ -136,20 +137,20 @@ def eval_inpaint(data: str | Path, *, methods: Sequence[str] = ("auto", "pushpul
     images = [_rgb_u8(f) for f in files]
     masks = inpaint_masks(images, families)
     results: dict[str, dict[str, dict[str, float]]] = {}
-    for method in methods:
+    for method, model in [(m, None) for m in methods] + [("auto", m) for m in models]:
         acc: dict[str, dict[str, list[float]]] = {fam: {"psnr": [], "psnr_hole": [], "ssim": [], "seconds": []} for fam in families}
         for i, fam, m in masks:
             if on_image:
-                on_image(f"{method} {fam} {files[i].name}")
+                on_image(f"{model or method} {fam} {files[i].name}")
             ref = images[i]
             t = time.perf_counter()
-            out = inpaint(ref, m, method=method, device=device)
+            out = inpaint(ref, m, method=method, model=model, device=device)
             dt = time.perf_counter() - t
             a, b = out.astype(np.float64) / 255.0, ref.astype(np.float64) / 255.0
             acc[fam]["psnr"].append(psnr(a, b, 1.0))
             acc[fam]["psnr_hole"].append(psnr(a[m], b[m], 1.0))
             acc[fam]["ssim"].append(float(structural_similarity(a, b, data_range=1.0, channel_axis=2)))
             acc[fam]["seconds"].append(dt)
-        results[_label("inpaint", method, None)] = {fam: {k: float(np.mean(v)) for k, v in d.items()} for fam, d in acc.items()}
+        results[_label("inpaint", method, model)] = {fam: {k: float(np.mean(v)) for k, v in d.items()} for fam, d in acc.items()}
     return {"task": "inpaint", "data": str(data), "images": len(images), "families": list(families),
             "results": results}

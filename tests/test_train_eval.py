@@ -57,6 +57,11 @@ def test_train_inpaint_exports(tiny_data, tmp_path, stencils) -> None:
     x, holes = torch.rand(1, 3, 20, 24), torch.zeros(1, 1, 20, 24)
     holes[..., 5:12, 6:15] = 1
     assert net(x, holes).shape == (1, 3, 20, 24)
+    # a trained file is evaluated beside the classical methods by path, before it is installed
+    from restore.evaluate import eval_inpaint
+
+    r = eval_inpaint(tiny_data, methods=("telea",), models=(str(p),), families=("box",), limit=1)
+    assert set(r["results"]) == {"telea", str(p)}
     training = read_metadata(p)["training"]
     # the pre-fill alone is measured on the same validation masks: the network's gain is on record
     assert set(training["prefill_val_hole_psnr"]) == set(cfg.families)
