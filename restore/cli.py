@@ -821,6 +821,7 @@ def train_inpaint_cmd(
     fill_growth: Annotated[float, typer.Option("--fill-growth", help="Pre-fill: sweeps grow by this factor per coarser level.")] = 3.0,
     fill_horizontal: Annotated[float, typer.Option("--fill-horizontal", help="Pre-fill: share of the smoothing stencil on horizontal neighbours (0.5 = isotropic).")] = 0.5,
     fill_stencils: Annotated[str, typer.Option("--fill-stencils", help="Several pre-fills mixed per pixel by the network, one per stencil: comma-separated names from iso, h, v, d1, d2 ('' = one isotropic pre-fill).")] = "",
+    mix_level: Annotated[str, typer.Option("--mix-level", help="With --fill-stencils: mixing weights per pixel ('full') or per region from the bottleneck ('coarse').")] = "full",
     iters: Annotated[int, typer.Option("--iters")] = 2000,
     batch: Annotated[int, typer.Option("--batch")] = 8,
     patch: Annotated[int, typer.Option("--patch")] = 128,
@@ -850,7 +851,7 @@ def train_inpaint_cmd(
     cfg = InpaintTrainConfig(data=[str(d) for d in data], widths=ws, upsampler=upsampler, padding_mode=padding,
                              n_bottleneck=bottleneck, fill_confidence=fill_confidence, fill_iters=fill_iters,
                              fill_growth=fill_growth, fill_horizontal=fill_horizontal, fill_stencils=stencils,
-                             iters=iters, batch=batch,
+                             mix_level=mix_level, iters=iters, batch=batch,
                              patch=patch, lr=lr, seed=seed, val_images=val_images, val_every=val_every,
                              device=device, out=str(out), name=name, default=default)
     try:

@@ -230,6 +230,7 @@ class InpaintTrainConfig:
     fill_growth: float = 3.0
     fill_horizontal: float = 0.5
     fill_stencils: list[list[float]] | None = None
+    mix_level: str = "full"
     iters: int = 2000
     batch: int = 8
     patch: int = 128
@@ -301,7 +302,8 @@ def train_inpaint(cfg: InpaintTrainConfig, *, resume: bool = False,
     arch = dict(widths=tuple(cfg.widths), upsampler=cfg.upsampler, padding_mode=cfg.padding_mode,
                 n_bottleneck=cfg.n_bottleneck, fill_confidence=cfg.fill_confidence, fill_iters=cfg.fill_iters,
                 fill_growth=cfg.fill_growth, fill_horizontal=cfg.fill_horizontal,
-                fill_stencils=[list(st) for st in cfg.fill_stencils] if cfg.fill_stencils else None)
+                fill_stencils=[list(st) for st in cfg.fill_stencils] if cfg.fill_stencils else None,
+                mix_level=cfg.mix_level)
     net = UNet(**arch).to(device)
     opt = torch.optim.Adam(net.parameters(), lr=cfg.lr)
     use_amp = device.type == "cuda"

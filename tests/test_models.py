@@ -173,6 +173,8 @@ def test_stencil_checks() -> None:
             _jacobi(f, free, 1, bad)
     with pytest.raises(ValueError, match="at least two"):
         UNet(widths=(4, 8), fill_stencils=[(0.5, 0.5, 0, 0)])
+    with pytest.raises(ValueError, match="mix_level"):
+        UNet(widths=(4, 8), mix_level="fine")
 
 
 def test_srnet_bicubic_skip_equals_interpolate() -> None:
@@ -220,13 +222,15 @@ def test_pyramid_fill_diagonal_stencil_follows_diagonal_structure() -> None:
     assert err["d1"] < err["iso"] < err["d2"]
 
 
-def test_unet_with_several_prefills_starts_as_their_mean() -> None:
+@pytest.mark.parametrize("mix_level", ["full", "coarse"])
+def test_unet_with_several_prefills_starts_as_their_mean(mix_level) -> None:
     """fill_stencils: one pre-fill per stencil, mixed per pixel; a fresh network (zero head) returns the
     equal mix, known pixels untouched, and the batched fills equal fills computed one by one."""
     from restore.models.unet import STENCILS, pyramid_fill
 
     names = ("iso", "h", "d2")
-    net = UNet(widths=(4, 8, 8), n_bottleneck=1, fill_stencils=[STENCILS[k] for k in names]).eval()
+    net = UNet(widths=(4, 8, 8), n_bottleneck=1, fill_stencils=[STENCILS[k] for k in names],
+               mix_level=mix_level).eval()
     g = torch.Generator().manual_seed(3)
     x = torch.rand(2, 3, 24, 20, generator=g)
     holes = torch.zeros(2, 1, 24, 20)

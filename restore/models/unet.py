@@ -166,6 +166,8 @@ class UNet(nn.Module):
         fill_stencils: optional list of ≥ 2 smoothing stencils (four weights each, see :func:`_jacobi`),
             replacing ``fill_horizontal``: one pre-fill per stencil, all of them network inputs, and the
             output is their per-pixel softmax mix (logits from the network) plus the correction.
+        mix_level: where the mixing logits come from: ``"full"`` resolution (the output conv) or the
+            ``"coarse"`` bottleneck (one choice per region, upsampled bilinearly).
 
     Shape:
         image ``(B, in_ch, H, W)``, holes ``(B, 1, H, W)`` → ``(B, out_ch, H, W)``; any H, W (padded
@@ -178,7 +180,7 @@ class UNet(nn.Module):
                  upsampler: str = "resize-conv", padding_mode: str = "reflect", norm: str = "none",
                  act: str = "lrelu", n_bottleneck: int = 3, fill_confidence: float = 32.0, fill_iters: int = 10,
                  fill_growth: float = 3.0, fill_horizontal: float = 0.5,
-                 fill_stencils: Sequence[Sequence[float]] | None = None) -> None:
+                 fill_stencils: Sequence[Sequence[float]] | None = None, mix_level: str = "full") -> None:
         super().__init__()
         check_padding_mode(padding_mode)
         widths = tuple(int(w) for w in widths)
@@ -215,11 +217,20 @@ class UNet(nn.Module):
         for a, b in zip(reversed(widths[1:]), reversed(widths[:-1])):
             self.up.append(make_upsampler(upsampler, a, b, 2, padding_mode=padding_mode))
             self.fuse.append(ConvAct(2 * b, b, 3, **kw))
-        # a correction, plus one mixing logit per pre-fill when there are several
-        self.out_ch = out_ch
-        self.out = conv(widths[0], out_ch + (self.n_fills if self.n_fills > 1 else 0), 3, padding_mode=padding_mode)
+        # a correction, plus one mixing logit per pre-fill when there are several: predicted at full
+        # resolution, or at the coarsest level (a regional choice of direction, upsampled bilinearly)
+        if mix_level not in ("full", "coarse"):
+            raise ValueError(f"mix_level must be 'full' or 'coarse', not {mix_level!r}")
+        self.out_ch, self.mix_level = out_ch, mix_level
+        full_logits = self.n_fills if self.n_fills > 1 and mix_level == "full" else 0
+        self.out = conv(widths[0], out_ch + full_logits, 3, padding_mode=padding_mode)
         nn.init.zeros_(self.out.weight)  # start as the pre-fill (an equal mix of the pre-fills)
         nn.init.zeros_(self.out.bias)
+        self.mix_head = None
+        if self.n_fills > 1 and mix_level == "coarse":
+            self.mix_head = conv(widths[-1], self.n_fills, 3, padding_mode=padding_mode)
+            nn.init.zeros_(self.mix_head.weight)
+            nn.init.zeros_(self.mix_head.bias)
         self.uses_indices = isinstance(self.up[0], Unpool)
 
     def forward(self, image: torch.Tensor, holes: torch.Tensor) -> torch.Tensor:
@@ -248,13 +259,18 @@ class UNet(nn.Module):
                 indices.append(F.max_pool2d(x, 2, return_indices=True)[1])
             x = enc(down(x))
         x = self.bottleneck(x)
+        coarse_logits = self.mix_head(x) if self.mix_head is not None else None
         for up, fuse in zip(self.up, self.fuse):
             skip = skips.pop()
             x = up(x, indices.pop()) if self.uses_indices else up(x)
             x = fuse(torch.cat([x, skip], dim=1))
         y = self.out(x)
         if self.n_fills > 1:
-            mix = torch.softmax(y[:, self.out_ch:].float(), dim=1).to(y.dtype)
+            if coarse_logits is None:
+                logits = y[:, self.out_ch:]
+            else:
+                logits = F.interpolate(coarse_logits, size=y.shape[-2:], mode="bilinear", align_corners=False)
+            mix = torch.softmax(logits.float(), dim=1).to(y.dtype)
             out = (mix.unsqueeze(2) * fills).sum(1) + y[:, : self.out_ch]
         else:
             out = fills + y
