@@ -40,6 +40,10 @@ def _stencil_weights(stencil: float | Sequence[float] | torch.Tensor, b: int, de
     if isinstance(stencil, (int, float)):
         stencil = (float(stencil), 1.0 - float(stencil), 0.0, 0.0)
     w = torch.as_tensor(stencil, dtype=torch.float32, device=device)
+    if w.dim() == 4:  # a per-pixel field (B, 4, H, W)
+        if w.shape[1] != 4 or bool((w < 0).any()) or bool((w.sum(1) <= 0).any()):
+            raise ValueError("a stencil field is (B, 4, H, W) non-negative weights")
+        return w / w.sum(1, keepdim=True)
     if w.shape[-1] != 4 or w.dim() > 2 or bool((w < 0).any()) or bool((w.sum(-1) <= 0).any()):
         raise ValueError("a stencil is four non-negative weights (horizontal, vertical, diagonal ↘, diagonal ↗)")
     w = w / w.sum(-1, keepdim=True)
@@ -73,9 +77,11 @@ def _jacobi(f: torch.Tensor, free: torch.Tensor, iters: int,
     border = bool(((yi == 0) | (yi == h - 1) | (xi == 0) | (xi == w - 1)).any())
     sw = _stencil_weights(stencil, b, f.device).to(f.dtype) / 2
     offsets = (1, wp, wp + 1, wp - 1)  # the (horizontal, vertical, ↘, ↗) neighbour pairs in the flat copy
-    if bool((sw == sw[:1]).all()):  # one stencil for the whole batch: scalar weights
+    if sw.dim() == 4:  # one stencil per pixel: per-element weights, in idx's (free pixel, channel) order
+        weights = list(sw[bi, :, yi, xi].repeat_interleave(c, dim=0).t().contiguous())
+    elif bool((sw == sw[:1]).all()):  # one stencil for the whole batch: scalar weights
         weights = sw[0].tolist()
-    else:  # one stencil per batch item: per-element weights, in idx's (free pixel, channel) order
+    else:  # one stencil per batch item
         weights = list(sw[bi].repeat_interleave(c, dim=0).t().contiguous())
     # neighbour indices computed once (int32 halves the index traffic when the image allows it), and the
     # pairs that weigh nothing skipped
@@ -94,6 +100,56 @@ def _jacobi(f: torch.Tensor, free: torch.Tensor, iters: int,
             pad[..., 0, :] = pad[..., 1, :]
             pad[..., -1, :] = pad[..., -2, :]
     return pad[..., 1:-1, 1:-1]
+
+
+def _gauss_blur(x: torch.Tensor, sigma: float) -> torch.Tensor:
+    """Separable Gaussian blur with replicate borders. Shape: ``(B, C, H, W)`` → same."""
+    r = max(1, int(3 * sigma + 0.5))
+    t = torch.arange(-r, r + 1, dtype=x.dtype, device=x.device)
+    k = torch.exp(-0.5 * (t / sigma) ** 2)
+    k = k / k.sum()
+    c = x.shape[1]
+    x = F.conv2d(F.pad(x, (r, r, 0, 0), mode="replicate"), k.view(1, 1, 1, -1).expand(c, 1, 1, -1), groups=c)
+    return F.conv2d(F.pad(x, (0, 0, r, r), mode="replicate"), k.view(1, 1, -1, 1).expand(c, 1, -1, 1), groups=c)
+
+
+def structure_stencils(image: torch.Tensor, holes: torch.Tensor, *, strength: float = 0.8,
+                       sigma: float = 4.0) -> torch.Tensor:
+    """Per-pixel smoothing stencils that follow the image's local orientation into the holes.
+
+    The structure tensor (products of the grey image's gradients, from known pixels only) is carried into
+    the holes by an isotropic push–pull fill and smoothed with a Gaussian of ``sigma``; where it is coherent
+    (one dominant gradient direction) the stencil leans towards the neighbour pairs along the isophote —
+    the direction in which the image does not change — so edges and lines are continued across a hole
+    instead of being blurred out. ``strength`` × coherence is the share of the directional part; the rest is
+    the isotropic 5-point stencil (``strength`` < 1 keeps every pixel linked to its 4-neighbours).
+
+    Shape:
+        image ``(B, C, H, W)``, holes ``(B, 1, H, W)`` → ``(B, 4, H, W)`` weights on the (horizontal,
+        vertical, diagonal ↘, diagonal ↗) pairs, summing to 1.
+    """
+    known = 1.0 - holes
+    g = image.mean(1, keepdim=True)
+    # central differences where both neighbours are known; zero (and invalid) elsewhere
+    gp = F.pad(g, (1, 1, 1, 1), mode="replicate")
+    kp = F.pad(known, (1, 1, 1, 1), mode="replicate")
+    gx = (gp[..., 1:-1, 2:] - gp[..., 1:-1, :-2]) / 2
+    gy = (gp[..., 2:, 1:-1] - gp[..., :-2, 1:-1]) / 2
+    valid = kp[..., 1:-1, 2:] * kp[..., 1:-1, :-2] * kp[..., 2:, 1:-1] * kp[..., :-2, 1:-1]
+    tensor = torch.cat([gx * gx, gx * gy, gy * gy], dim=1) * valid
+    if bool((valid < 1).any()):
+        tensor = pyramid_fill(tensor, 1.0 - valid)
+    jxx, jxy, jyy = _gauss_blur(tensor, sigma).unbind(1)
+    diff, tr = jxx - jyy, jxx + jyy
+    coherence = torch.sqrt(diff * diff + 4 * jxy * jxy) / (tr + 1e-6)
+    # isophote angle (y points down, like the ↘ pair at +45°)
+    theta = 0.5 * torch.atan2(2 * jxy, diff) + torch.pi / 2
+    phi = torch.tensor([0.0, 0.5, 0.25, 0.75], dtype=image.dtype, device=image.device) * torch.pi
+    d = torch.cos(2 * (theta[:, None] - phi[None, :, None, None])).clamp_min(0)  # nearest two pairs share
+    d = d / d.sum(1, keepdim=True).clamp_min(1e-6)
+    iso = torch.tensor([0.5, 0.5, 0.0, 0.0], dtype=image.dtype, device=image.device)[None, :, None, None]
+    s = (strength * coherence.clamp(0, 1))[:, None]
+    return iso * (1 - s) + d * s
 
 
 def pyramid_fill(image: torch.Tensor, holes: torch.Tensor, *, confidence: float = 32.0,
@@ -136,7 +192,10 @@ def pyramid_fill(image: torch.Tensor, holes: torch.Tensor, *, confidence: float 
         fill = num / den.clamp_min(1e-8) * w + up * (1 - w)
         iters = min(max_iters, round(smooth_iters * growth**level))
         if iters:
-            fill = _jacobi(fill, w < 1, iters, stencil)
+            st = stencil
+            if isinstance(st, torch.Tensor) and st.dim() == 4 and st.shape[-2:] != num.shape[-2:]:
+                st = F.interpolate(st, size=tuple(num.shape[-2:]), mode="area")  # the field at this level
+            fill = _jacobi(fill, w < 1, iters, st)
     return image * known + fill * holes
 
 
