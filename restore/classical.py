@@ -121,7 +121,8 @@ def upscale(image: np.ndarray, scale: int, method: str) -> np.ndarray:
 def inpaint(image: np.ndarray, mask: np.ndarray, method: str, *, radius: int = 3) -> np.ndarray:
     """Fill ``mask`` (H×W bool, True = hole) of a float32 ``H×W×C`` image in [0, 1] with a classical method:
     ``telea`` / ``ns`` (OpenCV), ``biharmonic`` (scikit-image), or ``pushpull`` (push–pull with multigrid
-    harmonic smoothing, the pre-fill of our inpainting CNN; see ``restore.models.unet.pyramid_fill``).
+    smoothing that follows the local image orientation: the pre-fill of our inpainting CNN; see
+    ``restore.models.unet.guided_fill``).
 
     Pixels outside the hole are returned unchanged.
     """
@@ -132,12 +133,12 @@ def inpaint(image: np.ndarray, mask: np.ndarray, method: str, *, radius: int = 3
     if method == "pushpull":
         import torch
 
-        from restore.models.unet import pyramid_fill
+        from restore.models.unet import guided_fill
 
         with torch.inference_mode():
             x = torch.from_numpy(np.ascontiguousarray(image.transpose(2, 0, 1)))[None]
             m = torch.from_numpy(mask.astype(np.float32))[None, None]
-            out = pyramid_fill(x, m)[0].numpy().transpose(1, 2, 0)
+            out = guided_fill(x, m)[0].numpy().transpose(1, 2, 0)
     elif method == "biharmonic":
         from skimage.restoration import inpaint_biharmonic
 

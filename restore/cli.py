@@ -820,8 +820,8 @@ def train_inpaint_cmd(
     fill_iters: Annotated[int, typer.Option("--fill-iters", help="Pre-fill: Jacobi sweeps at full resolution.")] = 10,
     fill_growth: Annotated[float, typer.Option("--fill-growth", help="Pre-fill: sweeps grow by this factor per coarser level.")] = 3.0,
     fill_horizontal: Annotated[float, typer.Option("--fill-horizontal", help="Pre-fill: share of the smoothing stencil on horizontal neighbours (0.5 = isotropic).")] = 0.5,
-    fill_stencils: Annotated[str, typer.Option("--fill-stencils", help="Several pre-fills mixed per pixel by the network, one per stencil: comma-separated names from iso, h, v, d1, d2 ('' = one isotropic pre-fill).")] = "",
-    mix_level: Annotated[str, typer.Option("--mix-level", help="With --fill-stencils: mixing weights per pixel ('full') or per region from the bottleneck ('coarse').")] = "full",
+    fill_structure: Annotated[float, typer.Option("--fill-structure", help="Pre-fill: how strongly the smoothing follows the local image orientation into the holes (0 = isotropic, up to 1).")] = 0.95,
+    fill_structure_sigma: Annotated[float, typer.Option("--fill-structure-sigma", help="Pre-fill: scale (px) of the structure tensor that gives the orientation.")] = 4.0,
     iters: Annotated[int, typer.Option("--iters")] = 2000,
     batch: Annotated[int, typer.Option("--batch")] = 8,
     patch: Annotated[int, typer.Option("--patch")] = 128,
@@ -838,20 +838,14 @@ def train_inpaint_cmd(
     """Train the inpainting U-Net on random crops with thin/thick/box holes; exports safetensors."""
     from restore.train import InpaintTrainConfig, train_inpaint
 
-    from restore.models.unet import parse_stencils
-
     try:
         ws = [int(x) for x in widths.split(",") if x.strip()]
     except ValueError:
         raise _error_exit(f"bad --widths {widths!r}", EXIT_USAGE) from None
-    try:
-        stencils = [list(st) for st in parse_stencils(fill_stencils)] or None
-    except ValueError as e:
-        raise _error_exit(f"bad --fill-stencils: {e}", EXIT_USAGE) from None
     cfg = InpaintTrainConfig(data=[str(d) for d in data], widths=ws, upsampler=upsampler, padding_mode=padding,
                              n_bottleneck=bottleneck, fill_confidence=fill_confidence, fill_iters=fill_iters,
-                             fill_growth=fill_growth, fill_horizontal=fill_horizontal, fill_stencils=stencils,
-                             mix_level=mix_level, iters=iters, batch=batch,
+                             fill_growth=fill_growth, fill_horizontal=fill_horizontal, fill_structure=fill_structure,
+                             fill_structure_sigma=fill_structure_sigma, iters=iters, batch=batch,
                              patch=patch, lr=lr, seed=seed, val_images=val_images, val_every=val_every,
                              device=device, out=str(out), name=name, default=default)
     try:

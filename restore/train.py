@@ -22,7 +22,6 @@ from torch import nn
 from restore.data import SRPairs, list_images, load_rgb, make_mask, augment, MASK_FAMILIES
 from restore.engine import pick_device
 from restore.models import SRNet, UNet
-from restore.models.unet import pyramid_fill
 from restore.weights import save_model
 
 
@@ -229,8 +228,8 @@ class InpaintTrainConfig:
     fill_iters: int = 10
     fill_growth: float = 3.0
     fill_horizontal: float = 0.5
-    fill_stencils: list[list[float]] | None = None
-    mix_level: str = "full"
+    fill_structure: float = 0.95
+    fill_structure_sigma: float = 4.0
     iters: int = 2000
     batch: int = 8
     patch: int = 128
@@ -302,8 +301,7 @@ def train_inpaint(cfg: InpaintTrainConfig, *, resume: bool = False,
     arch = dict(widths=tuple(cfg.widths), upsampler=cfg.upsampler, padding_mode=cfg.padding_mode,
                 n_bottleneck=cfg.n_bottleneck, fill_confidence=cfg.fill_confidence, fill_iters=cfg.fill_iters,
                 fill_growth=cfg.fill_growth, fill_horizontal=cfg.fill_horizontal,
-                fill_stencils=[list(st) for st in cfg.fill_stencils] if cfg.fill_stencils else None,
-                mix_level=cfg.mix_level)
+                fill_structure=cfg.fill_structure, fill_structure_sigma=cfg.fill_structure_sigma)
     net = UNet(**arch).to(device)
     opt = torch.optim.Adam(net.parameters(), lr=cfg.lr)
     use_amp = device.type == "cuda"
@@ -325,7 +323,7 @@ def train_inpaint(cfg: InpaintTrainConfig, *, resume: bool = False,
                 ref = val_imgs[i].astype(np.float32) / 255.0
                 x = torch.from_numpy(ref).permute(2, 0, 1)[None].to(device)
                 mk = torch.from_numpy(m.astype(np.float32))[None, None].to(device)
-                y = pyramid_fill(x, mk, **net.fill) if prefill_only else net(x, mk)
+                y = net.prefill(x, mk) if prefill_only else net(x, mk)
                 y = y[0].permute(1, 2, 0).clamp(0, 1).cpu().numpy()
                 y = np.round(y * 255) / 255
                 res[fam].append(hole_psnr(y, ref, m))

@@ -122,12 +122,18 @@ def test_onnx_export(tmp_path) -> None:
     assert (tmp_path / "m.onnx").stat().st_size > 0
 
 
+# axis, diagonal-leaning and mixed stencils on the (horizontal, vertical, ↘, ↗) pairs
+STENCILS = [(0.5, 0.5, 0, 0), (0.8, 0.2, 0, 0), (0.2, 0.8, 0, 0), (0.1, 0.1, 0.7, 0.1), (0.1, 0.1, 0.1, 0.7)]
+
+
 def _dense_jacobi(f, free, iters, stencil):
     """Reference: whole-image Jacobi sweeps with replicate borders, one (4,) stencil per batch item."""
     import torch.nn.functional as F
 
-    st = torch.as_tensor(stencil, dtype=f.dtype).reshape(-1, 4)
-    st = (st / st.sum(1, keepdim=True)).expand(f.shape[0], 4)[:, :, None, None, None] / 2
+    st = torch.as_tensor(stencil, dtype=f.dtype)
+    if st.dim() < 4:
+        st = st.reshape(-1, 4)[:, :, None, None].expand(f.shape[0], 4, 1, 1)
+    st = (st / st.sum(1, keepdim=True))[:, :, None] / 2  # (B, 4, 1, H|1, W|1)
     for _ in range(iters):
         p = F.pad(f, (1, 1, 1, 1), mode="replicate")
         c = p[..., 1:-1, 1:-1]
@@ -142,7 +148,7 @@ def _dense_jacobi(f, free, iters, stencil):
 def test_sparse_jacobi_equals_dense_sweeps(shape) -> None:
     """The gather-based sweeps update only free pixels but must equal whole-image Jacobi sweeps
     (replicate borders), including free pixels on the border, for axis, diagonal and per-item stencils."""
-    from restore.models.unet import STENCILS, _jacobi
+    from restore.models.unet import _jacobi
 
     g = torch.Generator().manual_seed(0)
     f = torch.rand(shape, generator=g)
@@ -152,29 +158,26 @@ def test_sparse_jacobi_equals_dense_sweeps(shape) -> None:
     torch.testing.assert_close(_jacobi(f, free, 13), _dense_jacobi(f, free, 13, iso), atol=1e-6, rtol=0)
     torch.testing.assert_close(_jacobi(f, free, 7, 0.7), _dense_jacobi(f, free, 7, (0.7, 0.3, 0, 0)),
                                atol=1e-6, rtol=0)
-    for st in STENCILS.values():
+    for st in STENCILS:
         torch.testing.assert_close(_jacobi(f, free, 9, st), _dense_jacobi(f, free, 9, st), atol=1e-6, rtol=0)
-    per_item = torch.tensor([STENCILS["d1"], STENCILS["h"]])[: shape[0]]
+    per_item = torch.tensor(STENCILS[-2:])[: shape[0]]
     torch.testing.assert_close(_jacobi(f, free, 9, per_item), _dense_jacobi(f, free, 9, per_item),
                                atol=1e-6, rtol=0)
+    # one stencil per pixel
+    field = torch.rand((shape[0], 4, *shape[2:]), generator=g) + 0.01
+    torch.testing.assert_close(_jacobi(f, free, 9, field), _dense_jacobi(f, free, 9, field), atol=1e-6, rtol=0)
     assert _jacobi(f, torch.zeros_like(free), 5) is f
 
 
 def test_stencil_checks() -> None:
-    from restore.models.unet import _jacobi, parse_stencils
+    from restore.models.unet import _jacobi
 
-    assert parse_stencils("iso, h") == [(0.5, 0.5, 0.0, 0.0), (0.8, 0.2, 0.0, 0.0)]
-    assert parse_stencils("") == []
-    with pytest.raises(ValueError, match="unknown stencil 'x'"):
-        parse_stencils("iso,x")
     f, free = torch.rand(1, 3, 8, 8), torch.ones(1, 1, 8, 8, dtype=torch.bool)
-    for bad in ((1, 0, 0), (-1, 1, 1, 1), (0, 0, 0, 0)):
+    for bad in ((1, 0, 0), (-1, 1, 1, 1), (0, 0, 0, 0), torch.zeros(1, 4, 8, 8), torch.ones(1, 3, 8, 8)):
         with pytest.raises(ValueError, match="stencil"):
             _jacobi(f, free, 1, bad)
-    with pytest.raises(ValueError, match="at least two"):
-        UNet(widths=(4, 8), fill_stencils=[(0.5, 0.5, 0, 0)])
-    with pytest.raises(ValueError, match="mix_level"):
-        UNet(widths=(4, 8), mix_level="fine")
+    with pytest.raises(ValueError, match="fill_structure"):
+        UNet(widths=(4, 8), fill_structure=1.5)
 
 
 def test_srnet_bicubic_skip_equals_interpolate() -> None:
@@ -209,35 +212,56 @@ def test_pyramid_fill_horizontal_share_follows_level_structure() -> None:
     assert err(vert, 0.7) > err(vert, 0.5)
 
 
-def test_pyramid_fill_diagonal_stencil_follows_diagonal_structure() -> None:
-    """Diagonal stripes through a hole are continued best by the stencil along them, worst across them."""
-    from restore.models.unet import STENCILS, pyramid_fill
-
+def _stripes(kind: str) -> torch.Tensor:
     yy, xx = torch.meshgrid(torch.arange(64), torch.arange(64), indexing="ij")
-    img = ((yy - xx) // 4 % 2).float()[None, None].expand(1, 3, 64, 64).contiguous()  # constant along ↘
+    v = {"rows": yy, "cols": xx, "diag": yy - xx, "anti": yy + xx}[kind]
+    return (v // 4 % 2).float()[None, None].expand(1, 3, 64, 64).contiguous()
+
+
+@pytest.mark.parametrize("kind, pair", [("rows", 0), ("cols", 1), ("diag", 2), ("anti", 3)])
+def test_structure_stencils_follow_the_stripes_into_the_hole(kind, pair) -> None:
+    """Stripes through a square hole: at the hole's centre (no known pixel within 12 px) the stencil leans
+    on the neighbour pair along the stripes, and the guided fill continues them better than the isotropic
+    one and than the stencil across them."""
+    from restore.models.unet import guided_fill, pyramid_fill, structure_stencils
+
+    img = _stripes(kind)
     holes = torch.zeros(1, 1, 64, 64)
     holes[..., 20:44, 20:44] = 1
-    err = {k: float(((pyramid_fill(img, holes, stencil=STENCILS[k]) - img) ** 2 * holes).sum())
-           for k in ("iso", "d1", "d2")}
-    assert err["d1"] < err["iso"] < err["d2"]
+    st = structure_stencils(img, holes, strength=0.95, sigma=4.0)
+    assert st.shape == (1, 4, 64, 64)
+    torch.testing.assert_close(st.sum(1), torch.ones(1, 64, 64))
+    assert int(st[0, :, 32, 32].argmax()) == pair and float(st[0, pair, 32, 32]) > 0.6
+
+    def err(y):
+        return float(((y - img) ** 2 * holes).sum())
+
+    across = [(0.2, 0.8, 0, 0), (0.8, 0.2, 0, 0), (0.1, 0.1, 0.1, 0.7), (0.1, 0.1, 0.7, 0.1)][pair]
+    guided = err(guided_fill(img, holes))
+    assert guided < err(pyramid_fill(img, holes)) < err(pyramid_fill(img, holes, stencil=across))
+    assert torch.equal(guided_fill(img, holes, structure=0.0), pyramid_fill(img, holes))
 
 
-@pytest.mark.parametrize("mix_level", ["full", "coarse"])
-def test_unet_with_several_prefills_starts_as_their_mean(mix_level) -> None:
-    """fill_stencils: one pre-fill per stencil, mixed per pixel; a fresh network (zero head) returns the
-    equal mix, known pixels untouched, and the batched fills equal fills computed one by one."""
-    from restore.models.unet import STENCILS, pyramid_fill
+def test_structure_stencils_without_holes_or_structure() -> None:
+    """No hole: the tensor comes from every pixel; a flat image has no orientation (isotropic stencil)."""
+    from restore.models.unet import structure_stencils
 
-    names = ("iso", "h", "d2")
-    net = UNet(widths=(4, 8, 8), n_bottleneck=1, fill_stencils=[STENCILS[k] for k in names],
-               mix_level=mix_level).eval()
-    g = torch.Generator().manual_seed(3)
-    x = torch.rand(2, 3, 24, 20, generator=g)
-    holes = torch.zeros(2, 1, 24, 20)
-    holes[0, :, 5:15, 4:12] = 1
-    holes[1, :, 10:20, 8:18] = 1
+    st = structure_stencils(torch.full((2, 3, 16, 20), 0.3), torch.zeros(2, 1, 16, 20))
+    torch.testing.assert_close(st, torch.tensor([0.5, 0.5, 0, 0])[None, :, None, None].expand(2, 4, 16, 20))
+
+
+def test_unet_structure_prefill_is_its_starting_point() -> None:
+    """A fresh UNet (zero output conv) returns its pre-fill — the guided fill when fill_structure > 0 — with
+    known pixels untouched."""
+    from restore.models.unet import guided_fill
+
+    net = UNet(widths=(4, 8, 8), n_bottleneck=1, fill_structure=0.9, fill_structure_sigma=3.0).eval()
+    img = _stripes("diag")[..., :40, :36]
+    holes = torch.zeros(1, 1, 40, 36)
+    holes[..., 10:30, 8:24] = 1
     with torch.no_grad():
-        y = net(x, holes)
-        fills = [pyramid_fill(x, holes, **{**net.fill, "stencil": STENCILS[k]}) for k in names]
-    torch.testing.assert_close(y, sum(fills) / len(fills), atol=1e-5, rtol=0)
-    assert torch.equal(y[holes.expand_as(y) == 0], x[holes.expand_as(x) == 0])
+        y = net(img, holes)
+    ref = guided_fill(img, holes, structure=0.9, structure_sigma=3.0, **net.fill)
+    torch.testing.assert_close(y, ref, atol=1e-5, rtol=0)
+    keep = holes.expand_as(y) == 0
+    assert torch.equal(y[keep], img[keep])

@@ -43,17 +43,15 @@ def test_train_sr_exports_and_resumes(tiny_data, tmp_path) -> None:
     assert read_metadata(paths[0])["training"]["iterations"] == 6
 
 
-@pytest.mark.parametrize("stencils", [None, "iso,h,d1"])
-def test_train_inpaint_exports(tiny_data, tmp_path, stencils) -> None:
-    from restore.models.unet import parse_stencils
+@pytest.mark.parametrize("structure", [0.0, 0.95])
+def test_train_inpaint_exports(tiny_data, tmp_path, structure) -> None:
     from restore.train import InpaintTrainConfig, train_inpaint
 
     cfg = InpaintTrainConfig(data=[str(tiny_data)], widths=[4, 8], n_bottleneck=1, iters=3, batch=2, patch=48,
-                             val_images=1, val_every=3, out=str(tmp_path / "run"),
-                             fill_stencils=[list(s) for s in parse_stencils(stencils)] if stencils else None)
+                             val_images=1, val_every=3, out=str(tmp_path / "run"), fill_structure=structure)
     p = train_inpaint(cfg)
     net = load_model(p, device="cpu")
-    assert net.task == "inpaint" and net.n_fills == (3 if stencils else 1)
+    assert net.task == "inpaint" and net.structure_strength == structure  # the pre-fill travels in the file
     x, holes = torch.rand(1, 3, 20, 24), torch.zeros(1, 1, 20, 24)
     holes[..., 5:12, 6:15] = 1
     assert net(x, holes).shape == (1, 3, 20, 24)
@@ -81,8 +79,8 @@ def test_cli_train_and_eval(tiny_data, tmp_path, runner) -> None:
     assert '"psnr_y"' in r.output
     r = runner.invoke(app, ["train", "sr", "--data", str(tiny_data), "--scales", "5"])
     assert r.exit_code == 2
-    r = runner.invoke(app, ["train", "inpaint", "--data", str(tiny_data), "--fill-stencils", "iso,up"])
-    assert r.exit_code == 2 and "unknown stencil 'up'" in r.output
+    r = runner.invoke(app, ["train", "inpaint", "--data", str(tiny_data), "--fill-structure", "2"])
+    assert r.exit_code == 2 and "fill_structure" in r.output
 
 
 def test_eval_inpaint_side_by_side(tiny_data) -> None:

@@ -11,27 +11,6 @@ from restore.models.blocks import ConvAct, ResBlock, check_padding_mode, conv
 from restore.models.upsamplers import Unpool, make_upsampler
 
 
-# named smoothing stencils for the pre-fills: weights on the (horizontal, vertical, diagonal ↘, diagonal ↗)
-# neighbour pairs. The directional ones keep a little weight on the other pairs so that no sublattice of
-# the grid is decoupled (a pure diagonal stencil never links a pixel to its 4-neighbours).
-STENCILS: dict[str, tuple[float, float, float, float]] = {
-    "iso": (0.5, 0.5, 0.0, 0.0),
-    "h": (0.8, 0.2, 0.0, 0.0),
-    "v": (0.2, 0.8, 0.0, 0.0),
-    "d1": (0.1, 0.1, 0.7, 0.1),
-    "d2": (0.1, 0.1, 0.1, 0.7),
-}
-
-
-def parse_stencils(text: str) -> list[tuple[float, float, float, float]]:
-    """``"iso,h,v,d1,d2"`` → their weights (names from ``STENCILS``); raises ValueError on unknown names."""
-    names = [t.strip() for t in text.split(",") if t.strip()]
-    bad = [n for n in names if n not in STENCILS]
-    if bad:
-        raise ValueError(f"unknown stencil {bad[0]!r} (choose from {', '.join(STENCILS)})")
-    return [STENCILS[n] for n in names]
-
-
 def _stencil_weights(stencil: float | Sequence[float] | torch.Tensor, b: int, device: torch.device) -> torch.Tensor:
     """The Jacobi stencil as ``(B, 4)`` weights on the (horizontal, vertical, diagonal ↘, diagonal ↗)
     neighbour pairs, rows summing to 1. A float is the horizontal share of an axis-only stencil (0.5 is
@@ -199,6 +178,20 @@ def pyramid_fill(image: torch.Tensor, holes: torch.Tensor, *, confidence: float 
     return image * known + fill * holes
 
 
+def guided_fill(image: torch.Tensor, holes: torch.Tensor, *, structure: float = 0.95, structure_sigma: float = 4.0,
+                **fill) -> torch.Tensor:
+    """:func:`pyramid_fill` whose smoothing follows the image's orientation (:func:`structure_stencils` with
+    strength ``structure`` and scale ``structure_sigma``; 0 = the fixed stencil in ``fill``). The defaults
+    are the shipped pre-fill's, chosen on training images by ``scripts/tune_fill.py --structure``.
+
+    Shape:
+        image ``(B, C, H, W)``, holes ``(B, 1, H, W)`` (1 = hole) → ``(B, C, H, W)``; known pixels unchanged.
+    """
+    if structure > 0:
+        fill = {**fill, "stencil": structure_stencils(image, holes, strength=structure, sigma=structure_sigma)}
+    return pyramid_fill(image, holes, **fill)
+
+
 class UNet(nn.Module):
     """Inpainting U-Net.
 
@@ -222,11 +215,8 @@ class UNet(nn.Module):
         n_bottleneck: dilated residual blocks at the coarsest level.
         fill_confidence, fill_iters, fill_growth, fill_horizontal: the :func:`pyramid_fill` pre-fill's
             settings (part of the model: a network learns the correction to one particular pre-fill).
-        fill_stencils: optional list of ≥ 2 smoothing stencils (four weights each, see :func:`_jacobi`),
-            replacing ``fill_horizontal``: one pre-fill per stencil, all of them network inputs, and the
-            output is their per-pixel softmax mix (logits from the network) plus the correction.
-        mix_level: where the mixing logits come from: ``"full"`` resolution (the output conv) or the
-            ``"coarse"`` bottleneck (one choice per region, upsampled bilinearly).
+        fill_structure, fill_structure_sigma: orientation-guided pre-fill (:func:`structure_stencils`'s
+            strength and sigma; strength 0 = the fixed stencil of ``fill_horizontal``).
 
     Shape:
         image ``(B, in_ch, H, W)``, holes ``(B, 1, H, W)`` → ``(B, out_ch, H, W)``; any H, W (padded
@@ -238,8 +228,8 @@ class UNet(nn.Module):
     def __init__(self, in_ch: int = 3, out_ch: int = 3, widths: tuple[int, ...] = (24, 48, 96, 128),
                  upsampler: str = "resize-conv", padding_mode: str = "reflect", norm: str = "none",
                  act: str = "lrelu", n_bottleneck: int = 3, fill_confidence: float = 32.0, fill_iters: int = 10,
-                 fill_growth: float = 3.0, fill_horizontal: float = 0.5,
-                 fill_stencils: Sequence[Sequence[float]] | None = None, mix_level: str = "full") -> None:
+                 fill_growth: float = 3.0, fill_horizontal: float = 0.5, fill_structure: float = 0.0,
+                 fill_structure_sigma: float = 4.0) -> None:
         super().__init__()
         check_padding_mode(padding_mode)
         widths = tuple(int(w) for w in widths)
@@ -248,20 +238,14 @@ class UNet(nn.Module):
         self.widths, self.padding_mode = widths, padding_mode
         self.fill = dict(confidence=float(fill_confidence), smooth_iters=int(fill_iters), growth=float(fill_growth),
                          stencil=float(fill_horizontal))
-        # several pre-fills, one per smoothing stencil, mixed per pixel by the network (see forward)
-        stencils = [tuple(float(v) for v in st) for st in (fill_stencils or [])]
-        if len(stencils) == 1:
-            raise ValueError("fill_stencils needs at least two stencils (or none)")
-        self.n_fills = max(len(stencils), 1)
-        if stencils:
-            self.fill["stencil"] = stencils[0]  # the first is the reference pre-fill
-            self.register_buffer("stencils", _stencil_weights(stencils, len(stencils), torch.device("cpu")),
-                                 persistent=False)
+        self.structure_strength, self.structure_sigma = float(fill_structure), float(fill_structure_sigma)
+        if not 0.0 <= self.structure_strength <= 1.0 or self.structure_sigma <= 0:
+            raise ValueError("fill_structure must be in [0, 1] and fill_structure_sigma > 0")
         self.multiple = 2 ** (len(widths) - 1)
         # reflect padding needs every feature map larger than the largest dilation
         self.min_size = self.multiple * (2 ** max(n_bottleneck - 1, 0) + 1)
         kw = dict(padding_mode=padding_mode, norm=norm, act=act)
-        self.stem = ConvAct(in_ch + 1 + in_ch * self.n_fills, widths[0], 3, **kw)
+        self.stem = ConvAct(2 * in_ch + 1, widths[0], 3, **kw)
         self.down = nn.ModuleList()
         self.enc = nn.ModuleList()
         for a, b in zip(widths[:-1], widths[1:]):
@@ -276,21 +260,16 @@ class UNet(nn.Module):
         for a, b in zip(reversed(widths[1:]), reversed(widths[:-1])):
             self.up.append(make_upsampler(upsampler, a, b, 2, padding_mode=padding_mode))
             self.fuse.append(ConvAct(2 * b, b, 3, **kw))
-        # a correction, plus one mixing logit per pre-fill when there are several: predicted at full
-        # resolution, or at the coarsest level (a regional choice of direction, upsampled bilinearly)
-        if mix_level not in ("full", "coarse"):
-            raise ValueError(f"mix_level must be 'full' or 'coarse', not {mix_level!r}")
-        self.out_ch, self.mix_level = out_ch, mix_level
-        full_logits = self.n_fills if self.n_fills > 1 and mix_level == "full" else 0
-        self.out = conv(widths[0], out_ch + full_logits, 3, padding_mode=padding_mode)
-        nn.init.zeros_(self.out.weight)  # start as the pre-fill (an equal mix of the pre-fills)
+        self.out = conv(widths[0], out_ch, 3, padding_mode=padding_mode)
+        nn.init.zeros_(self.out.weight)  # start as the pre-fill
         nn.init.zeros_(self.out.bias)
-        self.mix_head = None
-        if self.n_fills > 1 and mix_level == "coarse":
-            self.mix_head = conv(widths[-1], self.n_fills, 3, padding_mode=padding_mode)
-            nn.init.zeros_(self.mix_head.weight)
-            nn.init.zeros_(self.mix_head.bias)
         self.uses_indices = isinstance(self.up[0], Unpool)
+
+    def prefill(self, image: torch.Tensor, holes: torch.Tensor) -> torch.Tensor:
+        """The classical pre-fill the network corrects (holes: 1 = hole, already binary).
+        Shape: ``(B, C, H, W)``, ``(B, 1, H, W)`` → ``(B, C, H, W)``."""
+        return guided_fill(image, holes, structure=self.structure_strength, structure_sigma=self.structure_sigma,
+                           **self.fill)
 
     def forward(self, image: torch.Tensor, holes: torch.Tensor) -> torch.Tensor:
         h, w = image.shape[-2:]
@@ -301,16 +280,8 @@ class UNet(nn.Module):
             image = F.pad(image, (0, pw, 0, ph), mode="replicate")
             holes = F.pad(holes, (0, pw, 0, ph), mode="replicate")
         holes = (holes > 0.5).to(image.dtype)
-        if self.n_fills > 1:
-            b, k = image.shape[0], self.n_fills
-            fill = {**self.fill, "stencil": self.stencils.repeat_interleave(b, dim=0)}  # k-major, as repeat
-            fills = pyramid_fill(image.repeat(k, 1, 1, 1), holes.repeat(k, 1, 1, 1), **fill)
-            fills = fills.view(k, b, *image.shape[1:]).transpose(0, 1)  # (B, K, C, H, W)
-            x = torch.cat([image * (1 - holes), holes, fills.flatten(1, 2)], dim=1)
-        else:
-            fills = pyramid_fill(image, holes, **self.fill)
-            x = torch.cat([image * (1 - holes), holes, fills], dim=1)
-        x = self.stem(x)
+        prefill = self.prefill(image, holes)
+        x = self.stem(torch.cat([image * (1 - holes), holes, prefill], dim=1))
         skips, indices = [], []
         for down, enc in zip(self.down, self.enc):
             skips.append(x)
@@ -318,20 +289,10 @@ class UNet(nn.Module):
                 indices.append(F.max_pool2d(x, 2, return_indices=True)[1])
             x = enc(down(x))
         x = self.bottleneck(x)
-        coarse_logits = self.mix_head(x) if self.mix_head is not None else None
         for up, fuse in zip(self.up, self.fuse):
             skip = skips.pop()
             x = up(x, indices.pop()) if self.uses_indices else up(x)
             x = fuse(torch.cat([x, skip], dim=1))
-        y = self.out(x)
-        if self.n_fills > 1:
-            if coarse_logits is None:
-                logits = y[:, self.out_ch:]
-            else:
-                logits = F.interpolate(coarse_logits, size=y.shape[-2:], mode="bilinear", align_corners=False)
-            mix = torch.softmax(logits.float(), dim=1).to(y.dtype)
-            out = (mix.unsqueeze(2) * fills).sum(1) + y[:, : self.out_ch]
-        else:
-            out = fills + y
+        out = prefill + self.out(x)
         out = image * (1 - holes) + out * holes
         return out[..., :h, :w]
