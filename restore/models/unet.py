@@ -117,7 +117,9 @@ def structure_stencils(image: torch.Tensor, holes: torch.Tensor, *, strength: fl
     valid = kp[..., 1:-1, 2:] * kp[..., 1:-1, :-2] * kp[..., 2:, 1:-1] * kp[..., :-2, 1:-1]
     tensor = torch.cat([gx * gx, gx * gy, gy * gy], dim=1) * valid
     if bool((valid < 1).any()):
-        tensor = pyramid_fill(tensor, 1.0 - valid)
+        # push–pull alone: only the blurred orientation matters, and the harmonic sweeps cost 50 ms at 512²
+        # for no gain (training images: box 18.245 with them, 18.255 without)
+        tensor = pyramid_fill(tensor, 1.0 - valid, smooth_iters=0)
     jxx, jxy, jyy = _gauss_blur(tensor, sigma).unbind(1)
     diff, tr = jxx - jyy, jxx + jyy
     coherence = torch.sqrt(diff * diff + 4 * jxy * jxy) / (tr + 1e-6)
