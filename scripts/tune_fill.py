@@ -29,23 +29,23 @@ other masks) did not confirm the horizontal gain, but did confirm the growth:
 
 and the 10 validation images scored 0.7 at −0.10 / −0.14 / −0.13 dB (thin / thick / box), so a fixed
 direction is out. A direction per pixel, from the structure tensor (``--structure STRENGTH/SIGMA ...``,
-``restore.models.unet.guided_fill``; 1 thread, ~25 s per setting), 2026-11-23, first slice:
+``restore.models.unet.guided_fill``; 1 thread, ~20 s per setting), 2026-11-23, first slice:
 
-    0 (isotropic)    thin 22.136  thick 18.513  box 18.023
-    0.5 / 4          thin 22.367  thick 18.661  box 18.158
-    0.8 / 4          thin 22.481  thick 18.725  box 18.215
-    0.95 / 4         thin 22.535  thick 18.753  box 18.245   (shipped)
-    1.0 / 4          thin 22.552  thick 18.762  box 18.260
-    0.8 / 2          thin 22.493  thick 18.729  box 18.216
-    0.8 / 8          thin 22.449  thick 18.715  box 18.203
-    0.95 / 3         thin 22.542  thick 18.756  box 18.246
-    0.95 / 6         thin 22.517  thick 18.747  box 18.240
+    0/4 (isotropic)  thin 22.136  thick 18.513  box 18.023
+    0.5/4            thin 22.364  thick 18.673  box 18.161
+    0.8/4            thin 22.477  thick 18.745  box 18.222
+    0.95/4           thin 22.531  thick 18.779  box 18.255   (shipped)
+    1.0/4            thin 22.548  thick 18.791  box 18.268
+    0.8/2            thin 22.488  thick 18.751  box 18.225
+    0.8/8            thin 22.447  thick 18.731  box 18.210
+    0.95/3           thin 22.538  thick 18.783  box 18.256
+    0.95/6           thin 22.514  thick 18.771  box 18.249
 
 and on the second slice (same options as above):
 
-    0 (isotropic)    thin 20.807  thick 19.221  box 17.908
-    0.95 / 4         thin 21.087  thick 19.429  box 18.098   (shipped: +0.28 / +0.21 / +0.19)
-    1.0 / 4          thin 21.098  thick 19.436  box 18.105
+    0/4 (isotropic)  thin 20.807  thick 19.221  box 17.908
+    0.95/4           thin 21.087  thick 19.424  box 18.094   (shipped: +0.28 / +0.20 / +0.19)
+    1.0/4            thin 21.098  thick 19.432  box 18.104
 
 Strength 0.95 rather than 1.0 (a tie) keeps every pixel linked to its 4-neighbours; sigma is flat from 3
 to 6 px. For comparison, choosing the best of five fixed stencils per image *with hindsight* reaches box
