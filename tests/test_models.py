@@ -108,11 +108,15 @@ def test_create_model_drops_none_overrides() -> None:
         create_model("srnet", padding_mode="mirror")
 
 
-def test_unet_tiny_and_odd_inputs() -> None:
-    net = UNet(widths=(4, 8, 8, 8), n_bottleneck=3, padding_mode="reflect")
+@pytest.mark.parametrize("structure", [0.0, 0.95])
+def test_unet_tiny_and_odd_inputs(structure) -> None:
+    net = UNet(widths=(4, 8, 8, 8), n_bottleneck=3, padding_mode="reflect", fill_structure=structure)
+    g = torch.Generator().manual_seed(0)
     for h, w in [(1, 1), (5, 3), (33, 70)]:
         x = torch.rand(1, 3, h, w)
-        assert net(x, torch.ones(1, 1, h, w)).shape == (1, 3, h, w)
+        for holes in (torch.ones(1, 1, h, w), (torch.rand(1, 1, h, w, generator=g) > 0.5).float()):
+            y = net(x, holes)
+            assert y.shape == (1, 3, h, w) and bool(torch.isfinite(y).all())
 
 
 def test_onnx_export(tmp_path) -> None:
