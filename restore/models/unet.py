@@ -14,8 +14,8 @@ from restore.models.upsamplers import Unpool, make_upsampler
 def _stencil_weights(stencil: float | Sequence[float] | torch.Tensor, b: int, device: torch.device) -> torch.Tensor:
     """The Jacobi stencil as ``(B, 4)`` weights on the (horizontal, vertical, diagonal ↘, diagonal ↗)
     neighbour pairs, rows summing to 1. A float is the horizontal share of an axis-only stencil (0.5 is
-    the isotropic 5-point Laplacian); four numbers (or a ``(B, 4)`` tensor, one stencil per batch item)
-    are used as given after normalising."""
+    the isotropic 5-point Laplacian); four numbers, a ``(B, 4)`` tensor (one stencil per batch item) or a
+    ``(B, 4, H, W)`` field (one per pixel, returned as such) are used as given after normalising."""
     if isinstance(stencil, (int, float)):
         stencil = (float(stencil), 1.0 - float(stencil), 0.0, 0.0)
     w = torch.as_tensor(stencil, dtype=torch.float32, device=device)
@@ -146,12 +146,13 @@ def pyramid_fill(image: torch.Tensor, holes: torch.Tensor, *, confidence: float 
     levels for little cost (100 sweeps per level are as good as 1000 there, at half the time). It beats
     biharmonic on thin holes and by far on large ones, in milliseconds where biharmonic takes seconds, and
     it gives the network a sensible start, so it learns a correction instead of a fill from zeros.
-    ``horizontal`` is the share of the smoothing stencil on the left/right neighbours (0.5 = isotropic, the
-    default). Settings were chosen on training images by ``scripts/tune_fill.py``, never on benchmark
-    images, and checked on a second slice of them: growth 3 gained +0.12 / +0.13 dB on boxes over a flat 10
-    sweeps per level (thick +0.10 / +0.05); a horizontal share of 0.7 gained +0.10 dB on boxes on the first
-    slice but nothing on the second and lost 0.13 dB on the validation images, so the default stays
-    isotropic.
+    ``stencil`` is the sweeps' stencil (see :func:`_stencil_weights`): 0.5 = isotropic, the default; a
+    per-pixel field (from :func:`structure_stencils`, as :func:`guided_fill` does) is resampled to each
+    level by area averaging. Settings were chosen on training images by ``scripts/tune_fill.py``, never on
+    benchmark images, and checked on a second slice of them: growth 3 gained +0.12 / +0.13 dB on boxes over
+    a flat 10 sweeps per level (thick +0.10 / +0.05); one fixed direction (a horizontal share of 0.7)
+    gained +0.10 dB on boxes on the first slice but nothing on the second and lost 0.13 dB on the
+    validation images — a direction per pixel is what works.
 
     Shape:
         image ``(B, C, H, W)``, holes ``(B, 1, H, W)`` (1 = hole) → ``(B, C, H, W)``; known pixels unchanged.
