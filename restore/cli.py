@@ -819,7 +819,7 @@ def train_inpaint_cmd(
     fill_confidence: Annotated[float, typer.Option("--fill-confidence", help="Pre-fill: coverage × this ≥ 1 keeps a pyramid level's own average.")] = 32.0,
     fill_iters: Annotated[int, typer.Option("--fill-iters", help="Pre-fill: Jacobi sweeps at full resolution.")] = 10,
     fill_growth: Annotated[float, typer.Option("--fill-growth", help="Pre-fill: sweeps grow by this factor per coarser level.")] = 3.0,
-    fill_horizontal: Annotated[float, typer.Option("--fill-horizontal", help="Pre-fill: share of the smoothing stencil on horizontal neighbours (0.5 = isotropic).")] = 0.5,
+    fill_horizontal: Annotated[float, typer.Option("--fill-horizontal", help="Pre-fill: share of the smoothing stencil on horizontal neighbours (0.5 = isotropic); used only with --fill-structure 0.")] = 0.5,
     fill_structure: Annotated[float, typer.Option("--fill-structure", help="Pre-fill: how strongly the smoothing follows the local image orientation into the holes (0 = isotropic, up to 1).")] = 0.95,
     fill_structure_sigma: Annotated[float, typer.Option("--fill-structure-sigma", help="Pre-fill: scale (px) of the structure tensor that gives the orientation.")] = 4.0,
     iters: Annotated[int, typer.Option("--iters")] = 2000,
