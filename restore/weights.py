@@ -103,9 +103,11 @@ def _write(path: Path, state: dict[str, Any], info: dict[str, Any]) -> Path:
 
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(fd)
-    os.chmod(tmp, 0o644)  # mkstemp's 0600 would make shared weights unreadable to other users
     try:
         save_file(state, tmp, metadata={"restore": json.dumps(info, sort_keys=True)})
+        # after writing: save_file recreates the file, so a mode set on mkstemp's 0600 file does not survive,
+        # and 0600 would make shared weights unreadable to other users
+        os.chmod(tmp, 0o644)
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):

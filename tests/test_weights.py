@@ -67,3 +67,15 @@ def test_malformed_files(tmp_path) -> None:
         load_model("no-such-model", device="cpu")
     with pytest.raises(ModelError, match="not found"):
         load_model(tmp_path / "missing.safetensors", device="cpu")
+
+
+def test_written_weights_are_readable_by_others(tmp_path) -> None:
+    """Saved and re-saved (metadata update) files are 0644, not the temp file's 0600."""
+    import os
+
+    from restore.weights import update_metadata
+
+    p = save_model(SRNet(base_ch=8, n_blocks=1, scale=2), tmp_path / "m.safetensors", _sr_info())
+    assert os.stat(p).st_mode & 0o777 == 0o644
+    update_metadata(p, scores={"x": 1.0})
+    assert os.stat(p).st_mode & 0o777 == 0o644
