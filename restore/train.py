@@ -22,6 +22,7 @@ from torch import nn
 from restore.data import SRPairs, list_images, load_rgb, make_mask, augment, MASK_FAMILIES
 from restore.engine import pick_device
 from restore.models import SRNet, UNet
+from restore.models.unet import STRUCTURE_SIGMA, STRUCTURE_STRENGTH
 from restore.weights import save_model
 
 
@@ -228,8 +229,8 @@ class InpaintTrainConfig:
     fill_iters: int = 10
     fill_growth: float = 3.0
     fill_horizontal: float = 0.5
-    fill_structure: float = 0.95
-    fill_structure_sigma: float = 4.0
+    fill_structure: float = STRUCTURE_STRENGTH
+    fill_structure_sigma: float = STRUCTURE_SIGMA
     iters: int = 2000
     batch: int = 8
     patch: int = 128

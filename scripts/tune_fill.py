@@ -60,7 +60,7 @@ import numpy as np
 import torch
 
 from restore.data import list_images, load_rgb, make_mask
-from restore.models.unet import guided_fill, pyramid_fill
+from restore.models.unet import guided_fill
 
 FAMILIES = ("thin", "thick", "box")
 
@@ -88,27 +88,23 @@ def main() -> None:
             r[f].append(10 * np.log10(1 / np.mean((a[m] - b[m]) ** 2)))
         return "  ".join(f"{f} {np.mean(v):.3f}" for f, v in r.items())
 
-    def pushpull(conf: float, iters: int, growth: float, horizontal: float = 0.5):
-        def fill(img: np.ndarray, m: np.ndarray) -> np.ndarray:
+    def guided(structure: float = 0.0, sigma: float = 4.0, **fill):
+        """A uint8 → uint8 fill by guided_fill (structure 0 = pyramid_fill with ``fill``'s settings)."""
+        def run(img: np.ndarray, m: np.ndarray) -> np.ndarray:
             x = torch.from_numpy(img).permute(2, 0, 1)[None].float() / 255
             with torch.inference_mode():
-                y = pyramid_fill(x, torch.from_numpy(m)[None, None].float(), confidence=conf,
-                                 smooth_iters=iters, growth=growth, stencil=horizontal)
+                y = guided_fill(x, torch.from_numpy(m)[None, None].float(), structure=structure,
+                                structure_sigma=sigma, **fill)
             return np.clip(np.round(y[0].permute(1, 2, 0).numpy() * 255), 0, 255).astype(np.uint8)
-        return fill
+        return run
+
+    def pushpull(conf: float, iters: int, growth: float, horizontal: float = 0.5):
+        return guided(confidence=conf, smooth_iters=iters, growth=growth, stencil=horizontal)
 
     if args.structure:
         for setting in args.structure:
             strength, sigma = (float(v) for v in setting.split("/"))
-
-            def fill(img: np.ndarray, m: np.ndarray) -> np.ndarray:
-                x = torch.from_numpy(img).permute(2, 0, 1)[None].float() / 255
-                with torch.inference_mode():
-                    y = guided_fill(x, torch.from_numpy(m)[None, None].float(), structure=strength,
-                                    structure_sigma=sigma)
-                return np.clip(np.round(y[0].permute(1, 2, 0).numpy() * 255), 0, 255).astype(np.uint8)
-
-            print(setting, score(fill), flush=True)
+            print(setting, score(guided(strength, sigma)), flush=True)
         return
     if args.horizontal:
         for hz in args.horizontal:

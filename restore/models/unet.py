@@ -81,6 +81,11 @@ def _jacobi(f: torch.Tensor, free: torch.Tensor, iters: int,
     return pad[..., 1:-1, 1:-1]
 
 
+# the shipped pre-fill's orientation guidance (chosen on training images by scripts/tune_fill.py --structure)
+STRUCTURE_STRENGTH = 0.95
+STRUCTURE_SIGMA = 4.0
+
+
 def _gauss_blur(x: torch.Tensor, sigma: float) -> torch.Tensor:
     """Separable Gaussian blur with replicate borders. Shape: ``(B, C, H, W)`` → same."""
     r = max(1, int(3 * sigma + 0.5))
@@ -92,8 +97,8 @@ def _gauss_blur(x: torch.Tensor, sigma: float) -> torch.Tensor:
     return F.conv2d(F.pad(x, (0, 0, r, r), mode="replicate"), k.view(1, 1, -1, 1).expand(c, 1, -1, 1), groups=c)
 
 
-def structure_stencils(image: torch.Tensor, holes: torch.Tensor, *, strength: float = 0.8,
-                       sigma: float = 4.0) -> torch.Tensor:
+def structure_stencils(image: torch.Tensor, holes: torch.Tensor, *, strength: float = STRUCTURE_STRENGTH,
+                       sigma: float = STRUCTURE_SIGMA) -> torch.Tensor:
     """Per-pixel smoothing stencils that follow the image's local orientation into the holes.
 
     The structure tensor (products of the grey image's gradients, from known pixels only) is carried into
@@ -181,8 +186,8 @@ def pyramid_fill(image: torch.Tensor, holes: torch.Tensor, *, confidence: float 
     return image * known + fill * holes
 
 
-def guided_fill(image: torch.Tensor, holes: torch.Tensor, *, structure: float = 0.95, structure_sigma: float = 4.0,
-                **fill) -> torch.Tensor:
+def guided_fill(image: torch.Tensor, holes: torch.Tensor, *, structure: float = STRUCTURE_STRENGTH,
+                structure_sigma: float = STRUCTURE_SIGMA, **fill) -> torch.Tensor:
     """:func:`pyramid_fill` whose smoothing follows the image's orientation (:func:`structure_stencils` with
     strength ``structure`` and scale ``structure_sigma``; 0 = the fixed stencil in ``fill``). The defaults
     are the shipped pre-fill's, chosen on training images by ``scripts/tune_fill.py --structure``.
