@@ -78,7 +78,7 @@ def main(argv: list[str] | None = None) -> None:
                 print(json.dumps({"exp": "forward", "threads": threads, "layout": layout, "dtype": dtype, "s": s}),
                       flush=True)
         net = net.to(memory_format=torch.contiguous_format)
-        from restore.models.unet import pyramid_fill
+        from restore.fill import pyramid_fill
 
         with torch.inference_mode():
             s = median_s(lambda: pyramid_fill(x, hm), a.repeats)

@@ -14,7 +14,7 @@ import numpy as np
 
 from restore import classical
 from restore.errors import InputError
-from restore.methods import ModelInfo, inpaint_methods, upscale_methods
+from restore.methods import PREFILL_METHOD, ModelInfo, inpaint_methods, upscale_methods
 from restore.pixels import store, to_float
 
 #: Largest output an untiled classical upscale may produce (pixels); the CNN path is tiled.
@@ -29,7 +29,9 @@ def list_models() -> list[ModelInfo]:
     out = [
         ModelInfo(m, "sr", "classical", SCALES, None, {}, "interpolation") for m in classical.UPSCALE_METHODS
     ]
-    out += [ModelInfo(m, "inpaint", "classical", (), None, {}, "classical inpainting") for m in classical.INPAINT_METHODS]
+    out += [ModelInfo(m, "inpaint", "classical", (), None, {},
+                      "the CNN's pre-fill: orientation-guided push-pull" if m == PREFILL_METHOD else "classical inpainting")
+            for m in classical.INPAINT_METHODS]
     return out + shipped_models()
 
 
@@ -161,6 +163,8 @@ def upscale(
 # --- inpaint -----------------------------------------------------------------------------------------
 
 def _check_mask(mask: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """The one place a mask is validated and binarised: ``H×W`` (or ``H×W×1``), bool or numeric, finite;
+    nonzero = hole. Returns a bool ``H×W`` array."""
     if not isinstance(mask, np.ndarray):
         raise InputError(f"mask must be a NumPy array, got {type(mask).__name__}")
     if mask.ndim == 3 and mask.shape[2] == 1:
@@ -169,6 +173,10 @@ def _check_mask(mask: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
         raise InputError(f"mask must be H×W, got shape {mask.shape}")
     if mask.shape != shape:
         raise InputError(f"mask is {mask.shape[1]}×{mask.shape[0]} but the image is {shape[1]}×{shape[0]}")
+    if not (mask.dtype == bool or np.issubdtype(mask.dtype, np.integer) or np.issubdtype(mask.dtype, np.floating)):
+        raise InputError(f"mask dtype must be bool, integer or float, got {mask.dtype}")
+    if np.issubdtype(mask.dtype, np.floating) and not np.isfinite(mask).all():
+        raise InputError("mask contains NaN or infinite values")
     return mask != 0
 
 
@@ -195,9 +203,11 @@ def inpaint(
     """
     f, layout = _split(image)
     holes = _check_mask(mask, f.shape[:2])
-    if not holes.any():
-        return image.copy()
-    if model is None and method == "auto":
+    if model is None and method == "pushpull":
+        from restore.engine import Prefill
+
+        model = Prefill()  # through the CNN's crop path: exactly the input the default network corrects
+    elif model is None and method == "auto":
         model = _default_cnn("inpaint")
         if model is None:
             method = "telea"
@@ -205,6 +215,10 @@ def inpaint(
         if method not in inpaint_methods():
             raise InputError(f"unknown inpaint method {method!r}; choose from {', '.join(inpaint_methods())}")
         model = method
+    if not holes.any():
+        return image.copy()
+    if holes.all():
+        raise InputError("the mask covers the whole image: there are no known pixels to fill from")
     if model is not None:
         from restore.engine import inpaint_array
 

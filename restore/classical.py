@@ -10,7 +10,7 @@ from functools import lru_cache
 import numpy as np
 
 from restore.errors import InputError
-from restore.methods import INPAINT_METHODS, UPSCALE_METHODS
+from restore.methods import CLASSICAL_INPAINT_METHODS, INPAINT_METHODS, UPSCALE_METHODS
 
 
 # --- MATLAB-compatible imresize (bicubic, antialiased when shrinking) --------------------------
@@ -120,26 +120,21 @@ def upscale(image: np.ndarray, scale: int, method: str) -> np.ndarray:
 
 def inpaint(image: np.ndarray, mask: np.ndarray, method: str, *, radius: int = 3) -> np.ndarray:
     """Fill ``mask`` (H×W bool, True = hole) of a float32 ``H×W×C`` image in [0, 1] with a classical method:
-    ``telea`` / ``ns`` (OpenCV), ``biharmonic`` (scikit-image), or ``pushpull`` (push–pull with multigrid
-    smoothing that follows the local image orientation: the pre-fill of our inpainting CNN; see
-    ``restore.models.unet.guided_fill``).
+    ``telea`` / ``ns`` (OpenCV) or ``biharmonic`` (scikit-image). (``pushpull``, the CNN's pre-fill, lives in
+    :mod:`restore.fill` and runs through the CNN's crop path in :mod:`restore.engine`.)
 
     Pixels outside the hole are returned unchanged.
+
+    Raises:
+        InputError: an unknown method, or a mask with no known pixel to fill from.
     """
-    if method not in INPAINT_METHODS:
-        raise InputError(f"unknown inpaint method {method!r}; choose from {', '.join(INPAINT_METHODS)}")
+    if method not in CLASSICAL_INPAINT_METHODS:
+        raise InputError(f"unknown classical inpaint method {method!r}; choose from {', '.join(CLASSICAL_INPAINT_METHODS)}")
     if not mask.any():
         return image.copy()
-    if method == "pushpull":
-        import torch
-
-        from restore.models.unet import guided_fill
-
-        with torch.inference_mode():
-            x = torch.from_numpy(np.ascontiguousarray(image.transpose(2, 0, 1)))[None]
-            m = torch.from_numpy(mask.astype(np.float32))[None, None]
-            out = guided_fill(x, m)[0].numpy().transpose(1, 2, 0)
-    elif method == "biharmonic":
+    if mask.all():
+        raise InputError("the mask covers the whole image: there are no known pixels to fill from")
+    if method == "biharmonic":
         from skimage.restoration import inpaint_biharmonic
 
         out = inpaint_biharmonic(image.astype(np.float64), mask, channel_axis=-1).astype(np.float32)

@@ -744,11 +744,13 @@ def eval_inpaint_cmd(
     from rich.table import Table
 
     t = Table(title=f"inpainting on {data} ({r['images']} images)", title_justify="left")
-    for c in ("method", "masks", "PSNR hole", "PSNR", "SSIM", "s/image"):
+    for c in ("method", "masks", "PSNR hole", "gain over its pre-fill", "PSNR", "SSIM", "s/image"):
         t.add_column(c, justify="left" if c in ("method", "masks") else "right")
     for m, fams_r in r["results"].items():
         for fam, v in fams_r.items():
-            t.add_row(m, fam, f"{v['psnr_hole']:.2f}", f"{v['psnr']:.2f}", f"{v['ssim']:.4f}", f"{v['seconds']:.3f}")
+            gain = f"{v['gain_over_prefill']:+.2f}" if "gain_over_prefill" in v else ""
+            t.add_row(m, fam, f"{v['psnr_hole']:.2f}", gain, f"{v['psnr']:.2f}", f"{v['ssim']:.4f}",
+                      f"{v['seconds']:.3f}")
     Console().print(t)
 
 
@@ -759,8 +761,10 @@ def _progress_printer() -> Callable[[dict], None]:
             typer.echo(f"step {rec['step']:>6}  pre-fill alone: val {vs}")
             return
         val = rec.get("val") or {}
-        vs = " ".join(f"{k}={v:.2f}" for k, v in val.items())
-        typer.echo(f"step {rec['step']:>6}  loss {rec['loss']:.4f}  {rec['wall_s']:.0f}s  val {vs}")
+        vs = " ".join(f"{k}={v:.3f}" for k, v in val.items())
+        tr = " ".join(f"{k}={v:.2f}" for k, v in (rec.get("train_hole_psnr") or {}).items())
+        typer.echo(f"step {rec['step']:>6}  loss {rec['loss']:.4f}  {rec['wall_s']:.0f}s  val {vs}"
+                   + (f"  train hole PSNR {tr}" if tr else ""), nl=True)
     return show
 
 
@@ -812,24 +816,26 @@ def train_sr_cmd(
 @_handle_errors
 def train_inpaint_cmd(
     data: Annotated[list[Path], typer.Option("--data", help="Training image folder(s); repeat the option for several.", show_default=False)],
-    widths: Annotated[str, typer.Option("--widths", help="Channels per U-Net level, full resolution first.")] = "12,24,48,96",
+    widths: Annotated[str, typer.Option("--widths", help="Channels per U-Net level, full resolution first.")] = "16,32,64,96",
     upsampler: Annotated[str, typer.Option("--upsampler")] = "resize-conv",
     padding: Annotated[str, typer.Option("--padding")] = "zeros",
     bottleneck: Annotated[int, typer.Option("--bottleneck", help="Dilated residual blocks at the coarsest level.")] = 2,
+    refine: Annotated[str, typer.Option("--refine", help="Dilations of the full-resolution refinement convolutions ('' = none).")] = "1,2,4,8,4,2,1",
     fill_confidence: Annotated[float, typer.Option("--fill-confidence", help="Pre-fill: coverage × this ≥ 1 keeps a pyramid level's own average.")] = 32.0,
     fill_iters: Annotated[int, typer.Option("--fill-iters", help="Pre-fill: Jacobi sweeps at full resolution.")] = 10,
     fill_growth: Annotated[float, typer.Option("--fill-growth", help="Pre-fill: sweeps grow by this factor per coarser level.")] = 3.0,
-    fill_horizontal: Annotated[float, typer.Option("--fill-horizontal", help="Pre-fill: share of the smoothing stencil on horizontal neighbours (0.5 = isotropic); used only with --fill-structure 0.")] = 0.5,
     fill_structure: Annotated[float, typer.Option("--fill-structure", help="Pre-fill: how strongly the smoothing follows the local image orientation into the holes (0 = isotropic, up to 1).")] = 0.95,
     fill_structure_sigma: Annotated[float, typer.Option("--fill-structure-sigma", help="Pre-fill: scale (px) of the structure tensor that gives the orientation.")] = 4.0,
-    iters: Annotated[int, typer.Option("--iters")] = 2000,
+    iters: Annotated[int, typer.Option("--iters")] = 12000,
     batch: Annotated[int, typer.Option("--batch")] = 8,
-    patch: Annotated[int, typer.Option("--patch")] = 128,
-    lr: Annotated[float, typer.Option("--lr")] = 5e-4,
+    patch: Annotated[int, typer.Option("--patch")] = 160,
+    lr: Annotated[float, typer.Option("--lr")] = 1e-3,
     seed: Annotated[int, typer.Option("--seed")] = 0,
-    val_images: Annotated[int, typer.Option("--val-images")] = 10,
-    val_every: Annotated[int, typer.Option("--val-every")] = 250,
+    val_images: Annotated[int, typer.Option("--val-images", help="Training images held back for validation.")] = 24,
+    val_masks: Annotated[int, typer.Option("--val-masks", help="Validation masks per family per held-back image.")] = 2,
+    val_every: Annotated[int, typer.Option("--val-every")] = 500,
     device: Annotated[str, typer.Option("--device", "-d")] = "auto",
+    precision: Annotated[str, typer.Option("--precision", help="auto (bf16 on CPUs with native bf16, fp16 on CUDA) | bf16 | fp16 | fp32.")] = "auto",
     out: Annotated[Path, typer.Option("--out", "-o")] = Path("runs/inpaint"),
     name: Annotated[str, typer.Option("--name")] = "inpaint",
     default: Annotated[bool, typer.Option("--default")] = False,
@@ -840,14 +846,16 @@ def train_inpaint_cmd(
 
     try:
         ws = [int(x) for x in widths.split(",") if x.strip()]
+        rf = [int(x) for x in refine.split(",") if x.strip()]
     except ValueError:
-        raise _error_exit(f"bad --widths {widths!r}", EXIT_USAGE) from None
+        raise _error_exit(f"bad --widths {widths!r} or --refine {refine!r}; e.g. 16,32,64,96 and 1,2,4", EXIT_USAGE) from None
+    fill = dict(confidence=fill_confidence, iters=fill_iters, growth=fill_growth, structure=fill_structure,
+                structure_sigma=fill_structure_sigma)
     cfg = InpaintTrainConfig(data=[str(d) for d in data], widths=ws, upsampler=upsampler, padding_mode=padding,
-                             n_bottleneck=bottleneck, fill_confidence=fill_confidence, fill_iters=fill_iters,
-                             fill_growth=fill_growth, fill_horizontal=fill_horizontal, fill_structure=fill_structure,
-                             fill_structure_sigma=fill_structure_sigma, iters=iters, batch=batch,
-                             patch=patch, lr=lr, seed=seed, val_images=val_images, val_every=val_every,
-                             device=device, out=str(out), name=name, default=default)
+                             n_bottleneck=bottleneck, refine=rf, fill=fill, iters=iters, batch=batch,
+                             patch=patch, lr=lr, seed=seed, val_images=val_images, val_masks=val_masks,
+                             val_every=val_every, device=device, precision=precision, out=str(out), name=name,
+                             default=default)
     try:
         path = train_inpaint(cfg, resume=resume, progress=_progress_printer())
     except ValueError as e:

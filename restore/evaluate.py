@@ -121,13 +121,35 @@ def inpaint_masks(images: Sequence[np.ndarray], families: Sequence[str], seed: i
     return out
 
 
+def _cnn_of(method: str, model: Any, device: str):
+    """The loaded inpainting CNN a method/model row runs, or ``None`` for a classical method."""
+    from restore.methods import INPAINT_METHODS
+
+    if model is None and method == "auto":
+        from restore.weights import default_model
+
+        model = default_model("inpaint")
+    elif model is None and method not in INPAINT_METHODS:
+        model = method
+    if model is None:
+        return None
+    from restore.engine import get_model
+
+    return get_model(model, device)
+
+
 def eval_inpaint(data: str | Path, *, methods: Sequence[str] = ("auto", "pushpull", "telea", "ns", "biharmonic"),
                  families: Sequence[str] = ("thin", "thick", "box"), device: str = "auto", limit: int | None = None,
                  models: Sequence[str] = (), on_image: Callable[[str], None] | None = None) -> dict[str, Any]:
     """Evaluate inpainting methods (and model names or ``.safetensors`` paths) side by side on the same
     seeded masks.
 
-    Returns ``{"results": {method or model: {family: {psnr, psnr_hole, ssim, seconds}}}, ...}``.
+    Every CNN row is also measured against its own pre-fill, run through the same crops of the same code path
+    (:class:`restore.engine.Prefill`), and reports the difference as ``gain_over_prefill`` (dB of hole PSNR):
+    what the network itself adds.
+
+    Returns ``{"results": {method or model: {family: {psnr, psnr_hole, ssim, seconds[, prefill_psnr_hole,
+    gain_over_prefill]}}}, ...}``.
     """
     from skimage.metrics import structural_similarity
 
@@ -138,19 +160,35 @@ def eval_inpaint(data: str | Path, *, methods: Sequence[str] = ("auto", "pushpul
     masks = inpaint_masks(images, families)
     results: dict[str, dict[str, dict[str, float]]] = {}
     for method, model in [(m, None) for m in methods] + [("auto", m) for m in models]:
-        acc: dict[str, dict[str, list[float]]] = {fam: {"psnr": [], "psnr_hole": [], "ssim": [], "seconds": []} for fam in families}
+        net = _cnn_of(method, model, device)
+        runs = [("out", method, net if net is not None else model)]
+        if net is not None:
+            from restore.engine import Prefill
+
+            runs.append(("prefill", method, Prefill(net)))
+        acc: dict[str, dict[str, list[float]]] = {
+            fam: {k: [] for k in ("psnr", "psnr_hole", "ssim", "seconds", "prefill_psnr_hole")} for fam in families}
         for i, fam, m in masks:
             if on_image:
                 on_image(f"{model or method} {fam} {files[i].name}")
             ref = images[i]
-            t = time.perf_counter()
-            out = inpaint(ref, m, method=method, model=model, device=device)
-            dt = time.perf_counter() - t
-            a, b = out.astype(np.float64) / 255.0, ref.astype(np.float64) / 255.0
-            acc[fam]["psnr"].append(psnr(a, b, 1.0))
-            acc[fam]["psnr_hole"].append(psnr(a[m], b[m], 1.0))
-            acc[fam]["ssim"].append(float(structural_similarity(a, b, data_range=1.0, channel_axis=2)))
-            acc[fam]["seconds"].append(dt)
-        results[_label("inpaint", method, model)] = {fam: {k: float(np.mean(v)) for k, v in d.items()} for fam, d in acc.items()}
+            b = ref.astype(np.float64) / 255.0
+            for kind, meth, mdl in runs:
+                t = time.perf_counter()
+                out = inpaint(ref, m, method=meth, model=mdl, device=device)
+                dt = time.perf_counter() - t
+                a = out.astype(np.float64) / 255.0
+                if kind == "prefill":
+                    acc[fam]["prefill_psnr_hole"].append(psnr(a[m], b[m], 1.0))
+                    continue
+                acc[fam]["psnr"].append(psnr(a, b, 1.0))
+                acc[fam]["psnr_hole"].append(psnr(a[m], b[m], 1.0))
+                acc[fam]["ssim"].append(float(structural_similarity(a, b, data_range=1.0, channel_axis=2)))
+                acc[fam]["seconds"].append(dt)
+        row = {fam: {k: float(np.mean(v)) for k, v in d.items() if v} for fam, d in acc.items()}
+        for r in row.values():
+            if "prefill_psnr_hole" in r:
+                r["gain_over_prefill"] = r["psnr_hole"] - r["prefill_psnr_hole"]
+        results[_label("inpaint", method, model)] = row
     return {"task": "inpaint", "data": str(data), "images": len(images), "families": list(families),
             "results": results}

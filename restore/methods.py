@@ -7,7 +7,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 UPSCALE_METHODS = ("nearest", "bilinear", "bicubic", "lanczos", "bicubic-matlab")
-INPAINT_METHODS = ("telea", "ns", "biharmonic", "pushpull")
+#: inpainting methods of :func:`restore.classical.inpaint` (whole image, no crops)
+CLASSICAL_INPAINT_METHODS = ("telea", "ns", "biharmonic")
+#: the CNN's classical pre-fill as a method of its own; it runs through the CNN's crop path (engine), so it is
+#: exactly the input a network with the default pre-fill corrects
+PREFILL_METHOD = "pushpull"
+INPAINT_METHODS = (*CLASSICAL_INPAINT_METHODS, PREFILL_METHOD)
 
 
 @dataclass(frozen=True)

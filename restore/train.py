@@ -19,10 +19,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from restore.errors import InputError
 from restore.data import SRPairs, list_images, load_rgb, make_mask, augment, MASK_FAMILIES
-from restore.engine import pick_device
+from restore.engine import cpu_has_bf16, pick_device
 from restore.models import SRNet, UNet
-from restore.models.unet import STRUCTURE_SIGMA, STRUCTURE_STRENGTH
 from restore.weights import save_model
 
 
@@ -42,16 +42,18 @@ def _hardware(device: torch.device) -> str:
 
 def _log_interval(state: dict, loss_avg: float, tic: float, validate: Callable[[], dict[str, float]] | None,
                   net: nn.Module, opt: torch.optim.Optimizer, best_path: Path, ckpt: Path,
-                  progress: Callable[[dict], None] | None) -> float:
+                  progress: Callable[[dict], None] | None, score_keys: Sequence[str] | None = None) -> float:
     """End of a validation interval, shared by both training loops: add the wall time, validate and keep
     the best weights, write the resumable checkpoint, report. Returns the new interval's start time."""
     state["wall"] += time.time() - tic
     tic = time.time()
     rec = {"step": state["step"], "loss": loss_avg, "wall_s": round(state["wall"], 1)}
+    if "train_hole_psnr" in state:
+        rec["train_hole_psnr"] = state["train_hole_psnr"]
     if validate is not None:
         v = validate()
         rec["val"] = v
-        score = float(np.mean(list(v.values())))
+        score = float(np.mean([v[k] for k in (score_keys or v)]))
         if score > state["best"]:
             state["best"] = score
             state["best_val"] = {"step": state["step"], **v}
@@ -221,61 +223,110 @@ def train_sr(cfg: SRTrainConfig, *, resume: bool = False, progress: Callable[[di
 @dataclass
 class InpaintTrainConfig:
     data: list[str]
-    widths: list[int] = field(default_factory=lambda: [12, 24, 48, 96])
+    widths: list[int] = field(default_factory=lambda: [16, 32, 64, 96])
     upsampler: str = "resize-conv"
     padding_mode: str = "zeros"
     n_bottleneck: int = 2
-    fill_confidence: float = 32.0
-    fill_iters: int = 10
-    fill_growth: float = 3.0
-    fill_horizontal: float = 0.5
-    fill_structure: float = STRUCTURE_STRENGTH
-    fill_structure_sigma: float = STRUCTURE_SIGMA
-    iters: int = 2000
+    refine: list[int] = field(default_factory=lambda: [1, 2, 4, 8, 4, 2, 1])
+    fill: dict = field(default_factory=dict)  # FillConfig settings; empty = the shipped pre-fill's
+    iters: int = 12000
     batch: int = 8
-    patch: int = 128
-    lr: float = 5e-4
+    patch: int = 160
+    lr: float = 1e-3
     seed: int = 0
-    val_images: int = 10
-    val_every: int = 250
+    val_images: int = 24
+    val_masks: int = 2  # masks per family per validation image
+    val_every: int = 500
     device: str = "auto"
+    precision: str = "auto"
     out: str = "runs/inpaint"
     name: str = "inpaint"
     default: bool = False
     families: list[str] = field(default_factory=lambda: list(MASK_FAMILIES))
 
 
-def _inpaint_batch(images: list[np.ndarray], cfg: InpaintTrainConfig, rng: np.random.Generator):
+def _inpaint_batch(images: list[np.ndarray], cfg: InpaintTrainConfig, rng: np.random.Generator,
+                   max_tries: int = 1000) -> tuple[np.ndarray, np.ndarray, list[str]]:
     """Crops with holes drawn at the full image's scale (so a hole means the same size in training and in
-    evaluation on whole images), then cropped together; crops with < 1 % hole are redrawn."""
-    xs, ms = [], []
+    evaluation on whole images), families taken in turn. Each crop is placed around a random hole pixel, so it
+    always holds some hole; crops that are more than 60 % hole (nothing to fill from) are redrawn, at most
+    ``max_tries`` times in all.
+
+    Returns ``x (B, 3, p, p)`` float32 in [0, 1], ``m (B, 1, p, p)`` float32 (1 = hole), and each crop's family.
+    """
+    xs, ms, fams = [], [], []
+    p = cfg.patch
+    usable = [im for im in images if im.shape[0] >= p and im.shape[1] >= p]
+    if not usable:
+        raise InputError(f"no training image is at least {p}×{p} px; use a smaller --patch")
+    tries = 0
     while len(xs) < cfg.batch:
-        img = images[int(rng.integers(len(images)))]
+        tries += 1
+        if tries > max_tries:
+            raise InputError(f"could not draw a training batch in {max_tries} tries: the masks do not fit --patch {p}")
+        img = usable[int(rng.integers(len(usable)))]
         h, w = img.shape[:2]
-        p = cfg.patch
-        if h < p or w < p:
-            continue
-        fam = cfg.families[int(rng.integers(len(cfg.families)))]
+        fam = cfg.families[len(xs) % len(cfg.families)]
         mask = make_mask(fam, h, w, rng)
-        y, x = int(rng.integers(h - p + 1)), int(rng.integers(w - p + 1))
+        ys, xs_ = np.nonzero(mask)
+        if ys.size == 0:
+            continue
+        k = int(rng.integers(ys.size))
+        y = int(np.clip(ys[k] - rng.integers(p), 0, h - p))
+        x = int(np.clip(xs_[k] - rng.integers(p), 0, w - p))
         mc = mask[y : y + p, x : x + p]
-        if not 0.01 <= mc.mean() <= 0.6:  # a crop that is almost all hole teaches nothing
+        if not 0.0 < mc.mean() <= 0.6:
             continue
         a, m = augment([img[y : y + p, x : x + p], mc], rng)
         xs.append(a)
         ms.append(m)
-    x = np.stack(xs).transpose(0, 3, 1, 2).astype(np.float32) / 255.0
-    m = np.stack(ms)[:, None].astype(np.float32)
-    return x, m
+        fams.append(fam)
+    xb = np.stack(xs).transpose(0, 3, 1, 2).astype(np.float32) / 255.0
+    mb = np.stack(ms)[:, None].astype(np.float32)
+    return xb, mb, fams
 
 
-def validation_masks(images: list[np.ndarray], families: Sequence[str], seed: int = 1234) -> list[tuple[int, str, np.ndarray]]:
-    """Deterministic (image index, family, mask) triples: one mask per family per image."""
+def inpaint_loss(y: torch.Tensor, x: torch.Tensor, m: torch.Tensor, eps: float = 1e-4) -> torch.Tensor:
+    """Mean over the batch of each crop's log hole-MSE: minus its hole PSNR (up to a constant), so every crop
+    counts by its *relative* improvement. A loss pooled over all hole pixels is dominated by large boxes,
+    whose centres are unpredictable and whose gradient is mostly noise, and thin strokes barely count; here
+    a thin stroke whose error drops 10 % weighs as much as a box whose error drops 10 %. ``eps`` (40 dB)
+    keeps flat crops with near-zero error from dominating.
+
+    Shape: ``y, x (B, C, H, W)``, ``m (B, 1, H, W)`` → scalar (float32).
+    """
+    d = ((y.float() - x.float()) * m).square().sum(dim=(1, 2, 3))
+    n = (m.sum(dim=(1, 2, 3)) * x.shape[1]).clamp_min(1.0)
+    return torch.log(d / n + eps).mean()
+
+
+def autocast_dtype(device: torch.device, precision: str) -> torch.dtype | None:
+    """The autocast dtype for training: ``auto`` = float16 on CUDA, bfloat16 on a CPU with native bf16
+    units (measured 2.6× faster per step here), else none; ``bf16`` / ``fp16`` / ``fp32`` force it."""
+    if precision == "fp32":
+        return None
+    if precision == "bf16":
+        return torch.bfloat16
+    if precision == "fp16":
+        return torch.float16
+    if precision != "auto":
+        raise ValueError(f"unknown precision {precision!r}; choose auto, bf16, fp16 or fp32")
+    if device.type == "cuda":
+        return torch.float16
+    if device.type == "cpu" and cpu_has_bf16():
+        return torch.bfloat16
+    return None
+
+
+def validation_masks(images: list[np.ndarray], families: Sequence[str], per_family: int = 1,
+                     seed: int = 1234) -> list[tuple[int, str, np.ndarray]]:
+    """Deterministic (image index, family, mask) triples: ``per_family`` masks per family per image."""
     out = []
     for i, img in enumerate(images):
         for j, fam in enumerate(families):
-            rng = np.random.default_rng([seed, i, j])
-            out.append((i, fam, make_mask(fam, img.shape[0], img.shape[1], rng)))
+            for k in range(per_family):
+                rng = np.random.default_rng([seed, i, j, k] if k else [seed, i, j])
+                out.append((i, fam, make_mask(fam, img.shape[0], img.shape[1], rng)))
     return out
 
 
@@ -288,25 +339,31 @@ def hole_psnr(out: np.ndarray, ref: np.ndarray, mask: np.ndarray) -> float:
 
 def train_inpaint(cfg: InpaintTrainConfig, *, resume: bool = False,
                   progress: Callable[[dict], None] | None = None) -> Path:
-    """Train (or resume) the inpainting U-Net; exports the best validation checkpoint as safetensors."""
+    """Train (or resume) the inpainting U-Net; exports the best validation checkpoint as safetensors.
+
+    Validation measures the network and its own pre-fill on the same held-back images and masks; the
+    checkpoint with the best mean hole PSNR over the families is kept, and the per-family gain of the network
+    over its pre-fill is recorded in the exported file's metadata.
+    """
+    from restore.fill import FillConfig
+
+    fill = FillConfig.from_dict(cfg.fill).to_dict()  # bad settings fail before any image is read
     torch.manual_seed(cfg.seed)
     rng = np.random.default_rng(cfg.seed)
     device = pick_device(cfg.device)
+    amp = autocast_dtype(device, cfg.precision)
     out = Path(cfg.out)
     out.mkdir(parents=True, exist_ok=True)
     paths = list_images(cfg.data)
     train_paths, val_paths = split_validation(paths, cfg.val_images)
     images = [load_rgb(p) for p in train_paths]
     val_imgs = [load_rgb(p) for p in val_paths]
-    val_set = validation_masks(val_imgs, cfg.families)
-    arch = dict(widths=tuple(cfg.widths), upsampler=cfg.upsampler, padding_mode=cfg.padding_mode,
-                n_bottleneck=cfg.n_bottleneck, fill_confidence=cfg.fill_confidence, fill_iters=cfg.fill_iters,
-                fill_growth=cfg.fill_growth, fill_horizontal=cfg.fill_horizontal,
-                fill_structure=cfg.fill_structure, fill_structure_sigma=cfg.fill_structure_sigma)
+    val_set = validation_masks(val_imgs, cfg.families, cfg.val_masks)
+    arch = dict(widths=list(cfg.widths), upsampler=cfg.upsampler, padding_mode=cfg.padding_mode,
+                n_bottleneck=cfg.n_bottleneck, refine=list(cfg.refine), centre_inputs=True, fill=fill)
     net = UNet(**arch).to(device)
     opt = torch.optim.Adam(net.parameters(), lr=cfg.lr)
-    use_amp = device.type == "cuda"
-    scaler = torch.amp.GradScaler("cuda", enabled=use_amp)
+    scaler = torch.amp.GradScaler("cuda", enabled=amp is torch.float16 and device.type == "cuda")
     state = {"step": 0, "best": -1.0, "wall": 0.0, "history": []}
     ckpt, best_path = out / "checkpoint.pt", out / "best.pt"
     if resume and ckpt.exists():
@@ -319,42 +376,60 @@ def train_inpaint(cfg: InpaintTrainConfig, *, resume: bool = False,
     def validate(prefill_only: bool = False) -> dict[str, float]:
         net.eval()
         res: dict[str, list[float]] = {f: [] for f in cfg.families}
-        with torch.inference_mode():
+        rms: list[float] = []
+        with torch.inference_mode(), torch.autocast(device.type, dtype=amp or torch.float32, enabled=amp is not None):
             for i, fam, m in val_set:
                 ref = val_imgs[i].astype(np.float32) / 255.0
                 x = torch.from_numpy(ref).permute(2, 0, 1)[None].to(device)
                 mk = torch.from_numpy(m.astype(np.float32))[None, None].to(device)
-                y = net.prefill(x, mk) if prefill_only else net(x, mk)
+                pre = net.prefill(x, mk)
+                y = pre if prefill_only else net(x, mk)
+                if not prefill_only:
+                    rms.append(float((y - pre)[mk.expand_as(y) > 0].square().mean().sqrt()) * 255)
                 y = y[0].permute(1, 2, 0).clamp(0, 1).cpu().numpy()
                 y = np.round(y * 255) / 255
                 res[fam].append(hole_psnr(y, ref, m))
         net.train()
-        return {f: float(np.mean(v)) for f, v in res.items()}
+        v = {f: float(np.mean(r)) for f, r in res.items()}
+        if not prefill_only:
+            # how far the network moves its input, in grey levels: a dead network stays near 0
+            v["correction_rms"] = float(np.mean(rms))
+        return v
 
     if val_set and "prefill_val" not in state:
         # the pre-fill alone: what the network's learned correction is measured against
         state["prefill_val"] = validate(prefill_only=True)
         if progress:
             progress({"step": 0, "prefill_val": state["prefill_val"]})
+
+    def validate_and_score() -> dict[str, float]:
+        v = validate()
+        for f in cfg.families:
+            v[f"gain_{f}"] = round(v[f] - state["prefill_val"][f], 4)
+        return v
+
     net.train()
     tic = time.time()
     loss_avg = 0.0
+    fam_loss: dict[str, float] = {}
     while state["step"] < cfg.iters:
         step = state["step"]
-        xb, mb = _inpaint_batch(images, cfg, rng)
+        xb, mb, fams = _inpaint_batch(images, cfg, rng)
         x, m = torch.from_numpy(xb).to(device), torch.from_numpy(mb).to(device)
         for g in opt.param_groups:
             g["lr"] = _cosine(step, cfg.iters, cfg.lr)
-        with torch.autocast(device.type, dtype=torch.float16, enabled=use_amp):
-            y = net(x, m).float()
-        # the output is composited, so only hole pixels carry a loss. MSE is what PSNR measures; the L1
-        # term keeps gradients alive on the many small errors once the large ones are fitted.
-        n = (m.sum() * x.shape[1]).clamp_min(1.0)
-        d = (y - x) * m
-        loss = d.square().sum() / n + 0.1 * d.abs().sum() / n
+        with torch.autocast(device.type, dtype=amp or torch.float32, enabled=amp is not None):
+            y = net(x, m)  # float32: the pre-fill runs in float32 and the correction is cast back
+        with torch.no_grad():
+            d = ((y - x) * m).square().sum(dim=(1, 2, 3)) / (m.sum(dim=(1, 2, 3)) * 3).clamp_min(1)
+            for f in set(fams):
+                sel = torch.tensor([q == f for q in fams])
+                v = float(-10 * torch.log10(d[sel].mean() + 1e-10))
+                fam_loss[f] = 0.98 * fam_loss[f] + 0.02 * v if f in fam_loss else v
+        loss = inpaint_loss(y, x, m)
         opt.zero_grad(set_to_none=True)
         scaler.scale(loss).backward()
-        # clipping keeps an unnormalised net from the rare exploding step (seen at lr 2e-3 without it)
+        # clipping keeps the rare exploding step (a crop with a tiny hole and a large error) in check
         scaler.unscale_(opt)
         torch.nn.utils.clip_grad_norm_(net.parameters(), 1.0)
         scaler.step(opt)
@@ -362,21 +437,28 @@ def train_inpaint(cfg: InpaintTrainConfig, *, resume: bool = False,
         loss_avg = 0.98 * loss_avg + 0.02 * float(loss.detach()) if step else float(loss.detach())
         state["step"] = step + 1
         if state["step"] % cfg.val_every == 0 or state["step"] == cfg.iters:
-            tic = _log_interval(state, loss_avg, tic, validate if val_set else None, net, opt, best_path, ckpt,
-                                progress)
+            state["train_hole_psnr"] = {f: round(v, 3) for f, v in fam_loss.items()}
+            tic = _log_interval(state, loss_avg, tic, validate_and_score if val_set else None, net, opt, best_path,
+                                ckpt, progress, score_keys=cfg.families)
     if best_path.exists():
         net.load_state_dict(torch.load(best_path, map_location=device, weights_only=True)["model"])
+    best = state.get("best_val") or {}
+    pre = state.get("prefill_val") or {}
     info = {
-        "name": cfg.name, "task": "inpaint", "arch": "unet", "config": {**arch, "widths": list(cfg.widths)},
+        "name": cfg.name, "task": "inpaint", "arch": "unet", "config": arch,
         "default": cfg.default,
-        "description": f"U-Net {'/'.join(map(str, cfg.widths))}, {cfg.upsampler}, push-pull pre-fill",
+        "description": f"U-Net {'/'.join(map(str, cfg.widths))} + full-resolution refinement, {cfg.upsampler}, "
+                       "on the orientation-guided push-pull pre-fill",
         "training": {
             "data": [str(d) for d in cfg.data], "train_images": len(train_paths),
-            "val_images": [p.name for p in val_paths], "iterations": state["step"], "batch": cfg.batch,
-            "patch": cfg.patch, "lr": cfg.lr, "seed": cfg.seed, "mask_families": cfg.families,
+            "val_images": [p.name for p in val_paths], "val_masks_per_family": cfg.val_masks,
+            "iterations": state["step"], "batch": cfg.batch, "patch": cfg.patch, "lr": cfg.lr, "seed": cfg.seed,
+            "mask_families": cfg.families, "loss": "mean per-crop log hole MSE",
+            "precision": str(amp).replace("torch.", "") if amp else "float32",
             "hardware": _hardware(device), "wall_s": round(state["wall"], 1),
-            "best_val_hole_psnr": state.get("best_val"),
-            "prefill_val_hole_psnr": state.get("prefill_val"),
+            "best_val_hole_psnr": best or None,
+            "prefill_val_hole_psnr": pre or None,
+            "val_gain_over_prefill": {f: round(best[f] - pre[f], 4) for f in cfg.families if f in best and f in pre},
         },
     }
     path = save_model(net, out / f"{cfg.name}.safetensors", info)

@@ -132,7 +132,7 @@ def load_model(name_or_path, *, device: str = "auto"):
     from torch import nn
 
     from restore.engine import pick_device
-    from restore.models import create_model
+    from restore.models import create_model, migrate_config
 
     dev = pick_device(device)
     if isinstance(name_or_path, nn.Module):
@@ -146,7 +146,7 @@ def load_model(name_or_path, *, device: str = "auto"):
     except Exception as e:  # safetensors raises its own error types for corrupt files
         raise ModelError(f"{path.name}: corrupt safetensors file ({e})") from None
     try:
-        model = create_model(info["arch"], **info["config"])
+        model = create_model(info["arch"], **migrate_config(info["arch"], info["config"]))
     except (TypeError, ValueError) as e:
         raise ModelError(f"{path.name}: config in metadata is invalid: {e}") from None
     try:

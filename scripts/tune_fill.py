@@ -29,7 +29,7 @@ other masks) did not confirm the horizontal gain, but did confirm the growth:
 
 and the 10 validation images scored 0.7 at −0.10 / −0.14 / −0.13 dB (thin / thick / box), so a fixed
 direction is out. A direction per pixel, from the structure tensor (``--structure STRENGTH/SIGMA ...``,
-``restore.models.unet.guided_fill``; 1 thread, ~20 s per setting), 2026-11-23, first slice:
+``restore.fill.guided_fill``; 1 thread, ~20 s per setting), 2026-11-23, first slice:
 
     0/4 (isotropic)  thin 22.136  thick 18.513  box 18.023
     0.5/4            thin 22.364  thick 18.673  box 18.161
@@ -60,7 +60,7 @@ import numpy as np
 import torch
 
 from restore.data import list_images, load_rgb, make_mask
-from restore.models.unet import guided_fill
+from restore.fill import guided_fill
 
 FAMILIES = ("thin", "thick", "box")
 

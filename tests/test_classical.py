@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from restore.classical import INPAINT_METHODS, UPSCALE_METHODS, imresize, inpaint, upscale
+from restore.classical import CLASSICAL_INPAINT_METHODS, UPSCALE_METHODS, imresize, inpaint, upscale
 from restore.errors import InputError
 
 
@@ -42,7 +42,7 @@ def test_upscale_methods(method: str, scale: int) -> None:
         np.testing.assert_array_equal(out[::scale, ::scale], img)
 
 
-@pytest.mark.parametrize("method", INPAINT_METHODS)
+@pytest.mark.parametrize("method", CLASSICAL_INPAINT_METHODS)
 def test_inpaint_methods_fill_smoothly_and_keep_known(method: str) -> None:
     yy, xx = np.mgrid[0:32, 0:32].astype(np.float32) / 31
     img = np.stack([xx, yy, (xx + yy) / 2], axis=2)
@@ -56,5 +56,7 @@ def test_inpaint_methods_fill_smoothly_and_keep_known(method: str) -> None:
 def test_unknown_methods() -> None:
     with pytest.raises(InputError, match="unknown upscale method"):
         upscale(np.zeros((4, 4, 3), np.float32), 2, "magic")
-    with pytest.raises(InputError, match="unknown inpaint method"):
+    with pytest.raises(InputError, match="unknown classical inpaint method"):
         inpaint(np.zeros((4, 4, 3), np.float32), np.ones((4, 4), bool), "magic")
+    with pytest.raises(InputError, match="whole image"):
+        inpaint(np.zeros((4, 4, 3), np.float32), np.ones((4, 4), bool), "telea")

@@ -258,6 +258,18 @@ def test_inpaint_empty_mask_copies_with_warning(runner, scene, tmp_path):
     np.testing.assert_array_equal(read_image(tmp_path / "copy.png"), read_image(pic))
 
 
+@pytest.mark.parametrize("method", ["auto", "pushpull", "telea", "biharmonic"])
+def test_inpaint_mask_covering_everything_is_one_line_error(runner, scene, tmp_path, method):
+    """Nothing to fill from: one line and exit 1, no all-black output written."""
+    pic, _ = scene
+    mp = write_image(tmp_path / "all.png", np.full((16, 16), 255, np.uint8))
+    r = run(runner, "inpaint", pic, "--mask", mp, "-o", tmp_path / "x.png", "-m", method)
+    assert r.exit_code == 1
+    errs = error_lines(r)
+    assert len(errs) == 1 and "whole image" in errs[0]
+    assert not (tmp_path / "x.png").exists()
+
+
 def test_inpaint_folder_with_sidecars_skips_mask_files(runner, tmp_path):
     d = tmp_path / "batch"
     m = np.zeros((12, 12), np.uint8)

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 import torch
 
+from restore.errors import InputError
 from restore.io import write_image
 from restore.weights import load_model, read_metadata
 
@@ -47,11 +48,12 @@ def test_train_sr_exports_and_resumes(tiny_data, tmp_path) -> None:
 def test_train_inpaint_exports(tiny_data, tmp_path, structure) -> None:
     from restore.train import InpaintTrainConfig, train_inpaint
 
-    cfg = InpaintTrainConfig(data=[str(tiny_data)], widths=[4, 8], n_bottleneck=1, iters=3, batch=2, patch=48,
-                             val_images=1, val_every=3, out=str(tmp_path / "run"), fill_structure=structure)
+    cfg = InpaintTrainConfig(data=[str(tiny_data)], widths=[4, 8], n_bottleneck=1, refine=[1, 2], iters=3, batch=2,
+                             patch=48, val_images=1, val_masks=1, val_every=3, out=str(tmp_path / "run"),
+                             fill={"structure": structure})
     p = train_inpaint(cfg)
     net = load_model(p, device="cpu")
-    assert net.task == "inpaint" and net.structure_strength == structure  # the pre-fill travels in the file
+    assert net.task == "inpaint" and net.fill.structure == structure  # the pre-fill travels in the file
     x, holes = torch.rand(1, 3, 20, 24), torch.zeros(1, 1, 20, 24)
     holes[..., 5:12, 6:15] = 1
     assert net(x, holes).shape == (1, 3, 20, 24)
@@ -60,9 +62,53 @@ def test_train_inpaint_exports(tiny_data, tmp_path, structure) -> None:
 
     r = eval_inpaint(tiny_data, methods=("telea",), models=(str(p),), families=("box",), limit=1)
     assert set(r["results"]) == {"telea", str(p)}
+    # a CNN row carries its own pre-fill's score, measured through the same crops, and the difference
+    row = r["results"][str(p)]["box"]
+    assert row["gain_over_prefill"] == pytest.approx(row["psnr_hole"] - row["prefill_psnr_hole"])
+    assert "gain_over_prefill" not in r["results"]["telea"]["box"]
     training = read_metadata(p)["training"]
     # the pre-fill alone is measured on the same validation masks: the network's gain is on record
     assert set(training["prefill_val_hole_psnr"]) == set(cfg.families)
+    assert set(training["val_gain_over_prefill"]) == set(cfg.families)
+    assert "correction_rms" in training["best_val_hole_psnr"]
+    # resuming continues the same run
+    cfg.iters = 4
+    assert read_metadata(train_inpaint(cfg, resume=True))["training"]["iterations"] == 4
+
+
+def test_inpaint_batch_always_holds_holes_and_never_loops_forever(tiny_data) -> None:
+    from restore.data import list_images, load_rgb
+    from restore.train import InpaintTrainConfig, _inpaint_batch
+
+    images = [load_rgb(p) for p in list_images([tiny_data])]
+    cfg = InpaintTrainConfig(data=[], batch=6, patch=64)
+    x, m, fams = _inpaint_batch(images, cfg, np.random.default_rng(0))
+    assert x.shape == (6, 3, 64, 64) and m.shape == (6, 1, 64, 64)
+    assert all(0 < float(mi.mean()) <= 0.6 for mi in m) and sorted(set(fams)) == ["box", "thick", "thin"]
+    with pytest.raises(InputError, match="at least"):
+        _inpaint_batch(images, InpaintTrainConfig(data=[], patch=4000), np.random.default_rng(0))
+    # masks that can never fit the filter: a clear error after a bounded number of tries, not a hang
+    full = InpaintTrainConfig(data=[], patch=64, families=["box"])
+    with pytest.raises(InputError, match="tries"):
+        _inpaint_batch([np.zeros((64, 64, 3), np.uint8)], full, np.random.default_rng(0), max_tries=0)
+
+
+def test_inpaint_loss_weighs_every_crop_by_its_relative_error() -> None:
+    """Halving the error of a small thin hole lowers the loss as much as halving that of a large box."""
+    from restore.train import inpaint_loss
+
+    x = torch.zeros(2, 3, 32, 32)
+    m = torch.zeros(2, 1, 32, 32)
+    m[0, :, 10:12, :] = 1  # a thin stroke
+    m[1, :, 4:28, 4:28] = 1  # a box
+    y = x + torch.tensor([0.05, 0.3])[:, None, None, None]
+    base = float(inpaint_loss(y, x, m, eps=0))
+    thin = y.clone()
+    thin[0] *= 0.5
+    box = y.clone()
+    box[1] *= 0.5
+    assert float(inpaint_loss(thin, x, m, eps=0)) == pytest.approx(float(inpaint_loss(box, x, m, eps=0)), rel=1e-5)
+    assert float(inpaint_loss(thin, x, m, eps=0)) < base
 
 
 def test_cli_train_and_eval(tiny_data, tmp_path, runner) -> None:
@@ -80,7 +126,7 @@ def test_cli_train_and_eval(tiny_data, tmp_path, runner) -> None:
     r = runner.invoke(app, ["train", "sr", "--data", str(tiny_data), "--scales", "5"])
     assert r.exit_code == 2
     r = runner.invoke(app, ["train", "inpaint", "--data", str(tiny_data), "--fill-structure", "2"])
-    assert r.exit_code == 2 and "fill_structure" in r.output
+    assert r.exit_code == 2 and "structure" in r.output
 
 
 def test_eval_inpaint_side_by_side(tiny_data) -> None:

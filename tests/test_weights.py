@@ -79,3 +79,25 @@ def test_written_weights_are_readable_by_others(tmp_path) -> None:
     assert os.stat(p).st_mode & 0o777 == 0o644
     update_metadata(p, scores={"x": 1.0})
     assert os.stat(p).st_mode & 0o777 == 0o644
+
+
+def test_old_unet_config_is_migrated_at_load(tmp_path) -> None:
+    """Files written before the pre-fill had its own config (flat ``fill_*`` keys, no refinement branch,
+    uncentred inputs) load as the network they were."""
+    net = UNet(widths=(4, 8), n_bottleneck=1, refine=(), centre_inputs=False,
+               fill={"confidence": 16.0, "iters": 5, "growth": 2.0, "structure": 0.9, "structure_sigma": 3.0})
+    old = {"widths": [4, 8], "n_bottleneck": 1, "upsampler": "resize-conv", "padding_mode": "zeros",
+           "fill_confidence": 16.0, "fill_iters": 5, "fill_growth": 2.0, "fill_horizontal": 0.5,
+           "fill_structure": 0.9, "fill_structure_sigma": 3.0}
+    p = save_model(net, tmp_path / "old.safetensors", {"name": "old", "task": "inpaint", "arch": "unet", "config": old})
+    loaded = load_model(p, device="cpu")
+    assert loaded.fill == net.fill and len(loaded.refine) == 0 and not loaded.centre_inputs
+    x, holes = torch.rand(1, 3, 16, 16), torch.zeros(1, 1, 16, 16)
+    holes[..., 4:9, 3:12] = 1
+    with torch.no_grad():
+        assert torch.equal(loaded(x, holes), net.eval()(x, holes))
+    # a fixed anisotropic stencil without orientation guidance no longer exists: a clear error, not a guess
+    bad = {**old, "fill_structure": 0.0, "fill_horizontal": 0.7}
+    q = save_model(net, tmp_path / "bad.safetensors", {"name": "b", "task": "inpaint", "arch": "unet", "config": bad})
+    with pytest.raises(ModelError, match="no longer supported"):
+        load_model(q, device="cpu")

@@ -128,7 +128,7 @@ def corner_items(net, cfg: StudyConfig, images: list[np.ndarray], names: list[st
     import torch
 
     from restore.analysis.study import image_tensor, output_image
-    from restore.models.unet import pyramid_fill
+    from restore.fill import pyramid_fill
 
     img = images[0]
     m = np.zeros(img.shape[:2], bool)

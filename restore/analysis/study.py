@@ -151,8 +151,9 @@ def build_net(cfg: StudyConfig, *, upsampler: str, padding_mode: str, seed: int)
     if cfg.task == "sr":
         return PlainSR(base_ch=cfg.base_ch, n_blocks=cfg.n_blocks, scale=cfg.scale, upsampler=upsampler,
                        padding_mode=padding_mode, skip=cfg.bicubic_skip)
+    # no full-resolution refinement: the study measures what the upsamplers and padding do
     return UNet(widths=tuple(cfg.widths), upsampler=upsampler, padding_mode=padding_mode,
-                n_bottleneck=cfg.n_bottleneck)
+                n_bottleneck=cfg.n_bottleneck, refine=())
 
 
 def n_params(module: nn.Module) -> int:
@@ -381,7 +382,7 @@ def bench_inpaint(net: nn.Module | None, images: list[np.ndarray], names: list[s
     """Inpainting on the seeded thin/thick/box masks of ``restore.evaluate``; ``net=None`` is the U-Net's
     push–pull pre-fill alone (the reference every correction starts from)."""
     from restore.evaluate import inpaint_masks
-    from restore.models.unet import pyramid_fill
+    from restore.fill import pyramid_fill
 
     items = []
     for i, fam, m in inpaint_masks(images, ("thin", "thick", "box")):

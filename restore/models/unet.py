@@ -2,216 +2,47 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from restore.models.blocks import ConvAct, ResBlock, check_padding_mode, conv
+from restore.fill import FillConfig, prefill
+from restore.models.blocks import ConvAct, ResBlock, activation, check_padding_mode, conv
 from restore.models.upsamplers import Unpool, make_upsampler
 
 
-def _stencil_weights(stencil: float | Sequence[float] | torch.Tensor, b: int, device: torch.device) -> torch.Tensor:
-    """The Jacobi stencil as ``(B, 4)`` weights on the (horizontal, vertical, diagonal ↘, diagonal ↗)
-    neighbour pairs, rows summing to 1. A float is the horizontal share of an axis-only stencil (0.5 is
-    the isotropic 5-point Laplacian); four numbers, a ``(B, 4)`` tensor (one stencil per batch item) or a
-    ``(B, 4, H, W)`` field (one per pixel, returned as such) are used as given after normalising."""
-    if isinstance(stencil, (int, float)):
-        stencil = (float(stencil), 1.0 - float(stencil), 0.0, 0.0)
-    w = torch.as_tensor(stencil, dtype=torch.float32, device=device)
-    if w.dim() == 4:  # a per-pixel field (B, 4, H, W)
-        if w.shape[1] != 4 or bool((w < 0).any()) or bool((w.sum(1) <= 0).any()):
-            raise ValueError("a stencil field is (B, 4, H, W) non-negative weights")
-        return w / w.sum(1, keepdim=True)
-    if w.shape[-1] != 4 or w.dim() > 2 or bool((w < 0).any()) or bool((w.sum(-1) <= 0).any()):
-        raise ValueError("a stencil is four non-negative weights (horizontal, vertical, diagonal ↘, diagonal ↗)")
-    w = w / w.sum(-1, keepdim=True)
-    return w.expand(b, 4) if w.dim() == 1 else w
+class DilatedResidual(nn.Module):
+    """``x + act(conv_d(x))``: one dilated 3×3 convolution with a skip, the full-resolution refinement step.
 
-
-def _jacobi(f: torch.Tensor, free: torch.Tensor, iters: int,
-            stencil: float | Sequence[float] | torch.Tensor = 0.5) -> torch.Tensor:
-    """``iters`` Jacobi sweeps of an (anisotropic) Laplace equation on the ``free`` pixels (others stay
-    fixed), with replicate borders: each free pixel becomes the weighted mean of its neighbour pairs, with
-    weights ``stencil`` (see :func:`_stencil_weights`; 0.5 = the isotropic 5-point Laplacian).
-
-    Only the free pixels are updated, by gathering their neighbours from a flat padded copy: holes
-    are a small part of the image at the fine levels, and at the coarse levels per-op overhead, not
-    arithmetic, is the cost — both favour touching as few elements as possible.
-
-    Shape:
-        f ``(B, C, H, W)``, free ``(B, 1, H, W)`` bool → ``(B, C, H, W)``.
+    Shape: ``(B, C, H, W)`` → same.
     """
-    if iters <= 0 or not bool(free.any()):
-        return f
-    b, c, h, w = f.shape
-    hp, wp = h + 2, w + 2
-    pad = F.pad(f, (1, 1, 1, 1), mode="replicate").contiguous()
-    flat = pad.view(-1)
-    bi, _, yi, xi = free.expand(b, 1, h, w).nonzero(as_tuple=True)
-    pix = (yi + 1) * wp + (xi + 1)
-    idx = ((bi * c)[:, None] + torch.arange(c, device=f.device)[None, :]) * (hp * wp) + pix[:, None]
-    idx = idx.reshape(-1)
-    # free pixels on the image border change the replicated padding: refresh it after each sweep then
-    border = bool(((yi == 0) | (yi == h - 1) | (xi == 0) | (xi == w - 1)).any())
-    sw = _stencil_weights(stencil, b, f.device).to(f.dtype) / 2
-    offsets = (1, wp, wp + 1, wp - 1)  # the (horizontal, vertical, ↘, ↗) neighbour pairs in the flat copy
-    if sw.dim() == 4:  # one stencil per pixel: per-element weights, in idx's (free pixel, channel) order
-        weights = list(sw[bi, :, yi, xi].repeat_interleave(c, dim=0).t().contiguous())
-    elif bool((sw == sw[:1]).all()):  # one stencil for the whole batch: scalar weights
-        weights = sw[0].tolist()
-    else:  # one stencil per batch item
-        weights = list(sw[bi].repeat_interleave(c, dim=0).t().contiguous())
-    # neighbour indices computed once (int32 halves the index traffic when the image allows it), and the
-    # pairs that weigh nothing skipped
-    itype = torch.int32 if flat.numel() < 2**31 else torch.int64
-    pairs = [((idx - off).to(itype), (idx + off).to(itype), wt)
-             for off, wt in zip(offsets, weights) if bool(torch.as_tensor(wt).any())]
-    for _ in range(iters):
-        acc = None
-        for lo, hi, wt in pairs:
-            term = flat.index_select(0, lo).add_(flat.index_select(0, hi)).mul_(wt)
-            acc = term if acc is None else acc.add_(term)
-        flat.index_copy_(0, idx, acc)
-        if border:
-            pad[..., 1:-1, 0] = pad[..., 1:-1, 1]
-            pad[..., 1:-1, -1] = pad[..., 1:-1, -2]
-            pad[..., 0, :] = pad[..., 1, :]
-            pad[..., -1, :] = pad[..., -2, :]
-    return pad[..., 1:-1, 1:-1]
 
+    def __init__(self, ch: int, dilation: int, *, padding_mode: str = "zeros", act: str = "lrelu") -> None:
+        super().__init__()
+        self.conv = conv(ch, ch, 3, dilation=dilation, padding_mode=padding_mode)
+        self.act = activation(act)
 
-# the shipped pre-fill's orientation guidance (chosen on training images by scripts/tune_fill.py --structure)
-STRUCTURE_STRENGTH = 0.95
-STRUCTURE_SIGMA = 4.0
-
-
-def _gauss_blur(x: torch.Tensor, sigma: float) -> torch.Tensor:
-    """Separable Gaussian blur with replicate borders. Shape: ``(B, C, H, W)`` → same."""
-    r = max(1, int(3 * sigma + 0.5))
-    t = torch.arange(-r, r + 1, dtype=x.dtype, device=x.device)
-    k = torch.exp(-0.5 * (t / sigma) ** 2)
-    k = k / k.sum()
-    c = x.shape[1]
-    x = F.conv2d(F.pad(x, (r, r, 0, 0), mode="replicate"), k.view(1, 1, 1, -1).expand(c, 1, 1, -1), groups=c)
-    return F.conv2d(F.pad(x, (0, 0, r, r), mode="replicate"), k.view(1, 1, -1, 1).expand(c, 1, -1, 1), groups=c)
-
-
-def structure_stencils(image: torch.Tensor, holes: torch.Tensor, *, strength: float = STRUCTURE_STRENGTH,
-                       sigma: float = STRUCTURE_SIGMA) -> torch.Tensor:
-    """Per-pixel smoothing stencils that follow the image's local orientation into the holes.
-
-    The structure tensor (products of the grey image's gradients, from known pixels only) is carried into
-    the holes by an isotropic push–pull fill and smoothed with a Gaussian of ``sigma``; where it is coherent
-    (one dominant gradient direction) the stencil leans towards the neighbour pairs along the isophote —
-    the direction in which the image does not change — so edges and lines are continued across a hole
-    instead of being blurred out. ``strength`` × coherence is the share of the directional part; the rest is
-    the isotropic 5-point stencil (``strength`` < 1 keeps every pixel linked to its 4-neighbours).
-
-    Shape:
-        image ``(B, C, H, W)``, holes ``(B, 1, H, W)`` → ``(B, 4, H, W)`` weights on the (horizontal,
-        vertical, diagonal ↘, diagonal ↗) pairs, summing to 1.
-    """
-    known = 1.0 - holes
-    g = image.mean(1, keepdim=True)
-    # central differences where both neighbours are known; zero (and invalid) elsewhere
-    gp = F.pad(g, (1, 1, 1, 1), mode="replicate")
-    kp = F.pad(known, (1, 1, 1, 1), mode="replicate")
-    gx = (gp[..., 1:-1, 2:] - gp[..., 1:-1, :-2]) / 2
-    gy = (gp[..., 2:, 1:-1] - gp[..., :-2, 1:-1]) / 2
-    valid = kp[..., 1:-1, 2:] * kp[..., 1:-1, :-2] * kp[..., 2:, 1:-1] * kp[..., :-2, 1:-1]
-    tensor = torch.cat([gx * gx, gx * gy, gy * gy], dim=1) * valid
-    if bool((valid < 1).any()):
-        # push–pull alone: only the blurred orientation matters, and the harmonic sweeps cost 50 ms at 512²
-        # for no gain (training images: box 18.245 with them, 18.255 without)
-        tensor = pyramid_fill(tensor, 1.0 - valid, smooth_iters=0)
-    jxx, jxy, jyy = _gauss_blur(tensor, sigma).unbind(1)
-    diff, tr = jxx - jyy, jxx + jyy
-    coherence = torch.sqrt(diff * diff + 4 * jxy * jxy) / (tr + 1e-6)
-    # isophote angle (y points down, like the ↘ pair at +45°)
-    theta = 0.5 * torch.atan2(2 * jxy, diff) + torch.pi / 2
-    phi = torch.tensor([0.0, 0.5, 0.25, 0.75], dtype=image.dtype, device=image.device) * torch.pi
-    d = torch.cos(2 * (theta[:, None] - phi[None, :, None, None])).clamp_min(0)  # nearest two pairs share
-    d = d / d.sum(1, keepdim=True).clamp_min(1e-6)
-    iso = torch.tensor([0.5, 0.5, 0.0, 0.0], dtype=image.dtype, device=image.device)[None, :, None, None]
-    s = (strength * coherence.clamp(0, 1))[:, None]
-    return iso * (1 - s) + d * s
-
-
-def pyramid_fill(image: torch.Tensor, holes: torch.Tensor, *, confidence: float = 32.0,
-                 smooth_iters: int = 10, growth: float = 3.0, max_iters: int = 100,
-                 stencil: float | Sequence[float] | torch.Tensor = 0.5) -> torch.Tensor:
-    """Fill holes by push–pull with multigrid harmonic smoothing: a classical O(pixels) smooth fill.
-
-    Push: normalised binomial averaging of the known pixels down a Gaussian pyramid. Pull: from the
-    coarsest level up, each level keeps its own average where its coverage × ``confidence`` ≥ 1, blends in
-    the upsampled coarser estimate elsewhere, then relaxes the uncertain pixels towards a harmonic
-    (Laplace) fill with Jacobi sweeps — ``smooth_iters`` at full resolution, ``growth`` times more per
-    coarser level (capped at ``max_iters``): a multigrid solve, so large holes converge at the coarse
-    levels for little cost (100 sweeps per level are as good as 1000 there, at half the time). It beats
-    biharmonic on thin holes and by far on large ones, in milliseconds where biharmonic takes seconds, and
-    it gives the network a sensible start, so it learns a correction instead of a fill from zeros.
-    ``stencil`` is the sweeps' stencil (see :func:`_stencil_weights`): 0.5 = isotropic, the default; a
-    per-pixel field (from :func:`structure_stencils`, as :func:`guided_fill` does) is resampled to each
-    level by area averaging. Settings were chosen on training images by ``scripts/tune_fill.py``, never on
-    benchmark images, and checked on a second slice of them: growth 3 gained +0.12 / +0.13 dB on boxes over
-    a flat 10 sweeps per level (thick +0.10 / +0.05); one fixed direction (a horizontal share of 0.7)
-    gained +0.10 dB on boxes on the first slice but nothing on the second and lost 0.13 dB on the
-    validation images — a direction per pixel is what works.
-
-    Shape:
-        image ``(B, C, H, W)``, holes ``(B, 1, H, W)`` (1 = hole) → ``(B, C, H, W)``; known pixels unchanged.
-    """
-    from pyramids import pyr_down, pyr_up
-
-    known = 1.0 - holes
-    num, den = image * known, known
-    stack = []
-    while True:
-        stack.append((num, den))
-        if min(num.shape[-2:]) <= 2:
-            break
-        num, den = pyr_down(num, padding="replicate"), pyr_down(den, padding="replicate")
-    fill = num / den.clamp_min(1e-8)
-    for level, (num, den) in reversed(list(enumerate(stack[:-1]))):
-        up = pyr_up(fill, size=tuple(num.shape[-2:]), padding="replicate")
-        w = (den * confidence).clamp(0, 1)
-        fill = num / den.clamp_min(1e-8) * w + up * (1 - w)
-        iters = min(max_iters, round(smooth_iters * growth**level))
-        if iters:
-            st = stencil
-            if isinstance(st, torch.Tensor) and st.dim() == 4 and st.shape[-2:] != num.shape[-2:]:
-                st = F.interpolate(st, size=tuple(num.shape[-2:]), mode="area")  # the field at this level
-            fill = _jacobi(fill, w < 1, iters, st)
-    return image * known + fill * holes
-
-
-def guided_fill(image: torch.Tensor, holes: torch.Tensor, *, structure: float = STRUCTURE_STRENGTH,
-                structure_sigma: float = STRUCTURE_SIGMA, **fill) -> torch.Tensor:
-    """:func:`pyramid_fill` whose smoothing follows the image's orientation (:func:`structure_stencils` with
-    strength ``structure`` and scale ``structure_sigma``; 0 = the fixed stencil in ``fill``). The defaults
-    are the shipped pre-fill's, chosen on training images by ``scripts/tune_fill.py --structure``.
-
-    Shape:
-        image ``(B, C, H, W)``, holes ``(B, 1, H, W)`` (1 = hole) → ``(B, C, H, W)``; known pixels unchanged.
-    """
-    if structure > 0:
-        fill = {**fill, "stencil": structure_stencils(image, holes, strength=structure, sigma=structure_sigma)}
-    return pyramid_fill(image, holes, **fill)
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + self.act(self.conv(x))
 
 
 class UNet(nn.Module):
-    """Inpainting U-Net.
+    """Inpainting U-Net over a classical pre-fill, with a full-resolution refinement branch.
 
-    Input: the masked image, the mask, and a push–pull pre-fill of the holes (7 channels for RGB); output: a
-    correction added to the pre-fill, composited so known pixels are returned untouched.
+    Input: the masked image, the mask, and the pre-fill of the holes (:func:`restore.fill.prefill`, computed in
+    float32 inside the network: a network learns the correction to one particular pre-fill); all three are
+    centred on 0 (``centre_inputs``). Output: pre-fill + a learned correction, composited so known pixels are
+    returned untouched.
 
-    Why these blocks: the holes are pre-filled by :func:`pyramid_fill` and the mask is an input channel, so
-    no convolution ever sees the zeros of an empty hole — the failure that partial and gated convolutions
-    were invented for — and plain convolutions suffice (as in LaMa). Context across large holes comes from a
-    bottleneck of dilated residual blocks (dilations 1, 2, 4) at 1/8 resolution, which reaches ~120 px at the
-    input for little compute. Downsampling is by strided 3×3 convolutions; upsampling by the registered
-    upsampler; the ``unpool`` upsampler uses indices from a 2×2 max-pool of each encoder stage.
+    Why these blocks: the holes are pre-filled and the mask is an input channel, so no convolution sees the
+    zeros of an empty hole — the failure that partial and gated convolutions were invented for — and plain
+    convolutions suffice (as in LaMa). Context across large holes comes from the encoder (strided 3×3
+    convolutions) and a bottleneck of dilated residual blocks at the coarsest level; the decoder upsamples with
+    the registered ``upsampler`` (``unpool`` uses indices from a 2×2 max-pool of each encoder stage). Thin holes
+    are decided at full resolution, so after the decoder a chain of dilated residual convolutions
+    (``refine``: their dilations) works at full resolution and full width.
 
     Args:
         in_ch: image channels (3); the network's real input is ``2*in_ch + 1`` channels.
@@ -221,10 +52,9 @@ class UNet(nn.Module):
         padding_mode: zeros | reflect | replicate | circular.
         norm: none | batch | group.  act: relu | lrelu | gelu | silu.
         n_bottleneck: dilated residual blocks at the coarsest level.
-        fill_confidence, fill_iters, fill_growth, fill_horizontal: the :func:`pyramid_fill` pre-fill's
-            settings (part of the model: a network learns the correction to one particular pre-fill).
-        fill_structure, fill_structure_sigma: orientation-guided pre-fill (:func:`structure_stencils`'s
-            strength and sigma; strength 0 = the fixed stencil of ``fill_horizontal``).
+        refine: dilations of the full-resolution refinement convolutions (``()`` = none).
+        centre_inputs: feed ``x - 0.5`` instead of ``x`` (``False`` only for weights trained before it).
+        fill: the pre-fill's settings, a :class:`restore.fill.FillConfig` mapping.
 
     Shape:
         image ``(B, in_ch, H, W)``, holes ``(B, 1, H, W)`` → ``(B, out_ch, H, W)``; any H, W (padded
@@ -233,25 +63,23 @@ class UNet(nn.Module):
 
     task = "inpaint"
 
-    def __init__(self, in_ch: int = 3, out_ch: int = 3, widths: tuple[int, ...] = (24, 48, 96, 128),
-                 upsampler: str = "resize-conv", padding_mode: str = "reflect", norm: str = "none",
-                 act: str = "lrelu", n_bottleneck: int = 3, fill_confidence: float = 32.0, fill_iters: int = 10,
-                 fill_growth: float = 3.0, fill_horizontal: float = 0.5, fill_structure: float = 0.0,
-                 fill_structure_sigma: float = 4.0) -> None:
+    def __init__(self, in_ch: int = 3, out_ch: int = 3, widths: Sequence[int] = (32, 48, 96, 128),
+                 upsampler: str = "resize-conv", padding_mode: str = "zeros", norm: str = "none",
+                 act: str = "lrelu", n_bottleneck: int = 2, refine: Sequence[int] = (1, 2, 4, 8, 4, 2, 1),
+                 centre_inputs: bool = True, fill: dict[str, Any] | FillConfig | None = None) -> None:
         super().__init__()
         check_padding_mode(padding_mode)
         widths = tuple(int(w) for w in widths)
-        if len(widths) < 2:
-            raise ValueError("widths needs at least two levels")
-        self.widths, self.padding_mode = widths, padding_mode
-        self.fill = dict(confidence=float(fill_confidence), smooth_iters=int(fill_iters), growth=float(fill_growth),
-                         stencil=float(fill_horizontal))
-        self.structure_strength, self.structure_sigma = float(fill_structure), float(fill_structure_sigma)
-        if not 0.0 <= self.structure_strength <= 1.0 or self.structure_sigma <= 0:
-            raise ValueError("fill_structure must be in [0, 1] and fill_structure_sigma > 0")
+        if len(widths) < 2 or min(widths) < 1:
+            raise ValueError("widths needs at least two positive levels")
+        refine = tuple(int(d) for d in refine)
+        if any(d < 1 for d in refine):
+            raise ValueError("refine dilations must be ≥ 1")
+        self.widths, self.padding_mode, self.centre_inputs = widths, padding_mode, bool(centre_inputs)
+        self.fill = FillConfig.from_dict(fill)
         self.multiple = 2 ** (len(widths) - 1)
         # reflect padding needs every feature map larger than the largest dilation
-        self.min_size = self.multiple * (2 ** max(n_bottleneck - 1, 0) + 1)
+        self.min_size = max(self.multiple * (2 ** max(n_bottleneck - 1, 0) + 1), max(refine, default=0) + 1)
         kw = dict(padding_mode=padding_mode, norm=norm, act=act)
         self.stem = ConvAct(2 * in_ch + 1, widths[0], 3, **kw)
         self.down = nn.ModuleList()
@@ -268,28 +96,37 @@ class UNet(nn.Module):
         for a, b in zip(reversed(widths[1:]), reversed(widths[:-1])):
             self.up.append(make_upsampler(upsampler, a, b, 2, padding_mode=padding_mode))
             self.fuse.append(ConvAct(2 * b, b, 3, **kw))
+        self.refine = nn.Sequential(*[DilatedResidual(widths[0], d, padding_mode=padding_mode, act=act)
+                                      for d in refine])
         self.out = conv(widths[0], out_ch, 3, padding_mode=padding_mode)
-        nn.init.zeros_(self.out.weight)  # start as the pre-fill
-        nn.init.zeros_(self.out.bias)
         self.uses_indices = isinstance(self.up[0], Unpool)
+        self._init_weights(act)
+
+    def _init_weights(self, act: str) -> None:
+        """He init matched to the activation (PyTorch's default shrinks the signal through the encoder), the
+        refinement convolutions scaled down so the residual chain starts near identity, and a small non-zero
+        head: a zero head gives every other layer a zero gradient until it moves (the old model's head never
+        did)."""
+        slope = 0.2 if act == "lrelu" else 0.0
+        for name, m in self.named_modules():
+            if isinstance(m, nn.Conv2d) and m is not self.out and not name.startswith("up"):
+                nn.init.kaiming_normal_(m.weight, a=slope, nonlinearity="leaky_relu")
+                if name.startswith("refine"):
+                    m.weight.data.mul_(0.5)
+                if m.bias is not None:
+                    nn.init.zeros_(m.bias)
+        nn.init.normal_(self.out.weight, std=1e-3)
+        nn.init.zeros_(self.out.bias)
 
     def prefill(self, image: torch.Tensor, holes: torch.Tensor) -> torch.Tensor:
-        """The classical pre-fill the network corrects (holes: 1 = hole, already binary).
+        """The classical pre-fill the network corrects (holes: 1 = hole, already binary), in float32.
         Shape: ``(B, C, H, W)``, ``(B, 1, H, W)`` → ``(B, C, H, W)``."""
-        return guided_fill(image, holes, structure=self.structure_strength, structure_sigma=self.structure_sigma,
-                           **self.fill)
+        return prefill(image, holes, self.fill)
 
-    def forward(self, image: torch.Tensor, holes: torch.Tensor) -> torch.Tensor:
-        h, w = image.shape[-2:]
-        m = self.multiple
-        ph, pw = max((-h) % m, self.min_size - h), max((-w) % m, self.min_size - w)
-        if ph or pw:
-            # replicate keeps the pad free of invented structure and works for any size
-            image = F.pad(image, (0, pw, 0, ph), mode="replicate")
-            holes = F.pad(holes, (0, pw, 0, ph), mode="replicate")
-        holes = (holes > 0.5).to(image.dtype)
-        prefill = self.prefill(image, holes)
-        x = self.stem(torch.cat([image * (1 - holes), holes, prefill], dim=1))
+    def correction(self, image: torch.Tensor, holes: torch.Tensor, fill: torch.Tensor) -> torch.Tensor:
+        """The learned correction to ``fill`` (runs under the caller's autocast; the result is float32)."""
+        c = 0.5 if self.centre_inputs else 0.0
+        x = self.stem(torch.cat([(image - c) * (1 - holes), holes - c, fill - c], dim=1))
         skips, indices = [], []
         for down, enc in zip(self.down, self.enc):
             skips.append(x)
@@ -301,6 +138,46 @@ class UNet(nn.Module):
             skip = skips.pop()
             x = up(x, indices.pop()) if self.uses_indices else up(x)
             x = fuse(torch.cat([x, skip], dim=1))
-        out = prefill + self.out(x)
-        out = image * (1 - holes) + out * holes
+        return self.out(self.refine(x)).float()
+
+    def forward(self, image: torch.Tensor, holes: torch.Tensor) -> torch.Tensor:
+        h, w = image.shape[-2:]
+        m = self.multiple
+        ph, pw = max((-h) % m, self.min_size - h), max((-w) % m, self.min_size - w)
+        if ph or pw:
+            # replicate keeps the pad free of invented structure and works for any size
+            image = F.pad(image, (0, pw, 0, ph), mode="replicate")
+            holes = F.pad(holes, (0, pw, 0, ph), mode="replicate")
+        image = image.float()
+        holes = (holes > 0.5).float()
+        fill = self.prefill(image, holes)
+        out = fill + self.correction(image, holes, fill) * holes
         return out[..., :h, :w]
+
+
+def migrate_config(config: dict[str, Any]) -> dict[str, Any]:
+    """A UNet config as stored by an older release → today's keyword arguments.
+
+    Before the pre-fill had its own config object its settings were flat ``fill_*`` keys, and the network had
+    no refinement branch and took uncentred inputs; those files load as what they were.
+    """
+    cfg = dict(config)
+    flat = {k: cfg.pop(k) for k in list(cfg) if k.startswith("fill_")}
+    if not flat:
+        return cfg
+    horizontal = float(flat.pop("fill_horizontal", 0.5))
+    structure = float(flat.get("fill_structure", 0.0))
+    if structure == 0 and horizontal != 0.5:
+        raise ValueError("a fixed anisotropic pre-fill stencil (fill_horizontal != 0.5) is no longer supported")
+    names = {"fill_confidence": "confidence", "fill_iters": "iters", "fill_growth": "growth",
+             "fill_structure": "structure", "fill_structure_sigma": "structure_sigma"}
+    unknown = set(flat) - set(names)
+    if unknown:
+        raise ValueError(f"unknown setting(s) {', '.join(sorted(unknown))}")
+    cfg["fill"] = {"structure": 0.0, **{names[k]: v for k, v in flat.items()}}
+    cfg.setdefault("refine", [])
+    cfg.setdefault("centre_inputs", False)
+    cfg.setdefault("padding_mode", "reflect")
+    cfg.setdefault("widths", [24, 48, 96, 128])
+    cfg.setdefault("n_bottleneck", 3)
+    return cfg
