@@ -697,26 +697,35 @@ def eval_sr_cmd(
     method: Annotated[str, typer.Option("--method", "-m", help="auto, a CNN name or a classical method.")] = "auto",
     model: Annotated[Optional[str], typer.Option("--model", help="Model name or .safetensors path; overrides --method.", show_default=False)] = None,
     device: Annotated[str, typer.Option("--device", "-d")] = "auto",
+    degradation: Annotated[str, typer.Option("--degradation", help="clean (the published protocol) | jpeg:Q | noise:SIGMA (grey levels, on the LR) | blur:SIGMA (Gaussian blur of the HR before the downscale).")] = "clean",
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
     per_image: Annotated[bool, typer.Option("--per-image", help="Also list each image.")] = False,
 ) -> None:
-    """Super-resolution: LR = MATLAB bicubic of HR, PSNR/SSIM on Y with the scale shaved (the published protocol)."""
+    """Super-resolution: LR = MATLAB bicubic of HR (then --degradation), PSNR/SSIM on Y with the scale shaved (the
+    published protocol), and blockiness (JPEG block edges in the output; about 1 = none)."""
+    from restore.degradations import parse_test_degradation
+    from restore.errors import InputError
     from restore.evaluate import eval_sr
 
-    r = eval_sr(data, scale, method=method, model=model, device=device)
+    try:
+        deg = parse_test_degradation(degradation)
+    except InputError as e:
+        raise _error_exit(str(e), EXIT_USAGE) from None
+    r = eval_sr(data, scale, method=method, model=model, device=device, degradation=deg)
     if as_json:
         _emit_json(r)
         return
     from rich.console import Console
     from rich.table import Table
 
-    t = Table(title=f"{r['method']} ×{scale} on {data} ({r['images']} images)", title_justify="left")
-    for c in ("image", "PSNR-Y", "SSIM-Y", "s"):
+    t = Table(title=f"{r['method']} ×{scale} on {data} ({r['images']} images, {r['degradation']})", title_justify="left")
+    for c in ("image", "PSNR-Y", "SSIM-Y", "blockiness", "s"):
         t.add_column(c, justify="right" if c != "image" else "left")
     if per_image:
         for row in r["rows"]:
-            t.add_row(row["image"], f"{row['psnr_y']:.3f}", f"{row['ssim_y']:.4f}", f"{row['seconds']:.3f}")
-    t.add_row("mean", f"{r['psnr_y']:.3f}", f"{r['ssim_y']:.4f}", f"{r['seconds_per_image']:.3f}")
+            t.add_row(row["image"], f"{row['psnr_y']:.3f}", f"{row['ssim_y']:.4f}", f"{row['blockiness']:.3f}",
+                      f"{row['seconds']:.3f}")
+    t.add_row("mean", f"{r['psnr_y']:.3f}", f"{r['ssim_y']:.4f}", f"{r['blockiness']:.3f}", f"{r['seconds_per_image']:.3f}")
     Console().print(t)
 
 
@@ -789,6 +798,9 @@ def train_sr_cmd(
     name: Annotated[str, typer.Option("--name", help="Model name prefix; files are <name>-x<scale>.safetensors.")] = "sr",
     default: Annotated[bool, typer.Option("--default", help="Mark the exported models as the default for their scale.")] = False,
     resume: Annotated[bool, typer.Option("--resume", help="Continue from <out>/checkpoint.pt.")] = False,
+    degradation: Annotated[str, typer.Option("--degradation", help="bicubic (the published protocol) | real (blur, mixed-kernel downscale, noise, JPEG, in up to two rounds: restore/degradations.py).")] = "bicubic",
+    init: Annotated[Optional[str], typer.Option("--init", help="Start from <init>-x<scale> weights (a shipped name prefix, e.g. sr); their architecture is used.", show_default=False)] = None,
+    precision: Annotated[str, typer.Option("--precision", help="auto (bf16 on CPUs with native bf16, fp16 on CUDA) | bf16 | fp16 | fp32.")] = "auto",
 ) -> None:
     """Train SR networks for one or more scales (shared body, per-scale upsampler); exports safetensors."""
     from restore.train import SRTrainConfig, train_sr
@@ -802,7 +814,8 @@ def train_sr_cmd(
     cfg = SRTrainConfig(data=[str(d) for d in data], scales=sc, base_ch=base_ch, n_blocks=n_blocks,
                         upsampler=upsampler, padding_mode=padding, iters=iters, batch=batch, lr_patch=patch,
                         lr=lr, seed=seed, val_images=val_images, val_every=val_every, device=device,
-                        out=str(out), name=name, default=default)
+                        precision=precision, out=str(out), name=name, default=default, degradation=degradation,
+                        init=init)
     try:
         paths = train_sr(cfg, resume=resume, progress=_progress_printer())
     except ValueError as e:

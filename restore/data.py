@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 
@@ -81,10 +81,17 @@ class SRPairs:
                 lr[s].append(degrade(h, s))
         return cls(hr, lr)
 
-    def batch(self, scale: int, batch: int, lr_patch: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-        """Random aligned crops: LR ``(B, 3, p, p)`` and HR ``(B, 3, p*s, p*s)``, float32 in [0, 1]."""
+    def batch(self, scale: int, batch: int, lr_patch: int, rng: np.random.Generator,
+              degrade_fn: Callable[[np.ndarray, int, np.random.Generator], np.ndarray] | None = None,
+              ) -> tuple[np.ndarray, np.ndarray]:
+        """Random aligned crops: LR ``(B, 3, p, p)`` and HR ``(B, 3, p*s, p*s)``, float32 in [0, 1].
+
+        With ``degrade_fn(hr_patch, scale, rng) → lr_patch`` (e.g. :func:`restore.degradations.degrade_real`)
+        each LR patch is made from its (augmented) HR patch on the fly instead of cut from the stored LR."""
         lrs, hrs = [], []
         n = len(self.lr[scale])
+        if not any(min(lr.shape[:2]) >= lr_patch for lr in self.lr[scale]):
+            raise InputError(f"no training image is at least {lr_patch * scale} px on each side; use a smaller --patch")
         while len(lrs) < batch:
             i = int(rng.integers(n))
             lr, hr = self.lr[scale][i], self.hr[scale][i]
@@ -92,9 +99,12 @@ class SRPairs:
             if lh < lr_patch or lw < lr_patch:
                 continue
             y, x = int(rng.integers(lh - lr_patch + 1)), int(rng.integers(lw - lr_patch + 1))
-            a = lr[y : y + lr_patch, x : x + lr_patch]
             b = hr[y * scale : (y + lr_patch) * scale, x * scale : (x + lr_patch) * scale]
-            a, b = augment([a, b], rng)
+            if degrade_fn is None:
+                a, b = augment([lr[y : y + lr_patch, x : x + lr_patch], b], rng)
+            else:
+                (b,) = augment([b], rng)
+                a = degrade_fn(b, scale, rng)
             lrs.append(a)
             hrs.append(b)
         to = lambda xs: np.stack(xs).transpose(0, 3, 1, 2).astype(np.float32) / 255.0  # noqa: E731

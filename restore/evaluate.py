@@ -83,27 +83,39 @@ def _rgb_u8(path: Path) -> np.ndarray:
 
 
 def eval_sr(data: str | Path, scale: int, *, method: str = "bicubic-matlab", model: Any = None,
-            device: str = "auto", on_image: Callable[[str], None] | None = None) -> dict[str, Any]:
-    """Evaluate one SR method/model on a folder by the standard protocol; returns means and per-image rows."""
-    from restore.api import upscale
-    from restore.data import degrade, mod_crop
+            device: str = "auto", degradation: Any = "clean",
+            on_image: Callable[[str], None] | None = None) -> dict[str, Any]:
+    """Evaluate one SR method/model on a folder by the standard protocol; returns means and per-image rows.
 
+    ``degradation`` (a :class:`restore.degradations.TestDegradation` or its name: ``clean``, ``jpeg:Q``,
+    ``noise:SIGMA``, ``blur:SIGMA``) is applied around the published bicubic downscale, seeded per image;
+    every row also reports the output's :func:`restore.degradations.blockiness` at the JPEG block period.
+    """
+    from restore.api import upscale
+    from restore.data import mod_crop
+    from restore.degradations import blockiness, make_lr, parse_test_degradation
+
+    deg = parse_test_degradation(degradation) if isinstance(degradation, str) else degradation
     rows = []
-    for f in bench_images(data):
+    for i, f in enumerate(bench_images(data)):
         if on_image:
             on_image(f.name)
         hr = mod_crop(_rgb_u8(f), scale)
-        lr = degrade(hr, scale)
+        if min(hr.shape[:2]) - 2 * scale < 7:  # SSIM's 7-px window after the shave
+            raise InputError(f"{f.name}: {hr.shape[1]}×{hr.shape[0]} px is too small to evaluate at ×{scale}")
+        lr = make_lr(hr, scale, deg, seed=i)
         t = time.perf_counter()
         sr = upscale(lr, scale, method=method, model=model, device=device, tile=0)
         dt = time.perf_counter() - t
         rows.append({"image": f.name, "psnr_y": psnr_y_np(sr, hr, scale), "ssim_y": ssim_y_np(sr, hr, scale),
+                     "blockiness": blockiness(sr, 8 * scale),
                      "seconds": dt, "out_mp": hr.shape[0] * hr.shape[1] / 1e6})
     return {
         "task": "sr", "data": str(data), "scale": scale, "method": _label("sr", method, model, scale),
-        "images": len(rows),
+        "degradation": str(deg), "images": len(rows),
         "psnr_y": float(np.mean([r["psnr_y"] for r in rows])),
         "ssim_y": float(np.mean([r["ssim_y"] for r in rows])),
+        "blockiness": float(np.nanmean([r["blockiness"] for r in rows])) if rows else float("nan"),
         "seconds_per_image": float(np.mean([r["seconds"] for r in rows])),
         "rows": rows,
     }

@@ -119,9 +119,33 @@ class SRTrainConfig:
     val_images: int = 10
     val_every: int = 500
     device: str = "auto"
+    precision: str = "auto"
     out: str = "runs/sr"
     name: str = "sr"
     default: bool = False
+    #: "bicubic" (the published protocol's degradation) or "real" (restore.degradations.degrade_real)
+    degradation: str = "bicubic"
+    degradation_settings: dict = field(default_factory=dict)  # RealDegradation fields; empty = its defaults
+    #: start from shipped (or saved) weights: "<init>-x<scale>" for each scale, e.g. "sr" (fine-tuning)
+    init: str | None = None
+
+
+def _init_files(prefix: str, scales: Sequence[int]) -> tuple[dict[int, Path], dict]:
+    """The ``<prefix>-x<s>`` weights to start from (shipped names or run files) and their shared architecture."""
+    from restore.errors import ModelError
+    from restore.weights import read_metadata, resolve
+
+    files, arch = {}, None
+    for s in scales:
+        try:
+            files[s] = resolve(f"{prefix}-x{s}")
+        except ModelError:
+            files[s] = resolve(f"{prefix}-x{s}.safetensors")  # a run's files: --init runs/sr/sr
+        cfg = {k: v for k, v in read_metadata(files[s])["config"].items() if k != "scale"}
+        if arch is not None and cfg != arch:
+            raise InputError(f"--init {prefix}: the files of different scales have different architectures")
+        arch = cfg
+    return files, arch or {}
 
 
 def train_sr(cfg: SRTrainConfig, *, resume: bool = False, progress: Callable[[dict], None] | None = None) -> list[Path]:
@@ -129,21 +153,37 @@ def train_sr(cfg: SRTrainConfig, *, resume: bool = False, progress: Callable[[di
 
     The best validation checkpoint (mean PSNR-Y over scales on held-back training images) is exported.
     """
+    from restore.degradations import RealDegradation, degrade_real
+
+    if cfg.degradation not in ("bicubic", "real"):
+        raise InputError(f"unknown training degradation {cfg.degradation!r}; choose bicubic or real")
+    real = RealDegradation.from_dict(cfg.degradation_settings) if cfg.degradation == "real" else None
     torch.manual_seed(cfg.seed)
     rng = np.random.default_rng(cfg.seed)
     device = pick_device(cfg.device)
+    amp = autocast_dtype(device, cfg.precision)
     out = Path(cfg.out)
     out.mkdir(parents=True, exist_ok=True)
     paths = list_images(cfg.data)
     train_paths, val_paths = split_validation(paths, cfg.val_images)
-    t0 = time.time()
     pairs = SRPairs.build(train_paths, cfg.scales)
     val = SRPairs.build(val_paths, cfg.scales) if val_paths else None
+    val_real: dict[int, list[np.ndarray]] = {}
+    if val is not None and real is not None:
+        # the validation inputs of a real-photo model: each held-back image degraded once, seeded by its index
+        val_real = {s: [degrade_real(h, s, np.random.default_rng([cfg.seed, 77, s, i]), real)
+                        for i, h in enumerate(val.hr[s])] for s in cfg.scales}
     arch = dict(base_ch=cfg.base_ch, n_blocks=cfg.n_blocks, upsampler=cfg.upsampler, padding_mode=cfg.padding_mode)
+    init_files: dict[int, Path] = {}
+    if cfg.init:
+        init_files, arch = _init_files(cfg.init, cfg.scales)  # the starting weights decide the architecture
     net = MultiScaleSR(cfg.scales, **arch).to(device)
+    for s, path in init_files.items():  # the bodies are shared: every file carries the same one
+        from restore.weights import load_model
+
+        net.nets[str(s)].load_state_dict(load_model(path, device=str(device)).state_dict())
     opt = torch.optim.Adam(net.parameters(), lr=cfg.lr)
-    use_amp = device.type == "cuda"
-    scaler = torch.amp.GradScaler("cuda", enabled=use_amp)
+    scaler = torch.amp.GradScaler("cuda", enabled=amp is torch.float16 and device.type == "cuda")
     state = {"step": 0, "best": -1.0, "wall": 0.0, "history": []}
     ckpt = out / "checkpoint.pt"
     if resume and ckpt.exists():
@@ -159,12 +199,14 @@ def train_sr(cfg: SRTrainConfig, *, resume: bool = False, progress: Callable[[di
         res = {}
         with torch.inference_mode():
             for s in cfg.scales:
-                ps = []
-                for lr_img, hr_img in zip(val.lr[s], val.hr[s]):
-                    x = torch.from_numpy(lr_img).permute(2, 0, 1)[None].float().div(255).to(device)
-                    y = torch.from_numpy(hr_img).permute(2, 0, 1)[None].float().div(255)
-                    ps.append(psnr_y(net(x, s).float().cpu(), y, s))
-                res[f"x{s}"] = float(np.mean(ps))
+                sets = [("", val.lr[s])] + ([("_real", val_real[s])] if val_real else [])
+                for tag, lrs in sets:
+                    ps = []
+                    for lr_img, hr_img in zip(lrs, val.hr[s]):
+                        x = torch.from_numpy(lr_img).permute(2, 0, 1)[None].float().div(255).to(device)
+                        y = torch.from_numpy(hr_img).permute(2, 0, 1)[None].float().div(255)
+                        ps.append(psnr_y(net(x, s).float().cpu(), y, s))
+                    res[f"x{s}{tag}"] = float(np.mean(ps))
         net.train()
         return res
 
@@ -174,12 +216,13 @@ def train_sr(cfg: SRTrainConfig, *, resume: bool = False, progress: Callable[[di
     while state["step"] < cfg.iters:
         step = state["step"]
         s = cfg.scales[step % len(cfg.scales)]
-        lr_b, hr_b = pairs.batch(s, cfg.batch, cfg.lr_patch, rng)
+        lr_b, hr_b = pairs.batch(s, cfg.batch, cfg.lr_patch, rng,
+                                 degrade_fn=(lambda hr, sc, r: degrade_real(hr, sc, r, real)) if real else None)
         x = torch.from_numpy(lr_b).to(device)
         y = torch.from_numpy(hr_b).to(device)
         for g in opt.param_groups:
             g["lr"] = _cosine(step, cfg.iters, cfg.lr)
-        with torch.autocast(device.type, dtype=torch.float16, enabled=use_amp):
+        with torch.autocast(device.type, dtype=amp or torch.float32, enabled=amp is not None):
             loss = F.l1_loss(net(x, s).float(), y)
         opt.zero_grad(set_to_none=True)
         scaler.scale(loss).backward()
@@ -203,14 +246,18 @@ def train_sr(cfg: SRTrainConfig, *, resume: bool = False, progress: Callable[[di
         info = {
             "name": f"{cfg.name}-x{s}", "task": "sr", "arch": "srnet", "scale": s,
             "config": {**arch, "scale": s}, "default": cfg.default,
-            "description": f"SRNet {cfg.base_ch}ch×{cfg.n_blocks} blocks, {cfg.upsampler}, ×{s}",
+            "description": f"SRNet {arch['base_ch']}ch×{arch['n_blocks']} blocks, {arch['upsampler']}, ×{s}"
+                           + (", real-photo degradations" if real else ""),
             "training": {
                 "data": [str(d) for d in cfg.data], "train_images": len(train_paths),
                 "val_images": [p.name for p in val_paths], "iterations": state["step"],
                 "batch": cfg.batch, "lr_patch": cfg.lr_patch, "lr": cfg.lr, "seed": cfg.seed,
                 "scales_shared_body": cfg.scales, "hardware": _hardware(device),
                 "wall_s": round(state["wall"], 1), "best_val_psnr_y": state.get("best_val"),
-                "degradation": "MATLAB bicubic (antialiased), uint8",
+                "degradation": ({"pipeline": "restore.degradations.degrade_real", **real.to_dict()} if real
+                                else "MATLAB bicubic (antialiased), uint8"),
+                "precision": str(amp).replace("torch.", "") if amp else "float32",
+                "init": cfg.init,
             },
         }
         written.append(save_model(single, out / f"{cfg.name}-x{s}.safetensors", info))

@@ -44,6 +44,27 @@ def test_train_sr_exports_and_resumes(tiny_data, tmp_path) -> None:
     assert read_metadata(paths[0])["training"]["iterations"] == 6
 
 
+def test_train_sr_real_degradations_from_init(tiny_data, tmp_path) -> None:
+    """Fine-tuning on the real-photo pipeline: starts from given weights (their architecture), validates on
+    clean and on degraded held-back images, and records the pipeline's settings in the exported files."""
+    from restore.train import SRTrainConfig, train_sr
+
+    base = SRTrainConfig(data=[str(tiny_data)], scales=[2], base_ch=8, n_blocks=1, iters=2, batch=2, lr_patch=12,
+                         val_images=1, val_every=2, out=str(tmp_path / "base"), name="b", precision="fp32")
+    train_sr(base)
+    cfg = SRTrainConfig(data=[str(tiny_data)], scales=[2], iters=2, batch=2, lr_patch=12, val_images=1, val_every=2,
+                        out=str(tmp_path / "real"), name="r", degradation="real",
+                        init=str(tmp_path / "base" / "b"))
+    (p,) = train_sr(cfg)
+    meta = read_metadata(p)
+    assert meta["config"]["base_ch"] == 8  # the init's architecture, not the config's default 48
+    t = meta["training"]
+    assert t["degradation"]["pipeline"].endswith("degrade_real") and t["degradation"]["jpeg_quality"] == [30, 95]
+    assert set(t["best_val_psnr_y"]) >= {"x2", "x2_real"}
+    with pytest.raises(ValueError, match="degradation"):
+        train_sr(SRTrainConfig(data=[str(tiny_data)], degradation="gan"))
+
+
 @pytest.mark.parametrize("structure", [0.0, 0.95])
 def test_train_inpaint_exports(tiny_data, tmp_path, structure) -> None:
     from restore.train import InpaintTrainConfig, train_inpaint

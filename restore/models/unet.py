@@ -62,8 +62,11 @@ class UNet(nn.Module):
     """
 
     task = "inpaint"
+    #: bfloat16 inference on CPUs with native bf16 is safe: the pre-fill runs in float32, only the correction
+    #: (a few grey levels) passes through bf16 convolutions
+    cpu_bf16 = True
 
-    def __init__(self, in_ch: int = 3, out_ch: int = 3, widths: Sequence[int] = (32, 48, 96, 128),
+    def __init__(self, in_ch: int = 3, out_ch: int = 3, widths: Sequence[int] = (16, 32, 64, 96),
                  upsampler: str = "resize-conv", padding_mode: str = "zeros", norm: str = "none",
                  act: str = "lrelu", n_bottleneck: int = 2, refine: Sequence[int] = (1, 2, 4, 8, 4, 2, 1),
                  centre_inputs: bool = True, fill: dict[str, Any] | FillConfig | None = None) -> None:

@@ -1,0 +1,270 @@
+"""Synthetic degradations of photos, for training super-resolution on "real" inputs and for evaluating it.
+
+Training (:class:`RealDegradation`, :func:`degrade_real`): real photos reach an upscaler blurred, resized
+with an unknown kernel, noisy and JPEG-compressed, often more than once (a phone's pipeline, then a
+messenger's). Following the published descriptions of Real-ESRGAN (a "second-order" pipeline: the same
+steps applied twice) and BSRGAN (random kernels, noise types and JPEG qualities), one HR patch becomes one LR
+patch by, in this order:
+
+1. **blur** (probability ``blur_prob``): a Gaussian kernel, isotropic or (``aniso_prob``) anisotropic with a
+   random angle, σ drawn from ``blur_sigma`` (HR pixels);
+2. **downscale** by exactly ``scale`` with a kernel drawn from ``kernels``: ``area``, ``bilinear``,
+   ``bicubic`` (OpenCV) or ``matlab`` (the antialiased bicubic of the published SR protocol);
+3. **noise** (``noise_prob``): Gaussian with σ from ``noise_sigma`` grey levels, the same in every channel
+   (grey noise, probability ``gray_noise_prob``) or per channel (colour noise); otherwise, with
+   ``poisson_prob``, Poisson (shot) noise at a random ``poisson_scale`` (its σ grows with brightness);
+4. **JPEG** (``jpeg_prob``) at a quality from ``jpeg_quality``;
+5. with ``second_prob``, a **second round** of steps 1, 3 and 4 at the LR size with the milder
+   ``*2`` ranges (no second resize, so the LR stays aligned with the HR);
+
+and a share ``clean_prob`` of samples gets the published MATLAB-bicubic downscale alone, so the model does
+not forget clean inputs. Every draw comes from the ``numpy.random.Generator`` passed in, so a seed gives the
+same LR, bit for bit. The settings are stored in the trained weights' metadata (:meth:`RealDegradation.to_dict`).
+
+Evaluation (:func:`parse_test_degradation`, :func:`make_lr`): named, reproducible degradations applied around
+the published bicubic downscale — ``clean``, ``jpeg:Q``, ``noise:SIGMA``, ``blur:SIGMA`` — and
+:func:`blockiness`, which measures JPEG block edges in an upscaled output.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, fields
+from typing import Any
+
+import numpy as np
+
+from restore.errors import InputError
+
+KERNELS = ("area", "bilinear", "bicubic", "matlab")
+
+
+@dataclass(frozen=True)
+class RealDegradation:
+    """The training degradation's settings (each step: a probability and a range). See the module docstring."""
+
+    clean_prob: float = 0.15
+    blur_prob: float = 0.6
+    blur_sigma: tuple[float, float] = (0.2, 2.0)
+    aniso_prob: float = 0.4
+    kernels: tuple[str, ...] = KERNELS
+    noise_prob: float = 0.4
+    noise_sigma: tuple[float, float] = (1.0, 12.0)
+    gray_noise_prob: float = 0.4
+    poisson_prob: float = 0.15
+    poisson_scale: tuple[float, float] = (0.05, 1.5)
+    jpeg_prob: float = 0.8
+    jpeg_quality: tuple[int, int] = (30, 95)
+    second_prob: float = 0.3
+    blur2_sigma: tuple[float, float] = (0.2, 0.8)
+    noise2_sigma: tuple[float, float] = (1.0, 6.0)
+    jpeg2_quality: tuple[int, int] = (50, 95)
+
+    def __post_init__(self) -> None:
+        for f in fields(self):
+            v = getattr(self, f.name)
+            if f.name.endswith("_prob") and not 0.0 <= float(v) <= 1.0:
+                raise InputError(f"degradation {f.name} must be in [0, 1], got {v}")
+            if isinstance(v, (tuple, list)) and f.name != "kernels" and (len(v) != 2 or v[0] > v[1] or v[0] < 0):
+                raise InputError(f"degradation {f.name} must be a range (low, high) with 0 ≤ low ≤ high, got {v}")
+        if not self.kernels or any(k not in KERNELS for k in self.kernels):
+            raise InputError(f"degradation kernels must be among {', '.join(KERNELS)}, got {self.kernels}")
+        for name in ("jpeg_quality", "jpeg2_quality"):
+            lo, hi = getattr(self, name)
+            if not 1 <= lo <= hi <= 100:
+                raise InputError(f"degradation {name} must be within 1..100, got {(lo, hi)}")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any] | None) -> RealDegradation:
+        if not d:
+            return cls()
+        names = {f.name for f in fields(cls)}
+        unknown = set(d) - names
+        if unknown:
+            raise InputError(f"unknown degradation setting(s): {', '.join(sorted(unknown))}")
+        return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in d.items()})
+
+
+# --- the steps (float32 H×W×3 in [0, 255] in, same out, unless said) ---------------------------------------
+
+def gaussian_kernel(sigma_x: float, sigma_y: float | None = None, angle: float = 0.0) -> np.ndarray:
+    """A normalised 2-D Gaussian kernel, anisotropic when ``sigma_y`` differs, rotated by ``angle`` (rad).
+    Its radius is 3 σ of the larger axis."""
+    sigma_y = sigma_x if sigma_y is None else sigma_y
+    r = max(1, int(math.ceil(3 * max(sigma_x, sigma_y))))
+    t = np.arange(-r, r + 1, dtype=np.float64)
+    xx, yy = np.meshgrid(t, t)
+    c, s = math.cos(angle), math.sin(angle)
+    u, v = c * xx + s * yy, -s * xx + c * yy
+    k = np.exp(-0.5 * ((u / sigma_x) ** 2 + (v / sigma_y) ** 2))
+    return (k / k.sum()).astype(np.float32)
+
+
+def blur(img: np.ndarray, kernel: np.ndarray) -> np.ndarray:
+    import cv2
+
+    return cv2.filter2D(img, -1, kernel, borderType=cv2.BORDER_REFLECT_101)
+
+
+def downscale(img: np.ndarray, scale: int, kernel: str) -> np.ndarray:
+    """Exactly ``scale`` times smaller (H and W must be multiples of ``scale``)."""
+    import cv2
+
+    h, w = img.shape[:2]
+    if kernel == "matlab":
+        from restore.classical import imresize
+
+        return imresize(img, output_shape=(h // scale, w // scale))
+    interp = {"area": cv2.INTER_AREA, "bilinear": cv2.INTER_LINEAR, "bicubic": cv2.INTER_CUBIC}[kernel]
+    return cv2.resize(img, (w // scale, h // scale), interpolation=interp)
+
+
+def gaussian_noise(img: np.ndarray, sigma: float, rng: np.random.Generator, gray: bool = False) -> np.ndarray:
+    """Add N(0, σ²) noise (grey levels): one field for all channels when ``gray``, else one per channel."""
+    shape = img.shape[:2] + (1,) if gray else img.shape
+    return img + rng.normal(0.0, sigma, size=shape).astype(np.float32)
+
+
+def poisson_noise(img: np.ndarray, scale: float, rng: np.random.Generator) -> np.ndarray:
+    """Shot noise: photon counts ∝ brightness. ``scale`` sets its strength (σ ≈ √(v · scale · 255/100) at level
+    v), so brighter pixels get more noise."""
+    v = np.clip(img, 0, 255) / 255.0
+    photons = 10.0 ** rng.uniform(1.5, 3.0) / max(scale, 1e-3)  # photons at full white
+    noisy = rng.poisson(v * photons).astype(np.float32) / photons
+    return img + (noisy - v).astype(np.float32) * 255.0
+
+
+def jpeg(img: np.ndarray, quality: int) -> np.ndarray:
+    """Round to uint8 and JPEG-compress at ``quality`` (OpenCV's libjpeg, 4:2:0 chroma), back to float."""
+    import cv2
+
+    u8 = np.clip(np.round(img), 0, 255).astype(np.uint8)
+    ok, buf = cv2.imencode(".jpg", u8[:, :, ::-1], [cv2.IMWRITE_JPEG_QUALITY, int(quality)])
+    if not ok:  # pragma: no cover - OpenCV always encodes a valid uint8 image
+        raise InputError("JPEG encoding failed")
+    return cv2.imdecode(buf, cv2.IMREAD_COLOR)[:, :, ::-1].astype(np.float32)
+
+
+def _random_blur(img: np.ndarray, rng: np.random.Generator, sigma: tuple[float, float], aniso_prob: float) -> np.ndarray:
+    sx = rng.uniform(*sigma)
+    if rng.random() < aniso_prob:
+        return blur(img, gaussian_kernel(sx, rng.uniform(*sigma), rng.uniform(0, math.pi)))
+    return blur(img, gaussian_kernel(sx))
+
+
+def _random_noise(img: np.ndarray, rng: np.random.Generator, cfg: RealDegradation, sigma: tuple[float, float]) -> np.ndarray:
+    if rng.random() < cfg.noise_prob:
+        return gaussian_noise(img, rng.uniform(*sigma), rng, gray=rng.random() < cfg.gray_noise_prob)
+    if rng.random() < cfg.poisson_prob:
+        return poisson_noise(img, rng.uniform(*cfg.poisson_scale), rng)
+    return img
+
+
+def degrade_real(hr_u8: np.ndarray, scale: int, rng: np.random.Generator,
+                 cfg: RealDegradation | None = None) -> np.ndarray:
+    """One LR patch from one HR patch by the training pipeline (see the module docstring).
+
+    Args:
+        hr_u8: ``H×W×3`` uint8, H and W multiples of ``scale``.
+        scale: 2, 3 or 4.
+        rng: the source of every random draw (a seed gives the same LR).
+        cfg: the pipeline's settings (default: :class:`RealDegradation`'s).
+
+    Returns:
+        ``(H/scale)×(W/scale)×3`` uint8.
+    """
+    from restore.data import degrade
+
+    cfg = cfg or RealDegradation()
+    h, w = hr_u8.shape[:2]
+    if h % scale or w % scale:
+        raise InputError(f"HR patch {w}×{h} is not a multiple of ×{scale}")
+    if rng.random() < cfg.clean_prob:
+        return degrade(hr_u8, scale)
+    x = hr_u8.astype(np.float32)
+    if rng.random() < cfg.blur_prob:
+        x = _random_blur(x, rng, cfg.blur_sigma, cfg.aniso_prob)
+    x = downscale(x, scale, cfg.kernels[int(rng.integers(len(cfg.kernels)))])
+    x = _random_noise(x, rng, cfg, cfg.noise_sigma)
+    if rng.random() < cfg.jpeg_prob:
+        x = jpeg(x, int(rng.integers(cfg.jpeg_quality[0], cfg.jpeg_quality[1] + 1)))
+    if rng.random() < cfg.second_prob:
+        if rng.random() < cfg.blur_prob:
+            x = _random_blur(x, rng, cfg.blur2_sigma, cfg.aniso_prob)
+        x = _random_noise(x, rng, cfg, cfg.noise2_sigma)
+        if rng.random() < cfg.jpeg_prob:
+            x = jpeg(x, int(rng.integers(cfg.jpeg2_quality[0], cfg.jpeg2_quality[1] + 1)))
+    return np.clip(np.round(x), 0, 255).astype(np.uint8)
+
+
+# --- evaluation ------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class TestDegradation:
+    """A named evaluation degradation: ``kind`` ∈ clean | jpeg | noise | blur, with its ``value``."""
+
+    kind: str
+    value: float = 0.0
+
+    def __str__(self) -> str:
+        return "clean" if self.kind == "clean" else f"{self.kind}:{self.value:g}"
+
+
+def parse_test_degradation(spec: str) -> TestDegradation:
+    """``clean`` | ``jpeg:Q`` (quality 1–100) | ``noise:SIGMA`` (grey levels) | ``blur:SIGMA`` (HR pixels).
+
+    Raises:
+        InputError: anything else, with the accepted forms in the message.
+    """
+    forms = "clean, jpeg:Q (1-100), noise:SIGMA (grey levels), blur:SIGMA (pixels)"
+    s = spec.strip().lower()
+    if s == "clean":
+        return TestDegradation("clean")
+    kind, _, val = s.partition(":")
+    if kind not in ("jpeg", "noise", "blur") or not val:
+        raise InputError(f"unknown degradation {spec!r}; use {forms}")
+    try:
+        v = float(val)
+    except ValueError:
+        raise InputError(f"bad value in degradation {spec!r}; use {forms}") from None
+    if not math.isfinite(v) or v < 0 or (kind == "jpeg" and not (1 <= v <= 100 and v == int(v))) or \
+            (kind == "blur" and v == 0):
+        raise InputError(f"bad value in degradation {spec!r}; use {forms}")
+    return TestDegradation(kind, v)
+
+
+def make_lr(hr_u8: np.ndarray, scale: int, deg: TestDegradation | str = "clean", seed: int = 0) -> np.ndarray:
+    """The evaluation LR of an HR image: the published MATLAB-bicubic downscale, with ``deg`` applied (blur
+    to the HR before it; JPEG or seeded Gaussian colour noise to the LR after it). uint8 in and out."""
+    from restore.data import degrade
+
+    deg = parse_test_degradation(deg) if isinstance(deg, str) else deg
+    if deg.kind == "blur":
+        hr = np.clip(np.round(blur(hr_u8.astype(np.float32), gaussian_kernel(deg.value))), 0, 255).astype(np.uint8)
+        return degrade(hr, scale)
+    lr = degrade(hr_u8, scale)
+    if deg.kind == "jpeg":
+        return jpeg(lr.astype(np.float32), int(deg.value)).astype(np.uint8)
+    if deg.kind == "noise":
+        noisy = gaussian_noise(lr.astype(np.float32), deg.value, np.random.default_rng([seed, 5150]))
+        return np.clip(np.round(noisy), 0, 255).astype(np.uint8)
+    return lr
+
+
+def blockiness(img: np.ndarray, period: int) -> float:
+    """JPEG blocking in an image: the mean |horizontal gradient| of luma across the block edges (every
+    ``period`` columns: 8 × scale for an upscaled JPEG) divided by its mean elsewhere. About 1 for an image
+    without blocks; larger when block edges show.
+
+    Shape: ``H×W×3`` (or ``H×W``), any numeric dtype on a 0–255 scale → float.
+    """
+    a = np.asarray(img, dtype=np.float64)
+    y = a @ np.array([0.299, 0.587, 0.114]) if a.ndim == 3 else a
+    if y.shape[1] <= period + 1:
+        return float("nan")
+    g = np.abs(np.diff(y, axis=1))  # g[:, j] is the step between columns j and j + 1
+    edge = (np.arange(g.shape[1]) + 1) % period == 0
+    inner = g[:, ~edge].mean()
+    return float(g[:, edge].mean() / inner) if inner > 0 else float("nan")

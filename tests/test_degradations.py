@@ -1,0 +1,108 @@
+"""The degradation pipeline (training) and the named test degradations (evaluation)."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from restore.degradations import (RealDegradation, blockiness, blur, degrade_real, gaussian_kernel, gaussian_noise,
+                                  jpeg, make_lr, parse_test_degradation)
+from restore.errors import InputError
+
+
+@pytest.fixture(scope="module")
+def photo() -> np.ndarray:
+    from skimage import data as skdata
+
+    return np.ascontiguousarray(skdata.astronaut()[:192, :192])
+
+
+def _hf_energy(img: np.ndarray) -> float:
+    a = img.astype(np.float64).mean(axis=2)
+    return float(np.abs(np.diff(a, axis=0)).mean() + np.abs(np.diff(a, axis=1)).mean())
+
+
+def test_pipeline_is_deterministic_for_a_seed_and_varies_across_seeds(photo) -> None:
+    a = degrade_real(photo, 4, np.random.default_rng(3))
+    b = degrade_real(photo, 4, np.random.default_rng(3))
+    assert a.shape == (48, 48, 3) and a.dtype == np.uint8
+    np.testing.assert_array_equal(a, b)
+    outs = {degrade_real(photo, 4, np.random.default_rng(s)).tobytes() for s in range(8)}
+    assert len(outs) == 8
+
+
+def test_pipeline_clean_share_is_the_published_downscale(photo) -> None:
+    from restore.data import degrade
+
+    cfg = RealDegradation(clean_prob=1.0)
+    np.testing.assert_array_equal(degrade_real(photo, 2, np.random.default_rng(0), cfg), degrade(photo, 2))
+    with pytest.raises(InputError, match="multiple"):
+        degrade_real(photo[:190], 4, np.random.default_rng(0))
+
+
+def test_each_step_does_what_it_says(photo) -> None:
+    x = photo.astype(np.float32)
+    # blur lowers high-frequency energy, more for a larger sigma; an anisotropic kernel is not symmetric
+    assert _hf_energy(blur(x, gaussian_kernel(2.0))) < _hf_energy(blur(x, gaussian_kernel(0.8))) < _hf_energy(x)
+    k = gaussian_kernel(3.0, 0.5, 0.3)
+    np.testing.assert_allclose(k.sum(), 1.0, rtol=1e-5)
+    assert not np.allclose(k, k.T)
+    # Gaussian noise has the requested sigma; grey noise is the same in every channel
+    flat = np.full((256, 256, 3), 128, np.float32)
+    n = gaussian_noise(flat, 7.0, np.random.default_rng(0)) - flat
+    assert abs(n.std() - 7.0) < 0.1
+    g = gaussian_noise(flat, 7.0, np.random.default_rng(0), gray=True) - flat
+    np.testing.assert_array_equal(g[..., 0], g[..., 2])
+    # JPEG raises blockiness at the 8-px block period
+    small = np.ascontiguousarray(photo[::2, ::2]).astype(np.float32)
+    assert blockiness(jpeg(small, 20), 8) > blockiness(small, 8) + 0.2
+
+
+def test_settings_are_checked_and_round_trip() -> None:
+    cfg = RealDegradation(jpeg_quality=(40, 90))
+    assert RealDegradation.from_dict(cfg.to_dict()) == cfg
+    for bad in ({"jpeg_prob": 1.5}, {"noise_sigma": (5, 1)}, {"kernels": ("lanczos",)}, {"jpeg_quality": (0, 50)}):
+        with pytest.raises(InputError):
+            RealDegradation(**bad)
+    with pytest.raises(InputError, match="unknown"):
+        RealDegradation.from_dict({"sharpen": 1})
+
+
+@pytest.mark.parametrize("spec, kind, value", [("clean", "clean", 0), ("jpeg:50", "jpeg", 50), ("noise:5", "noise", 5),
+                                               ("BLUR:1.6", "blur", 1.6)])
+def test_parse_test_degradation(spec, kind, value) -> None:
+    d = parse_test_degradation(spec)
+    assert (d.kind, d.value) == (kind, value)
+
+
+@pytest.mark.parametrize("spec", ["jpg:50", "jpeg", "jpeg:0", "jpeg:101", "jpeg:50.5", "noise:-1", "noise:x",
+                                  "blur:0", "blur:nan", ""])
+def test_bad_test_degradations_are_clear_errors(spec) -> None:
+    with pytest.raises(InputError, match="degradation"):
+        parse_test_degradation(spec)
+
+
+def test_make_lr(photo) -> None:
+    from restore.data import degrade
+
+    clean = make_lr(photo, 4, "clean")
+    np.testing.assert_array_equal(clean, degrade(photo, 4))
+    np.testing.assert_array_equal(make_lr(photo, 4, "noise:5", seed=1), make_lr(photo, 4, "noise:5", seed=1))
+    assert not np.array_equal(make_lr(photo, 4, "noise:5", seed=1), make_lr(photo, 4, "noise:5", seed=2))
+    assert _hf_energy(make_lr(photo, 4, "blur:1.6")) < _hf_energy(clean)
+    assert not np.array_equal(make_lr(photo, 4, "jpeg:50"), clean)
+
+
+def test_eval_sr_degradation_and_cli_errors(tmp_path, runner) -> None:
+    from restore.cli import app
+    from restore.evaluate import eval_sr
+    from restore.io import write_image
+    from skimage import data as skdata
+
+    write_image(tmp_path / "a.png", np.ascontiguousarray(skdata.astronaut()[:96, :96]))
+    r = eval_sr(tmp_path, 4, method="bicubic-matlab", degradation="jpeg:30")
+    assert r["degradation"] == "jpeg:30" and r["blockiness"] > 1.0
+    res = runner.invoke(app, ["eval", "sr", "--data", str(tmp_path), "--degradation", "jpg:5"])
+    assert res.exit_code == 2 and "degradation" in res.output
+    write_image(tmp_path / "tiny.png", np.zeros((10, 10, 3), np.uint8))
+    res = runner.invoke(app, ["eval", "sr", "--data", str(tmp_path), "-m", "bicubic-matlab"])
+    assert res.exit_code == 1 and "too small" in res.output and "Traceback" not in res.output
