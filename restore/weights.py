@@ -20,6 +20,8 @@ from restore.errors import ModelError
 
 WEIGHTS_DIR = Path(__file__).parent / "weights"
 FORMAT = 1
+#: a weights file with more parameters than this is refused before anything is built (ours have < 2 M)
+MAX_PARAMS = 100_000_000
 
 
 def read_metadata(path: str | Path) -> dict[str, Any]:
@@ -146,14 +148,25 @@ def load_model(name_or_path, *, device: str = "auto"):
     except Exception as e:  # safetensors raises its own error types for corrupt files
         raise ModelError(f"{path.name}: corrupt safetensors file ({e})") from None
     try:
-        model = create_model(info["arch"], **migrate_config(info["arch"], info["config"]))
+        config = migrate_config(info["arch"], info["config"])
+        # built on the meta device first: no memory is allocated, so a config that asks for an absurd network
+        # is refused by its shapes and size before anything is built for real
+        with torch.device("meta"):
+            skeleton = create_model(info["arch"], **config)
     except (TypeError, ValueError) as e:
         raise ModelError(f"{path.name}: config in metadata is invalid: {e}") from None
-    try:
-        model.load_state_dict(state, strict=True)
-    except RuntimeError as e:
-        first = str(e).splitlines()[0] if str(e) else "mismatch"
-        raise ModelError(f"{path.name}: tensors do not match the config in its metadata ({first})") from None
+    expected = {k: tuple(v.shape) for k, v in skeleton.state_dict().items()}
+    got = {k: tuple(v.shape) for k, v in state.items()}
+    if expected != got:
+        diff = sorted(set(expected) ^ set(got)) or [k for k in expected if expected[k] != got[k]]
+        raise ModelError(f"{path.name}: tensors do not match the config in its metadata (first difference: {diff[0]})")
+    if sum(v.numel() for v in state.values()) > MAX_PARAMS:
+        raise ModelError(f"{path.name}: more than {MAX_PARAMS // 1_000_000} M parameters; not a model of this project")
+    bad = [k for k, v in state.items() if v.is_floating_point() and not bool(torch.isfinite(v).all())]
+    if bad:
+        raise ModelError(f"{path.name}: weights contain NaN or infinite values ({bad[0]})")
+    model = create_model(info["arch"], **config)
+    model.load_state_dict(state, strict=True)
     model.info = info
     model.eval().to(dev)
     for p in model.parameters():

@@ -101,3 +101,19 @@ def test_old_unet_config_is_migrated_at_load(tmp_path) -> None:
     q = save_model(net, tmp_path / "bad.safetensors", {"name": "b", "task": "inpaint", "arch": "unet", "config": bad})
     with pytest.raises(ModelError, match="no longer supported"):
         load_model(q, device="cpu")
+
+
+def test_absurd_config_and_bad_weights_are_refused_before_building(tmp_path) -> None:
+    """A config asking for a huge network is caught by its tensor shapes (nothing allocated); NaN weights are
+    refused at load instead of giving an all-black image."""
+    net = SRNet(base_ch=8, n_blocks=1, scale=2)
+    info = _sr_info()
+    info["config"]["base_ch"] = 200_000
+    p = save_model(net, tmp_path / "huge.safetensors", info)
+    with pytest.raises(ModelError, match="do not match"):
+        load_model(p, device="cpu")
+    with torch.no_grad():
+        net.head.weight[0, 0, 0, 0] = float("nan")
+    q = save_model(net, tmp_path / "nan.safetensors", _sr_info())
+    with pytest.raises(ModelError, match="NaN"):
+        load_model(q, device="cpu")
