@@ -141,6 +141,15 @@ def test_cli_checkerboard_init_only_needs_no_data(tmp_path, runner) -> None:
     assert r.exit_code == 0, r.output
     assert "| `transposed-k3s2` |" in r.stdout and "trained" not in r.stdout.splitlines()[0]
     assert (out / "checkerboard.json").exists()
+    # existing results are never replaced without --overwrite (the committed study lives in reports/)
+    before = (out / "checkerboard.json").read_bytes()
+    r = runner.invoke(app, ["analyze", "checkerboard", "--iters", "0", "--seeds", "1", "-u", "resize-conv",
+                            "--out", str(out), *TINY_SR])
+    assert r.exit_code == 1 and "--overwrite" in r.output and "Traceback" not in r.output
+    assert (out / "checkerboard.json").read_bytes() == before
+    r = runner.invoke(app, ["analyze", "checkerboard", "--iters", "0", "--seeds", "1", "-u", "resize-conv",
+                            "--out", str(out), "--overwrite", *TINY_SR])
+    assert r.exit_code == 0 and (out / "checkerboard.json").read_bytes() != before
 
 
 def test_cli_padding_sr(tiny, tmp_path, runner) -> None:

@@ -101,6 +101,16 @@ LimitOpt = Annotated[Optional[int], typer.Option("--bench-limit", help="Only the
 ThreadsOpt = Annotated[Optional[int], typer.Option("--threads", help="torch CPU threads.", show_default=False)]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print the result as JSON on stdout (files are still written).")]
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress on stderr.")]
+OverwriteOpt = Annotated[bool, typer.Option("--overwrite", help="Replace the results already in --out.")]
+
+
+def _check_out(out: Path, study: str, overwrite: bool) -> None:
+    """Refuse, before any work, to replace a study's results that are already in ``out`` (the committed
+    reports among them) unless ``--overwrite``."""
+    if (out / f"{study}.json").exists() and not overwrite:
+        from restore.errors import ImageWriteError
+
+        raise ImageWriteError(f"{out} already holds {study} results; pass --overwrite or choose another --out")
 
 
 @analyze_app.command("checkerboard")
@@ -112,7 +122,8 @@ def checkerboard_cmd(
     data: DataOpt = None,
     bench: BenchOpt = None,
     seeds: Annotated[int, typer.Option("--seeds", help="Random initialisations averaged at init.")] = 3,
-    out: Annotated[Path, typer.Option("--out", "-o", help="Folder for the table, JSON and figures.")] = Path("reports/checkerboard"),
+    out: Annotated[Path, typer.Option("--out", "-o", help="Folder for the table, JSON and figures (the committed study is reports/checkerboard).")] = Path("analysis-out/checkerboard"),
+    overwrite: OverwriteOpt = False,
     upsampler: Annotated[Optional[list[str]], typer.Option("--upsampler", "-u", help="Repeat to pick; default: all registered.", show_default=False)] = None,
     padding: Annotated[str, typer.Option("--padding", help="Padding mode of every variant.")] = "zeros",
     batch: BatchOpt = 16,
@@ -132,6 +143,8 @@ def checkerboard_cmd(
     """Checkerboard artifacts of every upsampler: phase-mean spread and spectral share, at init and trained."""
     from restore.analysis.checkerboard import checkerboard_study, checkerboard_table, write_checkerboard
 
+    _check_out(out, "checkerboard", overwrite)
+
     cfg = _config(task, scale=scale, iters=iters, data=data, bench=bench, batch=batch, patch=patch, lr=lr,
                   seed=seed, seeds=seeds, base_ch=base_ch, blocks=blocks, widths=widths, bottleneck=bottleneck,
                   bicubic_skip=bicubic_skip, upsampler="pixelshuffle", padding=padding, bench_limit=bench_limit,
@@ -150,7 +163,8 @@ def padding_cmd(
     band: Annotated[int, typer.Option("--band", help="Border band width in output pixels (SR: HR pixels).")] = 8,
     data: DataOpt = None,
     bench: BenchOpt = None,
-    out: Annotated[Path, typer.Option("--out", "-o", help="Folder for the table, JSON and figures.")] = Path("reports/padding"),
+    out: Annotated[Path, typer.Option("--out", "-o", help="Folder for the table, JSON and figures (the committed study is reports/padding).")] = Path("analysis-out/padding"),
+    overwrite: OverwriteOpt = False,
     mode: Annotated[Optional[list[str]], typer.Option("--mode", "-m", help="Padding modes; repeat to pick; default: all four.", show_default=False)] = None,
     upsampler: Annotated[Optional[str], typer.Option("--upsampler", "-u", help="Upsampler of every variant (default: pixelshuffle for sr, resize-conv for inpaint).", show_default=False)] = None,
     crop: Annotated[int, typer.Option("--crop", help="Side of the corner crop in the figure.")] = 48,
@@ -170,6 +184,8 @@ def padding_cmd(
 ) -> None:
     """Border artifacts of every padding mode: border-band vs interior PSNR, error by distance, corner crops."""
     from restore.analysis.padding import padding_study, padding_table, write_padding
+
+    _check_out(out, "padding", overwrite)
 
     up = upsampler or ("pixelshuffle" if task == Task.sr else "resize-conv")
     cfg = _config(task, scale=scale, iters=iters, data=data, bench=bench, batch=batch, patch=patch, lr=lr,
