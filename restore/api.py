@@ -193,13 +193,18 @@ def inpaint(
     Args:
         image: ``H×W``, ``H×W×3`` (RGB) or ``H×W×4`` (RGBA); uint8, uint16 or float in [0, 1].
         mask: ``H×W``; nonzero = hole (the OpenCV / IOPaint convention).
-        method: ``"auto"`` (the shipped CNN, else telea), a shipped model name, or telea, ns, biharmonic.
+        method: ``"auto"`` (the shipped CNN, else telea), a shipped model name, telea, ns, biharmonic, or
+            pushpull (the CNN's classical pre-fill alone, run on the same crops as the CNN).
         model: a model name, a ``.safetensors`` path or a loaded model; overrides ``method``.
         device: ``auto | cpu | cuda | mps`` for the CNN path.
 
     Returns:
         The inpainted image, same shape and dtype. Pixels outside the hole are bit-identical to the
         input; alpha is returned as given.
+
+    Raises:
+        InputError: a bad image or mask (shape, dtype, NaN), an unknown method, or a mask that covers the
+            whole image (nothing to fill from).
     """
     f, layout = _split(image)
     holes = _check_mask(mask, f.shape[:2])
