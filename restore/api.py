@@ -95,6 +95,24 @@ def _merge(f: np.ndarray, layout: _Layout, alpha: np.ndarray | None = None) -> n
     return out
 
 
+def _fill_invisible(f: np.ndarray, invisible: np.ndarray) -> np.ndarray:
+    """The colour under fully transparent pixels is arbitrary (often black) but an interpolator or a CNN
+    mixes it into the visible pixels beside them (dark or ringing outlines around every hole). Replace it by
+    a smooth fill from the visible pixels (push–pull, :func:`restore.fill.pyramid_fill`) before upscaling;
+    the visible colours are unchanged. Shape: ``H×W×C`` float32, ``H×W`` bool → ``H×W×C``."""
+    if not invisible.any() or invisible.all():
+        return f
+    import torch
+
+    from restore.fill import pyramid_fill
+
+    with torch.inference_mode():
+        x = torch.from_numpy(np.ascontiguousarray(f.transpose(2, 0, 1)))[None]
+        m = torch.from_numpy(invisible.astype(np.float32))[None, None]
+        out = pyramid_fill(x, m, smooth_iters=0)[0].numpy().transpose(1, 2, 0)
+    return np.ascontiguousarray(np.clip(out, 0.0, 1.0), dtype=np.float32)
+
+
 def _default_cnn(task: str, scale: int | None = None) -> str | None:
     from restore.weights import default_model
 
@@ -148,6 +166,7 @@ def upscale(
     alpha = None
     if layout.alpha is not None:
         alpha = classical.upscale(layout.alpha, scale, "bicubic")
+        f = _fill_invisible(f, layout.alpha[:, :, 0] <= 0)
     if model is not None:
         from restore.engine import upscale_array
 

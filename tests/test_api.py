@@ -102,3 +102,25 @@ def test_cnn_path_through_weights_file(tmp_path) -> None:
     mask[5:9, 3:15] = True
     out = inpaint(img, mask, model=str(q), device="cpu")
     np.testing.assert_array_equal(out[~mask], img[~mask])
+
+
+@pytest.mark.parametrize("method", ["bicubic", "lanczos", "sr-fast-x4"])
+def test_rgba_hidden_colour_does_not_bleed_into_visible_edges(method) -> None:
+    """A uniform colour with transparent holes whose hidden RGB is black: every upscaled pixel that is at
+    least half opaque keeps the colour the same image gets without holes (within a few levels), instead of
+    a dark outline round each hole. (Compared with the hole-free upscale, so a method's own border effects
+    do not count.)"""
+    img = np.zeros((40, 48, 4), np.uint8)
+    img[..., :3] = (200, 120, 40)
+    img[..., 3] = 255
+    opaque = img.copy()
+    for y, x in ((8, 8), (20, 30), (30, 10)):
+        img[y:y + 6, x:x + 7] = 0  # transparent, and black underneath
+    out = upscale(img, 4, method=method, device="cpu")
+    ref = upscale(opaque, 4, method=method, device="cpu")
+    vis = out[..., 3] >= 128
+    err = np.abs(out[..., :3].astype(int) - ref[..., :3])[vis]
+    assert err.max() <= 3, f"visible pixels off the colour by up to {err.max()} levels"
+    assert np.abs(ref[..., :3].astype(int) - (200, 120, 40))[16:-16, 16:-16].max() <= 3
+    # nothing changes when there is no transparent pixel
+    np.testing.assert_array_equal(upscale(opaque, 2, method="nearest")[::2, ::2], opaque)
