@@ -1,0 +1,77 @@
+"""Does bfloat16 autocast train the inpainting U-Net as well as float32? A paired check from a checkpoint.
+
+    python scripts/check_precision.py --ckpt runs/inpaint/checkpoint.pt --steps 300 --lr 3e-4
+
+From the same weights and optimizer state, runs ``--steps`` training steps on the *same* batches once under
+bfloat16 autocast and once in float32, then measures both (and the start) on the held-back validation images
+with one mask per family, in float32. Prints one JSON line per run: hole PSNR per family and seconds per step.
+The data and model settings are the shipped model's (``restore train inpaint`` defaults).
+"""
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import time
+
+import numpy as np
+import torch
+
+from restore.data import list_images, load_rgb
+from restore.models import UNet
+from restore.train import (InpaintTrainConfig, _inpaint_batch, hole_psnr, inpaint_loss, split_validation,
+                           validation_masks)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--ckpt", default="runs/inpaint/checkpoint.pt")
+    ap.add_argument("--data", action="append", default=None)
+    ap.add_argument("--steps", type=int, default=300)
+    ap.add_argument("--lr", type=float, default=3e-4)
+    args = ap.parse_args()
+    cfg = InpaintTrainConfig(data=args.data or ["../shared/data/train/bsds400", "../shared/data/train/t91"])
+    train_paths, val_paths = split_validation(list_images(cfg.data), cfg.val_images)
+    images = [load_rgb(p) for p in train_paths]
+    val_imgs = [load_rgb(p) for p in val_paths]
+    val_set = validation_masks(val_imgs, cfg.families, 1)
+    ck = torch.load(args.ckpt, map_location="cpu", weights_only=True)
+    base = UNet(widths=cfg.widths, refine=cfg.refine, n_bottleneck=cfg.n_bottleneck)
+    base.load_state_dict(ck["model"])
+
+    def validate(net: UNet) -> dict[str, float]:
+        net.eval()
+        res: dict[str, list[float]] = {f: [] for f in cfg.families}
+        with torch.inference_mode():
+            for i, fam, m in val_set:
+                ref = val_imgs[i].astype(np.float32) / 255.0
+                y = net(torch.from_numpy(ref).permute(2, 0, 1)[None], torch.from_numpy(m.astype(np.float32))[None, None])
+                y = np.round(y[0].permute(1, 2, 0).clamp(0, 1).numpy() * 255) / 255
+                res[fam].append(hole_psnr(y, ref, m))
+        return {f: round(float(np.mean(v)), 4) for f, v in res.items()}
+
+    print(json.dumps({"run": "start", **validate(base)}), flush=True)
+    for name, dtype in (("bf16", torch.bfloat16), ("fp32", None)):
+        net = copy.deepcopy(base).train()
+        opt = torch.optim.Adam(net.parameters(), lr=args.lr)
+        opt.load_state_dict(ck["opt"])
+        for g in opt.param_groups:
+            g["lr"] = args.lr
+        rng = np.random.default_rng(12345)  # the same batches for both runs
+        t = time.perf_counter()
+        for _ in range(args.steps):
+            xb, mb, _f = _inpaint_batch(images, cfg, rng)
+            x, m = torch.from_numpy(xb), torch.from_numpy(mb)
+            with torch.autocast("cpu", dtype=dtype or torch.float32, enabled=dtype is not None):
+                y = net(x, m)
+            loss = inpaint_loss(y, x, m)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(net.parameters(), 1.0)
+            opt.step()
+        sec = (time.perf_counter() - t) / args.steps
+        print(json.dumps({"run": name, "steps": args.steps, "s_per_step": round(sec, 3), **validate(net)}), flush=True)
+
+
+if __name__ == "__main__":
+    main()
