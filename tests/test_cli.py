@@ -74,6 +74,29 @@ def test_models_table(runner):
     assert "bicubic" in r.stdout and "telea" in r.stdout and "classical" in r.stdout
 
 
+def test_models_table_reads_at_80_columns_and_marks_defaults():
+    code = "from restore.cli import main; import sys; sys.argv = ['restore', 'models']; main()"
+    env = {**os.environ, "COLUMNS": "80"}
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=60, env=env)
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.splitlines()
+    assert max(len(ln) for ln in lines) <= 80
+    header = next(ln for ln in lines if ln.split()[:2] == ["name", "task"])
+    assert all(w in header.split() for w in ("name", "task", "kind", "params", "score"))
+    rows = {ln.split()[0]: ln for ln in lines if ln.split() and ln.split()[0] in ("inpaint", "sr-x4", "sr-fast-x4")}
+    assert "default" in rows["inpaint"] and "default" in rows["sr-x4"] and "default" not in rows["sr-fast-x4"]
+    assert "BSD68" in rows["inpaint"] and "Set5" in rows["sr-x4"]
+    assert "…" not in r.stdout
+
+
+def test_models_json(runner):
+    import json
+
+    r = run(runner, "models", "--json")
+    entries = {e["name"]: e for e in json.loads(r.stdout)}
+    assert entries["inpaint"]["default"] and "BSD68_thin_gain_over_prefill" in entries["inpaint"]["scores"]
+
+
 # --------------------------------------------------------------------------- upscale
 
 
