@@ -347,8 +347,8 @@ class OutFormat(str, Enum):
     tiff = "tiff"
 
 
-def _check_scale(value: int) -> int:
-    if value not in (2, 3, 4):
+def _check_scale(value: int | None) -> int | None:
+    if value is not None and value not in (2, 3, 4):
         raise typer.BadParameter(f"{value} is not one of 2, 3, 4")
     return value
 
@@ -367,19 +367,54 @@ def _split_method(task: str, method: str, model: str | None) -> tuple[str, str |
     return method, model
 
 
-def _load_model(task: str, method: str, model: str | None, device: str) -> Any:
-    """Load a CNN once for the whole batch (None: let the library pick per call, or classical)."""
+def _load_model(task: str, method: str, model: str | None, device: str, scale: int | None = None) -> Any:
+    """Load the batch's CNN once — the one asked for, or the default that ``auto`` resolves to — so that a
+    wrong name, a model of the other task or an unavailable device is one usage error (exit 2), not one
+    failure per file. None: a classical method (or ``auto`` with no CNN shipped)."""
     from restore import api, methods
-    from restore.errors import ModelError
+    from restore.errors import InputError, ModelError
+    from restore.weights import default_model
 
     classical_names = methods.UPSCALE_METHODS if task == "upscale" else methods.INPAINT_METHODS
     name = model if model is not None else (method if method not in ("auto", *classical_names) else None)
+    if name is None and method == "auto" and model is None:
+        name = default_model("sr", scale or 4) if task == "upscale" else default_model("inpaint")
     if name is None:
         return None
     try:
-        return api.load_model(name, device=device)
-    except (ModelError, FileNotFoundError) as exc:
+        loaded = api.load_model(name, device=device)
+    except (ModelError, InputError, FileNotFoundError) as exc:
         raise _error_exit(_describe(exc), EXIT_USAGE) from None
+    want = "sr" if task == "upscale" else "inpaint"
+    if getattr(loaded, "task", None) != want:
+        what = "a super-resolution" if want == "sr" else "an inpainting"
+        raise _error_exit(f"model {name!r} is not {what} model; see `restore models`", EXIT_USAGE)
+    return loaded
+
+
+def _resolve_scale(scale: int | None, method: str, model: str | None, device: str) -> int:
+    """--scale, or the scale of the one-scale model asked for; a model and a --scale that disagree are a
+    usage error."""
+    if model is None and method in ("auto",):
+        return scale or 4
+    from restore import methods
+
+    if model is None and method in methods.UPSCALE_METHODS:
+        return scale or 4
+    name = model if model is not None else method
+    from restore.errors import ModelError
+    from restore.weights import read_metadata, resolve
+
+    try:
+        own = read_metadata(resolve(name)).get("scale")
+    except ModelError as exc:
+        raise _error_exit(_describe(exc), EXIT_USAGE) from None
+    if own is None:
+        return scale or 4
+    if scale is not None and scale != own:
+        raise _error_exit(f"model {name!r} upscales ×{own}, but --scale is {scale}; drop --scale or pick a ×{scale} model",
+                          EXIT_USAGE)
+    return int(own)
 
 
 @app.command(epilog=EXIT_CODES_HELP)
@@ -387,11 +422,11 @@ def _load_model(task: str, method: str, model: str | None, device: str) -> Any:
 def upscale(
     paths: Annotated[list[Path], typer.Argument(help="Image files and/or folders.", show_default=False)],
     output: Annotated[Path, typer.Option("--output", "-o", help="Output folder (or output file, for a single input file with an image extension).", show_default=False)],
-    scale: Annotated[int, typer.Option("--scale", "-s", help="Upscaling factor: 2, 3 or 4.", callback=_check_scale)] = 4,
+    scale: Annotated[Optional[int], typer.Option("--scale", "-s", help="Upscaling factor: 2, 3 or 4 (default: the --model's own scale, else 4).", callback=_check_scale, show_default=False)] = None,
     method: Annotated[str, typer.Option("--method", "-m", help=f"Method: {_method_names('upscale')}. auto = shipped CNN for the scale, else bicubic.")] = "auto",
     model: Annotated[Optional[str], typer.Option("--model", help="Model name (see `restore models`) or .safetensors path; overrides --method.", show_default=False)] = None,
     device: Annotated[str, typer.Option("--device", "-d", help="auto, cpu, cuda or mps (CNN only).")] = "auto",
-    tile: Annotated[Optional[int], typer.Option("--tile", help="CNN tile size in input pixels (0 = untiled; default chosen per device).", show_default=False)] = None,
+    tile: Annotated[Optional[int], typer.Option("--tile", min=0, help="CNN tile size in input pixels (0 = untiled; default chosen per device).", show_default=False)] = None,
     recursive: Annotated[bool, typer.Option("--recursive", "-r", help="Descend into subfolders, mirroring the tree under the output folder.")] = False,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace existing outputs (default: skip them, so a re-run resumes a batch). Inputs are never overwritten.")] = False,
     fmt: Annotated[OutFormat, typer.Option("--format", "-f", help="Output format; same = the input's.")] = OutFormat.same,
@@ -408,7 +443,7 @@ def run_upscale(
     paths: Sequence[Path],
     output: Path,
     *,
-    scale: int = 4,
+    scale: int | None = None,
     method: str = "auto",
     model: str | None = None,
     device: str = "auto",
@@ -422,9 +457,12 @@ def run_upscale(
     """The ``upscale`` command; returns the exit code."""
     from restore.errors import InputError
 
+    from restore.io import is_image_path
+
     _quiet_opencv()
     rep = Reporter()
     method, model = _split_method("upscale", method, model)
+    scale = _resolve_scale(scale, method, model, device)
     try:
         images, others = collect_images(paths, recursive=recursive, exclude=output)
     except InputError as exc:
@@ -435,6 +473,9 @@ def run_upscale(
 
     single_file = len(paths) == 1 and paths[0].is_file()
     out_is_file = _out_is_file(output, len(images), single_file)
+    if not out_is_file and is_image_path(output) and not output.is_dir():
+        raise _error_exit(f"-o {output} names one image file, but there are {len(images)} inputs; give a folder",
+                          EXIT_USAGE)
     if suffix is None:
         # Writing into an input's folder: the plain name could be that input (or another one).
         same_dir = not out_is_file and any(src.parent.resolve() == (output / rel.parent).resolve() for src, rel in images)
@@ -445,7 +486,7 @@ def run_upscale(
         rep.error(f"{src}: {msg}")
         rep.failed += 1
 
-    loaded = _load_model("upscale", method, model, device)
+    loaded = _load_model("upscale", method, model, device, scale)
     for job in rep.progress(plan.jobs, lambda j: j.src.name):
         if job.dst.exists() and not overwrite:
             rep.skipped += 1

@@ -373,3 +373,44 @@ def test_memory_and_os_errors_are_one_line(runner, photos, tmp_path, monkeypatch
     monkeypatch.setattr(cli, "run_upscale", disk_full)
     r = run(runner, "upscale", photos, "-o", tmp_path / "o")
     assert r.exit_code == 1 and error_lines(r) == ["error: No space left on device"]
+
+
+# --------------------------------------------------------------------------- usage errors, said once
+
+
+def test_model_sets_the_scale_and_a_disagreeing_scale_is_a_usage_error(runner, photos, tmp_path):
+    r = run(runner, "upscale", photos / "a.png", "-o", tmp_path / "o2", "--model", "sr-fast-x4")
+    assert r.exit_code == 0, r.output
+    assert read_image(tmp_path / "o2" / "a.png").shape == (40, 48, 3)  # ×4 without --scale
+    r = run(runner, "upscale", photos / "a.png", "-o", tmp_path / "o3", "--model", "sr-fast-x4", "--scale", "2")
+    assert r.exit_code == 2 and len(error_lines(r)) == 1 and "×4" in error_lines(r)[0]
+    assert not (tmp_path / "o3").exists()
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--model", "inpaint"], "not a super-resolution model"),
+    (["--model", "sr-fast-x4", "--device", "cuda"], "cuda"),
+    (["--tile", "-5"], "tile"),
+])
+def test_batch_usage_errors_are_said_once_with_exit_2(runner, photos, tmp_path, args, message):
+    import torch
+
+    if "cuda" in args and torch.cuda.is_available():
+        pytest.skip("a GPU is present")
+    r = run(runner, "upscale", photos, "-o", tmp_path / "out", *args)
+    assert r.exit_code == 2, r.output
+    assert message in r.output and r.output.count(message) == 1
+    assert not any((tmp_path / "out").glob("*.png"))
+
+
+def test_one_output_file_for_several_inputs_is_a_usage_error(runner, photos, tmp_path):
+    r = run(runner, "upscale", photos / "a.png", photos / "b.jpg", "-o", tmp_path / "x.png", "-m", "nearest")
+    assert r.exit_code == 2 and "x.png" in error_lines(r)[0]
+    assert not (tmp_path / "x.png").exists()
+
+
+def test_inpaint_with_an_sr_model_is_a_usage_error(runner, scene, tmp_path):
+    pic, _ = scene
+    r = run(runner, "inpaint", pic, "--mask", tmp_path / "maskfile.png", "--model", "sr-x2", "-o", tmp_path / "o.png")
+    assert r.exit_code == 2 and "not an inpainting model" in r.output
+    assert not (tmp_path / "o.png").exists()
