@@ -750,7 +750,7 @@ def _emit_json(obj: Any) -> None:
 @eval_app.command("sr")
 @_handle_errors
 def eval_sr_cmd(
-    data: Annotated[Path, typer.Option("--data", help="Folder of HR images (e.g. Set5).", show_default=False)],
+    data: Annotated[Path, typer.Option("--data", exists=True, help="Folder of HR images (e.g. Set5).", show_default=False)],
     scale: Annotated[int, typer.Option("--scale", "-s", help="2, 3 or 4.", callback=_check_scale)] = 4,
     method: Annotated[str, typer.Option("--method", "-m", help="auto, a CNN name or a classical method.")] = "auto",
     model: Annotated[Optional[str], typer.Option("--model", help="Model name or .safetensors path; overrides --method.", show_default=False)] = None,
@@ -790,7 +790,7 @@ def eval_sr_cmd(
 @eval_app.command("inpaint")
 @_handle_errors
 def eval_inpaint_cmd(
-    data: Annotated[Path, typer.Option("--data", help="Folder of images (e.g. BSD68).", show_default=False)],
+    data: Annotated[Path, typer.Option("--data", exists=True, help="Folder of images (e.g. BSD68).", show_default=False)],
     masks: Annotated[MaskFamily, typer.Option("--masks", help="Mask family: thin strokes, thick strokes, boxes, or all.")] = MaskFamily.all,
     method: Annotated[Optional[list[str]], typer.Option("--method", "-m", help="Repeat to compare; default: auto pushpull telea ns biharmonic (none when --model is given).", show_default=False)] = None,
     model: Annotated[Optional[list[str]], typer.Option("--model", help="A model name or .safetensors path to evaluate too; repeatable.", show_default=False)] = None,
@@ -838,7 +838,7 @@ def _progress_printer() -> Callable[[dict], None]:
 @train_app.command("sr")
 @_handle_errors
 def train_sr_cmd(
-    data: Annotated[list[Path], typer.Option("--data", help="Training image folder(s); repeat the option for several.", show_default=False)],
+    data: Annotated[list[Path], typer.Option("--data", exists=True, help="Training image folder(s); repeat the option for several.", show_default=False)],
     scales: Annotated[str, typer.Option("--scales", help="Comma-separated scales sharing one body, e.g. 2,3,4.")] = "2,3,4",
     base_ch: Annotated[int, typer.Option("--base-ch")] = 48,
     n_blocks: Annotated[int, typer.Option("--blocks")] = 6,
@@ -886,7 +886,7 @@ def train_sr_cmd(
 @train_app.command("inpaint")
 @_handle_errors
 def train_inpaint_cmd(
-    data: Annotated[list[Path], typer.Option("--data", help="Training image folder(s); repeat the option for several.", show_default=False)],
+    data: Annotated[list[Path], typer.Option("--data", exists=True, help="Training image folder(s); repeat the option for several.", show_default=False)],
     widths: Annotated[str, typer.Option("--widths", help="Channels per U-Net level, full resolution first.")] = "16,32,64,96",
     upsampler: Annotated[str, typer.Option("--upsampler")] = "resize-conv",
     padding: Annotated[str, typer.Option("--padding")] = "zeros",

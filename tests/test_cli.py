@@ -414,3 +414,9 @@ def test_inpaint_with_an_sr_model_is_a_usage_error(runner, scene, tmp_path):
     r = run(runner, "inpaint", pic, "--mask", tmp_path / "maskfile.png", "--model", "sr-x2", "-o", tmp_path / "o.png")
     assert r.exit_code == 2 and "not an inpainting model" in r.output
     assert not (tmp_path / "o.png").exists()
+
+
+@pytest.mark.parametrize("cmd", [["eval", "sr"], ["eval", "inpaint"], ["train", "sr"], ["train", "inpaint"]])
+def test_missing_data_folder_is_a_usage_error(runner, tmp_path, cmd):
+    r = runner.invoke(app, [*cmd, "--data", str(tmp_path / "nowhere")])
+    assert r.exit_code == 2 and "nowhere" in r.output and "Traceback" not in r.output
