@@ -432,10 +432,12 @@ def upscale(
     fmt: Annotated[OutFormat, typer.Option("--format", "-f", help="Output format; same = the input's.")] = OutFormat.same,
     suffix: Annotated[Optional[str], typer.Option("--suffix", help="Appended to output file stems: <stem><suffix>.<ext>. Default: none, or _x<scale> when writing into an input's folder.", show_default=False)] = None,
     quality: Annotated[int, typer.Option("--quality", "-q", min=1, max=100, help="JPEG/WebP quality.")] = 95,
+    max_pixels: Annotated[Optional[int], typer.Option("--max-pixels", min=1, help="Refuse inputs with more pixels than this, read from the file's header before decoding (default: restore.io.DEFAULT_MAX_PIXELS, 250 MP).", show_default=False)] = None,
 ) -> None:
     """Upscale images by 2, 3 or 4 (files or folders; resumable batch)."""
     code = run_upscale(paths, output, scale=scale, method=method, model=model, device=device, tile=tile,
-                       recursive=recursive, overwrite=overwrite, fmt=fmt.value, suffix=suffix, quality=quality)
+                       recursive=recursive, overwrite=overwrite, fmt=fmt.value, suffix=suffix, quality=quality,
+                       max_pixels=max_pixels)
     raise typer.Exit(code)
 
 
@@ -453,6 +455,7 @@ def run_upscale(
     fmt: str = "same",
     suffix: str | None = None,
     quality: int = 95,
+    max_pixels: int | None = None,
 ) -> int:
     """The ``upscale`` command; returns the exit code."""
     from restore.errors import InputError
@@ -493,7 +496,7 @@ def run_upscale(
             continue
         try:
             upscale_file(job.src, job.dst, scale=scale, method=method, model=loaded if loaded is not None else model,
-                         device=device, tile=tile, overwrite=overwrite, quality=quality)
+                         device=device, tile=tile, overwrite=overwrite, quality=quality, max_pixels=max_pixels)
             rep.done += 1
         except _per_file_errors() as exc:
             rep.error(_file_error(job.src, exc))
@@ -504,13 +507,13 @@ def run_upscale(
 
 def upscale_file(
     src: Path, dst: Path, *, scale: int, method: str = "auto", model: Any = None, device: str = "auto",
-    tile: int | None = None, overwrite: bool = False, quality: int = 95,
+    tile: int | None = None, overwrite: bool = False, quality: int = 95, max_pixels: int | None = None,
 ) -> Path:
     """Read, upscale, write one file (ICC profile kept). Raises the library's errors."""
     import restore
-    from restore.io import read_image_with_meta, write_image
+    from restore.io import DEFAULT_MAX_PIXELS, read_image_with_meta, write_image
 
-    image, meta = read_image_with_meta(src)
+    image, meta = read_image_with_meta(src, max_pixels=max_pixels or DEFAULT_MAX_PIXELS)
     out = restore.upscale(image, scale, method=method, model=model, device=device, tile=tile)
     return write_image(dst, out, meta=meta, overwrite=overwrite, quality=quality, inputs=(src,))
 
@@ -539,9 +542,11 @@ def inpaint(
     resize_mask: Annotated[bool, typer.Option("--resize-mask", help="Stretch a mask of another size to the image (nearest neighbour) instead of failing.")] = False,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace existing outputs (default: skip them). Inputs are never overwritten.")] = False,
     quality: Annotated[int, typer.Option("--quality", "-q", min=1, max=100, help="JPEG/WebP quality.")] = 95,
+    max_pixels: Annotated[Optional[int], typer.Option("--max-pixels", min=1, help="Refuse inputs with more pixels than this, read from the file's header before decoding (default: restore.io.DEFAULT_MAX_PIXELS, 250 MP).", show_default=False)] = None,
 ) -> None:
     code = run_inpaint(path, mask=mask, output=output, method=method, model=model, device=device,
-                       dilate_px=dilate_px, resize_mask=resize_mask, overwrite=overwrite, quality=quality)
+                       dilate_px=dilate_px, resize_mask=resize_mask, overwrite=overwrite, quality=quality,
+                       max_pixels=max_pixels)
     raise typer.Exit(code)
 
 
@@ -574,6 +579,7 @@ def run_inpaint(
     resize_mask: bool = False,
     overwrite: bool = False,
     quality: int = 95,
+    max_pixels: int | None = None,
 ) -> int:
     """The ``inpaint`` command; returns the exit code."""
     from restore.io import is_image_path
@@ -618,7 +624,7 @@ def run_inpaint(
         try:
             source = inpaint_file(job.src, job.dst, mask, method=method, model=loaded if loaded is not None else model,
                                   device=device, dilate_px=dilate_px, resize_mask=resize_mask,
-                                  overwrite=overwrite, quality=quality, warn=rep.warn)
+                                  overwrite=overwrite, quality=quality, warn=rep.warn, max_pixels=max_pixels)
             rep.done += 1
             if len(plan.jobs) == 1:
                 rep.info(f"mask: {source}; wrote {job.dst}")
@@ -632,7 +638,7 @@ def run_inpaint(
 def inpaint_file(
     src: Path, dst: Path, mask_arg: Path | None = None, *, method: str = "auto", model: Any = None,
     device: str = "auto", dilate_px: int = 0, resize_mask: bool = False, overwrite: bool = False,
-    quality: int = 95, warn: Callable[[str], None] | None = None,
+    quality: int = 95, warn: Callable[[str], None] | None = None, max_pixels: int | None = None,
 ) -> Any:
     """Read, find the mask, inpaint, write one file; return the MaskSource. Raises the library's errors.
 
@@ -640,10 +646,10 @@ def inpaint_file(
     keeping them transparent would hide the result). An empty mask copies the image through.
     """
     import restore
-    from restore.io import read_image_with_meta, write_image
+    from restore.io import DEFAULT_MAX_PIXELS, read_image_with_meta, write_image
     from restore.masks import dilate, resolve_mask
 
-    image, meta = read_image_with_meta(src)
+    image, meta = read_image_with_meta(src, max_pixels=max_pixels or DEFAULT_MAX_PIXELS)
     holes, source = resolve_mask(src, image, mask_arg, resize=resize_mask)
     if source.kind == "alpha":
         image = image[:, :, :3]

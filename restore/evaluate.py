@@ -169,6 +169,9 @@ def eval_inpaint(data: str | Path, *, methods: Sequence[str] = ("auto", "pushpul
 
     files = bench_images(data)[:limit]
     images = [_rgb_u8(f) for f in files]
+    for f, img in zip(files, images):
+        if min(img.shape[:2]) < 16:  # SSIM's 7-px window, and room for a hole with known pixels around it
+            raise InputError(f"{f.name}: {img.shape[1]}×{img.shape[0]} px is too small to evaluate inpainting")
     masks = inpaint_masks(images, families)
     results: dict[str, dict[str, dict[str, float]]] = {}
     for method, model in [(m, None) for m in methods] + [("auto", m) for m in models]:

@@ -14,8 +14,10 @@ Reading
 
     dtype is ``uint8`` or ``uint16`` as stored (16-bit PNG/TIFF stay 16-bit); float TIFFs come
     out as ``float32`` unchanged. The EXIF orientation is applied, so the array is upright.
-    Decoding uses OpenCV's default limits (``OPENCV_IO_MAX_IMAGE_PIXELS``, 2^30 pixels);
-    a finer pixel limit is the library's job (``restore.api``).
+    Size is checked from the header before anything is decoded: an image above ``max_pixels``
+    (default :data:`DEFAULT_MAX_PIXELS`) is refused with one line that says how to raise the limit (a
+    76 KB 1-bit PNG can claim 25000² pixels and decode to 3.3 GB). OpenCV's own limit
+    (``OPENCV_IO_MAX_IMAGE_PIXELS``, 2^30 pixels) still applies to what Pillow cannot parse.
 
 Writing
     ``write_image`` is atomic (temporary file in the same folder, fsync, rename), never
@@ -52,6 +54,9 @@ __all__ = [
     "read_image_with_meta",
     "write_image",
 ]
+
+#: Largest image read by default (pixels; 250 MP is a 20000×12500 scan): checked from the header, before decoding.
+DEFAULT_MAX_PIXELS = 250_000_000
 
 #: Extensions (lower case, with the dot) read and written by this module.
 IMAGE_EXTENSIONS: frozenset[str] = frozenset(
@@ -105,24 +110,36 @@ def format_from_path(path: str | os.PathLike[str]) -> str:
 # --------------------------------------------------------------------------- reading
 
 
-def read_image(path: str | os.PathLike[str]) -> np.ndarray:
+def read_image(path: str | os.PathLike[str], *, max_pixels: int | None = DEFAULT_MAX_PIXELS) -> np.ndarray:
     """Read an image file as an upright RGB(A)/gray array (see module docstring).
 
+    Args:
+        max_pixels: refuse images with more pixels than this (read from the header, before decoding);
+            ``None`` = only OpenCV's own limit.
+
     Raises:
-        ImageReadError: the file is missing, unreadable, not an image, truncated or corrupt.
+        ImageReadError: the file is missing, unreadable, not an image, truncated or corrupt, or too large.
     """
-    return read_image_with_meta(path)[0]
+    return read_image_with_meta(path, max_pixels=max_pixels)[0]
 
 
-def read_image_with_meta(path: str | os.PathLike[str]) -> tuple[np.ndarray, ImageMeta]:
+def read_image_with_meta(path: str | os.PathLike[str], *,
+                         max_pixels: int | None = DEFAULT_MAX_PIXELS) -> tuple[np.ndarray, ImageMeta]:
     """Like ``read_image``, also returning the file's ``ImageMeta`` (format, bit depth, ICC)."""
     p = Path(path)
     data = _read_bytes(p)
-    fmt, icc, orientation = _header_info(data)
+    fmt, icc, orientation, size = _header_info(data)
+    if size is not None and max_pixels is not None and size[0] * size[1] > max_pixels:
+        w, h = size
+        raise ImageReadError(f"{p}: {w}×{h} px ({_amount(w * h)}) is above the {_amount(max_pixels)} limit; "
+                             "raise it with --max-pixels N if there is memory for it")
 
     try:
         arr = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
-    except cv2.error as exc:  # e.g. over OpenCV's pixel limit
+    except cv2.error as exc:
+        if "CV_IO_MAX_IMAGE_PIXELS" in str(exc):
+            raise ImageReadError(f"{p}: larger than OpenCV's decoding limit of 2^30 pixels "
+                                 "(environment variable OPENCV_IO_MAX_IMAGE_PIXELS)") from None
         raise ImageReadError(f"{p}: cannot decode image ({_first_line(exc)})") from None
     if arr is None or arr.size == 0:
         what = f"{fmt.upper()} data" if fmt else "unknown format"
@@ -153,16 +170,24 @@ def _read_bytes(p: Path) -> bytes:
     return data
 
 
-def _header_info(data: bytes) -> tuple[str | None, bytes | None, int]:
-    """(format, ICC profile, EXIF orientation) from the header, best effort: never raises.
+def _amount(pixels: int) -> str:
+    return f"{pixels / 1e6:g} MP" if pixels >= 1_000_000 else f"{pixels} pixels"
+
+
+def _header_info(data: bytes) -> tuple[str | None, bytes | None, int, tuple[int, int] | None]:
+    """(format, ICC profile, EXIF orientation, (width, height)) from the header, best effort: never raises.
 
     Only the header is parsed (Pillow opens lazily); pixels are decoded by OpenCV.
     """
     from PIL import Image  # Pillow import is ~30 ms; keep it off `restore --help`
 
+    bomb_limit = Image.MAX_IMAGE_PIXELS
     try:
+        # Pillow refuses "decompression bombs" at open; the size limit is ours (read_image's max_pixels),
+        # and the header is all we read here
+        Image.MAX_IMAGE_PIXELS = None
         with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # DecompressionBombWarning: OpenCV applies its own limit
+            warnings.simplefilter("ignore")
             with Image.open(_io.BytesIO(data)) as im:
                 fmt = _PIL_FORMAT.get(im.format or "", (im.format or "").lower() or None)
                 icc = im.info.get("icc_profile") or None
@@ -171,9 +196,11 @@ def _header_info(data: bytes) -> tuple[str | None, bytes | None, int]:
                     orientation = int(im.getexif().get(_EXIF_ORIENTATION, 1))
                 if orientation not in range(1, 9):
                     orientation = 1
-                return fmt, icc, orientation
-    except Exception:  # not something Pillow knows (or bomb-sized): OpenCV decides
-        return None, None, 1
+                return fmt, icc, orientation, (int(im.size[0]), int(im.size[1]))
+    except Exception:  # not something Pillow knows: OpenCV decides
+        return None, None, 1, None
+    finally:
+        Image.MAX_IMAGE_PIXELS = bomb_limit
 
 
 def _to_rgb(arr: np.ndarray, p: Path) -> np.ndarray:

@@ -106,3 +106,4 @@ def test_eval_sr_degradation_and_cli_errors(tmp_path, runner) -> None:
     write_image(tmp_path / "tiny.png", np.zeros((10, 10, 3), np.uint8))
     res = runner.invoke(app, ["eval", "sr", "--data", str(tmp_path), "-m", "bicubic-matlab"])
     assert res.exit_code == 1 and "too small" in res.output and "Traceback" not in res.output
+

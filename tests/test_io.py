@@ -333,3 +333,45 @@ def test_permission_errors_become_write_errors(tmp_path, monkeypatch):
     with pytest.raises(ImageWriteError, match="x.png: cannot write"):
         write_image(tmp_path / "x.png", make_image((4, 4)))
     assert os.listdir(tmp_path) == []
+
+
+def _png_header_only(path, width: int, height: int) -> None:
+    """A PNG whose IHDR claims ``width``×``height`` (1-bit gray) with a few bytes of pixel data after it."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+    ihdr = struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0)
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\x00" * 64))
+                     + chunk(b"IEND", b""))
+
+
+def test_size_limit_is_checked_from_the_header_before_decoding(tmp_path) -> None:
+    from restore.errors import ImageReadError
+    from restore.io import read_image
+
+    p = tmp_path / "huge.png"
+    _png_header_only(p, 100_000, 100_000)
+    with pytest.raises(ImageReadError, match=r"100000×100000 px \(10000 MP\) is above the 250 MP limit; raise it with --max-pixels"):
+        read_image(p)
+    # with the limit lifted, OpenCV's own limit answers, in our words (no raw assertion text)
+    with pytest.raises(ImageReadError) as e:
+        read_image(p, max_pixels=None)
+    assert "-215" not in str(e.value) and "Assertion" not in str(e.value)
+
+
+def test_cli_max_pixels(runner, tmp_path) -> None:
+    from conftest import make_image
+    from restore.cli import app
+    from restore.io import write_image
+
+    write_image(tmp_path / "in" / "small.png", make_image((20, 20, 3)))
+    _png_header_only(tmp_path / "in" / "huge.png", 25_000, 25_000)
+    r = runner.invoke(app, ["upscale", str(tmp_path / "in"), "-o", str(tmp_path / "out"), "-m", "nearest", "--scale", "2"])
+    assert r.exit_code == 1 and "625 MP" in r.output and "--max-pixels" in r.output and "Traceback" not in r.output
+    assert (tmp_path / "out" / "small.png").exists()  # the rest of the batch still runs
+    r = runner.invoke(app, ["upscale", str(tmp_path / "in" / "small.png"), "-o", str(tmp_path / "o2"), "-m", "nearest",
+                            "--scale", "2", "--max-pixels", "100"])
+    assert r.exit_code == 1 and "(400 pixels) is above the 100 pixels limit" in r.output

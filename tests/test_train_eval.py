@@ -177,3 +177,12 @@ def test_bicubic_reproduces_published_set5(scale: int, published: float) -> None
 
     r = eval_sr(SHARED / "bench" / "Set5", scale, method="bicubic-matlab")
     assert abs(r["psnr_y"] - published) <= 0.02
+
+
+def test_eval_inpaint_on_tiny_images_is_one_line(tmp_path, runner) -> None:
+    from restore.cli import app
+    from restore.io import write_image
+
+    write_image(tmp_path / "tiny.png", np.zeros((10, 10, 3), np.uint8))
+    res = runner.invoke(app, ["eval", "inpaint", "--data", str(tmp_path), "-m", "telea"])
+    assert res.exit_code == 1 and "too small" in res.output and "Traceback" not in res.output
