@@ -284,7 +284,25 @@ def collect_images(
                     images.append((f, Path(f.name)))
                 else:
                     others.append(f)
-    return images, others
+    return _without_derived(images), others
+
+
+#: suffixes of the outputs this tool writes beside their input by default (inpaint) or into the input's folder
+DERIVED_SUFFIXES = ("_inpainted", "_x2", "_x3", "_x4")
+
+
+def _without_derived(images: list[tuple[Path, Path]]) -> list[tuple[Path, Path]]:
+    """Drop, from a folder scan, the images that are this tool's own outputs beside their source (``a_x4.png``
+    or ``a_inpainted.png`` next to ``a.png``): a re-run, or the next command on the folder, must not take them
+    for inputs. An image whose stem merely ends that way, with no such source beside it, is kept."""
+    stems = {(src.parent, src.stem) for src, _ in images}
+    out = []
+    for src, rel in images:
+        base = next((src.stem[: -len(sfx)] for sfx in DERIVED_SUFFIXES if src.stem.endswith(sfx)), None)
+        if base and (src.parent, base) in stems:
+            continue
+        out.append((src, rel))
+    return out
 
 
 def _out_is_file(out: Path, n_inputs: int, single_file: bool) -> bool:

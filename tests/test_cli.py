@@ -420,3 +420,19 @@ def test_inpaint_with_an_sr_model_is_a_usage_error(runner, scene, tmp_path):
 def test_missing_data_folder_is_a_usage_error(runner, tmp_path, cmd):
     r = runner.invoke(app, [*cmd, "--data", str(tmp_path / "nowhere")])
     assert r.exit_code == 2 and "nowhere" in r.output and "Traceback" not in r.output
+
+
+def test_folder_scan_skips_this_tools_outputs_beside_their_source(runner, tmp_path):
+    """`restore inpaint d/a.png` writes d/a_inpainted.png; a later `restore upscale d/` must still see one image
+    (and a file that only looks like an output, with no source beside it, is an input)."""
+    d = tmp_path / "d"
+    write_image(d / "a.png", make_image((12, 12, 3)))
+    write_image(d / "b_x4.png", make_image((12, 12, 3)))  # no b.png: an ordinary input
+    m = np.zeros((12, 12), np.uint8)
+    m[3:6, 3:6] = 255
+    write_image(tmp_path / "m.png", m)
+    assert run(runner, "inpaint", d / "a.png", "--mask", tmp_path / "m.png", "-m", "telea").exit_code == 0
+    assert (d / "a_inpainted.png").exists()
+    r = run(runner, "upscale", d, "-o", tmp_path / "out", "-m", "nearest", "--scale", "2")
+    assert r.exit_code == 0, r.output
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["a.png", "b_x4.png"]
