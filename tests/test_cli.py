@@ -436,3 +436,23 @@ def test_folder_scan_skips_this_tools_outputs_beside_their_source(runner, tmp_pa
     r = run(runner, "upscale", d, "-o", tmp_path / "out", "-m", "nearest", "--scale", "2")
     assert r.exit_code == 0, r.output
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["a.png", "b_x4.png"]
+
+
+def test_inpaint_has_upscales_output_options(runner, scene, tmp_path):
+    """--suffix and --format, as upscale has them (the overwrite-an-input message advises --suffix)."""
+    pic, _ = scene
+    mk = tmp_path / "maskfile.png"
+    r = run(runner, "inpaint", pic, "--mask", mk, "-m", "telea", "--suffix", "_filled", "--format", "jpg")
+    assert r.exit_code == 0, r.output
+    assert (tmp_path / "pic_filled.jpg").exists()
+    r = run(runner, "inpaint", pic, "--mask", mk, "-m", "telea", "-o", tmp_path)  # into its own folder
+    assert r.exit_code == 0, r.output
+    assert (tmp_path / "pic_inpainted.png").exists()
+    r = run(runner, "inpaint", pic, "--mask", mk, "-m", "telea", "-o", tmp_path, "--suffix", "")
+    assert r.exit_code == 1 and "would overwrite an input" in r.output and "--suffix" in r.output
+
+
+def test_tiny_tile_warns_once(runner, photos, tmp_path):
+    r = run(runner, "upscale", photos, "-o", tmp_path / "o", "--model", "sr-fast-x4", "--tile", "16")
+    assert r.exit_code == 1  # bad.png in the folder
+    assert r.stderr.count("--tile 16 is below") == 1
