@@ -90,9 +90,11 @@ class SRPairs:
         each LR patch is made from its (augmented) HR patch on the fly instead of cut from the stored LR."""
         lrs, hrs = [], []
         n = len(self.lr[scale])
-        if not any(min(lr.shape[:2]) >= lr_patch for lr in self.lr[scale]):
-            raise InputError(f"no training image is at least {lr_patch * scale} px on each side; use a smaller --patch")
+        tries = 0
         while len(lrs) < batch:
+            tries += 1
+            if tries > 1000 and not lrs and not any(min(lr.shape[:2]) >= lr_patch for lr in self.lr[scale]):
+                raise InputError(f"no training image is at least {lr_patch * scale} px on each side; use a smaller --patch")
             i = int(rng.integers(n))
             lr, hr = self.lr[scale][i], self.hr[scale][i]
             lh, lw = lr.shape[:2]

@@ -154,6 +154,7 @@ def train_sr(cfg: SRTrainConfig, *, resume: bool = False, progress: Callable[[di
     The best validation checkpoint (mean PSNR-Y over scales on held-back training images) is exported.
     """
     from restore.degradations import RealDegradation, degrade_real
+    from restore.weights import load_model
 
     if cfg.degradation not in ("bicubic", "real"):
         raise InputError(f"unknown training degradation {cfg.degradation!r}; choose bicubic or real")
@@ -179,8 +180,6 @@ def train_sr(cfg: SRTrainConfig, *, resume: bool = False, progress: Callable[[di
         init_files, arch = _init_files(cfg.init, cfg.scales)  # the starting weights decide the architecture
     net = MultiScaleSR(cfg.scales, **arch).to(device)
     for s, path in init_files.items():  # the bodies are shared: every file carries the same one
-        from restore.weights import load_model
-
         net.nets[str(s)].load_state_dict(load_model(path, device=str(device)).state_dict())
     opt = torch.optim.Adam(net.parameters(), lr=cfg.lr)
     scaler = torch.amp.GradScaler("cuda", enabled=amp is torch.float16 and device.type == "cuda")
@@ -210,14 +209,14 @@ def train_sr(cfg: SRTrainConfig, *, resume: bool = False, progress: Callable[[di
         net.train()
         return res
 
+    degrade_fn = (lambda hr, sc, r: degrade_real(hr, sc, r, real)) if real else None
     net.train()
     tic = time.time()
     loss_avg = 0.0
     while state["step"] < cfg.iters:
         step = state["step"]
         s = cfg.scales[step % len(cfg.scales)]
-        lr_b, hr_b = pairs.batch(s, cfg.batch, cfg.lr_patch, rng,
-                                 degrade_fn=(lambda hr, sc, r: degrade_real(hr, sc, r, real)) if real else None)
+        lr_b, hr_b = pairs.batch(s, cfg.batch, cfg.lr_patch, rng, degrade_fn=degrade_fn)
         x = torch.from_numpy(lr_b).to(device)
         y = torch.from_numpy(hr_b).to(device)
         for g in opt.param_groups:
@@ -303,16 +302,17 @@ def _inpaint_batch(images: list[np.ndarray], cfg: InpaintTrainConfig, rng: np.ra
     """
     xs, ms, fams = [], [], []
     p = cfg.patch
-    usable = [im for im in images if im.shape[0] >= p and im.shape[1] >= p]
-    if not usable:
-        raise InputError(f"no training image is at least {p}×{p} px; use a smaller --patch")
     tries = 0
     while len(xs) < cfg.batch:
         tries += 1
         if tries > max_tries:
+            if not any(im.shape[0] >= p and im.shape[1] >= p for im in images):
+                raise InputError(f"no training image is at least {p}×{p} px; use a smaller --patch")
             raise InputError(f"could not draw a training batch in {max_tries} tries: the masks do not fit --patch {p}")
-        img = usable[int(rng.integers(len(usable)))]
+        img = images[int(rng.integers(len(images)))]
         h, w = img.shape[:2]
+        if h < p or w < p:
+            continue
         fam = cfg.families[len(xs) % len(cfg.families)]
         mask = make_mask(fam, h, w, rng)
         ys, xs_ = np.nonzero(mask)
@@ -342,9 +342,19 @@ def inpaint_loss(y: torch.Tensor, x: torch.Tensor, m: torch.Tensor, eps: float =
 
     Shape: ``y, x (B, C, H, W)``, ``m (B, 1, H, W)`` → scalar (float32).
     """
+    return log_mse_loss(hole_mse(y, x, m), eps)
+
+
+def log_mse_loss(mse: torch.Tensor, eps: float = 1e-4) -> torch.Tensor:
+    """:func:`inpaint_loss` from each crop's hole MSE (``(B,)`` → scalar)."""
+    return torch.log(mse + eps).mean()
+
+
+def hole_mse(y: torch.Tensor, x: torch.Tensor, m: torch.Tensor) -> torch.Tensor:
+    """Each crop's mean squared error over its hole pixels (float32). Shape: ``(B, C, H, W)`` ×2,
+    ``(B, 1, H, W)`` → ``(B,)``."""
     d = ((y.float() - x.float()) * m).square().sum(dim=(1, 2, 3))
-    n = (m.sum(dim=(1, 2, 3)) * x.shape[1]).clamp_min(1.0)
-    return torch.log(d / n + eps).mean()
+    return d / (m.sum(dim=(1, 2, 3)) * x.shape[1]).clamp_min(1.0)
 
 
 def autocast_dtype(device: torch.device, precision: str) -> torch.dtype | None:
@@ -384,6 +394,34 @@ def hole_psnr(out: np.ndarray, ref: np.ndarray, mask: np.ndarray) -> float:
     return float("inf") if mse == 0 else 10 * np.log10(1.0 / mse)
 
 
+def validate_inpaint(net: UNet, images: list[np.ndarray], masks: list[tuple[int, str, np.ndarray]], *,
+                     device: torch.device | str = "cpu", amp: torch.dtype | None = None,
+                     prefill_only: bool = False) -> dict[str, float]:
+    """Mean hole PSNR per mask family of ``net`` (or of its pre-fill alone) on whole images, outputs rounded to
+    8 bit; with the network, also ``correction_rms``: how far it moves its pre-fill inside the holes, in grey
+    levels (a dead network stays near 0). ``masks``: :func:`validation_masks`. Leaves ``net`` in train mode."""
+    device = torch.device(device)
+    net.eval()
+    res: dict[str, list[float]] = {}
+    rms: list[float] = []
+    with torch.inference_mode(), torch.autocast(device.type, dtype=amp or torch.float32, enabled=amp is not None):
+        for i, fam, m in masks:
+            ref = images[i].astype(np.float32) / 255.0
+            x = torch.from_numpy(ref).permute(2, 0, 1)[None].to(device)
+            mk = torch.from_numpy(m.astype(np.float32))[None, None].to(device)
+            pre = net.prefill(x, mk)
+            y = pre if prefill_only else net(x, mk)
+            if not prefill_only:
+                rms.append(float((y - pre)[mk.expand_as(y) > 0].square().mean().sqrt()) * 255)
+            y = np.round(y[0].permute(1, 2, 0).clamp(0, 1).cpu().numpy() * 255) / 255
+            res.setdefault(fam, []).append(hole_psnr(y, ref, m))
+    net.train()
+    v = {f: float(np.mean(r)) for f, r in res.items()}
+    if rms:
+        v["correction_rms"] = float(np.mean(rms))
+    return v
+
+
 def train_inpaint(cfg: InpaintTrainConfig, *, resume: bool = False,
                   progress: Callable[[dict], None] | None = None) -> Path:
     """Train (or resume) the inpainting U-Net; exports the best validation checkpoint as safetensors.
@@ -421,27 +459,7 @@ def train_inpaint(cfg: InpaintTrainConfig, *, resume: bool = False,
         rng = np.random.default_rng([cfg.seed, state["step"]])
 
     def validate(prefill_only: bool = False) -> dict[str, float]:
-        net.eval()
-        res: dict[str, list[float]] = {f: [] for f in cfg.families}
-        rms: list[float] = []
-        with torch.inference_mode(), torch.autocast(device.type, dtype=amp or torch.float32, enabled=amp is not None):
-            for i, fam, m in val_set:
-                ref = val_imgs[i].astype(np.float32) / 255.0
-                x = torch.from_numpy(ref).permute(2, 0, 1)[None].to(device)
-                mk = torch.from_numpy(m.astype(np.float32))[None, None].to(device)
-                pre = net.prefill(x, mk)
-                y = pre if prefill_only else net(x, mk)
-                if not prefill_only:
-                    rms.append(float((y - pre)[mk.expand_as(y) > 0].square().mean().sqrt()) * 255)
-                y = y[0].permute(1, 2, 0).clamp(0, 1).cpu().numpy()
-                y = np.round(y * 255) / 255
-                res[fam].append(hole_psnr(y, ref, m))
-        net.train()
-        v = {f: float(np.mean(r)) for f, r in res.items()}
-        if not prefill_only:
-            # how far the network moves its input, in grey levels: a dead network stays near 0
-            v["correction_rms"] = float(np.mean(rms))
-        return v
+        return validate_inpaint(net, val_imgs, val_set, device=device, amp=amp, prefill_only=prefill_only)
 
     if val_set and "prefill_val" not in state:
         # the pre-fill alone: what the network's learned correction is measured against
@@ -467,13 +485,12 @@ def train_inpaint(cfg: InpaintTrainConfig, *, resume: bool = False,
             g["lr"] = _cosine(step, cfg.iters, cfg.lr)
         with torch.autocast(device.type, dtype=amp or torch.float32, enabled=amp is not None):
             y = net(x, m)  # float32: the pre-fill runs in float32 and the correction is cast back
-        with torch.no_grad():
-            d = ((y - x) * m).square().sum(dim=(1, 2, 3)) / (m.sum(dim=(1, 2, 3)) * 3).clamp_min(1)
-            for f in set(fams):
-                sel = torch.tensor([q == f for q in fams])
-                v = float(-10 * torch.log10(d[sel].mean() + 1e-10))
-                fam_loss[f] = 0.98 * fam_loss[f] + 0.02 * v if f in fam_loss else v
-        loss = inpaint_loss(y, x, m)
+        mse = hole_mse(y, x, m)
+        loss = log_mse_loss(mse)  # = inpaint_loss(y, x, m), keeping the per-crop errors for the log
+        per_crop = mse.detach().tolist()
+        for f in set(fams):  # the training hole PSNR per mask family (moving average)
+            v = float(-10 * np.log10(np.mean([e for e, q in zip(per_crop, fams) if q == f]) + 1e-10))
+            fam_loss[f] = 0.98 * fam_loss[f] + 0.02 * v if f in fam_loss else v
         opt.zero_grad(set_to_none=True)
         scaler.scale(loss).backward()
         # clipping keeps the rare exploding step (a crop with a tiny hole and a large error) in check

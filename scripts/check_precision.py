@@ -19,7 +19,7 @@ import torch
 
 from restore.data import list_images, load_rgb
 from restore.models import UNet
-from restore.train import (InpaintTrainConfig, _inpaint_batch, hole_psnr, inpaint_loss, split_validation,
+from restore.train import (InpaintTrainConfig, _inpaint_batch, inpaint_loss, split_validation, validate_inpaint,
                            validation_masks)
 
 
@@ -40,15 +40,8 @@ def main() -> None:
     base.load_state_dict(ck["model"])
 
     def validate(net: UNet) -> dict[str, float]:
-        net.eval()
-        res: dict[str, list[float]] = {f: [] for f in cfg.families}
-        with torch.inference_mode():
-            for i, fam, m in val_set:
-                ref = val_imgs[i].astype(np.float32) / 255.0
-                y = net(torch.from_numpy(ref).permute(2, 0, 1)[None], torch.from_numpy(m.astype(np.float32))[None, None])
-                y = np.round(y[0].permute(1, 2, 0).clamp(0, 1).numpy() * 255) / 255
-                res[fam].append(hole_psnr(y, ref, m))
-        return {f: round(float(np.mean(v)), 4) for f, v in res.items()}
+        v = validate_inpaint(net, val_imgs, val_set, prefill_only=False)
+        return {f: round(v[f], 4) for f in cfg.families}
 
     print(json.dumps({"run": "start", **validate(base)}), flush=True)
     for name, dtype in (("bf16", torch.bfloat16), ("fp32", None)):
