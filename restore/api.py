@@ -199,6 +199,31 @@ def _check_mask(mask: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
     return mask != 0
 
 
+def resolve_inpaint_method(method: str = "auto", model: Any = None) -> tuple[str, Any]:
+    """What an inpainting request runs, decided in one place: ``(method, None)`` for a classical method, or
+    ``(method, model)`` with the CNN to run — a name, a path, a loaded module, or for ``pushpull`` the pre-fill
+    as a model (:class:`restore.engine.Prefill`, so it runs on the CNN's crops). ``auto`` is the shipped
+    default CNN, else ``telea``.
+
+    Raises:
+        InputError: an unknown method name.
+    """
+    if model is not None:
+        return method, model
+    if method == PREFILL_METHOD:
+        from restore.engine import Prefill
+
+        return method, Prefill()  # through the CNN's crop path: exactly the input the default network corrects
+    if method == "auto":
+        name = _default_cnn("inpaint")
+        return ("telea", None) if name is None else (method, name)
+    if method in classical.INPAINT_METHODS:
+        return method, None
+    if method not in inpaint_methods():
+        raise InputError(f"unknown inpaint method {method!r}; choose from {', '.join(inpaint_methods())}")
+    return method, method
+
+
 def inpaint(
     image: np.ndarray,
     mask: np.ndarray,
@@ -227,18 +252,7 @@ def inpaint(
     """
     f, layout = _split(image)
     holes = _check_mask(mask, f.shape[:2])
-    if model is None and method == "pushpull":
-        from restore.engine import Prefill
-
-        model = Prefill()  # through the CNN's crop path: exactly the input the default network corrects
-    elif model is None and method == "auto":
-        model = _default_cnn("inpaint")
-        if model is None:
-            method = "telea"
-    elif model is None and method not in classical.INPAINT_METHODS:
-        if method not in inpaint_methods():
-            raise InputError(f"unknown inpaint method {method!r}; choose from {', '.join(inpaint_methods())}")
-        model = method
+    method, model = resolve_inpaint_method(method, model)
     if not holes.any():
         return image.copy()
     if holes.all():

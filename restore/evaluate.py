@@ -134,20 +134,12 @@ def inpaint_masks(images: Sequence[np.ndarray], families: Sequence[str], seed: i
 
 
 def _cnn_of(method: str, model: Any, device: str):
-    """The loaded inpainting CNN a method/model row runs, or ``None`` for a classical method."""
-    from restore.methods import INPAINT_METHODS
+    """The loaded inpainting CNN a method/model row runs, or ``None`` for a classical method (or the pre-fill)."""
+    from restore.api import resolve_inpaint_method
+    from restore.engine import Prefill, get_model
 
-    if model is None and method == "auto":
-        from restore.weights import default_model
-
-        model = default_model("inpaint")
-    elif model is None and method not in INPAINT_METHODS:
-        model = method
-    if model is None:
-        return None
-    from restore.engine import get_model
-
-    return get_model(model, device)
+    _, mdl = resolve_inpaint_method(method, model)
+    return None if mdl is None or isinstance(mdl, Prefill) else get_model(mdl, device)
 
 
 def eval_inpaint(data: str | Path, *, methods: Sequence[str] = ("auto", "pushpull", "telea", "ns", "biharmonic"),
@@ -176,11 +168,11 @@ def eval_inpaint(data: str | Path, *, methods: Sequence[str] = ("auto", "pushpul
     results: dict[str, dict[str, dict[str, float]]] = {}
     for method, model in [(m, None) for m in methods] + [("auto", m) for m in models]:
         net = _cnn_of(method, model, device)
-        runs = [("out", method, net if net is not None else model)]
+        runs = [("out", net)]  # None: the classical method (or pushpull) by name
         if net is not None:
             from restore.engine import Prefill
 
-            runs.append(("prefill", method, Prefill(net)))
+            runs.append(("prefill", Prefill(net)))
         acc: dict[str, dict[str, list[float]]] = {
             fam: {k: [] for k in ("psnr", "psnr_hole", "ssim", "seconds", "prefill_psnr_hole")} for fam in families}
         for i, fam, m in masks:
@@ -188,9 +180,9 @@ def eval_inpaint(data: str | Path, *, methods: Sequence[str] = ("auto", "pushpul
                 on_image(f"{model or method} {fam} {files[i].name}")
             ref = images[i]
             b = ref.astype(np.float64) / 255.0
-            for kind, meth, mdl in runs:
+            for kind, mdl in runs:
                 t = time.perf_counter()
-                out = inpaint(ref, m, method=meth, model=mdl, device=device)
+                out = inpaint(ref, m, method=method, model=mdl, device=device)
                 dt = time.perf_counter() - t
                 a = out.astype(np.float64) / 255.0
                 if kind == "prefill":
