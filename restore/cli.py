@@ -291,7 +291,8 @@ def collect_images(
 MIN_FAST_TILE = 128
 
 #: suffixes of the outputs this tool writes beside their input by default (inpaint) or into the input's folder
-DERIVED_SUFFIXES = ("_inpainted", "_x2", "_x3", "_x4")
+INPAINT_SUFFIX = "_inpainted"
+DERIVED_SUFFIXES = (INPAINT_SUFFIX, "_x2", "_x3", "_x4")
 
 
 def _without_derived(images: list[tuple[Path, Path]]) -> list[tuple[Path, Path]]:
@@ -413,16 +414,14 @@ def _load_model(task: str, method: str, model: str | None, device: str, scale: i
     return loaded
 
 
-def _resolve_scale(scale: int | None, method: str, model: str | None, device: str) -> int:
-    """--scale, or the scale of the one-scale model asked for; a model and a --scale that disagree are a
-    usage error."""
-    if model is None and method in ("auto",):
-        return scale or 4
+def _resolve_scale(scale: int | None, method: str, model: str | None) -> int:
+    """--scale, or the scale of the one-scale model asked for (4 when neither says); a model and a --scale
+    that disagree are a usage error."""
     from restore import methods
 
-    if model is None and method in methods.UPSCALE_METHODS:
-        return scale or 4
     name = model if model is not None else method
+    if model is None and method in ("auto", *methods.UPSCALE_METHODS):
+        return scale or 4
     from restore.errors import ModelError
     from restore.weights import read_metadata, resolve
 
@@ -430,12 +429,10 @@ def _resolve_scale(scale: int | None, method: str, model: str | None, device: st
         own = read_metadata(resolve(name)).get("scale")
     except ModelError as exc:
         raise _error_exit(_describe(exc), EXIT_USAGE) from None
-    if own is None:
-        return scale or 4
-    if scale is not None and scale != own:
+    if own is not None and scale is not None and scale != own:
         raise _error_exit(f"model {name!r} upscales ×{own}, but --scale is {scale}; drop --scale or pick a ×{scale} model",
                           EXIT_USAGE)
-    return int(own)
+    return int(own or scale or 4)
 
 
 @app.command(epilog=EXIT_CODES_HELP)
@@ -486,7 +483,7 @@ def run_upscale(
     _quiet_opencv()
     rep = Reporter()
     method, model = _split_method("upscale", method, model)
-    scale = _resolve_scale(scale, method, model, device)
+    scale = _resolve_scale(scale, method, model)
     if tile is not None and 0 < tile < MIN_FAST_TILE:
         # every tile is cut with the network's receptive radius of context on each side: tiny tiles redo most
         # of the work (measured 28× slower at --tile 16)
@@ -629,18 +626,18 @@ def run_inpaint(
             raise _error_exit(f"no image found in {path}", EXIT_USAGE)
         if suffix is None:
             # writing into the input folder: a suffix keeps the inputs (and lets a re-run resume)
-            suffix = "_inpainted" if output.resolve() == path.resolve() else ""
+            suffix = INPAINT_SUFFIX if output.resolve() == path.resolve() else ""
         plan = plan_outputs([(f, Path(f.name)) for f in images], output, suffix=suffix, ext=ext)
     elif path.is_file():
         if not is_image_path(path):
             raise _error_exit(f"{path}: not an image file (extension {path.suffix or 'missing'})", EXIT_USAGE)
         if output is None:
-            dst = path.with_name(f"{path.stem}{'_inpainted' if suffix is None else suffix}{ext or path.suffix}")
+            dst = path.with_name(f"{path.stem}{INPAINT_SUFFIX if suffix is None else suffix}{ext or path.suffix}")
         elif is_image_path(output) and not output.is_dir():
             dst = output
         else:
             same_dir = output.resolve() == path.parent.resolve()
-            sfx = suffix if suffix is not None else ("_inpainted" if same_dir else "")
+            sfx = suffix if suffix is not None else (INPAINT_SUFFIX if same_dir else "")
             dst = output / f"{path.stem}{sfx}{ext or path.suffix}"
         plan = plan_outputs([(path, Path(path.name))], dst, out_is_file=True)
     else:
