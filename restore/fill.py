@@ -90,6 +90,49 @@ STRUCTURE_STRENGTH = 0.95
 STRUCTURE_SIGMA = 4.0
 
 
+@dataclass(frozen=True)
+class FillConfig:
+    """The pre-fill's settings: one object instead of a parameter per setting threaded through every layer.
+
+    Args:
+        confidence: a pyramid level keeps its own average where coverage × confidence ≥ 1.
+        iters: Jacobi sweeps at full resolution; ``growth`` times more per coarser level, at most ``max_iters``.
+        structure: how strongly the sweeps follow the local orientation (0 = isotropic, 1 = fully).
+        structure_sigma: scale (px) of the structure tensor that gives the orientation.
+
+    Chosen on training images by ``scripts/tune_fill.py``, never on benchmark images.
+    """
+
+    confidence: float = 32.0
+    iters: int = 10
+    growth: float = 3.0
+    max_iters: int = 100
+    structure: float = STRUCTURE_STRENGTH
+    structure_sigma: float = STRUCTURE_SIGMA
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.structure <= 1.0 or self.structure_sigma <= 0:
+            raise ValueError("fill structure must be in [0, 1] and structure_sigma > 0")
+        if self.confidence <= 0 or self.iters < 0 or self.growth < 1 or self.max_iters < 0:
+            raise ValueError("fill confidence must be > 0, iters ≥ 0, growth ≥ 1, max_iters ≥ 0")
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any] | FillConfig | None) -> FillConfig:
+        """From a config mapping (unknown keys are an error, so a typo is not silently ignored)."""
+        if d is None:
+            return cls()
+        if isinstance(d, FillConfig):
+            return d
+        names = {f.name for f in fields(cls)}
+        unknown = set(d) - names
+        if unknown:
+            raise ValueError(f"unknown fill setting(s) {', '.join(sorted(unknown))}; known: {', '.join(sorted(names))}")
+        return cls(**d)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
 def _gauss_blur(x: torch.Tensor, sigma: float) -> torch.Tensor:
     """Separable Gaussian blur with replicate borders. Shape: ``(B, C, H, W)`` → same."""
     r = max(1, int(3 * sigma + 0.5))
@@ -142,8 +185,9 @@ def structure_stencils(image: torch.Tensor, holes: torch.Tensor, *, strength: fl
     return iso * (1 - s) + d * s
 
 
-def pyramid_fill(image: torch.Tensor, holes: torch.Tensor, *, confidence: float = 32.0,
-                 smooth_iters: int = 10, growth: float = 3.0, max_iters: int = 100,
+def pyramid_fill(image: torch.Tensor, holes: torch.Tensor, *, confidence: float = FillConfig.confidence,
+                 smooth_iters: int = FillConfig.iters, growth: float = FillConfig.growth,
+                 max_iters: int = FillConfig.max_iters,
                  stencil: float | Sequence[float] | torch.Tensor = 0.5) -> torch.Tensor:
     """Fill holes by push–pull with multigrid harmonic smoothing: a classical O(pixels) smooth fill.
 
@@ -204,49 +248,6 @@ def guided_fill(image: torch.Tensor, holes: torch.Tensor, *, structure: float = 
     return pyramid_fill(image, holes, **fill)
 
 
-
-
-@dataclass(frozen=True)
-class FillConfig:
-    """The pre-fill's settings: one object instead of a parameter per setting threaded through every layer.
-
-    Args:
-        confidence: a pyramid level keeps its own average where coverage × confidence ≥ 1.
-        iters: Jacobi sweeps at full resolution; ``growth`` times more per coarser level, at most ``max_iters``.
-        structure: how strongly the sweeps follow the local orientation (0 = isotropic, 1 = fully).
-        structure_sigma: scale (px) of the structure tensor that gives the orientation.
-
-    Chosen on training images by ``scripts/tune_fill.py``, never on benchmark images.
-    """
-
-    confidence: float = 32.0
-    iters: int = 10
-    growth: float = 3.0
-    max_iters: int = 100
-    structure: float = STRUCTURE_STRENGTH
-    structure_sigma: float = STRUCTURE_SIGMA
-
-    def __post_init__(self) -> None:
-        if not 0.0 <= self.structure <= 1.0 or self.structure_sigma <= 0:
-            raise ValueError("fill structure must be in [0, 1] and structure_sigma > 0")
-        if self.confidence <= 0 or self.iters < 0 or self.growth < 1 or self.max_iters < 0:
-            raise ValueError("fill confidence must be > 0, iters ≥ 0, growth ≥ 1, max_iters ≥ 0")
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any] | FillConfig | None) -> FillConfig:
-        """From a config mapping (unknown keys are an error, so a typo is not silently ignored)."""
-        if d is None:
-            return cls()
-        if isinstance(d, FillConfig):
-            return d
-        names = {f.name for f in fields(cls)}
-        unknown = set(d) - names
-        if unknown:
-            raise ValueError(f"unknown fill setting(s) {', '.join(sorted(unknown))}; known: {', '.join(sorted(names))}")
-        return cls(**d)
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 def prefill(image: torch.Tensor, holes: torch.Tensor, cfg: FillConfig | None = None) -> torch.Tensor:
