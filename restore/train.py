@@ -409,9 +409,10 @@ def validate_inpaint(net: UNet, images: list[np.ndarray], masks: list[tuple[int,
             ref = images[i].astype(np.float32) / 255.0
             x = torch.from_numpy(ref).permute(2, 0, 1)[None].to(device)
             mk = torch.from_numpy(m.astype(np.float32))[None, None].to(device)
-            pre = net.prefill(x, mk)
-            y = pre if prefill_only else net(x, mk)
-            if not prefill_only:
+            if prefill_only:
+                y = net.prefill(x, mk)
+            else:
+                y, pre = net.forward_with_prefill(x, mk)
                 rms.append(float((y - pre)[mk.expand_as(y) > 0].square().mean().sqrt()) * 255)
             y = np.round(y[0].permute(1, 2, 0).clamp(0, 1).cpu().numpy() * 255) / 255
             res.setdefault(fam, []).append(hole_psnr(y, ref, m))

@@ -144,6 +144,11 @@ class UNet(nn.Module):
         return self.out(self.refine(x)).float()
 
     def forward(self, image: torch.Tensor, holes: torch.Tensor) -> torch.Tensor:
+        return self.forward_with_prefill(image, holes)[0]
+
+    def forward_with_prefill(self, image: torch.Tensor, holes: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """:meth:`forward`, also returning the pre-fill it corrected (so a caller measuring the correction does
+        not compute the pre-fill twice). Shape: as :meth:`forward`, twice."""
         h, w = image.shape[-2:]
         m = self.multiple
         ph, pw = max((-h) % m, self.min_size - h), max((-w) % m, self.min_size - w)
@@ -155,7 +160,7 @@ class UNet(nn.Module):
         holes = (holes > 0.5).float()
         fill = self.prefill(image, holes)
         out = fill + self.correction(image, holes, fill) * holes
-        return out[..., :h, :w]
+        return out[..., :h, :w], fill[..., :h, :w]
 
 
 def migrate_config(config: dict[str, Any]) -> dict[str, Any]:
