@@ -5,6 +5,7 @@ Checkpoints (for resuming) hold only tensors and plain values and are loaded wit
 """
 from __future__ import annotations
 
+import functools
 import json
 import math
 import os
@@ -209,7 +210,7 @@ def train_sr(cfg: SRTrainConfig, *, resume: bool = False, progress: Callable[[di
         net.train()
         return res
 
-    degrade_fn = (lambda hr, sc, r: degrade_real(hr, sc, r, real)) if real else None
+    degrade_fn = functools.partial(degrade_real, cfg=real) if real else None
     net.train()
     tic = time.time()
     loss_avg = 0.0
