@@ -104,6 +104,10 @@ class MultiScaleSR(nn.Module):
         return self.nets[str(scale)](x)
 
 
+#: a real-photo model is also validated on these (restore.degradations.make_lr) — the kinds of input it is for
+VAL_DEGRADATIONS = ("jpeg:50", "jpeg:75", "noise:5", "blur:1.6")
+
+
 @dataclass
 class SRTrainConfig:
     data: list[str]
@@ -154,7 +158,7 @@ def train_sr(cfg: SRTrainConfig, *, resume: bool = False, progress: Callable[[di
 
     The best validation checkpoint (mean PSNR-Y over scales on held-back training images) is exported.
     """
-    from restore.degradations import RealDegradation, degrade_real
+    from restore.degradations import RealDegradation, degrade_real, make_lr
     from restore.weights import load_model
 
     if cfg.degradation not in ("bicubic", "real"):
@@ -171,10 +175,15 @@ def train_sr(cfg: SRTrainConfig, *, resume: bool = False, progress: Callable[[di
     pairs = SRPairs.build(train_paths, cfg.scales)
     val = SRPairs.build(val_paths, cfg.scales) if val_paths else None
     val_real: dict[int, list[np.ndarray]] = {}
+    val_named: dict[tuple[int, str], list[np.ndarray]] = {}
     if val is not None and real is not None:
         # the validation inputs of a real-photo model: each held-back image degraded once, seeded by its index
         val_real = {s: [degrade_real(h, s, np.random.default_rng([cfg.seed, 77, s, i]), real)
                         for i, h in enumerate(val.hr[s])] for s in cfg.scales}
+        # and the named test degradations, on these held-back images (never on a benchmark set)
+        for s in cfg.scales:
+            for name in VAL_DEGRADATIONS:
+                val_named[(s, name)] = [make_lr(h, s, name, seed=i) for i, h in enumerate(val.hr[s])]
     arch = dict(base_ch=cfg.base_ch, n_blocks=cfg.n_blocks, upsampler=cfg.upsampler, padding_mode=cfg.padding_mode)
     init_files: dict[int, Path] = {}
     if cfg.init:
@@ -199,7 +208,8 @@ def train_sr(cfg: SRTrainConfig, *, resume: bool = False, progress: Callable[[di
         res = {}
         with torch.inference_mode():
             for s in cfg.scales:
-                sets = [("", val.lr[s])] + ([("_real", val_real[s])] if val_real else [])
+                sets = [("", val.lr[s])] + ([("_real", val_real[s])] if val_real else []) + \
+                    [(f"_{name}", lrs) for (sc, name), lrs in val_named.items() if sc == s]
                 for tag, lrs in sets:
                     ps = []
                     for lr_img, hr_img in zip(lrs, val.hr[s]):
