@@ -214,7 +214,7 @@ def engine_variant(net: torch.nn.Module, contiguous: bool = False, bf16: bool = 
                 memory_format=torch.contiguous_format)
             engine.to_tensor = _to_tensor_nchw
         if bf16:
-            engine._autocast = lambda dev: torch.autocast("cpu", dtype=torch.bfloat16)
+            engine._autocast = lambda dev, dtype=None: torch.autocast("cpu", dtype=torch.bfloat16)
         yield
     finally:
         for k, v in saved.items():

@@ -19,6 +19,8 @@ from typing import TYPE_CHECKING, Annotated, Any, Optional, TypeVar
 
 import typer
 
+from restore.methods import PRECISIONS  # torch- and NumPy-free
+
 if TYPE_CHECKING:
     from rich.console import Console
     from rich.progress import Progress
@@ -369,6 +371,9 @@ class OutFormat(str, Enum):
     tiff = "tiff"
 
 
+Precision = Enum("Precision", {p: p for p in PRECISIONS}, type=str)
+
+
 def _check_scale(value: int | None) -> int | None:
     if value is not None and value not in (2, 3, 4):
         raise typer.BadParameter(f"{value} is not one of 2, 3, 4")
@@ -451,11 +456,17 @@ def upscale(
     suffix: Annotated[Optional[str], typer.Option("--suffix", help="Appended to output file stems: <stem><suffix>.<ext>. Default: none, or _x<scale> when writing into an input's folder.", show_default=False)] = None,
     quality: Annotated[int, typer.Option("--quality", "-q", min=1, max=100, help="JPEG/WebP quality.")] = 95,
     max_pixels: Annotated[Optional[int], typer.Option("--max-pixels", min=1, help="Refuse inputs with more pixels than this, read from the file's header before decoding (default: restore.io.DEFAULT_MAX_PIXELS, 250 MP).", show_default=False)] = None,
+    denoise: Annotated[Optional[float], typer.Option("--denoise", min=0.0, max=1.0, help="Real-photo strength from 0 (sr-x<scale>, for clean images) to 1 (sr-real-x<scale>, for JPEG, noise, blur): the two models' weights blended. Default with --method auto: 1 for JPEG and lossy WebP inputs, 0 for the rest.", show_default=False)] = None,
+    precision: Annotated[Precision, typer.Option("--precision", help="CNN arithmetic: auto = bfloat16 on CPUs with native bf16 and float16 on CUDA (PSNR within 0.01 dB of fp32), else fp32.")] = Precision.auto,
 ) -> None:
-    """Upscale images by 2, 3 or 4 (files or folders; resumable batch)."""
+    """Upscale images by 2, 3 or 4 (files or folders; resumable batch).
+
+    With --method auto, JPEG and lossy WebP inputs (judged by content) get the real-photo model sr-real-x<scale>,
+    which does not sharpen compression blocks; other inputs get the clean model sr-x<scale>. --denoise,
+    --method or --model override that choice."""
     code = run_upscale(paths, output, scale=scale, method=method, model=model, device=device, tile=tile,
                        recursive=recursive, overwrite=overwrite, fmt=fmt.value, suffix=suffix, quality=quality,
-                       max_pixels=max_pixels)
+                       max_pixels=max_pixels, denoise=denoise, precision=precision.value)
     raise typer.Exit(code)
 
 
@@ -474,11 +485,12 @@ def run_upscale(
     suffix: str | None = None,
     quality: int = 95,
     max_pixels: int | None = None,
+    denoise: float | None = None,
+    precision: str = "auto",
 ) -> int:
     """The ``upscale`` command; returns the exit code."""
     from restore.errors import InputError
-
-    from restore.io import is_image_path
+    from restore.io import is_image_path, is_lossy
 
     _quiet_opencv()
     rep = Reporter()
@@ -511,14 +523,20 @@ def run_upscale(
         rep.error(f"{src}: {msg}")
         rep.failed += 1
 
-    loaded = _load_model("upscale", method, model, device, scale)
+    if denoise is not None:
+        loaded = lossy_model = _denoise_model(scale, denoise, method, model, device)
+    else:
+        loaded = _load_model("upscale", method, model, device, scale)
+        lossy_model = _lossy_model(scale, method, model, device, plan.jobs, rep)
     for job in rep.progress(plan.jobs, lambda j: j.src.name):
         if job.dst.exists() and not overwrite:
             rep.skipped += 1
             continue
         try:
-            upscale_file(job.src, job.dst, scale=scale, method=method, model=loaded if loaded is not None else model,
-                         device=device, tile=tile, overwrite=overwrite, quality=quality, max_pixels=max_pixels)
+            net = lossy_model if lossy_model is not None and is_lossy(job.src) else loaded
+            upscale_file(job.src, job.dst, scale=scale, method=method, model=net if net is not None else model,
+                         device=device, tile=tile, overwrite=overwrite, quality=quality, max_pixels=max_pixels,
+                         precision=precision)
             rep.done += 1
         except _per_file_errors() as exc:
             rep.error(_file_error(job.src, exc))
@@ -527,16 +545,46 @@ def run_upscale(
     return rep.exit_code
 
 
+def _denoise_model(scale: int, denoise: float, method: str, model: str | None, device: str) -> Any:
+    """The blended model of ``--denoise``, loaded once; a bad combination is a usage error."""
+    from restore import api
+    from restore.errors import InputError, ModelError
+
+    try:
+        return api.denoise_model(scale, denoise, method=method, model=model, device=device)
+    except (InputError, ModelError) as exc:
+        raise _error_exit(_describe(exc), EXIT_USAGE) from None
+
+
+def _lossy_model(scale: int, method: str, model: str | None, device: str, jobs: Sequence[Any],
+                 rep: Reporter) -> Any:
+    """With ``--method auto``: the real-photo model for the batch's JPEG / lossy WebP inputs (the clean model
+    sharpens their compression blocks), loaded only when there are some; the choice is printed once."""
+    from restore import api
+    from restore.io import is_lossy
+
+    if method != "auto" or model is not None:
+        return None
+    name = api.real_model(scale)
+    n = sum(1 for j in jobs if is_lossy(j.src))
+    if name is None or n == 0:
+        return None
+    rep.info(f"{n} JPEG/WebP input{'s' if n > 1 else ''}: using {name} (made for compressed photos; "
+             "--denoise 0 keeps the clean model)")
+    return _load_model("upscale", name, None, device, scale)
+
+
 def upscale_file(
     src: Path, dst: Path, *, scale: int, method: str = "auto", model: Any = None, device: str = "auto",
     tile: int | None = None, overwrite: bool = False, quality: int = 95, max_pixels: int | None = None,
+    precision: str = "auto",
 ) -> Path:
     """Read, upscale, write one file (ICC profile kept). Raises the library's errors."""
     import restore
     from restore.io import DEFAULT_MAX_PIXELS, read_image_with_meta, write_image
 
     image, meta = read_image_with_meta(src, max_pixels=max_pixels or DEFAULT_MAX_PIXELS)
-    out = restore.upscale(image, scale, method=method, model=model, device=device, tile=tile)
+    out = restore.upscale(image, scale, method=method, model=model, device=device, tile=tile, precision=precision)
     return write_image(dst, out, meta=meta, overwrite=overwrite, quality=quality, inputs=(src,))
 
 
@@ -567,10 +615,11 @@ def inpaint(
     suffix: Annotated[Optional[str], typer.Option("--suffix", help="Appended to output file stems: <stem><suffix>.<ext>. Default: _inpainted beside the input or in its folder, none in another folder.", show_default=False)] = None,
     quality: Annotated[int, typer.Option("--quality", "-q", min=1, max=100, help="JPEG/WebP quality.")] = 95,
     max_pixels: Annotated[Optional[int], typer.Option("--max-pixels", min=1, help="Refuse inputs with more pixels than this, read from the file's header before decoding (default: restore.io.DEFAULT_MAX_PIXELS, 250 MP).", show_default=False)] = None,
+    precision: Annotated[Precision, typer.Option("--precision", help="CNN arithmetic: auto = bfloat16 on CPUs with native bf16 and float16 on CUDA (the pre-fill stays fp32), else fp32.")] = Precision.auto,
 ) -> None:
     code = run_inpaint(path, mask=mask, output=output, method=method, model=model, device=device,
                        dilate_px=dilate_px, resize_mask=resize_mask, overwrite=overwrite, quality=quality,
-                       max_pixels=max_pixels, fmt=fmt.value, suffix=suffix)
+                       max_pixels=max_pixels, fmt=fmt.value, suffix=suffix, precision=precision.value)
     raise typer.Exit(code)
 
 
@@ -606,6 +655,7 @@ def run_inpaint(
     max_pixels: int | None = None,
     fmt: str = "same",
     suffix: str | None = None,
+    precision: str = "auto",
 ) -> int:
     """The ``inpaint`` command; returns the exit code."""
     from restore.io import is_image_path
@@ -654,7 +704,8 @@ def run_inpaint(
         try:
             source = inpaint_file(job.src, job.dst, mask, method=method, model=loaded if loaded is not None else model,
                                   device=device, dilate_px=dilate_px, resize_mask=resize_mask,
-                                  overwrite=overwrite, quality=quality, warn=rep.warn, max_pixels=max_pixels)
+                                  overwrite=overwrite, quality=quality, warn=rep.warn, max_pixels=max_pixels,
+                                  precision=precision)
             rep.done += 1
             if len(plan.jobs) == 1:
                 rep.info(f"mask: {source}; wrote {job.dst}")
@@ -669,6 +720,7 @@ def inpaint_file(
     src: Path, dst: Path, mask_arg: Path | None = None, *, method: str = "auto", model: Any = None,
     device: str = "auto", dilate_px: int = 0, resize_mask: bool = False, overwrite: bool = False,
     quality: int = 95, warn: Callable[[str], None] | None = None, max_pixels: int | None = None,
+    precision: str = "auto",
 ) -> Any:
     """Read, find the mask, inpaint, write one file; return the MaskSource. Raises the library's errors.
 
@@ -689,7 +741,7 @@ def inpaint_file(
             warn(f"{src}: mask ({source}) is empty; copying the image unchanged")
         out = image
     else:
-        out = restore.inpaint(image, holes, method=method, model=model, device=device)
+        out = restore.inpaint(image, holes, method=method, model=model, device=device, precision=precision)
     protect = [src] + ([source.path] if source.path is not None else [])
     write_image(dst, out, meta=meta, overwrite=overwrite, quality=quality, inputs=protect)
     return source

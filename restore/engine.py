@@ -14,6 +14,7 @@ import numpy as np
 import torch
 
 from restore.errors import InputError, ModelError
+from restore.methods import PRECISIONS
 from restore.pixels import store
 
 DEVICES = ("auto", "cpu", "cuda", "mps")
@@ -62,6 +63,20 @@ def get_model(model: Any, device: str | torch.device = "auto") -> torch.nn.Modul
         return _cached_model(str(model), str(dev))
 
 
+@lru_cache(maxsize=4)
+def _cached_blend(a: str, b: str, t: float, device: str):
+    from restore.weights import blend_models
+
+    return blend_models(a, b, t, device=device).to(memory_format=torch.channels_last)
+
+
+def blended_model(a: str, b: str, t: float, device: str | torch.device = "auto") -> torch.nn.Module:
+    """``(1 − t)·a + t·b`` weight by weight (:func:`restore.weights.blend_models`), cached like named models."""
+    dev = pick_device(device)
+    with _cache_lock:
+        return _cached_blend(a, b, float(t), str(dev))
+
+
 def to_tensor(f: np.ndarray, device: torch.device) -> torch.Tensor:
     """``H×W×C`` float32 → ``(1, C, H, W)`` in channels-last memory format: a view of the (contiguous)
     HWC array, since HWC is NHWC's layout, and the layout oneDNN's convolutions run fastest in."""
@@ -81,21 +96,44 @@ def cpu_has_bf16() -> bool:
         return False
 
 
-def _autocast(dev: torch.device, model: torch.nn.Module | None = None):
-    """Half precision only where it is fast, supported and safe: float16 on CUDA; bfloat16 on a CPU with native
-    bf16 units for a model that declares it safe (``cpu_bf16 = True``: the inpainting U-Net, whose pre-fill
-    stays float32 and whose bf16 part is a small correction; 512² end to end 0.14 s instead of 0.20 s on this
-    project's 2-core CPU, the same scores to 0.001 dB); float32 otherwise (an SR net's whole output passes
-    through its convolutions: `sr-x4` under bf16 scores 31.172 instead of 31.182 dB on Set5, and its speed
-    under bf16 is not measured yet).
-    ``RESTORE_PRECISION=fp32`` forces float32 everywhere (to check a result against full precision)."""
-    if os.environ.get("RESTORE_PRECISION", "").lower() == "fp32":
-        return torch.autocast(dev.type if dev.type in ("cuda", "cpu") else "cpu", enabled=False)
-    if dev.type == "cuda":
-        return torch.autocast("cuda", dtype=torch.float16)
-    if dev.type == "cpu" and getattr(model, "cpu_bf16", False) and cpu_has_bf16():
-        return torch.autocast("cpu", dtype=torch.bfloat16)
-    return torch.autocast("cpu", enabled=False)
+_DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
+
+
+def resolve_precision(precision: str, dev: torch.device, model: torch.nn.Module | None = None) -> torch.dtype | None:
+    """The reduced dtype a network runs in (``None`` = float32).
+
+    ``auto``: float16 on CUDA; bfloat16 on a CPU whose oneDNN has native bf16 kernels (AVX512-BF16 / AMX), for
+    a model that declares it safe (``cpu_bf16 = True``: what needs precision — the SR nets' bicubic skip, the
+    inpainting pre-fill — stays float32 inside them); float32 elsewhere, where emulated bf16 is slower than
+    float32. ``fp32`` / ``bf16`` / ``fp16`` force one. ``RESTORE_PRECISION`` (same values) replaces ``auto``
+    from the environment, e.g. to check a result against full precision.
+
+    Raises:
+        InputError: an unknown name, or fp16 on a CPU (no fast kernels there).
+    """
+    if precision not in PRECISIONS:
+        raise InputError(f"unknown precision {precision!r}; choose from {', '.join(PRECISIONS)}")
+    if precision == "auto":
+        precision = os.environ.get("RESTORE_PRECISION", "auto").lower() or "auto"
+        if precision not in PRECISIONS:
+            raise InputError(f"RESTORE_PRECISION={precision!r}; choose from {', '.join(PRECISIONS)}")
+    if precision == "auto":
+        if dev.type == "cuda":
+            return torch.float16
+        if dev.type == "cpu" and getattr(model, "cpu_bf16", False) and cpu_has_bf16():
+            return torch.bfloat16
+        return None
+    if precision == "fp16" and dev.type == "cpu":
+        raise InputError("fp16 is not supported on CPU; use bf16 or fp32")
+    return _DTYPES.get(precision)
+
+
+def _autocast(dev: torch.device, dtype: torch.dtype | None):
+    """Autocast to ``dtype`` on ``dev`` (disabled for ``None``)."""
+    kind = dev.type if dev.type in ("cuda", "cpu") else "cpu"
+    if dtype is None:
+        return torch.autocast(kind, enabled=False)
+    return torch.autocast(kind, dtype=dtype)
 
 
 def _spans(n: int, tile: int) -> list[tuple[int, int]]:
@@ -112,7 +150,8 @@ def receptive_radius(model: torch.nn.Module) -> int:
 
 
 def run_tiled(model: torch.nn.Module, x: np.ndarray, scale: int, tile: int, dev: torch.device, *,
-              margin: int | None = None, batch: int | None = None, out: np.ndarray | None = None) -> np.ndarray:
+              margin: int | None = None, batch: int | None = None, out: np.ndarray | None = None,
+              dtype: torch.dtype | None = None) -> np.ndarray:
     """Run an SR model over abutting tiles of ``x`` (``H×W×3`` float32) and write each result into ``out``.
 
     Each tile is cut with ``margin`` pixels of real context on every side (default: the model's receptive
@@ -120,7 +159,7 @@ def run_tiled(model: torch.nn.Module, x: np.ndarray, scale: int, tile: int, dev:
     overlap to recompute. Results are converted straight into ``out`` (any dtype :func:`restore.pixels.store`
     takes; one channel = the mean of RGB), so memory is the output plus a tile (times ``batch``).
     Same-size tiles run ``batch`` at a time (default 8 on GPU, where one call per tile would starve it;
-    1 on CPU).
+    1 on CPU). ``dtype``: the reduced precision to autocast to (:func:`resolve_precision`; ``None`` = float32).
 
     Shape:
         ``x (H, W, 3)`` → ``out (H*scale, W*scale, C)``, C = 3 or 1; float32 ``(H*scale, W*scale, 3)`` if
@@ -142,7 +181,7 @@ def run_tiled(model: torch.nn.Module, x: np.ndarray, scale: int, tile: int, dev:
             py0, py1 = max(0, y0 - margin), min(h, y1 + margin)
             px0, px1 = max(0, x0 - margin), min(w, x1 + margin)
             groups.setdefault((py1 - py0, px1 - px0), []).append((y0, y1, x0, x1, py0, px0))
-    with torch.inference_mode(), _autocast(dev):
+    with torch.inference_mode(), _autocast(dev, dtype):
         for (th, tw), specs in groups.items():
             for i in range(0, len(specs), batch):
                 chunk = specs[i:i + batch]
@@ -159,11 +198,13 @@ def run_tiled(model: torch.nn.Module, x: np.ndarray, scale: int, tile: int, dev:
 
 
 def upscale_array(f: np.ndarray, scale: int, model: Any, *, device: str = "auto", tile: int | None = None,
-                  out: np.ndarray | None = None) -> np.ndarray:
+                  out: np.ndarray | None = None, precision: str = "auto") -> np.ndarray:
     """Upscale float32 ``H×W×C`` (C = 1 or 3) in [0, 1] with an SR model into ``out`` (float32 if not
-    given; any dtype :func:`restore.pixels.store` takes); gray runs as RGB and is averaged back."""
+    given; any dtype :func:`restore.pixels.store` takes); gray runs as RGB and is averaged back.
+    ``precision``: see :func:`resolve_precision`."""
     dev = pick_device(device)
     net = get_model(model, dev)
+    dtype = resolve_precision(precision, dev, net)
     info = getattr(net, "info", {})
     if getattr(net, "task", None) != "sr":
         raise ModelError(f"model {info.get('name', model)!r} is not a super-resolution model")
@@ -182,7 +223,7 @@ def upscale_array(f: np.ndarray, scale: int, model: Any, *, device: str = "auto"
     tile = max(tile, 2 * TILE_MARGIN)
     while True:
         try:
-            return run_tiled(net, x, scale, tile, dev, out=out)
+            return run_tiled(net, x, scale, tile, dev, out=out, dtype=dtype)
         except torch.cuda.OutOfMemoryError:
             # retry with smaller tiles rather than fail: the output is the same up to rounding
             torch.cuda.empty_cache()
@@ -251,12 +292,14 @@ class Prefill(torch.nn.Module):
         return prefill(image, (holes > 0.5).float(), self.fill)
 
 
-def inpaint_array(f: np.ndarray, holes: np.ndarray, model: Any, *, device: str = "auto") -> np.ndarray:
+def inpaint_array(f: np.ndarray, holes: np.ndarray, model: Any, *, device: str = "auto",
+                  precision: str = "auto") -> np.ndarray:
     """Inpaint float32 ``H×W×C`` (C = 1 or 3) with a CNN (or :class:`Prefill`), one crop around each group of
     holes (as IOPaint's crop strategy), so cost follows the holes, not the image. Known pixels are returned
-    untouched."""
+    untouched. ``precision``: see :func:`resolve_precision`."""
     dev = pick_device(device)
     net = get_model(model, dev)
+    dtype = resolve_precision(precision, dev, net)
     info = getattr(net, "info", {})
     if getattr(net, "task", None) != "inpaint":
         raise ModelError(f"model {info.get('name', model)!r} is not an inpainting model")
@@ -264,7 +307,7 @@ def inpaint_array(f: np.ndarray, holes: np.ndarray, model: Any, *, device: str =
     x = np.repeat(f, 3, axis=2) if gray else f
     out = x.copy()
     limit = MAX_INPAINT_PIXELS.get(dev.type, 4_000_000)
-    with torch.inference_mode(), _autocast(dev, net):
+    with torch.inference_mode(), _autocast(dev, dtype):
         for (y0, y1, x0, x1) in hole_boxes(holes, INPAINT_CONTEXT):
             if (y1 - y0) * (x1 - x0) > limit:
                 raise InputError(

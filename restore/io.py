@@ -107,6 +107,19 @@ def format_from_path(path: str | os.PathLike[str]) -> str:
         ) from None
 
 
+def is_lossy(path: str | os.PathLike[str]) -> bool:
+    """Whether a file holds a lossily compressed image (JPEG, or WebP with a ``VP8`` rather than a lossless
+    ``VP8L`` bitstream), judged from its first bytes, not its name. False when unreadable or anything else."""
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(4096)
+    except OSError:
+        return False
+    if head[:3] == b"\xff\xd8\xff":
+        return True
+    return head[:4] == b"RIFF" and head[8:12] == b"WEBP" and b"VP8 " in head[12:]
+
+
 # --------------------------------------------------------------------------- reading
 
 

@@ -13,6 +13,8 @@ CLASSICAL_INPAINT_METHODS = ("telea", "ns", "biharmonic")
 #: exactly the input a network with the default pre-fill corrects
 PREFILL_METHOD = "pushpull"
 INPAINT_METHODS = (*CLASSICAL_INPAINT_METHODS, PREFILL_METHOD)
+#: the networks' arithmetic (restore.engine.resolve_precision)
+PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 
 
 @dataclass(frozen=True)

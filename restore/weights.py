@@ -174,6 +174,29 @@ def load_model(name_or_path, *, device: str = "auto"):
     return model
 
 
+def blend_models(a, b, t: float, *, device: str = "auto"):
+    """Two models of one architecture interpolated parameter by parameter, ``(1 − t)·a + t·b`` (``torch.lerp``:
+    exactly ``a`` at 0 and ``b`` at 1), as Real-ESRGAN's ``-dn`` blends its clean and its denoising model.
+
+    Raises:
+        ModelError: the files differ in architecture or config.
+    """
+    import torch
+
+    ma, mb = load_model(a, device=device), load_model(b, device=device)
+    ia, ib = ma.info, mb.info
+    if (ia["arch"], ia["config"]) != (ib["arch"], ib["config"]):
+        raise ModelError(f"cannot blend {ia['name']!r} and {ib['name']!r}: different architectures")
+    sb = mb.state_dict()
+    with torch.no_grad():
+        for k, v in ma.state_dict().items():
+            if v.is_floating_point():
+                v.copy_(torch.lerp(v, sb[k], t))
+    ma.info = {**ia, "name": f"{ia['name']}+{ib['name']}@{t:g}", "blend": {"a": ia["name"], "b": ib["name"], "t": t},
+               "default": False}
+    return ma
+
+
 def update_metadata(path: str | Path, **fields: Any) -> Path:
     """Merge ``fields`` into a weights file's ``restore`` metadata (e.g. measured scores), atomically."""
     from safetensors.torch import load_file

@@ -375,3 +375,21 @@ def test_cli_max_pixels(runner, tmp_path) -> None:
     r = runner.invoke(app, ["upscale", str(tmp_path / "in" / "small.png"), "-o", str(tmp_path / "o2"), "-m", "nearest",
                             "--scale", "2", "--max-pixels", "100"])
     assert r.exit_code == 1 and "(400 pixels) is above the 100 pixels limit" in r.output
+
+
+def test_is_lossy_reads_the_content_not_the_name(tmp_path) -> None:
+    from PIL import Image
+
+    from restore.io import is_lossy
+
+    img = Image.fromarray(make_image((16, 16, 3)))
+    img.save(tmp_path / "a.jpg", quality=80)
+    img.save(tmp_path / "lossy.webp", quality=80)
+    img.save(tmp_path / "lossless.webp", lossless=True)
+    img.save(tmp_path / "a.png")
+    Image.fromarray(make_image((16, 16, 4))).save(tmp_path / "alpha.webp", quality=80)
+    (tmp_path / "a.png").rename(tmp_path / "png_named.jpg")
+    assert is_lossy(tmp_path / "a.jpg") and is_lossy(tmp_path / "lossy.webp") and is_lossy(tmp_path / "alpha.webp")
+    assert not is_lossy(tmp_path / "lossless.webp")
+    assert not is_lossy(tmp_path / "png_named.jpg")
+    assert not is_lossy(tmp_path / "missing.jpg")

@@ -117,3 +117,31 @@ def test_absurd_config_and_bad_weights_are_refused_before_building(tmp_path) -> 
     q = save_model(net, tmp_path / "nan.safetensors", _sr_info())
     with pytest.raises(ModelError, match="NaN"):
         load_model(q, device="cpu")
+
+
+def test_blend_is_each_model_at_its_end_and_between_in_the_middle(tmp_path) -> None:
+    from restore.weights import blend_models
+
+    torch.manual_seed(0)
+    a, b = SRNet(base_ch=8, n_blocks=1, scale=2), SRNet(base_ch=8, n_blocks=1, scale=2)
+    pa = save_model(a, tmp_path / "a.safetensors", _sr_info(name="a"))
+    pb = save_model(b, tmp_path / "b.safetensors", _sr_info(name="b"))
+    x = torch.rand(1, 3, 12, 10)
+    with torch.no_grad():
+        ya, yb = a.eval()(x), b.eval()(x)
+        assert torch.equal(blend_models(pa, pb, 0.0, device="cpu")(x), ya)
+        assert torch.equal(blend_models(pa, pb, 1.0, device="cpu")(x), yb)
+        mid = blend_models(pa, pb, 0.5, device="cpu")
+        for k, v in mid.state_dict().items():
+            torch.testing.assert_close(v, (a.state_dict()[k] + b.state_dict()[k]) / 2)
+    assert mid.info["name"] == "a+b@0.5" and not mid.info["default"]
+
+
+def test_blend_refuses_different_architectures(tmp_path) -> None:
+    from restore.weights import blend_models
+
+    pa = save_model(SRNet(base_ch=8, n_blocks=1, scale=2), tmp_path / "a.safetensors", _sr_info(name="a"))
+    cfg = {"base_ch": 8, "n_blocks": 2, "scale": 2, "upsampler": "pixelshuffle", "padding_mode": "zeros"}
+    pb = save_model(SRNet(base_ch=8, n_blocks=2, scale=2), tmp_path / "b.safetensors", _sr_info(name="b", config=cfg))
+    with pytest.raises(ModelError, match="different architectures"):
+        blend_models(pa, pb, 0.5, device="cpu")

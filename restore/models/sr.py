@@ -54,6 +54,8 @@ class SRNet(nn.Module):
     """
 
     task = "sr"
+    #: bf16 autocast on CPU keeps PSNR within 0.01 dB (the skip stays float32): see engine.resolve_precision
+    cpu_bf16 = True
 
     def __init__(self, in_ch: int = 3, out_ch: int = 3, base_ch: int = 32, n_blocks: int = 6, scale: int = 4,
                  upsampler: str = "pixelshuffle", padding_mode: str = "zeros", act: str = "relu") -> None:
@@ -83,7 +85,10 @@ class SRNet(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         feat = self.head(x)
         feat = feat + self.body_tail(self.body(feat))
-        base = F.conv2d(F.pad(x, (2, 2, 2, 2), mode="replicate"), self.skip_kernel.to(x.dtype))
+        # the skip carries the whole image: float32 whatever the autocast state (bf16 would round every output
+        # pixel to 8 bits of mantissa); the body's residual is small, so reduced precision costs it little
+        with torch.autocast(x.device.type, enabled=False):
+            base = F.conv2d(F.pad(x.float(), (2, 2, 2, 2), mode="replicate"), self.skip_kernel)
         if isinstance(self.up, PixelShuffleUp):
             # the skip joins before the shuffle: one shuffle, no full-resolution add
             return self.up.shuffle(self.up.conv(feat) + base)
