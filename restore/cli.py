@@ -1042,6 +1042,26 @@ def _record_command(path: Path) -> None:
 
 
 
+@app.command("export", epilog=EXIT_CODES_HELP)
+@_handle_errors
+def export_cmd(
+    model: Annotated[str, typer.Argument(help="A shipped SR model name (see `restore models`) or a .safetensors path.", show_default=False)],
+    output: Annotated[Path, typer.Option("--output", "-o", help="The .onnx file to write.", show_default=False)],
+    overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace an existing file.")] = False,
+) -> None:
+    """Export an SR model to ONNX (opset 17, dynamic batch/height/width, input 'image' (N,3,H,W) RGB in [0,1],
+    output clamped to [0,1]; task, scale, receptive radius and provenance in the file's metadata). Needs the onnx
+    extra: pip install 'restore[onnx]'."""
+    from restore.errors import InputError, ModelError
+    from restore.export import export_onnx
+
+    try:
+        path = export_onnx(model, output, overwrite=overwrite)
+    except (InputError, ModelError) as exc:
+        raise _error_exit(_describe(exc), EXIT_USAGE) from None
+    typer.echo(f"wrote {path}")
+
+
 # --- bench (restore/bench_cli.py; imports no torch/cv2 until it runs) ---
 from restore.bench_cli import bench_command  # noqa: E402
 

@@ -53,24 +53,44 @@ def result(tiny: dict[str, Path]) -> dict:
     )
 
 
-def test_sr_rows(result: dict) -> None:
+def test_sr_rows(result: dict, tiny: dict[str, Path]) -> None:
     from restore.models import SRNet
 
     rows = result["sr"]
     names = [r["method"] for r in rows]
-    assert names[:4] == ["tiny-x2", "cv2-bicubic", "cv2-lanczos", "bicubic-matlab"]
+    variants, _auto = bench.precision_variants()
+    ours = [f"tiny-x2 [{v}]" for v in variants]
+    assert names[:len(ours) + 3] == [*ours, "cv2-bicubic", "cv2-lanczos", "bicubic-matlab"]
     for r in rows:
         assert "error" not in r, r
         assert r["scale"] == 2 and r["images"] == 2
         assert 10 < r["psnr_y"] < 80 and 0 < r["ssim_y"] <= 1
         assert r["mp_per_s"] > 0 and r["peak_mb"] >= 0
-        assert r["ref"] == "tiny-x2"
+        assert r["ref"] == "tiny-x2 [fp32]"
+    # every way of running our model against its float32 run: same quality to a small margin, FLOPs counted
+    for r in rows[:len(ours)]:
+        assert abs(r["d_quality_vs_fp32"]) < 0.1 and r["speedup_vs_fp32"] > 0
+        assert r["flop_px"] == pytest.approx(bench.flops_per_output_pixel(tiny["sr"], 2))
+        assert r["gflops"] > 0
+    assert rows[0]["d_quality_vs_fp32"] == 0
     ref = rows[0]
     assert ref["d_quality_vs_ours"] == 0 and ref["speed_vs_ours"] == pytest.approx(1.0)
     assert ref["params"] == sum(p.numel() for p in SRNet(base_ch=8, n_blocks=1, scale=2).parameters())
     if _peers_present():
         assert {"ESPCN", "FSRCNN", "LapSRN"} <= set(names)
         assert next(r for r in rows if r["method"] == "ESPCN")["params"] > 10_000
+
+
+def test_flops_per_output_pixel_counts_the_convolutions(tmp_path) -> None:
+    from restore.models import SRNet
+    from restore.weights import save_model
+
+    cfg = {"base_ch": 8, "n_blocks": 1, "scale": 2}
+    p = save_model(SRNet(**cfg), tmp_path / "t.safetensors", {"name": "t", "task": "sr", "arch": "srnet", "scale": 2,
+                                                              "config": cfg})
+    # head 3→8, two body convs and the body tail 8→8, the upsampler 8→3·4: all 3×3 at LR, per output px (÷4)
+    macs = 9 * (3 * 8 + 3 * 8 * 8 + 8 * 12)
+    assert bench.flops_per_output_pixel(p, 2) == pytest.approx(2 * macs / 4)
 
 
 def test_bicubic_matlab_matches_eval(result: dict, tiny: dict[str, Path]) -> None:
@@ -84,12 +104,15 @@ def test_bicubic_matlab_matches_eval(result: dict, tiny: dict[str, Path]) -> Non
 def test_inpaint_rows(result: dict) -> None:
     rows = result["inpaint"]
     assert {r["holes"] for r in rows} == {"thin", "box"}
-    assert {r["method"] for r in rows} == {"tiny-inpaint", *bench.CLASSICAL_INPAINT}
+    variants = [v for v in bench.precision_variants()[0] if v != "onnxruntime"]
+    assert {r["method"] for r in rows} == {*(f"tiny-inpaint [{v}]" for v in variants), *bench.CLASSICAL_INPAINT}
     for r in rows:
         assert "error" not in r, r
         assert r["size"] == 64 and r["images"] == 1 and 0 < r["hole_fraction"] < 1
         assert r["psnr_hole"] > 5 and r["s_per_image"] > 0 and r["s_max"] >= r["s_per_image"]
-        assert r["ref"] == "tiny-inpaint"
+        assert r["ref"] == "tiny-inpaint [fp32]"
+        if "variant" in r:
+            assert abs(r["d_quality_vs_fp32"]) < 0.5
 
 
 def test_large_and_targets(result: dict) -> None:

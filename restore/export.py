@@ -1,0 +1,96 @@
+"""ONNX export of the SR networks, so other runtimes (ONNX Runtime, chaiNNer, anything that reads ONNX) can run
+them.
+
+The graph is the network's own contract: input ``image`` ``(N, 3, H, W)`` float32 RGB in [0, 1], any H and W
+(dynamic axes); output ``output`` ``(N, 3, H·s, W·s)`` float32, clamped to [0, 1]. No tiling or padding is
+inside: a caller tiles a large image with :attr:`receptive_radius` pixels of context per side, as
+:func:`restore.engine.run_tiled` does. The file's ``metadata_props`` carry ``task``, ``scale``,
+``receptive_radius``, ``name`` and the weights' whole ``restore`` metadata (config, training provenance,
+scores) as JSON.
+
+Opset :data:`OPSET` (the convolution, pad, pixel-shuffle (``DepthToSpace``) and clip operators all date from
+opset 11 or earlier; 17 is what ONNX Runtime ≥ 1.13 and every current tool read).
+"""
+from __future__ import annotations
+
+import io as _io
+import json
+import warnings
+from pathlib import Path
+from typing import Any
+
+from restore.errors import InputError, ModelError
+
+OPSET = 17
+
+
+def export_onnx(model: Any, out: str | Path, *, overwrite: bool = False) -> Path:
+    """Write ``model`` (a shipped SR model name or a ``.safetensors`` path) as ONNX to ``out``, atomically.
+
+    Raises:
+        InputError: not a super-resolution model (the inpainting network's pre-fill is an iterative solver
+            whose sweep count follows the image size; it is not exported), or ``out`` exists without
+            ``overwrite``.
+        ModelError: an unreadable model file.
+    """
+    import torch
+
+    from restore.io import _atomic_write
+    from restore.weights import load_model
+
+    out = Path(out)
+    if out.suffix.lower() != ".onnx":
+        raise InputError(f"{out}: the output file must end in .onnx")
+    if out.exists() and not overwrite:
+        raise InputError(f"{out} exists; pass --overwrite to replace it")
+    net = load_model(model, device="cpu")
+    info = net.info
+    if info.get("task") != "sr":
+        raise InputError(f"{info.get('name')}: only super-resolution models are exported to ONNX")
+
+    class Contract(torch.nn.Module):
+        """The network plus the clamp of the inference contract."""
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.net = net
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return self.net(x).clamp(0, 1)
+
+    wrapped = Contract().eval()
+    buf = _io.BytesIO()
+    example = torch.rand(1, 3, 32, 32)
+    try:
+        # the TorchScript exporter (dynamo=False): it handles dynamic H/W of this plain conv graph directly and
+        # needs only the onnx package; its constant-folding notes are noise here
+        with torch.inference_mode(), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            torch.onnx.export(wrapped, (example,), buf, input_names=["image"], output_names=["output"],
+                              dynamic_axes={"image": {0: "batch", 2: "height", 3: "width"},
+                                            "output": {0: "batch", 2: "out_height", 3: "out_width"}},
+                              opset_version=OPSET, dynamo=False)
+    except ImportError as exc:  # torch's exporter needs the onnx package
+        raise ModelError(f"ONNX export needs the onnx package ({exc}); pip install 'restore[onnx]'") from None
+    import onnx
+
+    proto = onnx.load_from_string(buf.getvalue())
+    meta = {"task": "sr", "scale": str(net.scale), "receptive_radius": str(net.receptive_radius),
+            "name": str(info["name"]), "input": "image (N, 3, H, W) float32 RGB in [0, 1]",
+            "output": "output (N, 3, H*scale, W*scale) float32 in [0, 1]",
+            "restore": json.dumps(info, sort_keys=True)}
+    for k, v in meta.items():
+        entry = proto.metadata_props.add()
+        entry.key, entry.value = k, v
+    proto.producer_name = "restore"
+    proto.doc_string = f"{info['name']}: {info.get('description', '')}"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    _atomic_write(out, proto.SerializeToString(), overwrite)
+    return out
+
+
+def onnx_metadata(path: str | Path) -> dict[str, str]:
+    """The ``metadata_props`` of an ONNX file as a dict."""
+    import onnx
+
+    return {p.key: p.value for p in onnx.load(str(path), load_external_data=False).metadata_props}

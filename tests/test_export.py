@@ -1,0 +1,65 @@
+"""ONNX export: parity with PyTorch in ONNX Runtime, dynamic sizes, metadata, errors."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+pytest.importorskip("onnx")
+
+from restore.cli import app
+from restore.export import export_onnx, onnx_metadata
+from restore.errors import InputError
+from restore.models import SRNet
+from restore.weights import load_model, save_model
+
+
+def _tiny(tmp_path, scale=3):
+    torch.manual_seed(0)
+    net = SRNet(base_ch=8, n_blocks=1, scale=scale)
+    with torch.no_grad():
+        for p in net.up.parameters():
+            p.mul_(10)
+    cfg = {"base_ch": 8, "n_blocks": 1, "scale": scale, "upsampler": "pixelshuffle", "padding_mode": "zeros"}
+    return save_model(net, tmp_path / "tiny.safetensors",
+                      {"name": "tiny", "task": "sr", "arch": "srnet", "scale": scale, "config": cfg,
+                       "training": {"iterations": 7}})
+
+
+def test_onnx_matches_pytorch_at_several_sizes(tmp_path) -> None:
+    ort = pytest.importorskip("onnxruntime")
+    src = _tiny(tmp_path)
+    out = export_onnx(src, tmp_path / "tiny.onnx")
+    sess = ort.InferenceSession(str(out), providers=["CPUExecutionProvider"])
+    net = load_model(src, device="cpu")
+    for shape in ((1, 3, 17, 29), (2, 3, 40, 8)):  # not the export's example size: the axes are dynamic
+        x = np.random.default_rng(0).random(shape, dtype=np.float32)
+        y = sess.run(["output"], {"image": x})[0]
+        with torch.inference_mode():
+            ref = net(torch.from_numpy(x)).clamp(0, 1).numpy()
+        assert y.shape == (shape[0], 3, shape[2] * 3, shape[3] * 3)
+        assert np.abs(y - ref).max() < 1e-4
+
+
+def test_onnx_metadata_carries_the_contract_and_provenance(tmp_path) -> None:
+    meta = onnx_metadata(export_onnx(_tiny(tmp_path, scale=2), tmp_path / "m.onnx"))
+    assert meta["task"] == "sr" and meta["scale"] == "2" and meta["name"] == "tiny"
+    assert int(meta["receptive_radius"]) == load_model(tmp_path / "tiny.safetensors", device="cpu").receptive_radius
+    assert json.loads(meta["restore"])["training"]["iterations"] == 7
+
+
+def test_export_errors(tmp_path, runner) -> None:
+    src = _tiny(tmp_path)
+    with pytest.raises(InputError, match=".onnx"):
+        export_onnx(src, tmp_path / "m.bin")
+    export_onnx(src, tmp_path / "m.onnx")
+    with pytest.raises(InputError, match="overwrite"):
+        export_onnx(src, tmp_path / "m.onnx")
+    with pytest.raises(InputError, match="super-resolution"):
+        export_onnx("inpaint", tmp_path / "i.onnx")
+    r = runner.invoke(app, ["export", "no-such-model", "-o", str(tmp_path / "x.onnx")])
+    assert r.exit_code == 2 and "Traceback" not in r.output
+    r = runner.invoke(app, ["export", str(src), "-o", str(tmp_path / "m.onnx"), "--overwrite"])
+    assert r.exit_code == 0, r.output
