@@ -6,7 +6,16 @@ Public API (NumPy in, NumPy out)::
 """
 from __future__ import annotations
 
+import os
+import sys
 from typing import TYPE_CHECKING, Any
+
+# OpenMP threads that wait for each other spin by default: on a machine where another process is busy, two
+# spinning threads on two cores were 2.8× (SR) to 7.7× (inpainting) slower than one; passive waiting kept two
+# threads faster than one under the same load (benchmarks/threads_under_load.py). libgomp reads this once, when
+# torch loads it, so it can only be set before torch is imported; a value the user set is kept.
+if "torch" not in sys.modules:
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 from restore.errors import ImageReadError, ImageWriteError, InputError, ModelError, RestoreError
 

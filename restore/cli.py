@@ -374,6 +374,26 @@ class OutFormat(str, Enum):
 Precision = Enum("Precision", {p: p for p in PRECISIONS}, type=str)
 
 
+THREADS_HELP = "CPU threads for the networks (default: $RESTORE_THREADS, else every core)."
+
+
+def _apply_threads(threads: int | None) -> None:
+    """``--threads``, else ``$RESTORE_THREADS``, sets torch's intra-op threads; neither leaves torch's default."""
+    if threads is None:
+        env = os.environ.get("RESTORE_THREADS", "").strip()
+        if not env:
+            return
+        try:
+            threads = int(env)
+        except ValueError:
+            threads = 0
+        if threads < 1:
+            raise _error_exit(f"RESTORE_THREADS={env!r} must be a whole number ≥ 1", EXIT_USAGE)
+    import torch
+
+    torch.set_num_threads(threads)
+
+
 def _check_scale(value: int | None) -> int | None:
     if value is not None and value not in (2, 3, 4):
         raise typer.BadParameter(f"{value} is not one of 2, 3, 4")
@@ -458,12 +478,14 @@ def upscale(
     max_pixels: Annotated[Optional[int], typer.Option("--max-pixels", min=1, help="Refuse inputs with more pixels than this, read from the file's header before decoding (default: restore.io.DEFAULT_MAX_PIXELS, 250 MP).", show_default=False)] = None,
     denoise: Annotated[Optional[float], typer.Option("--denoise", min=0.0, max=1.0, help="Real-photo strength from 0 (sr-x<scale>, for clean images) to 1 (sr-real-x<scale>, for JPEG, noise, blur): the two models' weights blended. Default with --method auto: 1 for JPEG and lossy WebP inputs, 0 for the rest.", show_default=False)] = None,
     precision: Annotated[Precision, typer.Option("--precision", help="CNN arithmetic: auto = bfloat16 on CPUs with native bf16 and float16 on CUDA (PSNR within 0.01 dB of fp32), else fp32.")] = Precision.auto,
+    threads: Annotated[Optional[int], typer.Option("--threads", min=1, help=THREADS_HELP, show_default=False)] = None,
 ) -> None:
     """Upscale images by 2, 3 or 4 (files or folders; resumable batch).
 
     With --method auto, JPEG and lossy WebP inputs (judged by content) get the real-photo model sr-real-x<scale>,
     which does not sharpen compression blocks; other inputs get the clean model sr-x<scale>. --denoise,
     --method or --model override that choice."""
+    _apply_threads(threads)
     code = run_upscale(paths, output, scale=scale, method=method, model=model, device=device, tile=tile,
                        recursive=recursive, overwrite=overwrite, fmt=fmt.value, suffix=suffix, quality=quality,
                        max_pixels=max_pixels, denoise=denoise, precision=precision.value)
@@ -616,7 +638,9 @@ def inpaint(
     quality: Annotated[int, typer.Option("--quality", "-q", min=1, max=100, help="JPEG/WebP quality.")] = 95,
     max_pixels: Annotated[Optional[int], typer.Option("--max-pixels", min=1, help="Refuse inputs with more pixels than this, read from the file's header before decoding (default: restore.io.DEFAULT_MAX_PIXELS, 250 MP).", show_default=False)] = None,
     precision: Annotated[Precision, typer.Option("--precision", help="CNN arithmetic: auto = bfloat16 on CPUs with native bf16 and float16 on CUDA (the pre-fill stays fp32), else fp32.")] = Precision.auto,
+    threads: Annotated[Optional[int], typer.Option("--threads", min=1, help=THREADS_HELP, show_default=False)] = None,
 ) -> None:
+    _apply_threads(threads)
     code = run_inpaint(path, mask=mask, output=output, method=method, model=model, device=device,
                        dilate_px=dilate_px, resize_mask=resize_mask, overwrite=overwrite, quality=quality,
                        max_pixels=max_pixels, fmt=fmt.value, suffix=suffix, precision=precision.value)
@@ -846,9 +870,11 @@ def eval_sr_cmd(
     degradation: Annotated[str, typer.Option("--degradation", help="clean (the published protocol) | jpeg:Q | noise:SIGMA (grey levels, on the LR) | blur:SIGMA (Gaussian blur of the HR before the downscale).")] = "clean",
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
     per_image: Annotated[bool, typer.Option("--per-image", help="Also list each image.")] = False,
+    threads: Annotated[Optional[int], typer.Option("--threads", min=1, help=THREADS_HELP, show_default=False)] = None,
 ) -> None:
     """Super-resolution: LR = MATLAB bicubic of HR (then --degradation), PSNR/SSIM on Y with the scale shaved (the
     published protocol), and blockiness (JPEG block edges in the output; about 1 = none)."""
+    _apply_threads(threads)
     from restore.degradations import parse_test_degradation
     from restore.errors import InputError
     from restore.evaluate import eval_sr
@@ -885,8 +911,10 @@ def eval_inpaint_cmd(
     device: Annotated[str, typer.Option("--device", "-d")] = "auto",
     limit: Annotated[Optional[int], typer.Option("--limit", help="Only the first N images.", show_default=False)] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    threads: Annotated[Optional[int], typer.Option("--threads", min=1, help=THREADS_HELP, show_default=False)] = None,
 ) -> None:
     """Inpainting: seeded masks, PSNR over the image and over the hole, SSIM, seconds per image."""
+    _apply_threads(threads)
     from restore.evaluate import eval_inpaint
 
     fams = ("thin", "thick", "box") if masks == MaskFamily.all else (masks.value,)
@@ -947,8 +975,10 @@ def train_sr_cmd(
     degradation: Annotated[str, typer.Option("--degradation", help="bicubic (the published protocol) | real (blur, mixed-kernel downscale, noise, JPEG, in up to two rounds: restore/degradations.py).")] = "bicubic",
     init: Annotated[Optional[str], typer.Option("--init", help="Start from <init>-x<scale> weights (a shipped name prefix, e.g. sr); their architecture is used.", show_default=False)] = None,
     precision: Annotated[str, typer.Option("--precision", help="auto (bf16 on CPUs with native bf16, fp16 on CUDA) | bf16 | fp16 | fp32.")] = "auto",
+    threads: Annotated[Optional[int], typer.Option("--threads", min=1, help=THREADS_HELP, show_default=False)] = None,
 ) -> None:
     """Train SR networks for one or more scales (shared body, per-scale upsampler); exports safetensors."""
+    _apply_threads(threads)
     from restore.train import SRTrainConfig, train_sr
 
     try:
@@ -999,8 +1029,10 @@ def train_inpaint_cmd(
     name: Annotated[str, typer.Option("--name")] = "inpaint",
     default: Annotated[bool, typer.Option("--default")] = False,
     resume: Annotated[bool, typer.Option("--resume")] = False,
+    threads: Annotated[Optional[int], typer.Option("--threads", min=1, help=THREADS_HELP, show_default=False)] = None,
 ) -> None:
     """Train the inpainting U-Net on random crops with thin/thick/box holes; exports safetensors."""
+    _apply_threads(threads)
     from restore.train import InpaintTrainConfig, train_inpaint
 
     try:

@@ -456,3 +456,35 @@ def test_tiny_tile_warns_once(runner, photos, tmp_path):
     r = run(runner, "upscale", photos, "-o", tmp_path / "o", "--model", "sr-fast-x4", "--tile", "16")
     assert r.exit_code == 1  # bad.png in the folder
     assert r.stderr.count("--tile 16 is below") == 1
+
+
+def test_threads_option_and_environment(tmp_path, runner, monkeypatch) -> None:
+    import torch
+
+    from conftest import make_image
+    from restore.io import write_image
+
+    src = write_image(tmp_path / "a.png", make_image((8, 8, 3)))
+    before = torch.get_num_threads()
+    try:
+        r = runner.invoke(app, ["upscale", str(src), "-o", str(tmp_path / "o"), "--method", "bicubic", "--threads", "1"])
+        assert r.exit_code == 0, r.output
+        assert torch.get_num_threads() == 1
+        monkeypatch.setenv("RESTORE_THREADS", "0")
+        r = runner.invoke(app, ["upscale", str(src), "-o", str(tmp_path / "o2"), "--method", "bicubic"])
+        assert r.exit_code == 2 and "RESTORE_THREADS" in r.output and not (tmp_path / "o2").exists()
+    finally:
+        torch.set_num_threads(before)
+
+
+def test_openmp_threads_wait_passively_unless_the_user_says_otherwise() -> None:
+    import subprocess
+    import sys
+
+    code = "import os, restore; print(os.environ.get('OMP_WAIT_POLICY'))"
+    env = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
+    assert out.stdout.strip() == "PASSIVE"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         env={**env, "OMP_WAIT_POLICY": "ACTIVE"}, check=True)
+    assert out.stdout.strip() == "ACTIVE"
