@@ -1,6 +1,7 @@
 """The public library API: ``upscale``, ``inpaint``, ``list_models``, ``load_model``.
 
-Arrays in and out are NumPy: ``H×W`` (gray), ``H×W×3`` (RGB) or ``H×W×4`` (RGBA); dtype uint8, uint16 or
+Arrays in and out are NumPy: ``H×W`` (gray), ``H×W×2`` (gray + alpha), ``H×W×3`` (RGB) or ``H×W×4`` (RGBA);
+dtype uint8, uint16 or
 float (values in [0, 1]). Outputs keep the input's dtype and channel layout. Importing this module does
 not import torch: the CNN path imports it when first used.
 """
@@ -57,8 +58,8 @@ def _split(image: np.ndarray, what: str = "image") -> tuple[np.ndarray, _Layout]
         raise InputError(f"{what} must be a NumPy array, got {type(image).__name__}")
     if image.ndim == 3 and image.shape[2] == 1:
         image = image[:, :, 0]
-    if image.ndim not in (2, 3) or (image.ndim == 3 and image.shape[2] not in (3, 4)):
-        raise InputError(f"{what} must be H×W, H×W×3 or H×W×4, got shape {image.shape}")
+    if image.ndim not in (2, 3) or (image.ndim == 3 and image.shape[2] not in (2, 3, 4)):
+        raise InputError(f"{what} must be H×W, H×W×2 (gray + alpha), H×W×3 or H×W×4, got shape {image.shape}")
     if image.shape[0] == 0 or image.shape[1] == 0:
         raise InputError(f"{what} is empty (shape {image.shape})")
     dt = image.dtype
@@ -67,19 +68,19 @@ def _split(image: np.ndarray, what: str = "image") -> tuple[np.ndarray, _Layout]
     if np.issubdtype(dt, np.floating) and not np.isfinite(image).all():
         raise InputError(f"{what} contains NaN or infinite values")
     f = to_float(image)
-    gray = f.ndim == 2
-    if gray:
+    if f.ndim == 2:
         f = f[:, :, None]
+    gray = f.shape[2] <= 2
     alpha = None
-    if f.shape[2] == 4:
-        alpha, f = f[:, :, 3:], f[:, :, :3]
+    if f.shape[2] in (2, 4):  # the last channel is alpha
+        alpha, f = f[:, :, -1:], f[:, :, :-1]
     return np.ascontiguousarray(f), _Layout(dt, gray, alpha)
 
 
 def _empty(h: int, w: int, layout: _Layout, alpha: bool) -> np.ndarray:
     """An uninitialised output in the input's dtype and channel layout."""
     if layout.gray:
-        return np.empty((h, w), layout.dtype)
+        return np.empty((h, w, 2) if alpha else (h, w), layout.dtype)
     return np.empty((h, w, 4 if alpha else 3), layout.dtype)
 
 
@@ -87,11 +88,12 @@ def _merge(f: np.ndarray, layout: _Layout, alpha: np.ndarray | None = None) -> n
     """Inverse of :func:`_split`: back to the input's dtype and channel layout (converted in chunks)."""
     a = layout.alpha if alpha is None else alpha
     out = _empty(f.shape[0], f.shape[1], layout, a is not None)
-    if layout.gray:
+    if layout.gray and a is None:
         return store(out, f[:, :, 0])
-    store(out[:, :, :3], f)
+    c = 1 if layout.gray else 3
+    store(out[:, :, :c], f)
     if a is not None:
-        store(out[:, :, 3:], a)
+        store(out[:, :, c:], a)
     return out
 
 
@@ -168,7 +170,8 @@ def upscale(
     """Upscale an image by 2, 3 or 4.
 
     Args:
-        image: ``H×W``, ``H×W×3`` (RGB) or ``H×W×4`` (RGBA); uint8, uint16 or float in [0, 1].
+        image: ``H×W``, ``H×W×2`` (gray + alpha), ``H×W×3`` (RGB) or ``H×W×4`` (RGBA); uint8, uint16 or
+            float in [0, 1].
         scale: 2, 3 or 4.
         method: ``"auto"`` (the shipped CNN for this scale, else bicubic), a shipped model name, or a
             classical method: nearest, bilinear, bicubic, lanczos, bicubic-matlab.
@@ -220,10 +223,11 @@ def upscale(
 
         # tiles are converted straight into the final array: no full-size float32 canvas
         res = _empty(h * scale, w * scale, layout, alpha is not None)
-        upscale_array(f, scale, model, device=device, tile=tile, precision=precision,
-                      out=res[:, :, None] if layout.gray else res[:, :, :3])
+        c = 1 if layout.gray else 3
+        colour = res[:, :, None] if res.ndim == 2 else res[:, :, :c]
+        upscale_array(f, scale, model, device=device, tile=tile, precision=precision, out=colour)
         if alpha is not None:
-            store(res[:, :, 3:], alpha)
+            store(res[:, :, c:], alpha)
         return res
     return _merge(classical.upscale(f, scale, method), layout, alpha)
 
@@ -285,7 +289,8 @@ def inpaint(
     """Fill the holes of an image.
 
     Args:
-        image: ``H×W``, ``H×W×3`` (RGB) or ``H×W×4`` (RGBA); uint8, uint16 or float in [0, 1].
+        image: ``H×W``, ``H×W×2`` (gray + alpha), ``H×W×3`` (RGB) or ``H×W×4`` (RGBA); uint8, uint16 or
+            float in [0, 1].
         mask: ``H×W``; nonzero = hole (the OpenCV / IOPaint convention).
         method: ``"auto"`` (the shipped CNN, else telea), a shipped model name, telea, ns, biharmonic, or
             pushpull (the CNN's classical pre-fill alone, run on the same crops as the CNN).
@@ -302,6 +307,8 @@ def inpaint(
         InputError: a bad image or mask (shape, dtype, NaN), an unknown method, or a mask that covers the
             whole image (nothing to fill from).
     """
+    if isinstance(image, np.ndarray) and image.ndim == 3 and image.shape[2] == 1:  # H×W×1 in, H×W×1 out
+        return inpaint(image[:, :, 0], mask, method=method, model=model, device=device, precision=precision)[:, :, None]
     f, layout = _split(image)
     holes = _check_mask(mask, f.shape[:2])
     method, model = resolve_inpaint_method(method, model)

@@ -758,7 +758,7 @@ def inpaint_file(
     image, meta = read_image_with_meta(src, max_pixels=max_pixels or DEFAULT_MAX_PIXELS)
     holes, source = resolve_mask(src, image, mask_arg, resize=resize_mask)
     if source.kind == "alpha":
-        image = image[:, :, :3]
+        image = image[:, :, :-1] if image.shape[2] == 4 else image[:, :, 0]  # RGB, or gray from gray + alpha
     holes = dilate(holes, dilate_px)
     if not holes.any():
         if warn is not None:

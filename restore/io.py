@@ -7,8 +7,8 @@ Reading
     Arrays come out in RGB order:
 
     * gray            -> ``H×W``
-    * gray + alpha    -> ``H×W×4`` RGBA (gray copied to R, G and B): alpha is kept because
-      the inpainting CLI can take its mask from it, and the library has no 2-channel layout
+    * gray + alpha    -> ``H×W×2`` (gray, alpha), 8 or 16 bit as stored (PNG colour type 4, read
+      from the header: OpenCV itself decodes it as BGRA), and written back as gray + alpha PNG
     * RGB / palette   -> ``H×W×3``
     * RGBA / palette with transparency -> ``H×W×4``
 
@@ -159,11 +159,20 @@ def read_image_with_meta(path: str | os.PathLike[str], *,
         raise ImageReadError(f"{p}: not an image, or corrupt/truncated ({what})")
 
     arr = _to_rgb(arr, p)
+    if arr.ndim == 3 and arr.shape[2] == 4 and _png_color_type(data) == 4:
+        arr = np.ascontiguousarray(arr[:, :, [0, 3]])  # gray + alpha stays gray + alpha (no false colour)
     arr = _apply_orientation(arr, orientation)
     if fmt is None:
         fmt = p.suffix.lower().lstrip(".") or "unknown"
     bit_depth = {np.dtype(np.uint8): 8, np.dtype(np.uint16): 16, np.dtype(np.float32): 32}[arr.dtype]
     return arr, ImageMeta(format=fmt, bit_depth=bit_depth, icc_profile=icc, exif_orientation=orientation)
+
+
+def _png_color_type(data: bytes) -> int | None:
+    """The colour type in a PNG's IHDR (0 gray, 2 RGB, 3 palette, 4 gray + alpha, 6 RGBA), or None."""
+    if data[:8] == b"\x89PNG\r\n\x1a\n" and data[12:16] == b"IHDR" and len(data) > 25:
+        return data[25]
+    return None
 
 
 def _read_bytes(p: Path) -> bytes:
@@ -228,8 +237,7 @@ def _to_rgb(arr: np.ndarray, p: Path) -> np.ndarray:
         return np.ascontiguousarray(arr)
     channels = arr.shape[2]
     if channels == 2:
-        gray, alpha = arr[:, :, 0], arr[:, :, 1]
-        return np.dstack([gray, gray, gray, alpha])
+        return np.ascontiguousarray(arr)  # gray + alpha (a 2-channel TIFF)
     if channels == 3:
         return cv2.cvtColor(arr, cv2.COLOR_BGR2RGB)
     if channels == 4:
@@ -373,10 +381,15 @@ def _encode(array: np.ndarray, fmt: str, meta: ImageMeta | None, quality: int, p
     arr = _check_array(array)
     from_float = arr.dtype.kind == "f"
     arr = _convert_dtype(arr, fmt)
-    if fmt == "jpeg" and arr.ndim == 3 and arr.shape[2] == 4:
-        arr = arr[:, :, :3]
     quality = int(min(max(quality, 1), 100))
     icc = meta.icc_profile if meta is not None and not from_float else None
+    if arr.ndim == 3 and arr.shape[2] == 2:
+        if fmt == "png":
+            return _encode_png_gray_alpha(arr, icc)
+        # the other formats have no gray + alpha layout in OpenCV: gray for JPEG, RGBA otherwise
+        arr = np.dstack([arr[:, :, 0]] * 3 + [arr[:, :, 1]])
+    if fmt == "jpeg" and arr.ndim == 3 and arr.shape[2] == 4:
+        arr = arr[:, :, :3]
 
     if icc and fmt in ("jpeg", "webp", "tiff") and arr.dtype == np.uint8:
         return _encode_pillow(arr, fmt, icc, quality, p)
@@ -404,8 +417,8 @@ def _check_array(array: np.ndarray) -> np.ndarray:
     arr = np.asarray(array)
     if arr.ndim == 3 and arr.shape[2] == 1:
         arr = arr[:, :, 0]
-    if not (arr.ndim == 2 or (arr.ndim == 3 and arr.shape[2] in (3, 4))):
-        raise InputError(f"cannot write an array of shape {arr.shape}: need H×W, H×W×3 or H×W×4")
+    if not (arr.ndim == 2 or (arr.ndim == 3 and arr.shape[2] in (2, 3, 4))):
+        raise InputError(f"cannot write an array of shape {arr.shape}: need H×W, H×W×2, H×W×3 or H×W×4")
     if arr.shape[0] == 0 or arr.shape[1] == 0:
         raise InputError(f"cannot write an empty image (shape {arr.shape})")
     if arr.dtype == bool:
@@ -446,6 +459,26 @@ def _encode_pillow(arr: np.ndarray, fmt: str, icc: bytes, quality: int, p: Path)
     except Exception as exc:  # Pillow raises OSError/ValueError/KeyError depending on codec
         raise ImageWriteError(f"{p}: cannot encode {fmt.upper()} ({_first_line(exc)})") from None
     return buf.getvalue()
+
+
+def _png_chunk(kind: bytes, body: bytes) -> bytes:
+    return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body) & 0xFFFFFFFF)
+
+
+def _encode_png_gray_alpha(arr: np.ndarray, icc: bytes | None) -> bytes:
+    """A gray + alpha PNG (colour type 4, 8 or 16 bit), which OpenCV cannot write: each row filtered with PNG's
+    "Up" filter (the byte-wise difference to the row above), then deflated."""
+    depth = 16 if arr.dtype == np.uint16 else 8
+    h, w = arr.shape[:2]
+    raw = np.ascontiguousarray(arr.astype(">u2") if depth == 16 else arr).view(np.uint8).reshape(h, -1)
+    up = raw.copy()
+    up[1:] -= raw[:-1]  # uint8 arithmetic wraps modulo 256, as the filter defines
+    rows = np.hstack([np.full((h, 1), 2, np.uint8), up])
+    ihdr = struct.pack(">IIBBBBB", w, h, depth, 4, 0, 0, 0)
+    out = b"\x89PNG\r\n\x1a\n" + _png_chunk(b"IHDR", ihdr)
+    if icc:
+        out += _png_chunk(b"iCCP", b"icc\x00\x00" + zlib.compress(icc))
+    return out + _png_chunk(b"IDAT", zlib.compress(rows.tobytes(), 6)) + _png_chunk(b"IEND", b"")
 
 
 def _png_with_icc(png: bytes, icc: bytes) -> bytes:

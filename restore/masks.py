@@ -71,10 +71,10 @@ def to_gray8(image: np.ndarray) -> np.ndarray:
         return a
     if a.ndim == 3 and a.shape[2] == 3:
         return cv2.cvtColor(np.ascontiguousarray(a), cv2.COLOR_RGB2GRAY)
-    if a.ndim == 3 and a.shape[2] == 4:
-        gray = cv2.cvtColor(np.ascontiguousarray(a[:, :, :3]), cv2.COLOR_RGB2GRAY)
-        return ((gray.astype(np.uint16) * a[:, :, 3] + 127) // 255).astype(np.uint8)
-    raise InputError(f"mask must be H×W, H×W×3 or H×W×4, got shape {a.shape}")
+    if a.ndim == 3 and a.shape[2] in (2, 4):  # with alpha: transparent counts as black
+        gray = a[:, :, 0] if a.shape[2] == 2 else cv2.cvtColor(np.ascontiguousarray(a[:, :, :3]), cv2.COLOR_RGB2GRAY)
+        return ((gray.astype(np.uint16) * a[:, :, -1] + 127) // 255).astype(np.uint8)
+    raise InputError(f"mask must be H×W, H×W×2, H×W×3 or H×W×4, got shape {a.shape}")
 
 
 def load_mask(
@@ -102,11 +102,12 @@ def load_mask(
 
 
 def mask_from_alpha(rgba: np.ndarray) -> np.ndarray:
-    """Holes of an RGBA image: alpha < 128/255 of full scale (uint8: < 128). Bool ``H×W``."""
+    """Holes of an image with alpha (RGBA or gray + alpha): alpha < 128/255 of full scale (uint8: < 128).
+    Bool ``H×W``."""
     a = np.asarray(rgba)
-    if a.ndim != 3 or a.shape[2] != 4:
-        raise InputError(f"need an RGBA image (H×W×4) for an alpha mask, got shape {a.shape}")
-    alpha = a[:, :, 3]
+    if a.ndim != 3 or a.shape[2] not in (2, 4):
+        raise InputError(f"need an image with alpha (H×W×4 or H×W×2) for an alpha mask, got shape {a.shape}")
+    alpha = a[:, :, -1]
     if a.dtype == np.uint8:
         return alpha < 128
     if a.dtype == np.uint16:
@@ -205,7 +206,7 @@ def resolve_mask(
     sidecar = find_sidecar_mask(ip)
     if sidecar is not None:
         return load_mask(sidecar, shape, resize=resize), MaskSource("sidecar", sidecar)
-    if image.ndim == 3 and image.shape[2] == 4:
+    if image.ndim == 3 and image.shape[2] in (2, 4):
         holes = mask_from_alpha(image)
         if holes.any():
             return holes, MaskSource("alpha")

@@ -62,7 +62,7 @@ def test_inpaint_empty_mask_is_a_copy() -> None:
     "call, match",
     [
         (lambda: upscale(np.zeros((4, 4, 3), np.uint8), 5), "scale"),
-        (lambda: upscale(np.zeros((4, 4, 2), np.uint8), 2), "shape"),
+        (lambda: upscale(np.zeros((4, 4, 5), np.uint8), 2), "shape"),
         (lambda: upscale(np.zeros((0, 4, 3), np.uint8), 2), "empty"),
         (lambda: upscale(np.zeros((4, 4, 3), np.int32), 2), "dtype"),
         (lambda: upscale(np.full((4, 4, 3), np.nan, np.float32), 2), "NaN"),
@@ -124,3 +124,22 @@ def test_rgba_hidden_colour_does_not_bleed_into_visible_edges(method) -> None:
     assert np.abs(ref[..., :3].astype(int) - (200, 120, 40))[16:-16, 16:-16].max() <= 3
     # nothing changes when there is no transparent pixel
     np.testing.assert_array_equal(upscale(opaque, 2, method="nearest")[::2, ::2], opaque)
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint16, np.float32])
+def test_gray_alpha_arrays_keep_their_layout(dtype) -> None:
+    from conftest import make_image
+
+    gray = make_image((12, 10), dtype)
+    alpha = np.zeros_like(gray)
+    alpha[:, 5:] = gray.max()
+    la = np.dstack([gray, alpha])
+    up = upscale(la, 2, method="bicubic")
+    assert up.shape == (24, 20, 2) and up.dtype == dtype
+    # the gray is upscaled as gray (away from the transparent half, whose hidden colour is filled in first)
+    np.testing.assert_array_equal(up[:, 14:, 0], upscale(gray, 2, method="bicubic")[:, 14:])
+    mask = np.zeros((12, 10), bool)
+    mask[3:6, 2:7] = True
+    filled = inpaint(la, mask, method="telea")
+    assert filled.shape == la.shape and filled.dtype == dtype
+    np.testing.assert_array_equal(filled[:, :, 1], alpha)  # alpha returned as given

@@ -488,3 +488,23 @@ def test_openmp_threads_wait_passively_unless_the_user_says_otherwise() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          env={**env, "OMP_WAIT_POLICY": "ACTIVE"}, check=True)
     assert out.stdout.strip() == "ACTIVE"
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint16])
+def test_gray_alpha_stays_gray_alpha_through_upscale_and_inpaint(tmp_path, runner, dtype) -> None:
+    from conftest import make_image
+    from restore.io import read_image, write_image
+
+    gray = make_image((16, 20), dtype)
+    alpha = np.full((16, 20), np.iinfo(dtype).max, dtype)
+    alpha[4:8, 5:9] = 0
+    src = write_image(tmp_path / "la.png", np.dstack([gray, alpha]))
+    r = runner.invoke(app, ["upscale", str(src), "-o", str(tmp_path / "up"), "--scale", "2", "--device", "cpu"])
+    assert r.exit_code == 0, r.output
+    up = read_image(tmp_path / "up" / "la.png")
+    assert up.shape == (32, 40, 2) and up.dtype == dtype
+    r = runner.invoke(app, ["inpaint", str(src), "-o", str(tmp_path / "filled.png"), "--device", "cpu"])
+    assert r.exit_code == 0, r.output
+    filled = read_image(tmp_path / "filled.png")
+    assert filled.shape == (16, 20) and filled.dtype == dtype  # the holes came from alpha: opaque gray out
+    np.testing.assert_array_equal(filled[alpha > 0], gray[alpha > 0])

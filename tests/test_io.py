@@ -98,14 +98,34 @@ def test_reads_files_written_by_pillow_in_rgb_order(tmp_path):
     np.testing.assert_array_equal(read_image(tmp_path / "p.png"), a)
 
 
-def test_gray_alpha_png_becomes_rgba(tmp_path):
+def test_gray_alpha_png_stays_gray_alpha(tmp_path):
     la = np.dstack([make_image((6, 7)), np.full((6, 7), 100, np.uint8)])
     Image.fromarray(la, "LA").save(tmp_path / "la.png")
     b = read_image(tmp_path / "la.png")
-    assert b.shape == (6, 7, 4)
-    np.testing.assert_array_equal(b[..., 0], la[..., 0])
-    np.testing.assert_array_equal(b[..., 2], la[..., 0])
-    np.testing.assert_array_equal(b[..., 3], la[..., 1])
+    assert b.shape == (6, 7, 2) and b.dtype == np.uint8
+    np.testing.assert_array_equal(b, la)
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint16])
+def test_gray_alpha_round_trip_through_our_png_writer(tmp_path, dtype):
+    import cv2
+
+    rng = np.random.default_rng(0)
+    top = 256 if dtype == np.uint8 else 65536
+    a = rng.integers(0, top, (9, 13, 2)).astype(dtype)
+    p = write_image(tmp_path / "la.png", a, meta=ImageMeta("png", 8, icc_profile=b"\x00" * 40))
+    np.testing.assert_array_equal(read_image(p), a)
+    # an independent decoder agrees: OpenCV gives BGRA with the gray copied
+    ref = cv2.imread(str(p), cv2.IMREAD_UNCHANGED)
+    assert ref.dtype == dtype and ref.shape == (9, 13, 4)
+    np.testing.assert_array_equal(ref[:, :, 0], a[:, :, 0])
+    np.testing.assert_array_equal(ref[:, :, 3], a[:, :, 1])
+    if dtype == np.uint8:
+        with Image.open(p) as im:
+            assert im.mode == "LA" and im.info.get("icc_profile") == b"\x00" * 40
+    # formats without a gray + alpha layout: RGBA (WebP), gray (JPEG)
+    assert read_image(write_image(tmp_path / "la.webp", a.astype(np.uint8) if dtype == np.uint8 else a)).shape[2] == 4
+    assert read_image(write_image(tmp_path / "la.jpg", a)).ndim == 3
 
 
 def test_palette_png_is_expanded(tmp_path):
@@ -246,7 +266,7 @@ def test_bad_extension_and_bad_array(tmp_path):
     with pytest.raises(ImageWriteError, match="extension"):
         write_image(tmp_path / "x.gif", make_image((4, 4)))
     with pytest.raises(InputError):
-        write_image(tmp_path / "x.png", np.zeros((4, 4, 2), np.uint8))
+        write_image(tmp_path / "x.png", np.zeros((4, 4, 5), np.uint8))
     with pytest.raises(InputError):
         write_image(tmp_path / "x.png", np.zeros((4, 4), np.int32))
     assert os.listdir(tmp_path) == []

@@ -67,7 +67,7 @@ def test_to_gray8_dtypes():
     assert to_gray8(np.ones((2, 2), bool)).max() == 255
     assert to_gray8(np.ones((2, 2), np.float32)).max() == 255
     with pytest.raises(InputError):
-        to_gray8(np.zeros((2, 2, 2), np.uint8))
+        to_gray8(np.zeros((2, 2, 5), np.uint8))
 
 
 def test_sidecar_lookup(tmp_path, write_png):
