@@ -33,10 +33,12 @@ import io as _io
 import os
 import secrets
 import struct
+import tempfile
+import threading
 import warnings
 import zlib
-from collections.abc import Iterable
-from contextlib import suppress
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -148,7 +150,8 @@ def read_image_with_meta(path: str | os.PathLike[str], *,
                              "raise it with --max-pixels N if there is memory for it")
 
     try:
-        arr = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
+        with _native_stderr() as said:
+            arr = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
     except cv2.error as exc:
         if "CV_IO_MAX_IMAGE_PIXELS" in str(exc):
             raise ImageReadError(f"{p}: larger than OpenCV's decoding limit of 2^30 pixels "
@@ -156,7 +159,8 @@ def read_image_with_meta(path: str | os.PathLike[str], *,
         raise ImageReadError(f"{p}: cannot decode image ({_first_line(exc)})") from None
     if arr is None or arr.size == 0:
         what = f"{fmt.upper()} data" if fmt else "unknown format"
-        raise ImageReadError(f"{p}: not an image, or corrupt/truncated ({what})")
+        codec = next((ln.strip() for ln in said if ln.strip()), "")
+        raise ImageReadError(f"{p}: not an image, or corrupt/truncated ({what}{'; ' + codec if codec else ''})")
 
     arr = _to_rgb(arr, p)
     if arr.ndim == 3 and arr.shape[2] == 4 and _png_color_type(data) == 4:
@@ -166,6 +170,32 @@ def read_image_with_meta(path: str | os.PathLike[str], *,
         fmt = p.suffix.lower().lstrip(".") or "unknown"
     bit_depth = {np.dtype(np.uint8): 8, np.dtype(np.uint16): 16, np.dtype(np.float32): 32}[arr.dtype]
     return arr, ImageMeta(format=fmt, bit_depth=bit_depth, icc_profile=icc, exif_orientation=orientation)
+
+
+_stderr_lock = threading.Lock()
+
+
+@contextmanager
+def _native_stderr() -> Iterator[list[str]]:
+    """Hold what C code writes to file descriptor 2 while decoding (libpng, libjpeg and libtiff inside OpenCV
+    print their own ``libpng error: …`` lines, which would break the one-line error contract); the lines are
+    handed back for our message. Serialised: fd 2 is process-wide."""
+    said: list[str] = []
+    with _stderr_lock:
+        try:
+            saved = os.dup(2)
+        except OSError:  # no stderr to redirect
+            yield said
+            return
+        with tempfile.TemporaryFile() as tmp:
+            try:
+                os.dup2(tmp.fileno(), 2)
+                yield said
+            finally:
+                os.dup2(saved, 2)
+                os.close(saved)
+                tmp.seek(0)
+                said.extend(tmp.read(4096).decode("utf-8", "replace").splitlines())
 
 
 def _png_color_type(data: bytes) -> int | None:

@@ -508,3 +508,24 @@ def test_gray_alpha_stays_gray_alpha_through_upscale_and_inpaint(tmp_path, runne
     filled = read_image(tmp_path / "filled.png")
     assert filled.shape == (16, 20) and filled.dtype == dtype  # the holes came from alpha: opaque gray out
     np.testing.assert_array_equal(filled[alpha > 0], gray[alpha > 0])
+
+
+def test_codec_messages_do_not_leak_past_our_one_line(tmp_path) -> None:
+    """libpng prints its own 'libpng error: …' to file descriptor 2; only our line (which quotes it) may show."""
+    import subprocess
+    import sys
+
+    from PIL import Image
+
+    from conftest import make_image
+
+    Image.fromarray(make_image((64, 64, 3))).save(tmp_path / "ok.png")
+    data = bytearray((tmp_path / "ok.png").read_bytes())
+    data[len(data) // 2] ^= 0xFF  # inside IDAT: a CRC error
+    (tmp_path / "bad.png").write_bytes(bytes(data))
+    r = subprocess.run([sys.executable, "-m", "restore", "upscale", str(tmp_path / "bad.png"), "-o",
+                        str(tmp_path / "out"), "--method", "bicubic"], capture_output=True, text=True)
+    assert r.returncode == 1
+    lines = [ln for ln in (r.stdout + r.stderr).splitlines() if ln.strip()]
+    assert not any(ln.startswith("libpng") for ln in lines), lines
+    assert sum("bad.png" in ln for ln in lines) == 1
