@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 if "torch" not in sys.modules:
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
-from restore.errors import ImageReadError, ImageWriteError, InputError, ModelError, RestoreError
+from restore.errors import ClippedWarning, ImageReadError, ImageWriteError, InputError, ModelError, RestoreError
 
 if TYPE_CHECKING:
     from restore.api import inpaint, list_models, load_model, upscale
@@ -36,5 +36,5 @@ def __getattr__(name: str) -> Any:
 __version__ = "0.1.0"
 __all__ = [
     "upscale", "inpaint", "list_models", "load_model",
-    "RestoreError", "InputError", "ImageReadError", "ImageWriteError", "ModelError",
+    "RestoreError", "InputError", "ImageReadError", "ImageWriteError", "ModelError", "ClippedWarning",
 ]

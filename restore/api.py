@@ -7,6 +7,7 @@ not import torch: the CNN path imports it when first used.
 """
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -14,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from restore import classical
-from restore.errors import InputError
+from restore.errors import ClippedWarning, InputError
 from restore.methods import PREFILL_METHOD, ModelInfo, inpaint_methods, upscale_methods
 from restore.pixels import store, to_float
 
@@ -67,6 +68,11 @@ def _split(image: np.ndarray, what: str = "image") -> tuple[np.ndarray, _Layout]
         raise InputError(f"{what} dtype must be uint8, uint16 or float in [0, 1], got {dt}")
     if np.issubdtype(dt, np.floating) and not np.isfinite(image).all():
         raise InputError(f"{what} contains NaN or infinite values")
+    if np.issubdtype(dt, np.floating) and image.size:
+        lo, hi = float(image.min()), float(image.max())
+        if lo < 0.0 or hi > 1.0:
+            warnings.warn(f"{what} has float values outside [0, 1] (min {lo:.4g}, max {hi:.4g}); they are clipped",
+                          ClippedWarning, stacklevel=3)
     f = to_float(image)
     if f.ndim == 2:
         f = f[:, :, None]

@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import os
 import time
+import warnings
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
@@ -67,6 +68,7 @@ class Reporter:
         self.failed = 0
         self.started = time.perf_counter()
         self._progress: Progress | None = None
+        self._warned: set[str] = set()
 
     def _console(self) -> Console:
         return self._progress.console if self._progress is not None else self.err
@@ -80,6 +82,30 @@ class Reporter:
         from rich.text import Text
 
         self._console().print(Text(f"warning: {_one_line(msg)}", style="yellow"))
+
+    def warn_once(self, key: str, msg: str) -> None:
+        """A warning that would repeat for every file of a batch, said the first time only."""
+        if key not in self._warned:
+            self._warned.add(key)
+            self.warn(msg)
+
+    def library_warnings(self, src: Path) -> Any:
+        """Context: the library's ``warnings.warn`` calls while ``src`` is processed become one line per kind
+        (the first file that triggers it is named), not Python's multi-line warning text."""
+        rep = self
+
+        class _Catch(warnings.catch_warnings):
+            def __enter__(self) -> Any:
+                self.log = super().__enter__()
+                warnings.simplefilter("always")
+                return self.log
+
+            def __exit__(self, *exc: Any) -> None:
+                super().__exit__(*exc)
+                for w in self.log or []:
+                    rep.warn_once(type(w.message).__name__, f"{src}: {w.message} (said once)")
+
+        return _Catch(record=True)
 
     def info(self, msg: str) -> None:
         from rich.text import Text
@@ -556,9 +582,10 @@ def run_upscale(
             continue
         try:
             net = lossy_model if lossy_model is not None and is_lossy(job.src) else loaded
-            upscale_file(job.src, job.dst, scale=scale, method=method, model=net if net is not None else model,
-                         device=device, tile=tile, overwrite=overwrite, quality=quality, max_pixels=max_pixels,
-                         precision=precision)
+            with rep.library_warnings(job.src):
+                upscale_file(job.src, job.dst, scale=scale, method=method, model=net if net is not None else model,
+                             device=device, tile=tile, overwrite=overwrite, quality=quality, max_pixels=max_pixels,
+                             precision=precision)
             rep.done += 1
         except _per_file_errors() as exc:
             rep.error(_file_error(job.src, exc))
@@ -726,10 +753,11 @@ def run_inpaint(
             rep.skipped += 1
             continue
         try:
-            source = inpaint_file(job.src, job.dst, mask, method=method, model=loaded if loaded is not None else model,
-                                  device=device, dilate_px=dilate_px, resize_mask=resize_mask,
-                                  overwrite=overwrite, quality=quality, warn=rep.warn, max_pixels=max_pixels,
-                                  precision=precision)
+            with rep.library_warnings(job.src):
+                source = inpaint_file(job.src, job.dst, mask, method=method,
+                                      model=loaded if loaded is not None else model, device=device,
+                                      dilate_px=dilate_px, resize_mask=resize_mask, overwrite=overwrite,
+                                      quality=quality, warn=rep.warn, max_pixels=max_pixels, precision=precision)
             rep.done += 1
             if len(plan.jobs) == 1:
                 rep.info(f"mask: {source}; wrote {job.dst}")

@@ -20,3 +20,7 @@ class ImageWriteError(RestoreError, OSError):
 
 class ModelError(RestoreError):
     """A model name that is unknown or a weights file that is malformed or does not match its config."""
+
+
+class ClippedWarning(UserWarning):
+    """Input values outside what the library works in (float images outside [0, 1]) were clipped."""

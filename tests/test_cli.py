@@ -529,3 +529,27 @@ def test_codec_messages_do_not_leak_past_our_one_line(tmp_path) -> None:
     lines = [ln for ln in (r.stdout + r.stderr).splitlines() if ln.strip()]
     assert not any(ln.startswith("libpng") for ln in lines), lines
     assert sum("bad.png" in ln for ln in lines) == 1
+
+
+def test_out_of_range_float_tiff_is_clipped_with_one_warning(tmp_path, runner) -> None:
+    from restore.io import write_image
+
+    for i in range(2):
+        a = np.full((6, 7, 3), 0.5, np.float32)
+        a[0, 0] = 1.7
+        a[1, 1] = -0.2
+        write_image(tmp_path / "in" / f"f{i}.tif", a)
+    r = runner.invoke(app, ["upscale", str(tmp_path / "in"), "-o", str(tmp_path / "out"), "--method", "bicubic",
+                            "--scale", "2"])
+    assert r.exit_code == 0, r.output
+    warn = [ln for ln in r.output.splitlines() if ln.startswith("warning:")]
+    assert len(warn) == 1 and "outside [0, 1]" in warn[0] and "clipped" in warn[0]
+    assert "Traceback" not in r.output and "ClippedWarning" not in r.output
+
+
+def test_library_warns_about_clipping() -> None:
+    import restore
+    from restore.errors import ClippedWarning
+
+    with pytest.warns(ClippedWarning, match="outside"):
+        restore.upscale(np.full((4, 4), 2.0, np.float32), 2, method="bicubic")
