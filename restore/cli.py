@@ -539,6 +539,7 @@ def run_upscale(
     """The ``upscale`` command; returns the exit code."""
     from restore.errors import InputError
     from restore.io import is_image_path, is_lossy
+    from restore.manifest import Manifest
 
     _quiet_opencv()
     rep = Reporter()
@@ -576,22 +577,48 @@ def run_upscale(
     else:
         loaded = _load_model("upscale", method, model, device, scale)
         lossy_model = _lossy_model(scale, method, model, device, plan.jobs, rep)
+    manifest = Manifest()
     for job in rep.progress(plan.jobs, lambda j: j.src.name):
-        if job.dst.exists() and not overwrite:
+        net = lossy_model if lossy_model is not None and is_lossy(job.src) else loaded
+        request = {"op": "upscale", "scale": scale, "model": _model_label(net, method, model)}
+        if denoise is not None:
+            request["denoise"] = denoise
+        redo = overwrite or _made_differently(job.dst, request, manifest, rep)
+        if job.dst.exists() and not redo:
             rep.skipped += 1
             continue
         try:
-            net = lossy_model if lossy_model is not None and is_lossy(job.src) else loaded
             with rep.library_warnings(job.src):
                 upscale_file(job.src, job.dst, scale=scale, method=method, model=net if net is not None else model,
-                             device=device, tile=tile, overwrite=overwrite, quality=quality, max_pixels=max_pixels,
+                             device=device, tile=tile, overwrite=redo, quality=quality, max_pixels=max_pixels,
                              precision=precision)
+            manifest.record(job.dst, request)
             rep.done += 1
         except _per_file_errors() as exc:
             rep.error(_file_error(job.src, exc))
             rep.failed += 1
     rep.summary("upscaled")
     return rep.exit_code
+
+
+def _model_label(loaded: Any, method: str, model: str | None) -> str:
+    """What computes a batch's outputs, for the manifest: the loaded network's name, else the method."""
+    info = getattr(loaded, "info", None) or {}
+    return str(info.get("name") or model or method)
+
+
+def _made_differently(dst: Path, request: dict[str, Any], manifest: Any, rep: Reporter) -> bool:
+    """Whether an existing output was recorded as made by another request (then it is redone, and said so)."""
+    if not dst.exists():
+        return False
+    before = manifest.request_of(dst)
+    if before is None or before == request:
+        return False
+    from restore.manifest import describe
+
+    rep.warn_once("redo", f"{dst}: made by another request ({describe(before)}); redoing it and any other such "
+                          f"output ({describe(request)})")
+    return True
 
 
 def _denoise_model(scale: int, denoise: float, method: str, model: str | None, device: str) -> Any:
@@ -710,6 +737,7 @@ def run_inpaint(
 ) -> int:
     """The ``inpaint`` command; returns the exit code."""
     from restore.io import is_image_path
+    from restore.manifest import Manifest
 
     _quiet_opencv()
     rep = Reporter()
@@ -748,16 +776,21 @@ def run_inpaint(
         rep.error(f"{src}: {msg}")
         rep.failed += 1
     loaded = _load_model("inpaint", method, model, device)
+    manifest = Manifest()
+    request = {"op": "inpaint", "model": _model_label(loaded, method, model), "dilate": dilate_px,
+               "mask": str(mask.resolve()) if mask is not None else "sidecar or alpha"}
     for job in rep.progress(plan.jobs, lambda j: j.src.name):
-        if job.dst.exists() and not overwrite:
+        redo = overwrite or _made_differently(job.dst, request, manifest, rep)
+        if job.dst.exists() and not redo:
             rep.skipped += 1
             continue
         try:
             with rep.library_warnings(job.src):
                 source = inpaint_file(job.src, job.dst, mask, method=method,
                                       model=loaded if loaded is not None else model, device=device,
-                                      dilate_px=dilate_px, resize_mask=resize_mask, overwrite=overwrite,
+                                      dilate_px=dilate_px, resize_mask=resize_mask, overwrite=redo,
                                       quality=quality, warn=rep.warn, max_pixels=max_pixels, precision=precision)
+            manifest.record(job.dst, request)
             rep.done += 1
             if len(plan.jobs) == 1:
                 rep.info(f"mask: {source}; wrote {job.dst}")

@@ -40,6 +40,11 @@ def photos(tmp_path: Path) -> Path:
 # --------------------------------------------------------------------------- general
 
 
+def _ls(folder) -> list[str]:
+    """The visible files of a folder, sorted (the batch's hidden manifest aside)."""
+    return sorted(f for f in os.listdir(folder) if not f.startswith("."))
+
+
 def test_help_lists_commands_and_exit_codes(runner):
     r = run(runner, "--help")
     assert r.exit_code == 0
@@ -140,7 +145,7 @@ def test_recursive_mirrors_tree_and_ignores_output_inside_input(runner, tmp_path
     assert "skipped 2" in r.stdout and not (out / "big").exists()
     # without -r only the top level
     r = run(runner, "upscale", src, "-o", tmp_path / "flat", "-s", 2, "-m", "bicubic")
-    assert sorted(os.listdir(tmp_path / "flat")) == ["top.png"]
+    assert _ls(tmp_path / "flat") == ["top.png"]
 
 
 def test_format_and_suffix(runner, photos, tmp_path):
@@ -149,7 +154,7 @@ def test_format_and_suffix(runner, photos, tmp_path):
     r = run(runner, "upscale", photos / "a.png", photos / "b.jpg", "-o", out, "-s", 2, "-m", "bicubic",
             "--format", "webp", "--suffix", "_big")
     assert r.exit_code == 0
-    assert sorted(os.listdir(out)) == ["a_big.webp", "b_big.webp"]
+    assert _ls(out) == ["a_big.webp", "b_big.webp"]
 
 
 def test_output_in_input_folder_gets_suffix_never_overwrites(runner, photos):
@@ -208,7 +213,7 @@ def test_collect_images_counts_non_images(photos):
 def test_samples_upscale_only_photos(runner, tmp_path):
     r = run(runner, "upscale", SAMPLES, "-o", tmp_path / "o", "-s", 2, "-m", "nearest")
     assert r.exit_code == 0
-    names = sorted(os.listdir(tmp_path / "o"))
+    names = _ls(tmp_path / "o")
     assert "chelsea_holes.png" in names and "masks" not in names and len(names) >= 3
 
 
@@ -303,7 +308,7 @@ def test_inpaint_folder_with_sidecars_skips_mask_files(runner, tmp_path):
     write_image(d / "nomask.png", make_image((12, 12, 3)))
     r = run(runner, "inpaint", d, "-o", tmp_path / "out", "-m", "telea")
     assert r.exit_code == 1  # nomask.png failed, others done
-    assert sorted(os.listdir(tmp_path / "out")) == ["one.png", "two.png"]
+    assert _ls(tmp_path / "out") == ["one.png", "two.png"]
     errs = error_lines(r)
     assert len(errs) == 1 and "nomask.png" in errs[0]
 
@@ -318,9 +323,9 @@ def test_inpaint_folder_with_mask_folder_and_single_mask(runner, tmp_path):
     write_image(md / "b_mask.png", m)
     r = run(runner, "inpaint", d, "--mask", md, "-o", tmp_path / "o1", "-m", "telea")
     assert r.exit_code == 0, r.output
-    assert sorted(os.listdir(tmp_path / "o1")) == ["a.jpg", "b.jpg"]
+    assert _ls(tmp_path / "o1") == ["a.jpg", "b.jpg"]
     r = run(runner, "inpaint", d, "--mask", md / "a.png", "-o", tmp_path / "o2", "-m", "telea")
-    assert r.exit_code == 0 and sorted(os.listdir(tmp_path / "o2")) == ["a.jpg", "b.jpg"]
+    assert r.exit_code == 0 and _ls(tmp_path / "o2") == ["a.jpg", "b.jpg"]
 
 
 def test_inpaint_folder_needs_output(runner, tmp_path):
@@ -342,7 +347,7 @@ def test_rerun_into_input_folder_resumes(runner, photos):
     assert run(runner, "upscale", photos, "-o", photos, "-s", 2, "-m", "bicubic").exit_code == 0
     r = run(runner, "upscale", photos, "-o", photos, "-s", 2, "-m", "bicubic")
     assert r.exit_code == 0 and "skipped 2" in r.stdout, r.output
-    assert sorted(os.listdir(photos)) == ["a.png", "a_x2.png", "b.jpg", "b_x2.jpg", "notes.txt"]
+    assert _ls(photos) == ["a.png", "a_x2.png", "b.jpg", "b_x2.jpg", "notes.txt"]
 
 
 def test_inpaint_batch_into_input_folder(runner, tmp_path):
@@ -354,7 +359,7 @@ def test_inpaint_batch_into_input_folder(runner, tmp_path):
     for _ in range(2):
         r = run(runner, "inpaint", d, "-o", d, "-m", "telea")
         assert r.exit_code == 0, r.output
-    assert sorted(os.listdir(d)) == ["a.png", "a_inpainted.png", "a_mask.png"]
+    assert _ls(d) == ["a.png", "a_inpainted.png", "a_mask.png"]
 
 
 def test_memory_and_os_errors_are_one_line(runner, photos, tmp_path, monkeypatch):
@@ -435,7 +440,7 @@ def test_folder_scan_skips_this_tools_outputs_beside_their_source(runner, tmp_pa
     assert (d / "a_inpainted.png").exists()
     r = run(runner, "upscale", d, "-o", tmp_path / "out", "-m", "nearest", "--scale", "2")
     assert r.exit_code == 0, r.output
-    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["a.png", "b_x4.png"]
+    assert _ls(tmp_path / "out") == ["a.png", "b_x4.png"]
 
 
 def test_inpaint_has_upscales_output_options(runner, scene, tmp_path):
@@ -553,3 +558,37 @@ def test_library_warns_about_clipping() -> None:
 
     with pytest.warns(ClippedWarning, match="outside"):
         restore.upscale(np.full((4, 4), 2.0, np.float32), 2, method="bicubic")
+
+
+def test_resume_knows_what_made_each_output(tmp_path, runner) -> None:
+    from conftest import make_image
+    from restore.io import read_image, write_image
+
+    for i in range(2):
+        write_image(tmp_path / "in" / f"a{i}.png", make_image((6, 5, 3), seed=i))
+    out = tmp_path / "out"
+    base = ["upscale", str(tmp_path / "in"), "-o", str(out), "--method", "bicubic"]
+    assert runner.invoke(app, [*base, "--scale", "2"]).exit_code == 0
+    r = runner.invoke(app, [*base, "--scale", "2"])
+    assert "skipped 2" in r.output  # same request: resume
+    r = runner.invoke(app, [*base, "--scale", "4"])
+    assert r.exit_code == 0 and "upscaled 2" in r.output and "another request" in r.output
+    assert read_image(out / "a0.png").shape == (24, 20, 3)
+    # an output the manifest knows nothing about (made by hand) is left alone, as before
+    write_image(tmp_path / "in" / "a2.png", make_image((6, 5, 3), seed=2))
+    write_image(out / "a2.png", make_image((1, 1, 3)))
+    r = runner.invoke(app, [*base, "--scale", "3"])
+    assert "upscaled 2" in r.output and "skipped 1" in r.output
+    assert read_image(out / "a2.png").shape == (1, 1, 3)
+    assert (out / ".restore-manifest.jsonl").exists()
+    # inpainting: another --dilate is another request
+    img = make_image((20, 20, 3))
+    write_image(tmp_path / "p" / "x.png", img)
+    m = np.zeros((20, 20), np.uint8)
+    m[5:9, 5:9] = 255
+    write_image(tmp_path / "p" / "x_mask.png", m)
+    ib = ["inpaint", str(tmp_path / "p" / "x.png"), "-o", str(tmp_path / "f.png"), "--method", "telea"]
+    assert runner.invoke(app, ib).exit_code == 0
+    assert "skipped 1" in runner.invoke(app, ib).output
+    r = runner.invoke(app, [*ib, "--dilate", "2"])
+    assert "inpainted 1" in r.output and "another request" in r.output
