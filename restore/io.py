@@ -172,7 +172,7 @@ def read_image_with_meta(path: str | os.PathLike[str], *,
     return arr, ImageMeta(format=fmt, bit_depth=bit_depth, icc_profile=icc, exif_orientation=orientation)
 
 
-_stderr_lock = threading.Lock()
+_stderr_lock = threading.RLock()
 
 
 @contextmanager
@@ -238,7 +238,7 @@ def _header_info(data: bytes) -> tuple[str | None, bytes | None, int, tuple[int,
         # Pillow refuses "decompression bombs" at open; the size limit is ours (read_image's max_pixels),
         # and the header is all we read here
         Image.MAX_IMAGE_PIXELS = None
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(), _native_stderr():  # libtiff under Pillow prints to fd 2 too
             warnings.simplefilter("ignore")
             with Image.open(_io.BytesIO(data)) as im:
                 fmt = _PIL_FORMAT.get(im.format or "", (im.format or "").lower() or None)
