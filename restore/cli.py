@@ -12,7 +12,7 @@ import functools
 import os
 import time
 import warnings
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
@@ -112,7 +112,7 @@ class Reporter:
 
         self._console().print(Text(_one_line(msg), style="dim"))
 
-    def progress(self, items: Sequence[Any], label: Callable[[Any], str]) -> Iterator[Any]:
+    def progress(self, items: Iterable[Any], label: Callable[[Any], str], total: int | None = None) -> Iterator[Any]:
         """Yield ``items`` under a progress bar showing the current item's label (stderr, TTY only)."""
         from rich.progress import (BarColumn, MofNCompleteColumn, Progress, SpinnerColumn,
                                    TextColumn, TimeElapsedColumn)
@@ -125,7 +125,7 @@ class Reporter:
         self._progress = progress
         try:
             with progress:
-                task = progress.add_task("", total=len(items))
+                task = progress.add_task("", total=len(items) if total is None else total)  # type: ignore[arg-type]
                 for item in items:
                     progress.update(task, description=_escape(label(item)))
                     yield item
@@ -537,8 +537,10 @@ def run_upscale(
     precision: str = "auto",
 ) -> int:
     """The ``upscale`` command; returns the exit code."""
+    import restore
+    from restore.batch import run_pipeline
     from restore.errors import InputError
-    from restore.io import is_image_path, is_lossy
+    from restore.io import DEFAULT_MAX_PIXELS, is_image_path, is_lossy, read_image_with_meta, write_image
     from restore.manifest import Manifest
 
     _quiet_opencv()
@@ -578,7 +580,8 @@ def run_upscale(
         loaded = _load_model("upscale", method, model, device, scale)
         lossy_model = _lossy_model(scale, method, model, device, plan.jobs, rep)
     manifest = Manifest()
-    for job in rep.progress(plan.jobs, lambda j: j.src.name):
+    todo = []
+    for job in plan.jobs:
         net = lossy_model if lossy_model is not None and is_lossy(job.src) else loaded
         request = {"op": "upscale", "scale": scale, "model": _model_label(net, method, model)}
         if denoise is not None:
@@ -587,18 +590,44 @@ def run_upscale(
         if job.dst.exists() and not redo:
             rep.skipped += 1
             continue
-        try:
-            with rep.library_warnings(job.src):
-                upscale_file(job.src, job.dst, scale=scale, method=method, model=net if net is not None else model,
-                             device=device, tile=tile, overwrite=redo, quality=quality, max_pixels=max_pixels,
-                             precision=precision)
-            manifest.record(job.dst, request)
+        todo.append(_Task(job.src, job.dst, request, redo, net if net is not None else model))
+
+    def read(t: _Task) -> Any:
+        return read_image_with_meta(t.src, max_pixels=max_pixels or DEFAULT_MAX_PIXELS)
+
+    def process(t: _Task, data: Any) -> Any:
+        image, meta = data
+        with rep.library_warnings(t.src):
+            return restore.upscale(image, scale, method=method, model=t.model, device=device, tile=tile,
+                                   precision=precision), meta
+
+    def write(t: _Task, result: Any) -> None:
+        out, meta = result
+        write_image(t.dst, out, meta=meta, overwrite=t.redo, quality=quality, inputs=(t.src,))
+        manifest.record(t.dst, t.request)
+
+    results = run_pipeline(todo, read, process, write, catch=_per_file_errors())
+    for t, exc in rep.progress(results, lambda r: r[0].src.name, total=len(todo)):
+        if exc is None:
             rep.done += 1
-        except _per_file_errors() as exc:
-            rep.error(_file_error(job.src, exc))
+        else:
+            rep.error(_file_error(t.src, exc))
             rep.failed += 1
     rep.summary("upscaled")
     return rep.exit_code
+
+
+@dataclass
+class _Task:
+    """One output a batch will write: its source, destination, the request recorded for it, whether an
+    existing file is replaced, and the network (or name) that computes it."""
+
+    src: Path
+    dst: Path
+    request: dict[str, Any]
+    redo: bool
+    model: Any = None
+    note: str = ""  # said when the batch is one file
 
 
 def _model_label(loaded: Any, method: str, model: str | None) -> str:
@@ -648,20 +677,6 @@ def _lossy_model(scale: int, method: str, model: str | None, device: str, jobs: 
     rep.info(f"{n} JPEG/WebP input{'s' if n > 1 else ''}: using {name} (made for compressed photos; "
              "--denoise 0 keeps the clean model)")
     return _load_model("upscale", name, None, device, scale)
-
-
-def upscale_file(
-    src: Path, dst: Path, *, scale: int, method: str = "auto", model: Any = None, device: str = "auto",
-    tile: int | None = None, overwrite: bool = False, quality: int = 95, max_pixels: int | None = None,
-    precision: str = "auto",
-) -> Path:
-    """Read, upscale, write one file (ICC profile kept). Raises the library's errors."""
-    import restore
-    from restore.io import DEFAULT_MAX_PIXELS, read_image_with_meta, write_image
-
-    image, meta = read_image_with_meta(src, max_pixels=max_pixels or DEFAULT_MAX_PIXELS)
-    out = restore.upscale(image, scale, method=method, model=model, device=device, tile=tile, precision=precision)
-    return write_image(dst, out, meta=meta, overwrite=overwrite, quality=quality, inputs=(src,))
 
 
 # --------------------------------------------------------------------------- inpaint
@@ -736,8 +751,10 @@ def run_inpaint(
     precision: str = "auto",
 ) -> int:
     """The ``inpaint`` command; returns the exit code."""
-    from restore.io import is_image_path
+    from restore.batch import run_pipeline
+    from restore.io import DEFAULT_MAX_PIXELS, is_image_path, read_image_with_meta, write_image
     from restore.manifest import Manifest
+    from restore.masks import resolve_mask
 
     _quiet_opencv()
     rep = Reporter()
@@ -779,57 +796,63 @@ def run_inpaint(
     manifest = Manifest()
     request = {"op": "inpaint", "model": _model_label(loaded, method, model), "dilate": dilate_px,
                "mask": str(mask.resolve()) if mask is not None else "sidecar or alpha"}
-    for job in rep.progress(plan.jobs, lambda j: j.src.name):
+    todo = []
+    for job in plan.jobs:
         redo = overwrite or _made_differently(job.dst, request, manifest, rep)
         if job.dst.exists() and not redo:
             rep.skipped += 1
             continue
-        try:
-            with rep.library_warnings(job.src):
-                source = inpaint_file(job.src, job.dst, mask, method=method,
-                                      model=loaded if loaded is not None else model, device=device,
-                                      dilate_px=dilate_px, resize_mask=resize_mask, overwrite=redo,
-                                      quality=quality, warn=rep.warn, max_pixels=max_pixels, precision=precision)
-            manifest.record(job.dst, request)
+        todo.append(_Task(job.src, job.dst, request, redo, loaded if loaded is not None else model))
+
+    def read(t: _Task) -> Any:
+        image, meta = read_image_with_meta(t.src, max_pixels=max_pixels or DEFAULT_MAX_PIXELS)
+        holes, source = resolve_mask(t.src, image, mask, resize=resize_mask)
+        return image, meta, holes, source
+
+    def process(t: _Task, data: Any) -> Any:
+        image, meta, holes, source = data
+        t.note = f"mask: {source}"
+        with rep.library_warnings(t.src):
+            out = inpaint_array_for(t.src, image, holes, source, method=method, model=t.model, device=device,
+                                    dilate_px=dilate_px, warn=rep.warn, precision=precision)
+        return out, meta, source
+
+    def write(t: _Task, result: Any) -> None:
+        out, meta, source = result
+        protect = [t.src] + ([source.path] if source.path is not None else [])
+        write_image(t.dst, out, meta=meta, overwrite=t.redo, quality=quality, inputs=protect)
+        manifest.record(t.dst, t.request)
+
+    results = run_pipeline(todo, read, process, write, catch=_per_file_errors())
+    for t, exc in rep.progress(results, lambda r: r[0].src.name, total=len(todo)):
+        if exc is None:
             rep.done += 1
             if len(plan.jobs) == 1:
-                rep.info(f"mask: {source}; wrote {job.dst}")
-        except _per_file_errors() as exc:
-            rep.error(_file_error(job.src, exc))
+                rep.info(f"{t.note}; wrote {t.dst}")
+        else:
+            rep.error(_file_error(t.src, exc))
             rep.failed += 1
     rep.summary("inpainted")
     return rep.exit_code
 
 
-def inpaint_file(
-    src: Path, dst: Path, mask_arg: Path | None = None, *, method: str = "auto", model: Any = None,
-    device: str = "auto", dilate_px: int = 0, resize_mask: bool = False, overwrite: bool = False,
-    quality: int = 95, warn: Callable[[str], None] | None = None, max_pixels: int | None = None,
-    precision: str = "auto",
-) -> Any:
-    """Read, find the mask, inpaint, write one file; return the MaskSource. Raises the library's errors.
-
-    A mask taken from the alpha channel makes the output opaque RGB (the holes are filled, so
-    keeping them transparent would hide the result). An empty mask copies the image through.
-    """
+def inpaint_array_for(src: Path, image: Any, holes: Any, source: Any, *, method: str = "auto", model: Any = None,
+                      device: str = "auto", dilate_px: int = 0, warn: Callable[[str], None] | None = None,
+                      precision: str = "auto") -> Any:
+    """Inpaint one decoded file with its resolved mask. A mask taken from the alpha channel makes the output
+    opaque (the holes are filled, so keeping them transparent would hide the result). An empty mask copies the
+    image through, with a warning."""
     import restore
-    from restore.io import DEFAULT_MAX_PIXELS, read_image_with_meta, write_image
-    from restore.masks import dilate, resolve_mask
+    from restore.masks import dilate
 
-    image, meta = read_image_with_meta(src, max_pixels=max_pixels or DEFAULT_MAX_PIXELS)
-    holes, source = resolve_mask(src, image, mask_arg, resize=resize_mask)
     if source.kind == "alpha":
         image = image[:, :, :-1] if image.shape[2] == 4 else image[:, :, 0]  # RGB, or gray from gray + alpha
     holes = dilate(holes, dilate_px)
     if not holes.any():
         if warn is not None:
             warn(f"{src}: mask ({source}) is empty; copying the image unchanged")
-        out = image
-    else:
-        out = restore.inpaint(image, holes, method=method, model=model, device=device, precision=precision)
-    protect = [src] + ([source.path] if source.path is not None else [])
-    write_image(dst, out, meta=meta, overwrite=overwrite, quality=quality, inputs=protect)
-    return source
+        return image
+    return restore.inpaint(image, holes, method=method, model=model, device=device, precision=precision)
 
 
 # --------------------------------------------------------------------------- models

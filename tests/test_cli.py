@@ -363,12 +363,13 @@ def test_inpaint_batch_into_input_folder(runner, tmp_path):
 
 
 def test_memory_and_os_errors_are_one_line(runner, photos, tmp_path, monkeypatch):
+    import restore.api
     import restore.cli as cli
 
     def oom(*a, **k):
         raise MemoryError()
 
-    monkeypatch.setattr(cli, "upscale_file", oom)
+    monkeypatch.setattr(restore.api, "upscale", oom)
     r = run(runner, "upscale", photos / "a.png", photos / "b.jpg", "-o", tmp_path / "o", "-s", 2, "-m", "bicubic")
     assert r.exit_code == 1 and len(error_lines(r)) == 2 and "memory" in error_lines(r)[0]
 

@@ -1,0 +1,64 @@
+"""A batch as a pipeline: files are decoded ahead on a reader thread and encoded behind on a writer thread, while
+the calling thread computes — the shape of Real-ESRGAN's reader/writer threads. OpenCV's codecs and torch's
+kernels release the GIL, so decoding and encoding overlap the network instead of adding to it.
+
+Order and error contract are the caller's: results come back in input order, one ``(item, error)`` per item,
+with ``error`` an exception of the ``catch`` types (a bad file) or None; any other exception (a bug, Ctrl-C)
+propagates. At most ``depth`` items wait on each side, so memory stays a few images.
+"""
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+
+
+def run_pipeline(items: Iterable[T], read: Callable[[T], Any], process: Callable[[T, Any], Any],
+                 write: Callable[[T, Any], Any], *, catch: tuple[type[BaseException], ...],
+                 depth: int = 2) -> Iterator[tuple[T, BaseException | None]]:
+    """Yield ``(item, error)`` for each item, in order, once its output is written (or it failed).
+
+    ``read(item)`` runs on the reader thread, ``process(item, data)`` on the calling thread, ``write(item,
+    result)`` on the writer thread.
+    """
+    it = iter(items)
+    with ThreadPoolExecutor(1, thread_name_prefix="restore-read") as rd, \
+            ThreadPoolExecutor(1, thread_name_prefix="restore-write") as wr:
+        reads: deque[tuple[T, Future]] = deque()
+        # each entry: the item and either its write's future or the error that stopped it earlier
+        pending: deque[tuple[T, Future | None, BaseException | None]] = deque()
+
+        def fill() -> None:
+            while len(reads) < depth:
+                try:
+                    item = next(it)
+                except StopIteration:
+                    return
+                reads.append((item, rd.submit(read, item)))
+
+        def pop() -> tuple[T, BaseException | None]:
+            """The oldest pending item, waiting for its write if needed."""
+            item, fut, err = pending.popleft()
+            if fut is not None:
+                try:
+                    fut.result()
+                except catch as exc:
+                    err = exc
+            return item, err
+
+        fill()
+        while reads:
+            item, fut = reads.popleft()
+            fill()  # keep the reader busy while this one computes
+            try:
+                result = process(item, fut.result())
+                pending.append((item, wr.submit(write, item, result), None))
+            except catch as exc:
+                pending.append((item, None, exc))
+            while pending and (len(pending) > depth or pending[0][1] is None or pending[0][1].done()):
+                yield pop()  # in order; waits only when more than ``depth`` writes are queued
+        while pending:
+            yield pop()

@@ -1,0 +1,72 @@
+"""The batch pipeline: order, per-item errors from each stage, bounded look-ahead, bugs propagate."""
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+from restore.batch import run_pipeline
+
+
+class Bad(Exception):
+    pass
+
+
+def test_order_and_errors_from_every_stage() -> None:
+    written = []
+
+    def read(i):
+        if i == 2:
+            raise Bad("read")
+        time.sleep(0.001 * (i % 3))
+        return i * 10
+
+    def process(i, d):
+        if i == 4:
+            raise Bad("process")
+        return d + 1
+
+    def write(i, r):
+        if i == 6:
+            raise Bad("write")
+        time.sleep(0.002 * ((i + 1) % 2))
+        written.append((i, r))
+
+    out = list(run_pipeline(range(9), read, process, write, catch=(Bad,)))
+    assert [i for i, _ in out] == list(range(9))  # input order, whatever finished first
+    assert {i: str(e) for i, e in out if e} == {2: "read", 4: "process", 6: "write"}
+    assert sorted(written) == [(i, i * 10 + 1) for i in range(9) if i not in (2, 4, 6)]
+
+
+def test_stages_overlap_and_look_ahead_is_bounded() -> None:
+    threads, ahead, lock = set(), [], threading.Lock()
+    state = {"read": 0, "done": 0}
+
+    def read(i):
+        threads.add(threading.current_thread().name)
+        with lock:
+            state["read"] += 1
+            ahead.append(state["read"] - state["done"])
+        return i
+
+    def process(i, d):
+        time.sleep(0.005)
+        return d
+
+    def write(i, r):
+        threads.add(threading.current_thread().name)
+        with lock:
+            state["done"] += 1
+
+    assert len(list(run_pipeline(range(20), read, process, write, catch=(Bad,), depth=2))) == 20
+    assert any(n.startswith("restore-read") for n in threads) and any(n.startswith("restore-write") for n in threads)
+    assert max(ahead) <= 2 + 2 + 1  # reads queued + writes queued + the one computing
+
+
+def test_a_bug_is_not_swallowed() -> None:
+    def process(i, d):
+        raise KeyError("bug")
+
+    with pytest.raises(KeyError):
+        list(run_pipeline(range(3), lambda i: i, process, lambda i, r: None, catch=(Bad,)))
