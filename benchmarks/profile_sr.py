@@ -206,7 +206,7 @@ def _to_tensor_nchw(f: np.ndarray, device: torch.device) -> torch.Tensor:
 @contextlib.contextmanager
 def engine_variant(net: torch.nn.Module, contiguous: bool = False, bf16: bool = False, **_: Any):
     """Patch restore.engine for one variant (restored on exit)."""
-    saved = {k: getattr(engine, k) for k in ("to_tensor", "get_model", "_autocast")}
+    saved = {k: getattr(engine, k) for k in ("to_tensor", "get_model", "autocast")}
     try:
         if contiguous:
             get_model = saved["get_model"]
@@ -214,7 +214,7 @@ def engine_variant(net: torch.nn.Module, contiguous: bool = False, bf16: bool = 
                 memory_format=torch.contiguous_format)
             engine.to_tensor = _to_tensor_nchw
         if bf16:
-            engine._autocast = lambda dev, dtype=None: torch.autocast("cpu", dtype=torch.bfloat16)
+            engine.autocast = lambda dev, dtype=None: torch.autocast("cpu", dtype=torch.bfloat16)
         yield
     finally:
         for k, v in saved.items():

@@ -18,7 +18,7 @@ import torch
 
 import restore
 from restore.bench import synthetic_image
-from restore.engine import cpu_has_bf16
+from restore.devices import cpu_has_bf16
 from restore.weights import shipped_models
 
 

@@ -578,7 +578,7 @@ def precision_variants() -> tuple[list[str], str]:
     Runtime (float32) when installed — and which one ``precision="auto"`` picks here."""
     import importlib.util
 
-    from restore.engine import cpu_has_bf16
+    from restore.devices import cpu_has_bf16
 
     bf16 = cpu_has_bf16()
     out = ["fp32"] + (["bf16"] if bf16 else [])

@@ -5,7 +5,6 @@ engine pads to what the network needs, runs under ``torch.inference_mode``, crop
 """
 from __future__ import annotations
 
-import os
 import threading
 from functools import lru_cache
 from typing import Any
@@ -13,11 +12,10 @@ from typing import Any
 import numpy as np
 import torch
 
+from restore.devices import autocast, pick_device, resolve_precision
 from restore.errors import InputError, ModelError
-from restore.methods import PRECISIONS
 from restore.pixels import store
 
-DEVICES = ("auto", "cpu", "cuda", "mps")
 #: default SR tile (input pixels per side) and context margin around it
 DEFAULT_TILE = {"cpu": 512, "cuda": 512, "mps": 384}
 TILE_MARGIN = 16
@@ -26,21 +24,6 @@ MAX_INPAINT_PIXELS = {"cpu": 4_000_000, "cuda": 16_000_000, "mps": 8_000_000}
 INPAINT_CONTEXT = 96
 #: separate hole crops are replaced by their bounding box when they cover at least this fraction of it
 MERGE_FRACTION = 0.5
-
-
-def pick_device(device: str | torch.device = "auto") -> torch.device:
-    """``auto`` → CUDA if available, else CPU (MPS only when asked for: its conv coverage is incomplete)."""
-    if isinstance(device, torch.device):
-        return device
-    if device not in DEVICES:
-        raise InputError(f"unknown device {device!r}; choose from {', '.join(DEVICES)}")
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if device == "cuda" and not torch.cuda.is_available():
-        raise InputError("device 'cuda' requested but no CUDA GPU is available")
-    if device == "mps" and not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
-        raise InputError("device 'mps' requested but MPS is not available")
-    return torch.device(device)
 
 
 _cache_lock = threading.Lock()
@@ -88,54 +71,6 @@ def to_array(t: torch.Tensor) -> np.ndarray:
     return t[0].float().clamp_(0, 1).permute(1, 2, 0).cpu().numpy()
 
 
-def cpu_has_bf16() -> bool:
-    """Whether oneDNN has native bfloat16 kernels on this CPU (AVX512-BF16 / AMX)."""
-    try:
-        return bool(torch.backends.mkldnn.is_available() and torch.ops.mkldnn._is_mkldnn_bf16_supported())
-    except (AttributeError, RuntimeError):
-        return False
-
-
-_DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
-
-
-def resolve_precision(precision: str, dev: torch.device, model: torch.nn.Module | None = None) -> torch.dtype | None:
-    """The reduced dtype a network runs in (``None`` = float32).
-
-    ``auto``: float16 on CUDA; bfloat16 on a CPU whose oneDNN has native bf16 kernels (AVX512-BF16 / AMX), for
-    a model that declares it safe (``cpu_bf16 = True``: what needs precision — the SR nets' bicubic skip, the
-    inpainting pre-fill — stays float32 inside them); float32 elsewhere, where emulated bf16 is slower than
-    float32. ``fp32`` / ``bf16`` / ``fp16`` force one. ``RESTORE_PRECISION`` (same values) replaces ``auto``
-    from the environment, e.g. to check a result against full precision.
-
-    Raises:
-        InputError: an unknown name, or fp16 on a CPU (no fast kernels there).
-    """
-    if precision not in PRECISIONS:
-        raise InputError(f"unknown precision {precision!r}; choose from {', '.join(PRECISIONS)}")
-    if precision == "auto":
-        precision = os.environ.get("RESTORE_PRECISION", "auto").lower() or "auto"
-        if precision not in PRECISIONS:
-            raise InputError(f"RESTORE_PRECISION={precision!r}; choose from {', '.join(PRECISIONS)}")
-    if precision == "auto":
-        if dev.type == "cuda":
-            return torch.float16
-        if dev.type == "cpu" and getattr(model, "cpu_bf16", False) and cpu_has_bf16():
-            return torch.bfloat16
-        return None
-    if precision == "fp16" and dev.type == "cpu":
-        raise InputError("fp16 is not supported on CPU; use bf16 or fp32")
-    return _DTYPES.get(precision)
-
-
-def _autocast(dev: torch.device, dtype: torch.dtype | None):
-    """Autocast to ``dtype`` on ``dev`` (disabled for ``None``)."""
-    kind = dev.type if dev.type in ("cuda", "cpu") else "cpu"
-    if dtype is None:
-        return torch.autocast(kind, enabled=False)
-    return torch.autocast(kind, dtype=dtype)
-
-
 def _spans(n: int, tile: int) -> list[tuple[int, int]]:
     """Abutting spans covering ``[0, n)``, as few as fit in ``tile`` and of near-equal length (equal sizes
     batch together, and no sliver tile pays a whole margin for a few pixels)."""
@@ -181,7 +116,7 @@ def run_tiled(model: torch.nn.Module, x: np.ndarray, scale: int, tile: int, dev:
             py0, py1 = max(0, y0 - margin), min(h, y1 + margin)
             px0, px1 = max(0, x0 - margin), min(w, x1 + margin)
             groups.setdefault((py1 - py0, px1 - px0), []).append((y0, y1, x0, x1, py0, px0))
-    with torch.inference_mode(), _autocast(dev, dtype):
+    with torch.inference_mode(), autocast(dev, dtype):
         for (th, tw), specs in groups.items():
             for i in range(0, len(specs), batch):
                 chunk = specs[i:i + batch]
@@ -307,7 +242,7 @@ def inpaint_array(f: np.ndarray, holes: np.ndarray, model: Any, *, device: str =
     x = np.repeat(f, 3, axis=2) if gray else f
     out = x.copy()
     limit = MAX_INPAINT_PIXELS.get(dev.type, 4_000_000)
-    with torch.inference_mode(), _autocast(dev, dtype):
+    with torch.inference_mode(), autocast(dev, dtype):
         for (y0, y1, x0, x1) in hole_boxes(holes, INPAINT_CONTEXT):
             if (y1 - y0) * (x1 - x0) > limit:
                 raise InputError(

@@ -22,7 +22,7 @@ from torch import nn
 
 from restore.errors import InputError
 from restore.data import SRPairs, list_images, load_rgb, make_mask, augment, MASK_FAMILIES
-from restore.engine import cpu_has_bf16, pick_device
+from restore.devices import cpu_has_bf16, pick_device
 from restore.models import SRNet, UNet
 from restore.weights import save_model
 

@@ -133,7 +133,7 @@ def load_model(name_or_path, *, device: str = "auto"):
     import torch
     from torch import nn
 
-    from restore.engine import pick_device
+    from restore.devices import pick_device
     from restore.models import create_model, migrate_config
 
     dev = pick_device(device)

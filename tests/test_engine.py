@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 import torch
 
-from restore.engine import hole_boxes, inpaint_array, pick_device, run_tiled, upscale_array
+from restore.devices import pick_device
+from restore.engine import hole_boxes, inpaint_array, run_tiled, upscale_array
 from restore.errors import InputError
 from restore.models import SRNet, UNet
 

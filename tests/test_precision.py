@@ -5,8 +5,9 @@ import numpy as np
 import pytest
 import torch
 
-from restore import engine
-from restore.engine import cpu_has_bf16, resolve_precision, run_tiled
+from restore import devices
+from restore.devices import cpu_has_bf16, resolve_precision
+from restore.engine import run_tiled
 from restore.errors import InputError
 from restore.models import SRNet, UNet
 
@@ -17,9 +18,9 @@ needs_bf16 = pytest.mark.skipif(not cpu_has_bf16(), reason="this CPU has no nati
 def test_auto_picks_bf16_only_where_native_and_declared_safe(monkeypatch) -> None:
     monkeypatch.delenv("RESTORE_PRECISION", raising=False)
     net = SRNet(base_ch=8, n_blocks=1, scale=2)
-    monkeypatch.setattr(engine, "cpu_has_bf16", lambda: False)
+    monkeypatch.setattr(devices, "cpu_has_bf16", lambda: False)
     assert resolve_precision("auto", CPU, net) is None  # emulated bf16 is slower than fp32: keep fp32
-    monkeypatch.setattr(engine, "cpu_has_bf16", lambda: True)
+    monkeypatch.setattr(devices, "cpu_has_bf16", lambda: True)
     assert resolve_precision("auto", CPU, net) is torch.bfloat16
     assert resolve_precision("auto", CPU, torch.nn.Conv2d(3, 3, 3)) is None  # not declared safe
     assert resolve_precision("fp32", CPU, net) is None

@@ -1,0 +1,75 @@
+"""Devices and arithmetic: which device runs the networks and in which precision. The lowest layer of the
+package that imports torch (the engine, the weights loader and training build on it; it imports none of them)."""
+from __future__ import annotations
+
+import os
+
+import torch
+
+from restore.errors import InputError
+from restore.methods import PRECISIONS
+
+DEVICES = ("auto", "cpu", "cuda", "mps")
+
+
+def pick_device(device: str | torch.device = "auto") -> torch.device:
+    """``auto`` → CUDA if available, else CPU (MPS only when asked for: its conv coverage is incomplete)."""
+    if isinstance(device, torch.device):
+        return device
+    if device not in DEVICES:
+        raise InputError(f"unknown device {device!r}; choose from {', '.join(DEVICES)}")
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if device == "cuda" and not torch.cuda.is_available():
+        raise InputError("device 'cuda' requested but no CUDA GPU is available")
+    if device == "mps" and not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
+        raise InputError("device 'mps' requested but MPS is not available")
+    return torch.device(device)
+
+
+def cpu_has_bf16() -> bool:
+    """Whether oneDNN has native bfloat16 kernels on this CPU (AVX512-BF16 / AMX)."""
+    try:
+        return bool(torch.backends.mkldnn.is_available() and torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    except (AttributeError, RuntimeError):
+        return False
+
+
+_DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
+
+
+def resolve_precision(precision: str, dev: torch.device, model: torch.nn.Module | None = None) -> torch.dtype | None:
+    """The reduced dtype a network runs in (``None`` = float32).
+
+    ``auto``: float16 on CUDA; bfloat16 on a CPU whose oneDNN has native bf16 kernels (AVX512-BF16 / AMX), for
+    a model that declares it safe (``cpu_bf16 = True``: what needs precision — the SR nets' bicubic skip, the
+    inpainting pre-fill — stays float32 inside them); float32 elsewhere, where emulated bf16 is slower than
+    float32. ``fp32`` / ``bf16`` / ``fp16`` force one. ``RESTORE_PRECISION`` (same values) replaces ``auto``
+    from the environment, e.g. to check a result against full precision.
+
+    Raises:
+        InputError: an unknown name, or fp16 on a CPU (no fast kernels there).
+    """
+    if precision not in PRECISIONS:
+        raise InputError(f"unknown precision {precision!r}; choose from {', '.join(PRECISIONS)}")
+    if precision == "auto":
+        precision = os.environ.get("RESTORE_PRECISION", "auto").lower() or "auto"
+        if precision not in PRECISIONS:
+            raise InputError(f"RESTORE_PRECISION={precision!r}; choose from {', '.join(PRECISIONS)}")
+    if precision == "auto":
+        if dev.type == "cuda":
+            return torch.float16
+        if dev.type == "cpu" and getattr(model, "cpu_bf16", False) and cpu_has_bf16():
+            return torch.bfloat16
+        return None
+    if precision == "fp16" and dev.type == "cpu":
+        raise InputError("fp16 is not supported on CPU; use bf16 or fp32")
+    return _DTYPES.get(precision)
+
+
+def autocast(dev: torch.device, dtype: torch.dtype | None):
+    """Autocast to ``dtype`` on ``dev`` (disabled for ``None``)."""
+    kind = dev.type if dev.type in ("cuda", "cpu") else "cpu"
+    if dtype is None:
+        return torch.autocast(kind, enabled=False)
+    return torch.autocast(kind, dtype=dtype)
