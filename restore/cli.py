@@ -359,10 +359,12 @@ def plan_outputs(
     of upscaling its own outputs. Outputs that would land on an input, or on another job's
     output, become problems rather than jobs.
     """
+    from restore.io import output_suffix
+
     def dst_of(rel: Path) -> Path:
         if out_is_file:
             return out
-        return out / rel.parent / f"{rel.stem}{suffix}{ext if ext is not None else rel.suffix}"
+        return out / rel.parent / f"{rel.stem}{suffix}{ext if ext is not None else output_suffix(rel.suffix)}"
 
     def key(p: Path) -> str:
         return os.path.normcase(p.resolve())
@@ -597,6 +599,7 @@ def run_upscale(
 
     def process(t: _Task, data: Any) -> Any:
         image, meta = data
+        _first_frame_note(t.src, meta, rep)
         with rep.library_warnings(t.src):
             return restore.upscale(image, scale, method=method, model=t.model, device=device, tile=tile,
                                    precision=precision), meta
@@ -628,6 +631,12 @@ class _Task:
     redo: bool
     model: Any = None
     note: str = ""  # said when the batch is one file
+
+
+def _first_frame_note(src: Path, meta: Any, rep: Reporter) -> None:
+    if meta.frames > 1:
+        rep.warn_once("frames", f"{src}: an animation of {meta.frames} frames; only the first is processed "
+                                "(said once)")
 
 
 def _model_label(loaded: Any, method: str, model: str | None) -> str:
@@ -752,7 +761,7 @@ def run_inpaint(
 ) -> int:
     """The ``inpaint`` command; returns the exit code."""
     from restore.batch import run_pipeline
-    from restore.io import DEFAULT_MAX_PIXELS, is_image_path, read_image_with_meta, write_image
+    from restore.io import DEFAULT_MAX_PIXELS, is_image_path, output_suffix, read_image_with_meta, write_image
     from restore.manifest import Manifest
     from restore.masks import resolve_mask
 
@@ -778,13 +787,13 @@ def run_inpaint(
         if not is_image_path(path):
             raise _error_exit(f"{path}: not an image file (extension {path.suffix or 'missing'})", EXIT_USAGE)
         if output is None:
-            dst = path.with_name(f"{path.stem}{INPAINT_SUFFIX if suffix is None else suffix}{ext or path.suffix}")
+            dst = path.with_name(f"{path.stem}{INPAINT_SUFFIX if suffix is None else suffix}{ext or output_suffix(path.suffix)}")
         elif is_image_path(output) and not output.is_dir():
             dst = output
         else:
             same_dir = output.resolve() == path.parent.resolve()
             sfx = suffix if suffix is not None else (INPAINT_SUFFIX if same_dir else "")
-            dst = output / f"{path.stem}{sfx}{ext or path.suffix}"
+            dst = output / f"{path.stem}{sfx}{ext or output_suffix(path.suffix)}"
         plan = plan_outputs([(path, Path(path.name))], dst, out_is_file=True)
     else:
         raise _error_exit(f"{path}: no such file or folder", EXIT_USAGE)
@@ -811,6 +820,7 @@ def run_inpaint(
 
     def process(t: _Task, data: Any) -> Any:
         image, meta, holes, source = data
+        _first_frame_note(t.src, meta, rep)
         t.note = f"mask: {source}"
         with rep.library_warnings(t.src):
             out = inpaint_array_for(t.src, image, holes, source, method=method, model=t.model, device=device,
@@ -919,6 +929,9 @@ def models(
 
 def main() -> None:
     """Console-script entry point (``restore``)."""
+    # Pillow's own warnings (corrupt EXIF, odd chunks) are not the user's business here and would print as
+    # multi-line Python warnings; set once, process-wide, rather than per file on the reader thread
+    warnings.filterwarnings("ignore", module="PIL")
     app()
 
 

@@ -60,17 +60,19 @@ __all__ = [
 #: Largest image read by default (pixels; 250 MP is a 20000×12500 scan): checked from the header, before decoding.
 DEFAULT_MAX_PIXELS = 250_000_000
 
-#: Extensions (lower case, with the dot) read and written by this module.
+#: Extensions (lower case, with the dot) read by this module; all but GIF are also written.
 IMAGE_EXTENSIONS: frozenset[str] = frozenset(
-    {".png", ".jpg", ".jpeg", ".webp", ".tif", ".tiff", ".bmp"}
+    {".png", ".jpg", ".jpeg", ".webp", ".tif", ".tiff", ".bmp", ".gif"}
 )
+#: read only: an output of this kind is written as PNG (lossless, keeps alpha)
+_READ_ONLY = {".gif": ".png"}
 
 _EXT_FORMAT = {
     ".png": "png", ".jpg": "jpeg", ".jpeg": "jpeg", ".webp": "webp",
     ".tif": "tiff", ".tiff": "tiff", ".bmp": "bmp",
 }
 # Pillow's format names -> ours ("MPO" is a camera JPEG with extra frames).
-_PIL_FORMAT = {"PNG": "png", "JPEG": "jpeg", "MPO": "jpeg", "WEBP": "webp", "TIFF": "tiff", "BMP": "bmp"}
+_PIL_FORMAT = {"PNG": "png", "JPEG": "jpeg", "MPO": "jpeg", "WEBP": "webp", "TIFF": "tiff", "BMP": "bmp", "GIF": "gif"}
 _CV_EXT = {"png": ".png", "jpeg": ".jpg", "webp": ".webp", "tiff": ".tiff", "bmp": ".bmp"}
 _EXIF_ORIENTATION = 0x0112
 
@@ -84,17 +86,25 @@ class ImageMeta:
         bit_depth: bits per sample of the returned array: 8, 16 or 32 (float).
         icc_profile: the embedded ICC profile, or None.
         exif_orientation: the EXIF orientation tag found (1..8); already applied to the pixels.
+        frames: frames or pages in the file; only the first is read.
     """
 
     format: str
     bit_depth: int
     icc_profile: bytes | None = None
     exif_orientation: int = 1
+    frames: int = 1  # > 1: an animation (GIF, WebP, APNG, multi-page TIFF), of which the first frame was read
 
 
 def is_image_path(path: str | os.PathLike[str]) -> bool:
     """True when ``path`` has an image extension this module reads and writes (case-insensitive)."""
     return Path(path).suffix.lower() in IMAGE_EXTENSIONS
+
+
+def output_suffix(suffix: str) -> str:
+    """The extension an output keeps for an input of ``suffix`` (``--format same``): the same, except for formats
+    read but not written (GIF → .png)."""
+    return _READ_ONLY.get(suffix.lower(), suffix)
 
 
 def format_from_path(path: str | os.PathLike[str]) -> str:
@@ -103,7 +113,7 @@ def format_from_path(path: str | os.PathLike[str]) -> str:
     try:
         return _EXT_FORMAT[suffix]
     except KeyError:
-        exts = ", ".join(sorted(IMAGE_EXTENSIONS))
+        exts = ", ".join(sorted(IMAGE_EXTENSIONS - set(_READ_ONLY)))
         raise ImageWriteError(
             f"{path}: unsupported image extension {suffix or '(none)'!r} (use one of {exts})"
         ) from None
@@ -143,7 +153,7 @@ def read_image_with_meta(path: str | os.PathLike[str], *,
     """Like ``read_image``, also returning the file's ``ImageMeta`` (format, bit depth, ICC)."""
     p = Path(path)
     data = _read_bytes(p)
-    fmt, icc, orientation, size = _header_info(data)
+    fmt, icc, orientation, size, frames = _header_info(data)
     if size is not None and max_pixels is not None and size[0] * size[1] > max_pixels:
         w, h = size
         raise ImageReadError(f"{p}: {w}×{h} px ({_amount(w * h)}) is above the {_amount(max_pixels)} limit; "
@@ -163,13 +173,16 @@ def read_image_with_meta(path: str | os.PathLike[str], *,
         raise ImageReadError(f"{p}: not an image, or corrupt/truncated ({what}{'; ' + codec if codec else ''})")
 
     arr = _to_rgb(arr, p)
+    if fmt == "gif" and arr.ndim == 3 and arr.shape[2] == 4 and (arr[:, :, 3] == 255).all():
+        arr = np.ascontiguousarray(arr[:, :, :3])  # OpenCV decodes every GIF with alpha; opaque ones are RGB
     if arr.ndim == 3 and arr.shape[2] == 4 and _png_color_type(data) == 4:
         arr = np.ascontiguousarray(arr[:, :, [0, 3]])  # gray + alpha stays gray + alpha (no false colour)
     arr = _apply_orientation(arr, orientation)
     if fmt is None:
         fmt = p.suffix.lower().lstrip(".") or "unknown"
     bit_depth = {np.dtype(np.uint8): 8, np.dtype(np.uint16): 16, np.dtype(np.float32): 32}[arr.dtype]
-    return arr, ImageMeta(format=fmt, bit_depth=bit_depth, icc_profile=icc, exif_orientation=orientation)
+    return arr, ImageMeta(format=fmt, bit_depth=bit_depth, icc_profile=icc, exif_orientation=orientation,
+                          frames=frames)
 
 
 _stderr_lock = threading.RLock()
@@ -226,8 +239,9 @@ def _amount(pixels: int) -> str:
     return f"{pixels / 1e6:g} MP" if pixels >= 1_000_000 else f"{pixels} pixels"
 
 
-def _header_info(data: bytes) -> tuple[str | None, bytes | None, int, tuple[int, int] | None]:
-    """(format, ICC profile, EXIF orientation, (width, height)) from the header, best effort: never raises.
+def _header_info(data: bytes) -> tuple[str | None, bytes | None, int, tuple[int, int] | None, int]:
+    """(format, ICC profile, EXIF orientation, (width, height), frames) from the header, best effort: never
+    raises.
 
     Only the header is parsed (Pillow opens lazily); pixels are decoded by OpenCV.
     """
@@ -238,8 +252,9 @@ def _header_info(data: bytes) -> tuple[str | None, bytes | None, int, tuple[int,
         # Pillow refuses "decompression bombs" at open; the size limit is ours (read_image's max_pixels),
         # and the header is all we read here
         Image.MAX_IMAGE_PIXELS = None
-        with warnings.catch_warnings(), _native_stderr():  # libtiff under Pillow prints to fd 2 too
-            warnings.simplefilter("ignore")
+        # no warnings.catch_warnings here: it swaps process-wide state and this runs on a batch's reader thread
+        # (the CLI silences Pillow's warnings once, at start); libtiff under Pillow prints to fd 2, held here
+        with _native_stderr():
             with Image.open(_io.BytesIO(data)) as im:
                 fmt = _PIL_FORMAT.get(im.format or "", (im.format or "").lower() or None)
                 icc = im.info.get("icc_profile") or None
@@ -248,9 +263,10 @@ def _header_info(data: bytes) -> tuple[str | None, bytes | None, int, tuple[int,
                     orientation = int(im.getexif().get(_EXIF_ORIENTATION, 1))
                 if orientation not in range(1, 9):
                     orientation = 1
-                return fmt, icc, orientation, (int(im.size[0]), int(im.size[1]))
+                frames = int(getattr(im, "n_frames", 1) or 1)
+                return fmt, icc, orientation, (int(im.size[0]), int(im.size[1])), frames
     except Exception:  # not something Pillow knows: OpenCV decides
-        return None, None, 1, None
+        return None, None, 1, None, 1
     finally:
         Image.MAX_IMAGE_PIXELS = bomb_limit
 

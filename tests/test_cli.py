@@ -593,3 +593,21 @@ def test_resume_knows_what_made_each_output(tmp_path, runner) -> None:
     assert "skipped 1" in runner.invoke(app, ib).output
     r = runner.invoke(app, [*ib, "--dilate", "2"])
     assert "inpainted 1" in r.output and "another request" in r.output
+
+
+def test_animated_gif_uses_its_first_frame_and_says_so(tmp_path, runner) -> None:
+    from PIL import Image
+
+    from conftest import make_image
+    from restore.io import read_image
+
+    frames = [Image.fromarray(make_image((12, 10, 3), seed=i)) for i in range(3)]
+    frames[0].save(tmp_path / "anim.gif", save_all=True, append_images=frames[1:])
+    r = runner.invoke(app, ["upscale", str(tmp_path / "anim.gif"), "-o", str(tmp_path / "o"), "--method", "bicubic",
+                            "--scale", "2"])
+    assert r.exit_code == 0, r.output
+    assert "3 frames" in r.output and "first" in r.output
+    out = read_image(tmp_path / "o" / "anim.png")  # GIF is read, not written: PNG keeps it lossless
+    first = np.asarray(Image.open(tmp_path / "anim.gif").convert("RGB"))
+    assert out.shape == (24, 20, 3)
+    np.testing.assert_array_equal(read_image(tmp_path / "anim.gif"), first)
