@@ -1073,10 +1073,18 @@ def train_sr_cmd(
     init: Annotated[Optional[str], typer.Option("--init", help="Start from <init>-x<scale> weights (a shipped name prefix, e.g. sr); their architecture is used.", show_default=False)] = None,
     precision: Annotated[str, typer.Option("--precision", help="auto (bf16 on CPUs with native bf16, fp16 on CUDA) | bf16 | fp16 | fp32.")] = "auto",
     threads: Annotated[Optional[int], typer.Option("--threads", min=1, help=THREADS_HELP, show_default=False)] = None,
+    degradation_set: Annotated[Optional[str], typer.Option("--degradation-set", help="Settings of the real degradation, e.g. clean_prob=0.1,jpeg_quality=30:95 (fields of restore.degradations.RealDegradation; ranges as LOW:HIGH).", show_default=False)] = None,
 ) -> None:
     """Train SR networks for one or more scales (shared body, per-scale upsampler); exports safetensors."""
     _apply_threads(threads)
+    from restore.degradations import parse_settings
+    from restore.errors import InputError
     from restore.train import SRTrainConfig, train_sr
+
+    try:
+        settings = parse_settings(degradation_set or "")
+    except InputError as e:
+        raise _error_exit(str(e), EXIT_USAGE) from None
 
     try:
         sc = [int(x) for x in scales.split(",") if x.strip()]
@@ -1088,7 +1096,7 @@ def train_sr_cmd(
                         upsampler=upsampler, padding_mode=padding, iters=iters, batch=batch, lr_patch=patch,
                         lr=lr, seed=seed, val_images=val_images, val_every=val_every, device=device,
                         precision=precision, out=str(out), name=name, default=default, degradation=degradation,
-                        init=init)
+                        init=init, degradation_settings=settings)
     try:
         paths = train_sr(cfg, resume=resume, progress=_progress_printer())
     except ValueError as e:
@@ -1148,8 +1156,9 @@ def train_inpaint_cmd(
         path = train_inpaint(cfg, resume=resume, progress=_progress_printer())
     except ValueError as e:
         raise _error_exit(str(e), EXIT_USAGE) from None
-    _record_command(path)
-    typer.echo(f"wrote {path}")
+    if path is not None:  # None: a torchrun rank other than 0, which exports nothing
+        _record_command(path)
+        typer.echo(f"wrote {path}")
 
 
 def _record_command(path: Path) -> None:

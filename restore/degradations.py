@@ -90,6 +90,29 @@ class RealDegradation:
         return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in d.items()})
 
 
+def parse_settings(text: str) -> dict[str, Any]:
+    """``"clean_prob=0.1,jpeg_quality=30:95"`` → settings for :meth:`RealDegradation.from_dict`, checked.
+
+    Raises:
+        InputError: a malformed item, an unknown field or a value out of its range.
+    """
+    out: dict[str, Any] = {}
+    for item in (t.strip() for t in text.split(",") if t.strip()):
+        key, eq, val = item.partition("=")
+        if not eq or not key.strip():
+            raise InputError(f"bad degradation setting {item!r}; use NAME=VALUE or NAME=LOW:HIGH")
+        try:
+            parts = [float(v) for v in val.split(":")]
+        except ValueError:
+            raise InputError(f"bad value in degradation setting {item!r}") from None
+        if key.strip() == "kernels":
+            raise InputError("kernels cannot be set here")
+        out[key.strip()] = parts[0] if len(parts) == 1 else tuple(int(v) if key.strip().endswith("quality") else v
+                                                                  for v in parts)
+    RealDegradation.from_dict(out)  # the checks
+    return out
+
+
 # --- the steps (float32 H×W×3 in [0, 255] in, same out, unless said) ---------------------------------------
 
 def gaussian_kernel(sigma_x: float, sigma_y: float | None = None, angle: float = 0.0) -> np.ndarray:

@@ -41,6 +41,58 @@ def _hardware(device: torch.device) -> str:
     return f"{os.cpu_count()}-core {platform.processor() or platform.machine()} CPU, {n} thread{'s' * (n != 1)}"
 
 
+class World:
+    """The processes of a run as torchrun starts them (``WORLD_SIZE``, ``RANK``, ``LOCAL_RANK``); one process
+    without torchrun. Under torchrun the process group is joined once — gloo on CPU, NCCL on CUDA — each rank
+    draws its own batches, DistributedDataParallel averages the gradients, and only rank 0 validates, writes
+    checkpoints and exports."""
+
+    def __init__(self) -> None:
+        self.size = int(os.environ.get("WORLD_SIZE", "1"))
+        self.rank = int(os.environ.get("RANK", "0"))
+        self.local_rank = int(os.environ.get("LOCAL_RANK", "0"))
+
+    @property
+    def main(self) -> bool:
+        return self.rank == 0
+
+    def device(self, requested: str) -> torch.device:
+        """The requested device, and on CUDA this rank's GPU; joins the process group on first use."""
+        dev = pick_device(requested)
+        if dev.type == "cuda" and self.size > 1:
+            dev = torch.device("cuda", self.local_rank)
+            torch.cuda.set_device(dev)
+        if self.size > 1:
+            import torch.distributed as dist
+
+            if not dist.is_initialized():
+                dist.init_process_group("nccl" if dev.type == "cuda" else "gloo")
+        return dev
+
+    def rng(self, seed: int, step: int = 0) -> np.random.Generator:
+        """This rank's batch stream (one process: exactly the stream it always had)."""
+        if self.size == 1:
+            return np.random.default_rng(seed if step == 0 else [seed, step])
+        return np.random.default_rng([seed, step, 1000 + self.rank])
+
+    def wrap(self, net: nn.Module, *, unused: bool = False) -> nn.Module:
+        """``net`` for the training forward: DDP under torchrun (``unused``: some parameters sit out a step, as
+        the other scales' upsamplers of a multi-scale SR net)."""
+        if self.size == 1:
+            return net
+        from torch.nn.parallel import DistributedDataParallel
+
+        return DistributedDataParallel(net, find_unused_parameters=unused)
+
+    def close(self) -> None:
+        if self.size > 1:
+            import torch.distributed as dist
+
+            if dist.is_initialized():
+                dist.barrier()
+                dist.destroy_process_group()
+
+
 def _log_interval(state: dict, loss_avg: float, tic: float, validate: Callable[[], dict[str, float]] | None,
                   net: nn.Module, opt: torch.optim.Optimizer, best_path: Path, ckpt: Path,
                   progress: Callable[[dict], None] | None, score_keys: Sequence[str] | None = None) -> float:
@@ -164,9 +216,10 @@ def train_sr(cfg: SRTrainConfig, *, resume: bool = False, progress: Callable[[di
     if cfg.degradation not in ("bicubic", "real"):
         raise InputError(f"unknown training degradation {cfg.degradation!r}; choose bicubic or real")
     real = RealDegradation.from_dict(cfg.degradation_settings) if cfg.degradation == "real" else None
-    torch.manual_seed(cfg.seed)
-    rng = np.random.default_rng(cfg.seed)
-    device = pick_device(cfg.device)
+    world = World()
+    torch.manual_seed(cfg.seed)  # the same initial weights on every rank
+    rng = world.rng(cfg.seed)
+    device = world.device(cfg.device)
     amp = autocast_dtype(device, cfg.precision)
     out = Path(cfg.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -191,6 +244,7 @@ def train_sr(cfg: SRTrainConfig, *, resume: bool = False, progress: Callable[[di
     net = MultiScaleSR(cfg.scales, **arch).to(device)
     for s, path in init_files.items():  # the bodies are shared: every file carries the same one
         net.nets[str(s)].load_state_dict(load_model(path, device=str(device)).state_dict())
+    model = world.wrap(net, unused=len(cfg.scales) > 1)
     opt = torch.optim.Adam(net.parameters(), lr=cfg.lr)
     scaler = torch.amp.GradScaler("cuda", enabled=amp is torch.float16 and device.type == "cuda")
     state = {"step": 0, "best": -1.0, "wall": 0.0, "history": []}
@@ -200,7 +254,7 @@ def train_sr(cfg: SRTrainConfig, *, resume: bool = False, progress: Callable[[di
         net.load_state_dict(ck["model"])
         opt.load_state_dict(ck["opt"])
         state = json.loads(ck["state"])
-        rng = np.random.default_rng([cfg.seed, state["step"]])
+        rng = world.rng(cfg.seed, state["step"])
     best_path = out / "best.pt"
 
     def validate() -> dict[str, float]:
@@ -233,7 +287,7 @@ def train_sr(cfg: SRTrainConfig, *, resume: bool = False, progress: Callable[[di
         for g in opt.param_groups:
             g["lr"] = _cosine(step, cfg.iters, cfg.lr)
         with torch.autocast(device.type, dtype=amp or torch.float32, enabled=amp is not None):
-            loss = F.l1_loss(net(x, s).float(), y)
+            loss = F.l1_loss(model(x, s).float(), y)
         opt.zero_grad(set_to_none=True)
         scaler.scale(loss).backward()
         # clipping keeps an unnormalised net from the rare exploding step (seen at lr 2e-3 without it)
@@ -243,9 +297,12 @@ def train_sr(cfg: SRTrainConfig, *, resume: bool = False, progress: Callable[[di
         scaler.update()
         loss_avg = 0.98 * loss_avg + 0.02 * float(loss.detach()) if step else float(loss.detach())
         state["step"] = step + 1
-        if state["step"] % cfg.val_every == 0 or state["step"] == cfg.iters:
+        if world.main and (state["step"] % cfg.val_every == 0 or state["step"] == cfg.iters):
             tic = _log_interval(state, loss_avg, tic, validate if val is not None else None, net, opt, best_path,
                                 ckpt, progress)
+    world.close()
+    if not world.main:
+        return []
     # export the best validated weights (or the last ones without validation)
     if best_path.exists():
         net.load_state_dict(torch.load(best_path, map_location=device, weights_only=True)["model"])
@@ -267,7 +324,7 @@ def train_sr(cfg: SRTrainConfig, *, resume: bool = False, progress: Callable[[di
                 "degradation": ({"pipeline": "restore.degradations.degrade_real", **real.to_dict()} if real
                                 else "MATLAB bicubic (antialiased), uint8"),
                 "precision": str(amp).replace("torch.", "") if amp else "float32",
-                "init": cfg.init,
+                "init": cfg.init, "world_size": world.size,
             },
         }
         written.append(save_model(single, out / f"{cfg.name}-x{s}.safetensors", info))
@@ -435,7 +492,7 @@ def validate_inpaint(net: UNet, images: list[np.ndarray], masks: list[tuple[int,
 
 
 def train_inpaint(cfg: InpaintTrainConfig, *, resume: bool = False,
-                  progress: Callable[[dict], None] | None = None) -> Path:
+                  progress: Callable[[dict], None] | None = None) -> Path | None:
     """Train (or resume) the inpainting U-Net; exports the best validation checkpoint as safetensors.
 
     Validation measures the network and its own pre-fill on the same held-back images and masks; the
@@ -445,9 +502,10 @@ def train_inpaint(cfg: InpaintTrainConfig, *, resume: bool = False,
     from restore.fill import FillConfig
 
     fill = FillConfig.from_dict(cfg.fill).to_dict()  # bad settings fail before any image is read
+    world = World()
     torch.manual_seed(cfg.seed)
-    rng = np.random.default_rng(cfg.seed)
-    device = pick_device(cfg.device)
+    rng = world.rng(cfg.seed)
+    device = world.device(cfg.device)
     amp = autocast_dtype(device, cfg.precision)
     out = Path(cfg.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -459,6 +517,7 @@ def train_inpaint(cfg: InpaintTrainConfig, *, resume: bool = False,
     arch = dict(widths=list(cfg.widths), upsampler=cfg.upsampler, padding_mode=cfg.padding_mode,
                 n_bottleneck=cfg.n_bottleneck, refine=list(cfg.refine), centre_inputs=True, fill=fill)
     net = UNet(**arch).to(device)
+    model = world.wrap(net)
     opt = torch.optim.Adam(net.parameters(), lr=cfg.lr)
     scaler = torch.amp.GradScaler("cuda", enabled=amp is torch.float16 and device.type == "cuda")
     state = {"step": 0, "best": -1.0, "wall": 0.0, "history": []}
@@ -468,12 +527,12 @@ def train_inpaint(cfg: InpaintTrainConfig, *, resume: bool = False,
         net.load_state_dict(ck["model"])
         opt.load_state_dict(ck["opt"])
         state = json.loads(ck["state"])
-        rng = np.random.default_rng([cfg.seed, state["step"]])
+        rng = world.rng(cfg.seed, state["step"])
 
     def validate(prefill_only: bool = False) -> dict[str, float]:
         return validate_inpaint(net, val_imgs, val_set, device=device, amp=amp, prefill_only=prefill_only)
 
-    if val_set and "prefill_val" not in state:
+    if world.main and val_set and "prefill_val" not in state:
         # the pre-fill alone: what the network's learned correction is measured against
         state["prefill_val"] = validate(prefill_only=True)
         if progress:
@@ -496,7 +555,7 @@ def train_inpaint(cfg: InpaintTrainConfig, *, resume: bool = False,
         for g in opt.param_groups:
             g["lr"] = _cosine(step, cfg.iters, cfg.lr)
         with torch.autocast(device.type, dtype=amp or torch.float32, enabled=amp is not None):
-            y = net(x, m)  # float32: the pre-fill runs in float32 and the correction is cast back
+            y = model(x, m)  # float32: the pre-fill runs in float32 and the correction is cast back
         mse = hole_mse(y, x, m)
         loss = log_mse_loss(mse)  # = inpaint_loss(y, x, m), keeping the per-crop errors for the log
         per_crop = mse.detach().tolist()
@@ -512,10 +571,13 @@ def train_inpaint(cfg: InpaintTrainConfig, *, resume: bool = False,
         scaler.update()
         loss_avg = 0.98 * loss_avg + 0.02 * float(loss.detach()) if step else float(loss.detach())
         state["step"] = step + 1
-        if state["step"] % cfg.val_every == 0 or state["step"] == cfg.iters:
+        if world.main and (state["step"] % cfg.val_every == 0 or state["step"] == cfg.iters):
             state["train_hole_psnr"] = {f: round(v, 3) for f, v in fam_loss.items()}
             tic = _log_interval(state, loss_avg, tic, validate_and_score if val_set else None, net, opt, best_path,
                                 ckpt, progress, score_keys=cfg.families)
+    world.close()
+    if not world.main:
+        return None
     if best_path.exists():
         net.load_state_dict(torch.load(best_path, map_location=device, weights_only=True)["model"])
     best = state.get("best_val") or {}
@@ -530,7 +592,7 @@ def train_inpaint(cfg: InpaintTrainConfig, *, resume: bool = False,
             "val_images": [p.name for p in val_paths], "val_masks_per_family": cfg.val_masks,
             "iterations": state["step"], "batch": cfg.batch, "patch": cfg.patch, "lr": cfg.lr, "seed": cfg.seed,
             "mask_families": cfg.families, "loss": "mean per-crop log hole MSE",
-            "precision": str(amp).replace("torch.", "") if amp else "float32",
+            "precision": str(amp).replace("torch.", "") if amp else "float32", "world_size": world.size,
             "hardware": _hardware(device), "wall_s": round(state["wall"], 1),
             "best_val_hole_psnr": best or None,
             "prefill_val_hole_psnr": pre or None,

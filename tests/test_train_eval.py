@@ -186,3 +186,28 @@ def test_eval_inpaint_on_tiny_images_is_one_line(tmp_path, runner) -> None:
     write_image(tmp_path / "tiny.png", np.zeros((10, 10, 3), np.uint8))
     res = runner.invoke(app, ["eval", "inpaint", "--data", str(tmp_path), "-m", "telea"])
     assert res.exit_code == 1 and "too small" in res.output and "Traceback" not in res.output
+
+
+@pytest.mark.parametrize("task", ["sr", "inpaint"])
+def test_ddp_training_under_torchrun(tiny_data, tmp_path, task) -> None:
+    """Two CPU processes (gloo) under torchrun train together; rank 0 alone validates and exports, with
+    world_size in the metadata."""
+    import shutil
+    import subprocess
+    import sys
+
+    if shutil.which("torchrun") is None and not (Path(sys.executable).parent / "torchrun").exists():
+        pytest.skip("torchrun not installed")
+    out = tmp_path / "run"
+    common = ["--data", str(tiny_data), "--iters", "3", "--batch", "2", "--val-images", "1", "--val-every", "3",
+              "--out", str(out), "--device", "cpu", "--precision", "fp32"]
+    args = (["sr", "--scales", "2", "--base-ch", "8", "--blocks", "1", "--patch", "12", "--name", "d"] if task == "sr"
+            else ["inpaint", "--widths", "8,16", "--patch", "48", "--refine", "1", "--name", "d"])
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2",
+           "-m", "restore", "train", *args, *common, "--threads", "1"]
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=180)
+    assert r.returncode == 0, r.stderr[-2000:]
+    files = sorted(out.glob("d*.safetensors"))
+    assert len(files) == 1
+    assert read_metadata(files[0])["training"]["world_size"] == 2
+    assert r.stdout.count("wrote ") == 1  # rank 0 only
