@@ -707,6 +707,49 @@ def _add_ratios(rows: list[dict[str, Any]], *, group: tuple[str, ...], quality: 
         r["mem_vs_ours"] = r["peak_mb"] / ref["peak_mb"] if ref["peak_mb"] > 0 else None
 
 
+def bench_threads(sr_model: str | None, ip_model: str | None, *, work: Path, threads: int, device: str,
+                  repeats: int = 5, isolate: bool = True, log: Callable[[str], None] = lambda s: None
+                  ) -> list[dict[str, Any]]:
+    """Seconds per call with 1 and ``threads`` threads, quiet and then beside one busy process per core (a
+    stand-in for another program): ×4 of a 256² image and inpainting of 512² with thick strokes."""
+    import subprocess
+
+    from restore.data import make_mask
+
+    d = work / "threads"
+    d.mkdir(parents=True, exist_ok=True)
+    np.save(d / "sr.npy", synthetic_image(256, 256))
+    np.save(d / "ip.npy", synthetic_image(512, 512, seed=1))
+    np.save(d / "mask.npy", make_mask("thick", 512, 512, np.random.default_rng(0)) > 0)
+    jobs = []
+    if sr_model:
+        jobs.append(("×4 of 256²", {"task": "sr", "scale": 4, "method": "ours", "model": sr_model,
+                                    "inputs": [str(d / "sr.npy")]}))
+    if ip_model:
+        jobs.append(("inpaint 512², thick strokes", {"task": "inpaint", "method": "ours", "model": ip_model,
+                                                     "inputs": [str(d / "ip.npy")], "masks": [str(d / "mask.npy")]}))
+    rows = []
+    for load in ("quiet", "contended"):
+        busy = []
+        if load == "contended":
+            busy = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(os.cpu_count() or 1)]
+        try:
+            for label, spec in jobs:
+                for n in sorted({1, threads}):
+                    log(f"threads: {label}, {n} thread(s), {load}")
+                    job = {**spec, "outdir": str(d / f"{label[:6]}-{n}-{load}"), "repeats": repeats,
+                           "budget_s": 5.0, "threads": n, "device": device}
+                    res = _dispatch(job, work, python=None, isolate=isolate)
+                    row = {"task": label, "threads": n, "load": load}
+                    rows.append({**row, "error": res["error"]} if "error" in res else
+                                {**row, "s_per_call": float(res["seconds"][0])})
+        finally:
+            for p in busy:
+                p.kill()
+                p.wait()
+    return rows
+
+
 def bench_large(model: str, *, work: Path, threads: int, device: str, size: int = LARGE_SIZE, scale: int = 4,
                 tiles: Sequence[int | None] = (None, 0), isolate: bool = True,
                 log: Callable[[str], None] = lambda s: None) -> list[dict[str, Any]]:
@@ -767,6 +810,9 @@ class _ForeignLoad:
         return self
 
     def __exit__(self, *exc: object) -> None:
+        if getattr(self, "_closed", False):  # measured once: later load is not foreign
+            return
+        self._closed = True
         busy = _busy_cpu_s()
         wall = time.perf_counter() - self.t
         if busy is not None and self.busy is not None and wall > 0:
@@ -808,7 +854,7 @@ def run_bench(*, task: str = "all", data: str | Path | None = None, scales: Sequ
               peers: bool = True, peers_dir: str | Path | None = None, create_peer_venv: bool = True,
               inpaint_images: int = 8, families: Sequence[str] = ("thin", "box"), inpaint_size: int = INPAINT_SIZE,
               shipped: bool = True,
-              large: bool = True, large_size: int = LARGE_SIZE, untiled: bool = True,
+              large: bool = True, large_size: int = LARGE_SIZE, untiled: bool = True, contention: bool = False,
               isolate: bool = True, budget_s: float = 5.0, work_dir: str | Path | None = None,
               log: Callable[[str], None] = lambda s: None) -> dict[str, Any]:
     """Run the benchmark and return everything as one JSON-able dict (``sr``, ``inpaint``, ``large`` rows,
@@ -827,7 +873,7 @@ def run_bench(*, task: str = "all", data: str | Path | None = None, scales: Sequ
     notes: list[str] = [n for n in (_preload_note(),) if n]
     result: dict[str, Any] = {"env": {**_environment(threads), "peaks": cpu_peaks(threads)}, "repeats": repeats,
                               "notes": notes,
-                              "sr": [], "inpaint": [], "large": []}
+                              "sr": [], "inpaint": [], "large": [], "threads": []}
     bench_dir = default_bench_dir()
     tmp = tempfile.TemporaryDirectory(prefix="restore-bench-") if work_dir is None else None
     work = Path(tmp.name if tmp else work_dir)  # type: ignore[union-attr]
@@ -868,6 +914,16 @@ def run_bench(*, task: str = "all", data: str | Path | None = None, scales: Sequ
                                               n_images=inpaint_images, families=families, size=inpaint_size,
                                               extra_models=models, shipped=shipped, isolate=isolate,
                                               budget_s=budget_s, log=log)
+        foreign.__exit__()  # the contended runs below are load we make ourselves
+        if contention:
+            sr4 = next((m["path"] for m in our_models("sr", 4) if m["default"]), None) if shipped else None
+            ipm = next((m["path"] for m in our_models("inpaint") if m["default"]), None) if shipped else None
+            sr4 = sr4 or next((m for m in models if (_extra_model(m, "sr") or {}).get("scale") == 4), None)
+            ipm = ipm or next((m for m in models if _extra_model(m, "inpaint")), None)
+            result["threads"] = bench_threads(sr4 if task in ("sr", "all") else None,
+                                              ipm if task in ("inpaint", "all") else None, work=work,
+                                              threads=threads, device=device, repeats=repeats, isolate=isolate,
+                                              log=log)
     finally:
         foreign.__exit__()
         if tmp is not None:
@@ -1019,6 +1075,16 @@ def format_tables(result: dict[str, Any]) -> str:
         lines += ["", f"\\* peak growth extrapolated linearly to the memory available at the run "
                       f"({avail or 0:.0f} MB); a tiled run's growth is mostly its output, an untiled run's the network's "
                       "full-size feature maps"]
+    th = result.get("threads", [])
+    if th:
+        lines += ["", "### Threads, quiet and beside a busy process per core (seconds per call)", "",
+                  "| task | threads | quiet | contended |", "|---|---:|---:|---:|"]
+        cells: dict[tuple[str, int], dict[str, str]] = {}
+        for r in th:
+            cells.setdefault((r["task"], r["threads"]), {})[r["load"]] = (
+                f"error: {r['error']}" if "error" in r else f"{r['s_per_call']:.3f}")
+        for (task_, n), c in cells.items():
+            lines.append(f"| {task_} | {n} | {c.get('quiet', '')} | {c.get('contended', '')} |")
     tg = result.get("targets", [])
     if tg:
         lines += ["", "### Targets", ""]

@@ -36,6 +36,7 @@ def bench_command(
     large: Annotated[bool, typer.Option("--large/--no-large", help="SR: ×4 of a 2000×2000 image, tiled and untiled.")] = True,
     large_size: Annotated[int, typer.Option("--large-size", help="Side of the large-image run's input.", min=16)] = 2000,
     untiled: Annotated[bool, typer.Option("--untiled/--no-untiled", help="Also run the large image untiled.")] = True,
+    contention: Annotated[bool, typer.Option("--contention/--no-contention", help="Default models with 1 and --threads threads, quiet and beside one busy process per core.")] = True,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object instead of the tables.")] = False,
     out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Also write the tables (Markdown) to this file.", show_default=False)] = None,
     isolate: Annotated[bool, typer.Option("--isolate/--no-isolate", hidden=True, help="One worker process per method (clean peak-RSS figures); --no-isolate is for smoke tests.")] = True,
@@ -50,7 +51,8 @@ def bench_command(
     fams = [m.strip() for m in masks.split(",") if m.strip()]
     res = run_bench(task=task.value, data=data, scales=_ints(scales, "--scales"), device=device, repeats=repeats,
                     threads=threads, models=model or (), peers=peers, peers_dir=peers_dir, inpaint_images=images,
-                    families=fams, large=large, large_size=large_size, untiled=untiled, isolate=isolate,
+                    families=fams, large=large, large_size=large_size, untiled=untiled, contention=contention,
+                    isolate=isolate,
                     log=lambda s: typer.echo(f"· {s}", err=True))
     # the command line as typed (under a test runner argv is someone else's)
     argv = sys.argv[1:] if Path(sys.argv[0]).name == "restore" else ["bench", "…"]

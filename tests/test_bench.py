@@ -49,7 +49,7 @@ def result(tiny: dict[str, Path]) -> dict:
         models=[str(tiny["sr"]), str(tiny["sr4"]), str(tiny["inpaint"])], shipped=False,
         peers=_peers_present(), create_peer_venv=False,
         inpaint_images=1, inpaint_size=64, families=("thin", "box"),
-        large=True, large_size=24, untiled=True, isolate=False, budget_s=0.5,
+        large=True, large_size=24, untiled=True, isolate=False, budget_s=0.5, contention=True,
     )
 
 
@@ -173,3 +173,13 @@ def test_help_is_cheap() -> None:
     """Registering the command must not import torch or OpenCV."""
     code = "import sys, restore.cli; assert 'torch' not in sys.modules and 'cv2' not in sys.modules"
     assert subprocess.run([sys.executable, "-c", code]).returncode == 0
+
+
+def test_threads_rows(result: dict) -> None:
+    rows = result["threads"]
+    assert {(r["load"], r["threads"]) for r in rows} >= {("quiet", 1), ("contended", 1)}
+    assert {r["task"] for r in rows} == {"×4 of 256²", "inpaint 512², thick strokes"}
+    for r in rows:
+        assert "error" not in r, r
+        assert r["s_per_call"] > 0
+    assert "### Threads" in bench.format_tables(result)
