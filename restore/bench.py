@@ -187,26 +187,17 @@ def _make_sr_fn(job: dict[str, Any]) -> tuple[Callable[[np.ndarray], np.ndarray]
 
 
 def _make_ort_fn(job: dict[str, Any]) -> tuple[Callable[[np.ndarray], np.ndarray], int | None]:
-    """Our model exported to ONNX (:func:`restore.export.export_onnx`) in ONNX Runtime's CPU provider, float32,
-    whole image per call (the bench images are small), with the same uint8 ↔ float conversions as ours."""
-    import onnxruntime as ort
+    """Our model through ``restore.upscale(..., backend="onnxruntime")``: exported to ONNX and run by ONNX
+    Runtime's CPU provider (float32), through the same tiling and conversions as the PyTorch rows."""
+    import torch
 
-    from restore.export import export_onnx
+    import restore
     from restore.weights import read_metadata
 
-    onnx_path = Path(job["outdir"]).with_suffix(".onnx")
-    export_onnx(job["model"], onnx_path, overwrite=True)
-    so = ort.SessionOptions()
-    so.intra_op_num_threads = int(job["threads"])
-    so.inter_op_num_threads = 1
-    sess = ort.InferenceSession(str(onnx_path), so, providers=["CPUExecutionProvider"])
-
-    def run(lr: np.ndarray) -> np.ndarray:
-        x = (lr.astype(np.float32) / 255.0).transpose(2, 0, 1)[None]
-        y = sess.run(["output"], {"image": np.ascontiguousarray(x)})[0][0]
-        return np.clip(y.transpose(1, 2, 0) * 255.0 + 0.5, 0, 255).astype(np.uint8)
-
-    return run, read_metadata(job["model"]).get("params")
+    torch.set_num_threads(int(job["threads"]))  # ONNX Runtime's session takes the same thread count
+    s = int(job["scale"])
+    return (lambda lr: restore.upscale(lr, s, model=job["model"], device="cpu", tile=job.get("tile"),
+                                       backend="onnxruntime")), read_metadata(job["model"]).get("params")
 
 
 def flops_per_output_pixel(model: str | Path, scale: int) -> float:

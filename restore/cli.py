@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Optional, TypeVar
 
 import typer
 
-from restore.methods import PRECISIONS  # torch- and NumPy-free
+from restore.methods import BACKENDS, PRECISIONS  # torch- and NumPy-free
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -400,6 +400,7 @@ class OutFormat(str, Enum):
 
 
 Precision = Enum("Precision", {p: p for p in PRECISIONS}, type=str)
+Backend = Enum("Backend", {b: b for b in BACKENDS}, type=str)
 
 
 THREADS_HELP = "CPU threads for the networks (default: $RESTORE_THREADS, else every core)."
@@ -507,6 +508,7 @@ def upscale(
     denoise: Annotated[Optional[float], typer.Option("--denoise", min=0.0, max=1.0, help="Real-photo strength from 0 (sr-x<scale>, for clean images) to 1 (sr-real-x<scale>, for JPEG, noise, blur): the two models' weights blended. Default with --method auto: 1 for JPEG and lossy WebP inputs, 0 for the rest.", show_default=False)] = None,
     precision: Annotated[Precision, typer.Option("--precision", help="CNN arithmetic: auto = bfloat16 on CPUs with native bf16 and float16 on CUDA (PSNR within 0.01 dB of fp32), else fp32.")] = Precision.auto,
     threads: Annotated[Optional[int], typer.Option("--threads", min=1, help=THREADS_HELP, show_default=False)] = None,
+    backend: Annotated[Backend, typer.Option("--backend", help="What runs the network: torch, or onnxruntime (CPU, float32; pip install 'restore[onnx]'; fastest for sr-fast-x4).")] = Backend.torch,
 ) -> None:
     """Upscale images by 2, 3 or 4 (files or folders; resumable batch).
 
@@ -516,7 +518,7 @@ def upscale(
     _apply_threads(threads)
     code = run_upscale(paths, output, scale=scale, method=method, model=model, device=device, tile=tile,
                        recursive=recursive, overwrite=overwrite, fmt=fmt.value, suffix=suffix, quality=quality,
-                       max_pixels=max_pixels, denoise=denoise, precision=precision.value)
+                       max_pixels=max_pixels, denoise=denoise, precision=precision.value, backend=backend.value)
     raise typer.Exit(code)
 
 
@@ -537,6 +539,7 @@ def run_upscale(
     max_pixels: int | None = None,
     denoise: float | None = None,
     precision: str = "auto",
+    backend: str = "torch",
 ) -> int:
     """The ``upscale`` command; returns the exit code."""
     import restore
@@ -602,7 +605,7 @@ def run_upscale(
         _first_frame_note(t.src, meta, rep)
         with rep.library_warnings(t.src):
             return restore.upscale(image, scale, method=method, model=t.model, device=device, tile=tile,
-                                   precision=precision), meta
+                                   precision=precision, backend=backend), meta
 
     def write(t: _Task, result: Any) -> None:
         out, meta = result

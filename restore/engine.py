@@ -14,6 +14,7 @@ import torch
 
 from restore.devices import autocast, pick_device, resolve_precision
 from restore.errors import InputError, ModelError
+from restore.methods import BACKENDS
 from restore.pixels import store
 
 #: default SR tile (input pixels per side) and context margin around it
@@ -62,6 +63,60 @@ def blended_model(a: str, b: str, t: float, device: str | torch.device = "auto")
     dev = pick_device(device)
     with _cache_lock:
         return _cached_blend(a, b, float(t), str(dev))
+
+
+class OrtSR(torch.nn.Module):
+    """An SR network exported to ONNX (:func:`restore.export.onnx_bytes`) and run by ONNX Runtime's CPU provider in
+    float32, behind the engine's module interface (``task``, ``scale``, ``receptive_radius``, ``info``), so tiling
+    and conversion are the same code path as for PyTorch.
+
+    Shape: ``(B, 3, H, W)`` → ``(B, 3, H·s, W·s)`` float32, already clamped.
+    """
+
+    task = "sr"
+
+    def __init__(self, net: torch.nn.Module) -> None:
+        super().__init__()
+        try:
+            import onnxruntime as ort
+        except ImportError:
+            raise InputError("the onnxruntime backend needs ONNX Runtime: pip install 'restore[onnx]'") from None
+        from restore.export import onnx_bytes
+
+        so = ort.SessionOptions()
+        so.intra_op_num_threads = torch.get_num_threads()
+        so.inter_op_num_threads = 1
+        self.session = ort.InferenceSession(onnx_bytes(net), so, providers=["CPUExecutionProvider"])
+        self.scale, self.receptive_radius = net.scale, net.receptive_radius
+        self.info = {**getattr(net, "info", {}), "backend": "onnxruntime"}
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = self.session.run(["output"], {"image": np.ascontiguousarray(x.float().cpu().numpy())})[0]
+        return torch.from_numpy(y)
+
+
+@lru_cache(maxsize=4)
+def _cached_ort(key: str) -> OrtSR:
+    return OrtSR(_cached_model(key, "cpu"))
+
+
+def backend_model(model: Any, backend: str, dev: torch.device) -> torch.nn.Module:
+    """``model`` (name, path or module) ready to run on ``backend`` (``torch`` | ``onnxruntime``).
+
+    Raises:
+        InputError: an unknown backend, onnxruntime off the CPU or not installed.
+    """
+    if backend not in BACKENDS:
+        raise InputError(f"unknown backend {backend!r}; choose from {', '.join(BACKENDS)}")
+    if backend == "torch":
+        return get_model(model, dev)
+    if dev.type != "cpu":
+        raise InputError("the onnxruntime backend runs on the CPU; use --device cpu or the torch backend")
+    if isinstance(model, torch.nn.Module):
+        return model if isinstance(model, OrtSR) else OrtSR(model.eval())
+    get_model(model, dev)  # loads (and caches) it: load errors are the same as on the torch backend
+    with _cache_lock:
+        return _cached_ort(str(model))
 
 
 def to_tensor(f: np.ndarray, device: torch.device) -> torch.Tensor:
@@ -137,12 +192,13 @@ def run_tiled(model: torch.nn.Module, x: np.ndarray, scale: int, tile: int, dev:
 
 
 def upscale_array(f: np.ndarray, scale: int, model: Any, *, device: str = "auto", tile: int | None = None,
-                  out: np.ndarray | None = None, precision: str = "auto") -> np.ndarray:
+                  out: np.ndarray | None = None, precision: str = "auto", backend: str = "torch") -> np.ndarray:
     """Upscale float32 ``H×W×C`` (C = 1 or 3) in [0, 1] with an SR model into ``out`` (float32 if not
     given; any dtype :func:`restore.pixels.store` takes); gray runs as RGB and is averaged back.
-    ``precision``: see :func:`resolve_precision`."""
+    ``precision``: see :func:`resolve_precision` (ONNX Runtime runs float32); ``backend``: see
+    :func:`backend_model`."""
     dev = pick_device(device)
-    net = get_model(model, dev)
+    net = backend_model(model, backend, dev)
     dtype = resolve_precision(precision, dev, net)
     info = getattr(net, "info", {})
     if getattr(net, "task", None) != "sr":

@@ -24,29 +24,18 @@ from restore.errors import InputError, ModelError
 OPSET = 17
 
 
-def export_onnx(model: Any, out: str | Path, *, overwrite: bool = False) -> Path:
-    """Write ``model`` (a shipped SR model name or a ``.safetensors`` path) as ONNX to ``out``, atomically.
+def onnx_bytes(net: Any) -> bytes:
+    """A loaded SR network (with its ``info``) as an ONNX model, serialised (see the module docstring).
 
     Raises:
-        InputError: not a super-resolution model (the inpainting network's pre-fill is an iterative solver
-            whose sweep count follows the image size; it is not exported), or ``out`` exists without
-            ``overwrite``.
-        ModelError: an unreadable model file.
+        InputError: not a super-resolution model.
+        ModelError: the onnx package is missing.
     """
     import torch
 
-    from restore.io import _atomic_write
-    from restore.weights import load_model
-
-    out = Path(out)
-    if out.suffix.lower() != ".onnx":
-        raise InputError(f"{out}: the output file must end in .onnx")
-    if out.exists() and not overwrite:
-        raise InputError(f"{out} exists; pass --overwrite to replace it")
-    net = load_model(model, device="cpu")
-    info = net.info
-    if info.get("task") != "sr":
-        raise InputError(f"{info.get('name')}: only super-resolution models are exported to ONNX")
+    info = getattr(net, "info", None) or {}
+    if getattr(net, "task", None) != "sr":
+        raise InputError(f"{info.get('name', 'model')}: only super-resolution models are exported to ONNX")
 
     class Contract(torch.nn.Module):
         """The network plus the clamp of the inference contract."""
@@ -70,22 +59,43 @@ def export_onnx(model: Any, out: str | Path, *, overwrite: bool = False) -> Path
                               dynamic_axes={"image": {0: "batch", 2: "height", 3: "width"},
                                             "output": {0: "batch", 2: "out_height", 3: "out_width"}},
                               opset_version=OPSET, dynamo=False)
+        import onnx
     except ImportError as exc:  # torch's exporter needs the onnx package
         raise ModelError(f"ONNX export needs the onnx package ({exc}); pip install 'restore[onnx]'") from None
-    import onnx
-
     proto = onnx.load_from_string(buf.getvalue())
     meta = {"task": "sr", "scale": str(net.scale), "receptive_radius": str(net.receptive_radius),
-            "name": str(info["name"]), "input": "image (N, 3, H, W) float32 RGB in [0, 1]",
+            "name": str(info.get("name", "")), "input": "image (N, 3, H, W) float32 RGB in [0, 1]",
             "output": "output (N, 3, H*scale, W*scale) float32 in [0, 1]",
             "restore": json.dumps(info, sort_keys=True)}
     for k, v in meta.items():
         entry = proto.metadata_props.add()
         entry.key, entry.value = k, v
     proto.producer_name = "restore"
-    proto.doc_string = f"{info['name']}: {info.get('description', '')}"
+    proto.doc_string = f"{info.get('name', '')}: {info.get('description', '')}"
+    return proto.SerializeToString()
+
+
+def export_onnx(model: Any, out: str | Path, *, overwrite: bool = False) -> Path:
+    """Write ``model`` (a shipped SR model name or a ``.safetensors`` path) as ONNX to ``out``, atomically.
+
+    Raises:
+        InputError: not a super-resolution model (the inpainting network's pre-fill is an iterative solver
+            whose sweep count follows the image size; it is not exported), or ``out`` exists without
+            ``overwrite``.
+        ModelError: an unreadable model file.
+    """
+    from restore.io import _atomic_write
+    from restore.weights import load_model
+
+    out = Path(out)
+    if out.suffix.lower() != ".onnx":
+        raise InputError(f"{out}: the output file must end in .onnx")
+    if out.exists() and not overwrite:
+        raise InputError(f"{out} exists; pass --overwrite to replace it")
+    net = load_model(model, device="cpu")
+    data = onnx_bytes(net)
     out.parent.mkdir(parents=True, exist_ok=True)
-    _atomic_write(out, proto.SerializeToString(), overwrite)
+    _atomic_write(out, data, overwrite)
     return out
 
 

@@ -13,8 +13,11 @@ CLASSICAL_INPAINT_METHODS = ("telea", "ns", "biharmonic")
 #: exactly the input a network with the default pre-fill corrects
 PREFILL_METHOD = "pushpull"
 INPAINT_METHODS = (*CLASSICAL_INPAINT_METHODS, PREFILL_METHOD)
-#: the networks' arithmetic (restore.engine.resolve_precision)
+#: the networks' arithmetic (restore.devices.resolve_precision)
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
+#: what runs an SR network: PyTorch, or ONNX Runtime's CPU provider (float32; 2.3× PyTorch fp32 for sr-fast-x4 on the
+#: reference CPU, slower than bf16 PyTorch for the 48-channel models: benchmarks/NOTES.md, session 5)
+BACKENDS = ("torch", "onnxruntime")
 
 
 @dataclass(frozen=True)

@@ -63,3 +63,31 @@ def test_export_errors(tmp_path, runner) -> None:
     assert r.exit_code == 2 and "Traceback" not in r.output
     r = runner.invoke(app, ["export", str(src), "-o", str(tmp_path / "m.onnx"), "--overwrite"])
     assert r.exit_code == 0, r.output
+
+
+def test_onnxruntime_backend_matches_torch_fp32_tiled_or_not(tmp_path) -> None:
+    pytest.importorskip("onnxruntime")
+    import restore
+
+    src = _tiny(tmp_path, scale=2)
+    img = (np.random.default_rng(1).random((40, 33, 3)) * 255).astype(np.uint8)
+    ref = restore.upscale(img, 2, model=str(src), device="cpu", precision="fp32", tile=0)
+    ort = restore.upscale(img, 2, model=str(src), device="cpu", backend="onnxruntime", tile=0)
+    tiled = restore.upscale(img, 2, model=str(src), device="cpu", backend="onnxruntime", tile=16)
+    assert np.abs(ref.astype(int) - ort.astype(int)).max() <= 1
+    assert np.abs(tiled.astype(int) - ort.astype(int)).max() <= 1
+    with pytest.raises(InputError, match="backend"):
+        restore.upscale(img, 2, model=str(src), device="cpu", backend="tensorrt")
+
+
+def test_cli_backend_option(tmp_path, runner) -> None:
+    pytest.importorskip("onnxruntime")
+    from restore.io import read_image, write_image
+
+    src = write_image(tmp_path / "a.png", (np.random.default_rng(2).random((12, 10, 3)) * 255).astype(np.uint8))
+    r = runner.invoke(app, ["upscale", str(src), "-o", str(tmp_path / "o"), "--model", "sr-fast-x4",
+                            "--backend", "onnxruntime", "--device", "cpu"])
+    assert r.exit_code == 0, r.output
+    assert read_image(tmp_path / "o" / "a.png").shape == (48, 40, 3)
+    r = runner.invoke(app, ["upscale", str(src), "-o", str(tmp_path / "o2"), "--backend", "nope"])
+    assert r.exit_code == 2
