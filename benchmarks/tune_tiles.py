@@ -19,7 +19,7 @@ import torch
 import restore
 from restore.bench import synthetic_image
 from restore.devices import cpu_has_bf16
-from restore.weights import shipped_models
+from restore.catalogue import shipped_models
 
 
 def main() -> None:

@@ -16,7 +16,7 @@ import numpy as np
 
 from restore import classical
 from restore.errors import ClippedWarning, InputError
-from restore.methods import PREFILL_METHOD, ModelInfo, inpaint_methods, upscale_methods
+from restore.catalogue import PREFILL_METHOD, ModelInfo, inpaint_methods, upscale_methods
 from restore.pixels import store, to_float
 
 #: Largest output an untiled classical upscale may produce (pixels); the CNN path is tiled.
@@ -26,7 +26,7 @@ SCALES = (2, 3, 4)
 
 def list_models() -> list[ModelInfo]:
     """Every method and shipped model, classical ones first."""
-    from restore.weights import shipped_models
+    from restore.catalogue import shipped_models
 
     out = [
         ModelInfo(m, "sr", "classical", SCALES, None, {}, "interpolation") for m in classical.UPSCALE_METHODS
@@ -122,7 +122,7 @@ def _fill_invisible(f: np.ndarray, invisible: np.ndarray) -> np.ndarray:
 
 
 def _default_cnn(task: str, scale: int | None = None) -> str | None:
-    from restore.weights import default_model
+    from restore.catalogue import default_model
 
     return default_model(task, scale)
 
@@ -132,7 +132,7 @@ def _default_cnn(task: str, scale: int | None = None) -> str | None:
 def real_model(scale: int) -> str | None:
     """The shipped real-photo SR model for a scale (``sr-real-x<scale>``: trained on blur, noise and JPEG),
     or ``None``."""
-    from restore.weights import shipped_models
+    from restore.catalogue import shipped_models
 
     name = f"sr-real-x{scale}"
     return name if any(m.name == name for m in shipped_models()) else None

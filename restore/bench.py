@@ -192,7 +192,7 @@ def _make_ort_fn(job: dict[str, Any]) -> tuple[Callable[[np.ndarray], np.ndarray
     import torch
 
     import restore
-    from restore.weights import read_metadata
+    from restore.catalogue import read_metadata
 
     torch.set_num_threads(int(job["threads"]))  # ONNX Runtime's session takes the same thread count
     s = int(job["scale"])
@@ -477,7 +477,7 @@ def _load_rgb(path: Path) -> np.ndarray:
 
 def our_models(task: str, scale: int | None = None) -> list[dict[str, Any]]:
     """Shipped models of a task (and scale), the default first: ``{"name", "path", "params", "default"}``."""
-    from restore.weights import _shipped
+    from restore.catalogue import _shipped
 
     out = []
     for p, m in _shipped():
@@ -488,7 +488,7 @@ def our_models(task: str, scale: int | None = None) -> list[dict[str, Any]]:
 
 def _extra_model(path: str, task: str) -> dict[str, Any] | None:
     """A ``--model`` file's entry if it belongs to this task (scale is checked by the caller)."""
-    from restore.weights import read_metadata, resolve
+    from restore.catalogue import read_metadata, resolve
 
     p = resolve(path)
     m = read_metadata(p)

@@ -10,7 +10,7 @@ from functools import lru_cache
 import numpy as np
 
 from restore.errors import InputError
-from restore.methods import CLASSICAL_INPAINT_METHODS, INPAINT_METHODS, UPSCALE_METHODS
+from restore.catalogue import CLASSICAL_INPAINT_METHODS, INPAINT_METHODS, UPSCALE_METHODS
 
 
 # --- MATLAB-compatible imresize (bicubic, antialiased when shrinking) --------------------------

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Optional, TypeVar
 
 import typer
 
-from restore.methods import BACKENDS, PRECISIONS  # torch- and NumPy-free
+from restore.catalogue import BACKENDS, PRECISIONS  # torch- and NumPy-free
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -43,9 +43,9 @@ app = typer.Typer(
 def _method_names(task: str) -> str:
     """Valid method names for --help (api's lists are cheap: no torch); never breaks --help."""
     try:
-        from restore import methods
+        from restore import catalogue
 
-        names = methods.upscale_methods() if task == "upscale" else methods.inpaint_methods()
+        names = catalogue.upscale_methods() if task == "upscale" else catalogue.inpaint_methods()
         return ", ".join(names)
     except Exception:  # a broken model registry must not take `restore --help` down with it
         return "see `restore models`"
@@ -432,12 +432,12 @@ def _check_scale(value: int | None) -> int | None:
 def _split_method(task: str, method: str, model: str | None) -> tuple[str, str | None]:
     """Validate --method/--model up front (usage error, exit 2, rather than N failed files).
     A classical name given to --model is taken as the method."""
-    from restore import methods
+    from restore import catalogue
 
-    classical_names = methods.UPSCALE_METHODS if task == "upscale" else methods.INPAINT_METHODS
+    classical_names = catalogue.UPSCALE_METHODS if task == "upscale" else catalogue.INPAINT_METHODS
     if model is not None and model in classical_names:
         return model, None
-    valid = methods.upscale_methods() if task == "upscale" else methods.inpaint_methods()
+    valid = catalogue.upscale_methods() if task == "upscale" else catalogue.inpaint_methods()
     if model is None and method not in valid:
         raise _error_exit(f"unknown {task} method {method!r}; choose from {', '.join(valid)}", EXIT_USAGE)
     return method, model
@@ -447,11 +447,11 @@ def _load_model(task: str, method: str, model: str | None, device: str, scale: i
     """Load the batch's CNN once — the one asked for, or the default that ``auto`` resolves to — so that a
     wrong name, a model of the other task or an unavailable device is one usage error (exit 2), not one
     failure per file. None: a classical method (or ``auto`` with no CNN shipped)."""
-    from restore import api, methods
+    from restore import api, catalogue
     from restore.errors import InputError, ModelError
-    from restore.weights import default_model
+    from restore.catalogue import default_model
 
-    classical_names = methods.UPSCALE_METHODS if task == "upscale" else methods.INPAINT_METHODS
+    classical_names = catalogue.UPSCALE_METHODS if task == "upscale" else catalogue.INPAINT_METHODS
     name = model if model is not None else (method if method not in ("auto", *classical_names) else None)
     if name is None and method == "auto" and model is None:
         name = default_model("sr", scale or 4) if task == "upscale" else default_model("inpaint")
@@ -471,13 +471,13 @@ def _load_model(task: str, method: str, model: str | None, device: str, scale: i
 def _resolve_scale(scale: int | None, method: str, model: str | None) -> int:
     """--scale, or the scale of the one-scale model asked for (4 when neither says); a model and a --scale
     that disagree are a usage error."""
-    from restore import methods
+    from restore import catalogue
 
     name = model if model is not None else method
-    if model is None and method in ("auto", *methods.UPSCALE_METHODS):
+    if model is None and method in ("auto", *catalogue.UPSCALE_METHODS):
         return scale or 4
     from restore.errors import ModelError
-    from restore.weights import read_metadata, resolve
+    from restore.catalogue import read_metadata, resolve
 
     try:
         own = read_metadata(resolve(name)).get("scale")
@@ -900,7 +900,7 @@ def models(
     import dataclasses
 
     import restore
-    from restore.weights import default_model
+    from restore.catalogue import default_model
 
     entries = restore.list_models()
     defaults = {default_model("inpaint")} | {default_model("sr", s) for s in (2, 3, 4)}

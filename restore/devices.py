@@ -7,7 +7,7 @@ import os
 import torch
 
 from restore.errors import InputError
-from restore.methods import PRECISIONS
+from restore.catalogue import PRECISIONS
 
 DEVICES = ("auto", "cpu", "cuda", "mps")
 

@@ -14,7 +14,7 @@ import torch
 
 from restore.devices import autocast, pick_device, resolve_precision
 from restore.errors import InputError, ModelError
-from restore.methods import BACKENDS
+from restore.catalogue import BACKENDS
 from restore.pixels import store
 
 #: default SR tile (input pixels per side) and context margin around it

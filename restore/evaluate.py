@@ -55,7 +55,7 @@ def _label(task: str, method: str, model: Any, scale: int | None = None) -> str:
     if model is not None:
         return str(getattr(model, "info", {}).get("name", model))
     if method == "auto":
-        from restore.weights import default_model
+        from restore.catalogue import default_model
 
         return default_model(task, scale) or ("bicubic" if task == "sr" else "telea")
     return method

@@ -190,7 +190,7 @@ class SRTrainConfig:
 def _init_files(prefix: str, scales: Sequence[int]) -> tuple[dict[int, Path], dict]:
     """The ``<prefix>-x<s>`` weights to start from (shipped names or run files) and their shared architecture."""
     from restore.errors import ModelError
-    from restore.weights import read_metadata, resolve
+    from restore.catalogue import read_metadata, resolve
 
     files, arch = {}, None
     for s in scales:

@@ -10,93 +10,16 @@ from __future__ import annotations
 
 import json
 import os
-import struct
 import tempfile
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from restore.catalogue import _shipped, read_metadata, resolve
 from restore.errors import ModelError
 
-WEIGHTS_DIR = Path(__file__).parent / "weights"
 FORMAT = 1
 #: a weights file with more parameters than this is refused before anything is built (ours have < 2 M)
 MAX_PARAMS = 100_000_000
-
-
-def read_metadata(path: str | Path) -> dict[str, Any]:
-    """The ``restore`` metadata of a safetensors file (header only; no tensors read)."""
-    path = Path(path)
-    try:
-        with open(path, "rb") as fh:
-            raw = fh.read(8)
-            if len(raw) != 8:
-                raise ModelError(f"{path.name}: not a safetensors file (too short)")
-            (n,) = struct.unpack("<Q", raw)
-            if n > 100_000_000:
-                raise ModelError(f"{path.name}: not a safetensors file (bad header length)")
-            header = json.loads(fh.read(n))
-    except OSError as e:
-        raise ModelError(f"cannot read weights {path}: {e.strerror or e}") from None
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        raise ModelError(f"{path.name}: not a safetensors file (bad header)") from None
-    meta = (header.get("__metadata__") or {}).get("restore")
-    if meta is None:
-        raise ModelError(f"{path.name}: no 'restore' metadata; cannot tell which architecture it holds")
-    try:
-        info = json.loads(meta)
-    except json.JSONDecodeError:
-        raise ModelError(f"{path.name}: 'restore' metadata is not valid JSON") from None
-    for key in ("name", "task", "arch", "config"):
-        if key not in info:
-            raise ModelError(f"{path.name}: metadata lacks {key!r}")
-    return info
-
-
-@lru_cache(maxsize=1)
-def _shipped() -> tuple[tuple[Path, dict[str, Any]], ...]:
-    out = []
-    for p in sorted(WEIGHTS_DIR.glob("*.safetensors")):
-        try:
-            out.append((p, read_metadata(p)))
-        except ModelError:
-            continue
-    return tuple(out)
-
-
-def shipped_models() -> list:
-    """``ModelInfo`` for every model under ``restore/weights``."""
-    from restore.methods import ModelInfo
-
-    res = []
-    for p, m in _shipped():
-        scales = (m["scale"],) if m.get("scale") else ()
-        res.append(ModelInfo(m["name"], m["task"], "cnn", scales, m.get("params"), dict(m.get("scores", {})),
-                             m.get("description", ""), str(p)))
-    return res
-
-
-def default_model(task: str, scale: int | None = None) -> str | None:
-    """Name of the shipped default model for a task (and scale), or ``None``."""
-    for _p, m in _shipped():
-        if m["task"] == task and m.get("default") and (scale is None or m.get("scale") == scale):
-            return m["name"]
-    return None
-
-
-def resolve(name_or_path: str | Path) -> Path:
-    """A shipped model name or a path → the weights file."""
-    s = str(name_or_path)
-    for p, m in _shipped():
-        if m["name"] == s:
-            return p
-    p = Path(s).expanduser()
-    if p.suffix == ".safetensors" or p.exists():
-        if not p.is_file():
-            raise ModelError(f"weights file not found: {p}")
-        return p
-    names = ", ".join(m["name"] for _p, m in _shipped()) or "none shipped"
-    raise ModelError(f"unknown model {s!r} (shipped: {names})")
 
 
 def _write(path: Path, state: dict[str, Any], info: dict[str, Any]) -> Path:

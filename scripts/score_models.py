@@ -11,7 +11,8 @@ import json
 from pathlib import Path
 
 from restore.evaluate import eval_inpaint, eval_sr
-from restore.weights import WEIGHTS_DIR, read_metadata, update_metadata
+from restore.catalogue import WEIGHTS_DIR, read_metadata
+from restore.weights import update_metadata
 
 
 def main() -> None:

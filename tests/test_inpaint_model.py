@@ -6,7 +6,7 @@ import pytest
 
 from restore import inpaint
 from restore.data import make_mask
-from restore.weights import default_model, read_metadata, resolve
+from restore.catalogue import default_model, read_metadata, resolve
 
 
 def _photos() -> list[np.ndarray]:

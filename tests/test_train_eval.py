@@ -10,7 +10,8 @@ import torch
 
 from restore.errors import InputError
 from restore.io import write_image
-from restore.weights import load_model, read_metadata
+from restore.catalogue import read_metadata
+from restore.weights import load_model
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 

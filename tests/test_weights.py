@@ -9,7 +9,8 @@ import torch
 
 from restore.errors import ModelError
 from restore.models import SRNet, UNet
-from restore.weights import load_model, read_metadata, save_model
+from restore.catalogue import read_metadata
+from restore.weights import load_model, save_model
 
 
 def _sr_info(**extra):

@@ -1,0 +1,132 @@
+"""The catalogue: method names (classical and shipped CNNs), the shipped models read from their safetensors
+headers, precisions and backends, and the model-table entry type.
+
+NumPy- and torch-free, so the CLI can list choices (``restore --help``) without importing either; the weights
+loader (:mod:`restore.weights`) builds on it.
+"""
+from __future__ import annotations
+
+import json
+import struct
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from restore.errors import ModelError
+
+WEIGHTS_DIR = Path(__file__).parent / "weights"
+
+UPSCALE_METHODS = ("nearest", "bilinear", "bicubic", "lanczos", "bicubic-matlab")
+#: inpainting methods of :func:`restore.classical.inpaint` (whole image, no crops)
+CLASSICAL_INPAINT_METHODS = ("telea", "ns", "biharmonic")
+#: the CNN's classical pre-fill as a method of its own; it runs through the CNN's crop path (engine), so it is
+#: exactly the input a network with the default pre-fill corrects
+PREFILL_METHOD = "pushpull"
+INPAINT_METHODS = (*CLASSICAL_INPAINT_METHODS, PREFILL_METHOD)
+#: the networks' arithmetic (restore.devices.resolve_precision)
+PRECISIONS = ("auto", "fp32", "bf16", "fp16")
+#: what runs an SR network: PyTorch, or ONNX Runtime's CPU provider (float32; 2.3× PyTorch fp32 for sr-fast-x4 on the
+#: reference CPU, slower than bf16 PyTorch for the 48-channel models: benchmarks/NOTES.md, session 5)
+BACKENDS = ("torch", "onnxruntime")
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """One entry of :func:`list_models`."""
+
+    name: str
+    task: str  # "sr" | "inpaint"
+    kind: str  # "classical" | "cnn"
+    scales: tuple[int, ...] = ()
+    params: int | None = None
+    scores: dict[str, float] = field(default_factory=dict)
+    description: str = ""
+    path: str | None = None
+
+
+def upscale_methods() -> list[str]:
+    """Valid ``method`` names for :func:`restore.upscale`: auto, shipped SR models, classical methods."""
+    cnn = sorted({m.name for m in shipped_models() if m.task == "sr"})
+    return ["auto", *cnn, *UPSCALE_METHODS]
+
+
+def inpaint_methods() -> list[str]:
+    """Valid ``method`` names for :func:`restore.inpaint`: auto, shipped inpainting models, classical."""
+    cnn = sorted({m.name for m in shipped_models() if m.task == "inpaint"})
+    return ["auto", *cnn, *INPAINT_METHODS]
+
+
+# --- the shipped models, from their headers ------------------------------------------------------------
+
+def read_metadata(path: str | Path) -> dict[str, Any]:
+    """The ``restore`` metadata of a safetensors file (header only; no tensors read)."""
+    path = Path(path)
+    try:
+        with open(path, "rb") as fh:
+            raw = fh.read(8)
+            if len(raw) != 8:
+                raise ModelError(f"{path.name}: not a safetensors file (too short)")
+            (n,) = struct.unpack("<Q", raw)
+            if n > 100_000_000:
+                raise ModelError(f"{path.name}: not a safetensors file (bad header length)")
+            header = json.loads(fh.read(n))
+    except OSError as e:
+        raise ModelError(f"cannot read weights {path}: {e.strerror or e}") from None
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        raise ModelError(f"{path.name}: not a safetensors file (bad header)") from None
+    meta = (header.get("__metadata__") or {}).get("restore")
+    if meta is None:
+        raise ModelError(f"{path.name}: no 'restore' metadata; cannot tell which architecture it holds")
+    try:
+        info = json.loads(meta)
+    except json.JSONDecodeError:
+        raise ModelError(f"{path.name}: 'restore' metadata is not valid JSON") from None
+    for key in ("name", "task", "arch", "config"):
+        if key not in info:
+            raise ModelError(f"{path.name}: metadata lacks {key!r}")
+    return info
+
+
+@lru_cache(maxsize=1)
+def _shipped() -> tuple[tuple[Path, dict[str, Any]], ...]:
+    out = []
+    for p in sorted(WEIGHTS_DIR.glob("*.safetensors")):
+        try:
+            out.append((p, read_metadata(p)))
+        except ModelError:
+            continue
+    return tuple(out)
+
+
+def shipped_models() -> list:
+    """``ModelInfo`` for every model under ``restore/weights``."""
+    res = []
+    for p, m in _shipped():
+        scales = (m["scale"],) if m.get("scale") else ()
+        res.append(ModelInfo(m["name"], m["task"], "cnn", scales, m.get("params"), dict(m.get("scores", {})),
+                             m.get("description", ""), str(p)))
+    return res
+
+
+def default_model(task: str, scale: int | None = None) -> str | None:
+    """Name of the shipped default model for a task (and scale), or ``None``."""
+    for _p, m in _shipped():
+        if m["task"] == task and m.get("default") and (scale is None or m.get("scale") == scale):
+            return m["name"]
+    return None
+
+
+def resolve(name_or_path: str | Path) -> Path:
+    """A shipped model name or a path → the weights file."""
+    s = str(name_or_path)
+    for p, m in _shipped():
+        if m["name"] == s:
+            return p
+    p = Path(s).expanduser()
+    if p.suffix == ".safetensors" or p.exists():
+        if not p.is_file():
+            raise ModelError(f"weights file not found: {p}")
+        return p
+    names = ", ".join(m["name"] for _p, m in _shipped()) or "none shipped"
+    raise ModelError(f"unknown model {s!r} (shipped: {names})")
