@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
 from typing import Any, TypeVar
 
 T = TypeVar("T")
@@ -62,3 +63,22 @@ def run_pipeline(items: Iterable[T], read: Callable[[T], Any], process: Callable
                 yield pop()  # in order; waits only when more than ``depth`` writes are queued
         while pending:
             yield pop()
+
+
+def inpaint_decoded(src: Path, image: Any, holes: Any, source: Any, *, method: str = "auto", model: Any = None,
+                      device: str = "auto", dilate_px: int = 0, warn: Callable[[str], None] | None = None,
+                      precision: str = "auto") -> Any:
+    """Inpaint one decoded file with its resolved mask (the file-level rules of a batch, local or on Ray). A mask taken from the alpha channel makes the output
+    opaque (the holes are filled, so keeping them transparent would hide the result). An empty mask copies the
+    image through, with a warning."""
+    import restore
+    from restore.masks import dilate
+
+    if source.kind == "alpha":
+        image = image[:, :, :-1] if image.shape[2] == 4 else image[:, :, 0]  # RGB, or gray from gray + alpha
+    holes = dilate(holes, dilate_px)
+    if not holes.any():
+        if warn is not None:
+            warn(f"{src}: mask ({source}) is empty; copying the image unchanged")
+        return image
+    return restore.inpaint(image, holes, method=method, model=model, device=device, precision=precision)

@@ -406,6 +406,71 @@ Backend = Enum("Backend", {b: b for b in BACKENDS}, type=str)
 THREADS_HELP = "CPU threads for the networks (default: $RESTORE_THREADS, else every core)."
 
 
+class Engine(str, Enum):
+    local = "local"
+    ray = "ray"
+
+
+@dataclass
+class EngineOptions:
+    """Where a batch runs: here (pipelined threads) or on Ray actors (restore/cluster.py)."""
+
+    engine: str = "local"
+    address: str | None = None
+    workers: int = 1
+    gpus_per_worker: float = 0.0
+    batch_size: int = 4
+
+
+def _engine_options(engine: Engine, ray_address: str | None, workers: int, gpus_per_worker: float,
+                    batch_size: int) -> EngineOptions:
+    if engine == Engine.ray:
+        from restore.cluster import require_ray
+        from restore.errors import InputError
+
+        try:
+            require_ray()
+        except InputError as exc:
+            raise _error_exit(str(exc), EXIT_USAGE) from None
+    elif ray_address is not None:
+        raise _error_exit("--ray-address needs --engine ray", EXIT_USAGE)
+    return EngineOptions(engine.value, ray_address, workers, gpus_per_worker, batch_size)
+
+
+def _run_batch(todo: list[Any], opts: EngineOptions, spec: dict[str, Any], local: Callable[[], Iterator[Any]],
+               manifest: Any, rep: Reporter) -> Iterator[Any]:
+    """Run a planned batch on its engine; yield each finished task (failures are reported and counted here, and
+    each written output is recorded in the manifest)."""
+    if opts.engine == "ray":
+        from restore.cluster import run_on_ray
+        from restore.errors import InputError
+
+        spec = {**spec, "threads": None if opts.address else max(1, (os.cpu_count() or 1) // max(1, opts.workers))}
+        items = [(k, str(t.src), str(t.dst), t.redo, t.ref) for k, t in enumerate(todo)]
+        try:
+            results = ((todo[i], err) for i, err in run_on_ray(items, spec, address=opts.address,
+                                                                 workers=opts.workers,
+                                                                 gpus_per_worker=opts.gpus_per_worker,
+                                                                 batch_size=opts.batch_size))
+            yield from _account(results, manifest, rep, total=len(todo))
+        except InputError as exc:  # Ray could not start or join the cluster: nothing was done
+            raise _error_exit(str(exc), EXIT_USAGE) from None
+    else:
+        yield from _account(local(), manifest, rep, total=len(todo))
+
+
+def _account(results: Iterator[tuple[Any, Any]], manifest: Any, rep: Reporter, total: int) -> Iterator[Any]:
+    for t, err in rep.progress(results, lambda r: r[0].src.name, total=total):
+        if err is None:
+            manifest.record(t.dst, t.request)
+            rep.done += 1
+            yield t
+        else:
+            rep.error(err if isinstance(err, str) and err.startswith(str(t.src)) else
+                      f"{t.src}: {err}" if isinstance(err, str) else _file_error(t.src, err))
+            rep.failed += 1
+
+
 def _apply_threads(threads: int | None) -> None:
     """``--threads``, else ``$RESTORE_THREADS``, sets torch's intra-op threads; neither leaves torch's default."""
     if threads is None:
@@ -509,6 +574,11 @@ def upscale(
     precision: Annotated[Precision, typer.Option("--precision", help="CNN arithmetic: auto = bfloat16 on CPUs with native bf16 and float16 on CUDA (PSNR within 0.01 dB of fp32), else fp32.")] = Precision.auto,
     threads: Annotated[Optional[int], typer.Option("--threads", min=1, help=THREADS_HELP, show_default=False)] = None,
     backend: Annotated[Backend, typer.Option("--backend", help="What runs the network: torch, or onnxruntime (CPU, float32; pip install 'restore[onnx]'; fastest for sr-fast-x4).")] = Backend.torch,
+    engine: Annotated[Engine, typer.Option("--engine", help="local (this process; pipelined reads and writes) or ray (Ray actors, each loading the model once; pip install 'restore[cluster]').")] = Engine.local,
+    ray_address: Annotated[Optional[str], typer.Option("--ray-address", help="Join this Ray cluster (default: start a local Ray instance).", show_default=False)] = None,
+    workers: Annotated[int, typer.Option("--workers", min=1, help="Ray actors (--engine ray).")] = 1,
+    gpus_per_worker: Annotated[float, typer.Option("--gpus-per-worker", min=0.0, help="GPUs each Ray actor asks for (--engine ray).")] = 0.0,
+    batch_size: Annotated[int, typer.Option("--batch-size", min=1, help="Files per Ray task (--engine ray).")] = 4,
 ) -> None:
     """Upscale images by 2, 3 or 4 (files or folders; resumable batch).
 
@@ -518,7 +588,8 @@ def upscale(
     _apply_threads(threads)
     code = run_upscale(paths, output, scale=scale, method=method, model=model, device=device, tile=tile,
                        recursive=recursive, overwrite=overwrite, fmt=fmt.value, suffix=suffix, quality=quality,
-                       max_pixels=max_pixels, denoise=denoise, precision=precision.value, backend=backend.value)
+                       max_pixels=max_pixels, denoise=denoise, precision=precision.value, backend=backend.value,
+                       opts=_engine_options(engine, ray_address, workers, gpus_per_worker, batch_size))
     raise typer.Exit(code)
 
 
@@ -540,9 +611,12 @@ def run_upscale(
     denoise: float | None = None,
     precision: str = "auto",
     backend: str = "torch",
+    opts: EngineOptions | None = None,
 ) -> int:
     """The ``upscale`` command; returns the exit code."""
+    opts = opts or EngineOptions()
     import restore
+    from restore import api
     from restore.batch import run_pipeline
     from restore.errors import InputError
     from restore.io import DEFAULT_MAX_PIXELS, is_image_path, is_lossy, read_image_with_meta, write_image
@@ -595,7 +669,9 @@ def run_upscale(
         if job.dst.exists() and not redo:
             rep.skipped += 1
             continue
-        todo.append(_Task(job.src, job.dst, request, redo, net if net is not None else model))
+        lossy = lossy_model is not None and net is lossy_model and denoise is None
+        ref = api.real_model(scale) if lossy else model  # what a Ray actor loads for this file
+        todo.append(_Task(job.src, job.dst, request, redo, net if net is not None else model, ref=ref))
 
     def read(t: _Task) -> Any:
         return read_image_with_meta(t.src, max_pixels=max_pixels or DEFAULT_MAX_PIXELS)
@@ -610,15 +686,13 @@ def run_upscale(
     def write(t: _Task, result: Any) -> None:
         out, meta = result
         write_image(t.dst, out, meta=meta, overwrite=t.redo, quality=quality, inputs=(t.src,))
-        manifest.record(t.dst, t.request)
 
-    results = run_pipeline(todo, read, process, write, catch=_per_file_errors())
-    for t, exc in rep.progress(results, lambda r: r[0].src.name, total=len(todo)):
-        if exc is None:
-            rep.done += 1
-        else:
-            rep.error(_file_error(t.src, exc))
-            rep.failed += 1
+    spec = {"op": "upscale", "scale": scale, "method": method, "device": device, "tile": tile,
+            "precision": precision, "backend": backend, "denoise": denoise, "quality": quality,
+            "max_pixels": max_pixels}
+    for _t in _run_batch(todo, opts, spec, lambda: run_pipeline(todo, read, process, write, catch=_per_file_errors()),
+                         manifest, rep):
+        pass
     rep.summary("upscaled")
     return rep.exit_code
 
@@ -634,6 +708,7 @@ class _Task:
     redo: bool
     model: Any = None
     note: str = ""  # said when the batch is one file
+    ref: str | None = None  # the model as a name or path, for an engine in another process (None: the method's)
 
 
 def _first_frame_note(src: Path, meta: Any, rep: Reporter) -> None:
@@ -720,11 +795,17 @@ def inpaint(
     max_pixels: Annotated[Optional[int], typer.Option("--max-pixels", min=1, help="Refuse inputs with more pixels than this, read from the file's header before decoding (default: restore.io.DEFAULT_MAX_PIXELS, 250 MP).", show_default=False)] = None,
     precision: Annotated[Precision, typer.Option("--precision", help="CNN arithmetic: auto = bfloat16 on CPUs with native bf16 and float16 on CUDA (the pre-fill stays fp32), else fp32.")] = Precision.auto,
     threads: Annotated[Optional[int], typer.Option("--threads", min=1, help=THREADS_HELP, show_default=False)] = None,
+    engine: Annotated[Engine, typer.Option("--engine", help="local (this process; pipelined reads and writes) or ray (Ray actors, each loading the model once; pip install 'restore[cluster]').")] = Engine.local,
+    ray_address: Annotated[Optional[str], typer.Option("--ray-address", help="Join this Ray cluster (default: start a local Ray instance).", show_default=False)] = None,
+    workers: Annotated[int, typer.Option("--workers", min=1, help="Ray actors (--engine ray).")] = 1,
+    gpus_per_worker: Annotated[float, typer.Option("--gpus-per-worker", min=0.0, help="GPUs each Ray actor asks for (--engine ray).")] = 0.0,
+    batch_size: Annotated[int, typer.Option("--batch-size", min=1, help="Files per Ray task (--engine ray).")] = 4,
 ) -> None:
     _apply_threads(threads)
     code = run_inpaint(path, mask=mask, output=output, method=method, model=model, device=device,
                        dilate_px=dilate_px, resize_mask=resize_mask, overwrite=overwrite, quality=quality,
-                       max_pixels=max_pixels, fmt=fmt.value, suffix=suffix, precision=precision.value)
+                       max_pixels=max_pixels, fmt=fmt.value, suffix=suffix, precision=precision.value,
+                       opts=_engine_options(engine, ray_address, workers, gpus_per_worker, batch_size))
     raise typer.Exit(code)
 
 
@@ -761,9 +842,11 @@ def run_inpaint(
     fmt: str = "same",
     suffix: str | None = None,
     precision: str = "auto",
+    opts: EngineOptions | None = None,
 ) -> int:
     """The ``inpaint`` command; returns the exit code."""
-    from restore.batch import run_pipeline
+    opts = opts or EngineOptions()
+    from restore.batch import inpaint_decoded, run_pipeline
     from restore.io import DEFAULT_MAX_PIXELS, is_image_path, output_suffix, read_image_with_meta, write_image
     from restore.manifest import Manifest
     from restore.masks import resolve_mask
@@ -814,7 +897,7 @@ def run_inpaint(
         if job.dst.exists() and not redo:
             rep.skipped += 1
             continue
-        todo.append(_Task(job.src, job.dst, request, redo, loaded if loaded is not None else model))
+        todo.append(_Task(job.src, job.dst, request, redo, loaded if loaded is not None else model, ref=model))
 
     def read(t: _Task) -> Any:
         image, meta = read_image_with_meta(t.src, max_pixels=max_pixels or DEFAULT_MAX_PIXELS)
@@ -826,7 +909,7 @@ def run_inpaint(
         _first_frame_note(t.src, meta, rep)
         t.note = f"mask: {source}"
         with rep.library_warnings(t.src):
-            out = inpaint_array_for(t.src, image, holes, source, method=method, model=t.model, device=device,
+            out = inpaint_decoded(t.src, image, holes, source, method=method, model=t.model, device=device,
                                     dilate_px=dilate_px, warn=rep.warn, precision=precision)
         return out, meta, source
 
@@ -834,38 +917,16 @@ def run_inpaint(
         out, meta, source = result
         protect = [t.src] + ([source.path] if source.path is not None else [])
         write_image(t.dst, out, meta=meta, overwrite=t.redo, quality=quality, inputs=protect)
-        manifest.record(t.dst, t.request)
 
-    results = run_pipeline(todo, read, process, write, catch=_per_file_errors())
-    for t, exc in rep.progress(results, lambda r: r[0].src.name, total=len(todo)):
-        if exc is None:
-            rep.done += 1
-            if len(plan.jobs) == 1:
-                rep.info(f"{t.note}; wrote {t.dst}")
-        else:
-            rep.error(_file_error(t.src, exc))
-            rep.failed += 1
+    spec = {"op": "inpaint", "method": method, "device": device, "precision": precision, "quality": quality,
+            "max_pixels": max_pixels, "mask": str(mask) if mask is not None else None, "resize_mask": resize_mask,
+            "dilate": dilate_px}
+    for t in _run_batch(todo, opts, spec, lambda: run_pipeline(todo, read, process, write, catch=_per_file_errors()),
+                        manifest, rep):
+        if len(plan.jobs) == 1 and t.note:
+            rep.info(f"{t.note}; wrote {t.dst}")
     rep.summary("inpainted")
     return rep.exit_code
-
-
-def inpaint_array_for(src: Path, image: Any, holes: Any, source: Any, *, method: str = "auto", model: Any = None,
-                      device: str = "auto", dilate_px: int = 0, warn: Callable[[str], None] | None = None,
-                      precision: str = "auto") -> Any:
-    """Inpaint one decoded file with its resolved mask. A mask taken from the alpha channel makes the output
-    opaque (the holes are filled, so keeping them transparent would hide the result). An empty mask copies the
-    image through, with a warning."""
-    import restore
-    from restore.masks import dilate
-
-    if source.kind == "alpha":
-        image = image[:, :, :-1] if image.shape[2] == 4 else image[:, :, 0]  # RGB, or gray from gray + alpha
-    holes = dilate(holes, dilate_px)
-    if not holes.any():
-        if warn is not None:
-            warn(f"{src}: mask ({source}) is empty; copying the image unchanged")
-        return image
-    return restore.inpaint(image, holes, method=method, model=model, device=device, precision=precision)
 
 
 # --------------------------------------------------------------------------- models

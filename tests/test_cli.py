@@ -611,3 +611,15 @@ def test_animated_gif_uses_its_first_frame_and_says_so(tmp_path, runner) -> None
     first = np.asarray(Image.open(tmp_path / "anim.gif").convert("RGB"))
     assert out.shape == (24, 20, 3)
     np.testing.assert_array_equal(read_image(tmp_path / "anim.gif"), first)
+
+
+def test_engine_ray_without_ray_is_one_usage_line(tmp_path, runner, monkeypatch) -> None:
+    import sys
+
+    from conftest import make_image
+    from restore.io import write_image
+
+    monkeypatch.setitem(sys.modules, "ray", None)  # as if not installed
+    write_image(tmp_path / "a.png", make_image((8, 8, 3)))
+    r = runner.invoke(app, ["upscale", str(tmp_path / "a.png"), "-o", str(tmp_path / "o"), "--engine", "ray"])
+    assert r.exit_code == 2 and "restore[cluster]" in r.output and not (tmp_path / "o").exists()
