@@ -49,3 +49,20 @@ def test_ray_address_needs_the_ray_engine(tmp_path, runner) -> None:
     write_image(tmp_path / "a.png", make_image((8, 8, 3)))
     r = runner.invoke(app, ["upscale", str(tmp_path / "a.png"), "-o", str(tmp_path / "o"), "--ray-address", "x:1"])
     assert r.exit_code == 2 and "--engine ray" in r.output
+
+
+def test_ray_recursive_folders_resume(tmp_path, runner) -> None:
+    src = tmp_path / "in"
+    write_image(src / "top.png", make_image((10, 9, 3), seed=1))
+    write_image(src / "x" / "y" / "deep.png", make_image((9, 10, 3), seed=2))
+    (src / "x" / "bad.png").write_bytes(b"not an image")
+    base = ["upscale", str(src), "-o", str(tmp_path / "out"), "--recursive", "--method", "bicubic", "--scale", "2"]
+    r = runner.invoke(app, [*base, "--engine", "ray", "--workers", "2"])
+    assert r.exit_code == 1 and "upscaled 2" in r.output and "failed 1" in r.output, r.output
+    r2 = runner.invoke(app, ["upscale", str(src), "-o", str(tmp_path / "local"), "--recursive", "--method", "bicubic",
+                             "--scale", "2"])
+    assert r2.exit_code == 1
+    for rel in ("top.png", "x/y/deep.png"):
+        np.testing.assert_array_equal(read_image(tmp_path / "out" / rel), read_image(tmp_path / "local" / rel))
+    r = runner.invoke(app, [*base, "--engine", "ray"])
+    assert "skipped 2" in r.output and r.exit_code == 1  # the bad file fails again; the others are kept

@@ -212,3 +212,56 @@ def test_ddp_training_under_torchrun(tiny_data, tmp_path, task) -> None:
     assert len(files) == 1
     assert read_metadata(files[0])["training"]["world_size"] == 2
     assert r.stdout.count("wrote ") == 1  # rank 0 only
+
+
+def _ddp_step(rank: int, world: int, port: int, x, y, init, out) -> None:
+    """One SGD step on this rank's half of the batch, through restore.train.World (gloo)."""
+    import os
+
+    from restore.models import SRNet
+    from restore.train import World
+
+    os.environ.update({"RANK": str(rank), "WORLD_SIZE": str(world), "LOCAL_RANK": str(rank),
+                       "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": str(port)})
+    torch.set_num_threads(1)
+    w = World()
+    w.device("cpu")
+    net = SRNet(base_ch=8, n_blocks=1, scale=2)
+    net.load_state_dict(init)
+    model = w.wrap(net)
+    opt = torch.optim.SGD(net.parameters(), lr=0.1)
+    n = x.shape[0] // world
+    loss = torch.nn.functional.l1_loss(model(x[rank * n:(rank + 1) * n]), y[rank * n:(rank + 1) * n])
+    loss.backward()
+    opt.step()
+    if rank == 0:
+        torch.save(net.state_dict(), out)
+    w.close()
+
+
+def test_ddp_step_with_two_ranks_equals_one_rank_with_the_whole_batch(tmp_path) -> None:
+    """Gradients are averaged: 2 ranks × batch B take the same step as 1 process × batch 2B on the same samples."""
+    import socket
+
+    import torch.multiprocessing as mp
+
+    from restore.models import SRNet
+
+    torch.manual_seed(0)
+    x, y = torch.rand(4, 3, 12, 12), torch.rand(4, 3, 24, 24)
+    net = SRNet(base_ch=8, n_blocks=1, scale=2)
+    init = {k: v.clone() for k, v in net.state_dict().items()}
+    opt = torch.optim.SGD(net.parameters(), lr=0.1)
+    torch.nn.functional.l1_loss(net(x), y).backward()
+    opt.step()
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    out = tmp_path / "ddp.pt"
+    mp.spawn(_ddp_step, args=(2, port, x, y, init, str(out)), nprocs=2, join=True)
+    got = torch.load(out, weights_only=True)
+    moved = False
+    for k, v in net.state_dict().items():
+        torch.testing.assert_close(got[k], v, atol=1e-6, rtol=1e-5)
+        moved |= not torch.equal(v, init[k])
+    assert moved  # the step did change the weights
