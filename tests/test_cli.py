@@ -376,7 +376,7 @@ def test_memory_and_os_errors_are_one_line(runner, photos, tmp_path, monkeypatch
     def disk_full(*a, **k):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(cli, "run_upscale", disk_full)
+    monkeypatch.setattr(cli.batch_cmds, "run_upscale", disk_full)
     r = run(runner, "upscale", photos, "-o", tmp_path / "o")
     assert r.exit_code == 1 and error_lines(r) == ["error: No space left on device"]
 

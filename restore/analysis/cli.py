@@ -1,12 +1,11 @@
 """``restore analyze checkerboard | padding``: the upsampler and padding-mode study (issue #6).
 
-Registered at the end of :mod:`restore.cli`. Importing this module is cheap (Typer only): torch, the study
+Registered by :mod:`restore.cli`. Importing this module is cheap (Typer only): torch, the study
 and matplotlib are imported inside the commands, so ``restore --help`` stays instant. Progress goes to stderr;
 the table (or, with ``--json``, the JSON) to stdout.
 """
 from __future__ import annotations
 
-import functools
 from enum import Enum
 from pathlib import Path
 from typing import Annotated, Any, Callable, Optional
@@ -25,16 +24,11 @@ class Task(str, Enum):
 
 
 def _handled(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """restore.cli's error handling (library errors → one line, exit 1), looked up at call time because
-    restore.cli imports this module at its end."""
+    """The CLI's error handling (library errors → one line, exit 1), from the common layer of the CLI, which
+    imports nothing of the commands (no cycle)."""
+    from restore.cli.common import _handle_errors
 
-    @functools.wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        from restore.cli import _handle_errors
-
-        return _handle_errors(fn)(*args, **kwargs)
-
-    return wrapper
+    return _handle_errors(fn)
 
 
 def _widths(text: str) -> tuple[int, ...]:

@@ -1,0 +1,392 @@
+"""The batch commands: ``restore upscale`` and ``restore inpaint`` (planning, resume, engines)."""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any, Optional
+
+import typer
+
+from restore.cli.common import (
+    Backend, EXIT_CODES_HELP, EXIT_USAGE, Engine, EngineOptions, OutFormat, Precision, Reporter, THREADS_HELP,
+    _apply_threads, _check_scale, _describe, _engine_options, _error_exit, _handle_errors, _load_model,
+    _method_names, _per_file_errors, _quiet_opencv, _resolve_scale, _run_batch, _split_method, app,
+)
+from restore.cli.inputs import (
+    INPAINT_SUFFIX, MIN_FAST_TILE, _out_is_file, collect_images, plan_outputs,
+)
+
+@app.command(epilog=EXIT_CODES_HELP)
+@_handle_errors
+def upscale(
+    paths: Annotated[list[Path], typer.Argument(help="Image files and/or folders.", show_default=False)],
+    output: Annotated[Path, typer.Option("--output", "-o", help="Output folder (or output file, for a single input file with an image extension).", show_default=False)],
+    scale: Annotated[Optional[int], typer.Option("--scale", "-s", help="Upscaling factor: 2, 3 or 4 (default: the --model's own scale, else 4).", callback=_check_scale, show_default=False)] = None,
+    method: Annotated[str, typer.Option("--method", "-m", help=f"Method: {_method_names('upscale')}. auto = shipped CNN for the scale, else bicubic.")] = "auto",
+    model: Annotated[Optional[str], typer.Option("--model", help="Model name (see `restore models`) or .safetensors path; overrides --method.", show_default=False)] = None,
+    device: Annotated[str, typer.Option("--device", "-d", help="auto, cpu, cuda or mps (CNN only).")] = "auto",
+    tile: Annotated[Optional[int], typer.Option("--tile", min=0, help="CNN tile size in input pixels (0 = untiled; default chosen per device).", show_default=False)] = None,
+    recursive: Annotated[bool, typer.Option("--recursive", "-r", help="Descend into subfolders, mirroring the tree under the output folder.")] = False,
+    overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace existing outputs (default: skip them, so a re-run resumes a batch). Inputs are never overwritten.")] = False,
+    fmt: Annotated[OutFormat, typer.Option("--format", "-f", help="Output format; same = the input's.")] = OutFormat.same,
+    suffix: Annotated[Optional[str], typer.Option("--suffix", help="Appended to output file stems: <stem><suffix>.<ext>. Default: none, or _x<scale> when writing into an input's folder.", show_default=False)] = None,
+    quality: Annotated[int, typer.Option("--quality", "-q", min=1, max=100, help="JPEG/WebP quality.")] = 95,
+    max_pixels: Annotated[Optional[int], typer.Option("--max-pixels", min=1, help="Refuse inputs with more pixels than this, read from the file's header before decoding (default: restore.io.DEFAULT_MAX_PIXELS, 250 MP).", show_default=False)] = None,
+    denoise: Annotated[Optional[float], typer.Option("--denoise", min=0.0, max=1.0, help="Real-photo strength from 0 (sr-x<scale>, for clean images) to 1 (sr-real-x<scale>, for JPEG, noise, blur): the two models' weights blended. Default with --method auto: 1 for JPEG and lossy WebP inputs, 0 for the rest.", show_default=False)] = None,
+    precision: Annotated[Precision, typer.Option("--precision", help="CNN arithmetic: auto = bfloat16 on CPUs with native bf16 and float16 on CUDA (PSNR within 0.01 dB of fp32), else fp32.")] = Precision.auto,
+    threads: Annotated[Optional[int], typer.Option("--threads", min=1, help=THREADS_HELP, show_default=False)] = None,
+    backend: Annotated[Backend, typer.Option("--backend", help="What runs the network: torch, or onnxruntime (CPU, float32; pip install 'restore[onnx]'; fastest for sr-fast-x4).")] = Backend.torch,
+    engine: Annotated[Engine, typer.Option("--engine", help="local (this process; pipelined reads and writes) or ray (Ray actors, each loading the model once; pip install 'restore[cluster]').")] = Engine.local,
+    ray_address: Annotated[Optional[str], typer.Option("--ray-address", help="Join this Ray cluster (default: start a local Ray instance).", show_default=False)] = None,
+    workers: Annotated[int, typer.Option("--workers", min=1, help="Ray actors (--engine ray).")] = 1,
+    gpus_per_worker: Annotated[float, typer.Option("--gpus-per-worker", min=0.0, help="GPUs each Ray actor asks for (--engine ray).")] = 0.0,
+    batch_size: Annotated[int, typer.Option("--batch-size", min=1, help="Files per Ray task (--engine ray).")] = 4,
+) -> None:
+    """Upscale images by 2, 3 or 4 (files or folders; resumable batch).
+
+    With --method auto, JPEG and lossy WebP inputs (judged by content) get the real-photo model sr-real-x<scale>,
+    which does not sharpen compression blocks; other inputs get the clean model sr-x<scale>. --denoise,
+    --method or --model override that choice."""
+    _apply_threads(threads)
+    code = run_upscale(paths, output, scale=scale, method=method, model=model, device=device, tile=tile,
+                       recursive=recursive, overwrite=overwrite, fmt=fmt.value, suffix=suffix, quality=quality,
+                       max_pixels=max_pixels, denoise=denoise, precision=precision.value, backend=backend.value,
+                       opts=_engine_options(engine, ray_address, workers, gpus_per_worker, batch_size))
+    raise typer.Exit(code)
+
+
+def run_upscale(
+    paths: Sequence[Path],
+    output: Path,
+    *,
+    scale: int | None = None,
+    method: str = "auto",
+    model: str | None = None,
+    device: str = "auto",
+    tile: int | None = None,
+    recursive: bool = False,
+    overwrite: bool = False,
+    fmt: str = "same",
+    suffix: str | None = None,
+    quality: int = 95,
+    max_pixels: int | None = None,
+    denoise: float | None = None,
+    precision: str = "auto",
+    backend: str = "torch",
+    opts: EngineOptions | None = None,
+) -> int:
+    """The ``upscale`` command; returns the exit code."""
+    opts = opts or EngineOptions()
+    import restore
+    from restore import api
+    from restore.batch import run_pipeline
+    from restore.errors import InputError
+    from restore.io import DEFAULT_MAX_PIXELS, is_image_path, is_lossy, read_image_with_meta, write_image
+    from restore.manifest import Manifest
+
+    _quiet_opencv()
+    rep = Reporter()
+    method, model = _split_method("upscale", method, model)
+    scale = _resolve_scale(scale, method, model)
+    if tile is not None and 0 < tile < MIN_FAST_TILE:
+        # every tile is cut with the network's receptive radius of context on each side: tiny tiles redo most
+        # of the work (measured 28× slower at --tile 16)
+        rep.warn(f"--tile {tile} is below {MIN_FAST_TILE} px: much slower, same result; 0 = untiled")
+    try:
+        images, others = collect_images(paths, recursive=recursive, exclude=output)
+    except InputError as exc:
+        raise _error_exit(str(exc), EXIT_USAGE) from None
+    rep.not_images = len(others)
+    if not images:
+        raise _error_exit(f"no image found in {', '.join(map(str, paths))}", EXIT_USAGE)
+
+    single_file = len(paths) == 1 and paths[0].is_file()
+    out_is_file = _out_is_file(output, len(images), single_file)
+    if not out_is_file and is_image_path(output) and not output.is_dir():
+        raise _error_exit(f"-o {output} names one image file, but there are {len(images)} inputs; give a folder",
+                          EXIT_USAGE)
+    if suffix is None:
+        # Writing into an input's folder: the plain name could be that input (or another one).
+        same_dir = not out_is_file and any(src.parent.resolve() == (output / rel.parent).resolve() for src, rel in images)
+        suffix = f"_x{scale}" if same_dir else ""
+    ext = None if fmt == "same" else f".{fmt}"
+    plan = plan_outputs(images, output, suffix=suffix, ext=ext, out_is_file=out_is_file)
+    for src, msg in plan.problems:
+        rep.error(f"{src}: {msg}")
+        rep.failed += 1
+
+    if denoise is not None:
+        loaded = lossy_model = _denoise_model(scale, denoise, method, model, device)
+    else:
+        loaded = _load_model("upscale", method, model, device, scale)
+        lossy_model = _lossy_model(scale, method, model, device, plan.jobs, rep)
+    manifest = Manifest()
+    todo = []
+    for job in plan.jobs:
+        net = lossy_model if lossy_model is not None and is_lossy(job.src) else loaded
+        request = {"op": "upscale", "scale": scale, "model": _model_label(net, method, model)}
+        if denoise is not None:
+            request["denoise"] = denoise
+        redo = overwrite or _made_differently(job.dst, request, manifest, rep)
+        if job.dst.exists() and not redo:
+            rep.skipped += 1
+            continue
+        lossy = lossy_model is not None and net is lossy_model and denoise is None
+        ref = api.real_model(scale) if lossy else model  # what a Ray actor loads for this file
+        todo.append(_Task(job.src, job.dst, request, redo, net if net is not None else model, ref=ref))
+
+    def read(t: _Task) -> Any:
+        return read_image_with_meta(t.src, max_pixels=max_pixels or DEFAULT_MAX_PIXELS)
+
+    def process(t: _Task, data: Any) -> Any:
+        image, meta = data
+        _first_frame_note(t.src, meta, rep)
+        with rep.library_warnings(t.src):
+            return restore.upscale(image, scale, method=method, model=t.model, device=device, tile=tile,
+                                   precision=precision, backend=backend), meta
+
+    def write(t: _Task, result: Any) -> None:
+        out, meta = result
+        write_image(t.dst, out, meta=meta, overwrite=t.redo, quality=quality, inputs=(t.src,))
+
+    spec = {"op": "upscale", "scale": scale, "method": method, "device": device, "tile": tile,
+            "precision": precision, "backend": backend, "denoise": denoise, "quality": quality,
+            "max_pixels": max_pixels}
+    for _t in _run_batch(todo, opts, spec, lambda: run_pipeline(todo, read, process, write, catch=_per_file_errors()),
+                         manifest, rep):
+        pass
+    rep.summary("upscaled")
+    return rep.exit_code
+
+
+@dataclass
+class _Task:
+    """One output a batch will write: its source, destination, the request recorded for it, whether an
+    existing file is replaced, and the network (or name) that computes it."""
+
+    src: Path
+    dst: Path
+    request: dict[str, Any]
+    redo: bool
+    model: Any = None
+    note: str = ""  # said when the batch is one file
+    ref: str | None = None  # the model as a name or path, for an engine in another process (None: the method's)
+
+
+def _first_frame_note(src: Path, meta: Any, rep: Reporter) -> None:
+    if meta.frames > 1:
+        rep.warn_once("frames", f"{src}: an animation of {meta.frames} frames; only the first is processed "
+                                "(said once)")
+
+
+def _model_label(loaded: Any, method: str, model: str | None) -> str:
+    """What computes a batch's outputs, for the manifest: the loaded network's name, else the method."""
+    info = getattr(loaded, "info", None) or {}
+    return str(info.get("name") or model or method)
+
+
+def _made_differently(dst: Path, request: dict[str, Any], manifest: Any, rep: Reporter) -> bool:
+    """Whether an existing output was recorded as made by another request (then it is redone, and said so)."""
+    if not dst.exists():
+        return False
+    before = manifest.request_of(dst)
+    if before is None or before == request:
+        return False
+    from restore.manifest import describe
+
+    rep.warn_once("redo", f"{dst}: made by another request ({describe(before)}); redoing it and any other such "
+                          f"output ({describe(request)})")
+    return True
+
+
+def _denoise_model(scale: int, denoise: float, method: str, model: str | None, device: str) -> Any:
+    """The blended model of ``--denoise``, loaded once; a bad combination is a usage error."""
+    from restore import api
+    from restore.errors import InputError, ModelError
+
+    try:
+        return api.denoise_model(scale, denoise, method=method, model=model, device=device)
+    except (InputError, ModelError) as exc:
+        raise _error_exit(_describe(exc), EXIT_USAGE) from None
+
+
+def _lossy_model(scale: int, method: str, model: str | None, device: str, jobs: Sequence[Any],
+                 rep: Reporter) -> Any:
+    """With ``--method auto``: the real-photo model for the batch's JPEG / lossy WebP inputs (the clean model
+    sharpens their compression blocks), loaded only when there are some; the choice is printed once."""
+    from restore import api
+    from restore.io import is_lossy
+
+    if method != "auto" or model is not None:
+        return None
+    name = api.real_model(scale)
+    n = sum(1 for j in jobs if is_lossy(j.src))
+    if name is None or n == 0:
+        return None
+    rep.info(f"{n} JPEG/WebP input{'s' if n > 1 else ''}: using {name} (made for compressed photos; "
+             "--denoise 0 keeps the clean model)")
+    return _load_model("upscale", name, None, device, scale)
+
+
+# --------------------------------------------------------------------------- inpaint
+
+
+INPAINT_HELP = """Fill holes in images.
+
+Mask: a gray/RGB image the size of the input; pixels >= 127 (after conversion to gray) are holes. Without --mask, a sidecar <stem>_mask.<ext> (or <stem>.mask.png) beside the image is used, else the image's transparent pixels (alpha < 128) are the holes and the output is opaque RGB. An empty mask copies the image through, with a warning.
+
+Single image: the output is <stem>_inpainted.<ext> beside it unless -o is given. Folder: -o OUTDIR is required and outputs keep their names (<stem>_inpainted.<ext> when OUTDIR is the input folder); --mask is a folder of masks matched by file stem (<stem>.* or <stem>_mask.*), or one mask file for every image; mask sidecars in the folder are not inpainted themselves.
+"""
+
+
+@app.command(help=INPAINT_HELP, epilog=EXIT_CODES_HELP)
+@_handle_errors
+def inpaint(
+    path: Annotated[Path, typer.Argument(help="An image file, or a folder of images.", show_default=False)],
+    mask: Annotated[Optional[Path], typer.Option("--mask", "-k", help="Mask file, or folder of masks matched by stem. Default: sidecar, then alpha.", show_default=False)] = None,
+    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Output file (single image) or folder. Default for a single image: <stem>_inpainted.<ext> beside it.", show_default=False)] = None,
+    method: Annotated[str, typer.Option("--method", "-m", help=f"Method: {_method_names('inpaint')}. auto = shipped CNN, else telea.")] = "auto",
+    model: Annotated[Optional[str], typer.Option("--model", help="Model name (see `restore models`) or .safetensors path; overrides --method.", show_default=False)] = None,
+    device: Annotated[str, typer.Option("--device", "-d", help="auto, cpu, cuda or mps (CNN only).")] = "auto",
+    dilate_px: Annotated[int, typer.Option("--dilate", min=0, help="Grow the holes by this many pixels (covers halos around objects).")] = 0,
+    resize_mask: Annotated[bool, typer.Option("--resize-mask", help="Stretch a mask of another size to the image (nearest neighbour) instead of failing.")] = False,
+    overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace existing outputs (default: skip them). Inputs are never overwritten.")] = False,
+    fmt: Annotated[OutFormat, typer.Option("--format", "-f", help="Output format; same = the input's.")] = OutFormat.same,
+    suffix: Annotated[Optional[str], typer.Option("--suffix", help="Appended to output file stems: <stem><suffix>.<ext>. Default: _inpainted beside the input or in its folder, none in another folder.", show_default=False)] = None,
+    quality: Annotated[int, typer.Option("--quality", "-q", min=1, max=100, help="JPEG/WebP quality.")] = 95,
+    max_pixels: Annotated[Optional[int], typer.Option("--max-pixels", min=1, help="Refuse inputs with more pixels than this, read from the file's header before decoding (default: restore.io.DEFAULT_MAX_PIXELS, 250 MP).", show_default=False)] = None,
+    precision: Annotated[Precision, typer.Option("--precision", help="CNN arithmetic: auto = bfloat16 on CPUs with native bf16 and float16 on CUDA (the pre-fill stays fp32), else fp32.")] = Precision.auto,
+    threads: Annotated[Optional[int], typer.Option("--threads", min=1, help=THREADS_HELP, show_default=False)] = None,
+    engine: Annotated[Engine, typer.Option("--engine", help="local (this process; pipelined reads and writes) or ray (Ray actors, each loading the model once; pip install 'restore[cluster]').")] = Engine.local,
+    ray_address: Annotated[Optional[str], typer.Option("--ray-address", help="Join this Ray cluster (default: start a local Ray instance).", show_default=False)] = None,
+    workers: Annotated[int, typer.Option("--workers", min=1, help="Ray actors (--engine ray).")] = 1,
+    gpus_per_worker: Annotated[float, typer.Option("--gpus-per-worker", min=0.0, help="GPUs each Ray actor asks for (--engine ray).")] = 0.0,
+    batch_size: Annotated[int, typer.Option("--batch-size", min=1, help="Files per Ray task (--engine ray).")] = 4,
+) -> None:
+    _apply_threads(threads)
+    code = run_inpaint(path, mask=mask, output=output, method=method, model=model, device=device,
+                       dilate_px=dilate_px, resize_mask=resize_mask, overwrite=overwrite, quality=quality,
+                       max_pixels=max_pixels, fmt=fmt.value, suffix=suffix, precision=precision.value,
+                       opts=_engine_options(engine, ray_address, workers, gpus_per_worker, batch_size))
+    raise typer.Exit(code)
+
+
+def collect_inpaint_images(folder: Path, mask: Path | None = None, exclude: Path | None = None) -> tuple[list[Path], list[Path]]:
+    """Images of ``folder`` to inpaint (non-recursive), leaving out mask files: sidecars of another
+    image there (``x_mask.png`` when ``x.*`` exists) and the ``mask`` file itself. Returns
+    (images, non-image files)."""
+    from restore.masks import mask_owner_stem
+
+    pairs, others = collect_images([folder], exclude=exclude)
+    files = [f for f, _ in pairs]
+    stems = {f.stem for f in files}
+    mask_file = mask.resolve() if mask is not None and mask.is_file() else None
+    images = [
+        f for f in files
+        if mask_owner_stem(f) not in stems and (mask_file is None or f.resolve() != mask_file)
+    ]
+    return images, others
+
+
+def run_inpaint(
+    path: Path,
+    *,
+    mask: Path | None = None,
+    output: Path | None = None,
+    method: str = "auto",
+    model: str | None = None,
+    device: str = "auto",
+    dilate_px: int = 0,
+    resize_mask: bool = False,
+    overwrite: bool = False,
+    quality: int = 95,
+    max_pixels: int | None = None,
+    fmt: str = "same",
+    suffix: str | None = None,
+    precision: str = "auto",
+    opts: EngineOptions | None = None,
+) -> int:
+    """The ``inpaint`` command; returns the exit code."""
+    opts = opts or EngineOptions()
+    from restore.batch import inpaint_decoded, run_pipeline
+    from restore.io import DEFAULT_MAX_PIXELS, is_image_path, output_suffix, read_image_with_meta, write_image
+    from restore.manifest import Manifest
+    from restore.masks import resolve_mask
+
+    _quiet_opencv()
+    rep = Reporter()
+    method, model = _split_method("inpaint", method, model)
+    ext = None if fmt == "same" else f".{fmt}"
+    if mask is not None and not mask.exists():
+        raise _error_exit(f"{mask}: no such mask file or folder", EXIT_USAGE)
+
+    if path.is_dir():
+        if output is None:
+            raise _error_exit("a folder input needs -o OUTDIR", EXIT_USAGE)
+        images, others = collect_inpaint_images(path, mask, exclude=output)
+        rep.not_images = len(others)
+        if not images:
+            raise _error_exit(f"no image found in {path}", EXIT_USAGE)
+        if suffix is None:
+            # writing into the input folder: a suffix keeps the inputs (and lets a re-run resume)
+            suffix = INPAINT_SUFFIX if output.resolve() == path.resolve() else ""
+        plan = plan_outputs([(f, Path(f.name)) for f in images], output, suffix=suffix, ext=ext)
+    elif path.is_file():
+        if not is_image_path(path):
+            raise _error_exit(f"{path}: not an image file (extension {path.suffix or 'missing'})", EXIT_USAGE)
+        if output is None:
+            dst = path.with_name(f"{path.stem}{INPAINT_SUFFIX if suffix is None else suffix}{ext or output_suffix(path.suffix)}")
+        elif is_image_path(output) and not output.is_dir():
+            dst = output
+        else:
+            same_dir = output.resolve() == path.parent.resolve()
+            sfx = suffix if suffix is not None else (INPAINT_SUFFIX if same_dir else "")
+            dst = output / f"{path.stem}{sfx}{ext or output_suffix(path.suffix)}"
+        plan = plan_outputs([(path, Path(path.name))], dst, out_is_file=True)
+    else:
+        raise _error_exit(f"{path}: no such file or folder", EXIT_USAGE)
+
+    for src, msg in plan.problems:
+        rep.error(f"{src}: {msg}")
+        rep.failed += 1
+    loaded = _load_model("inpaint", method, model, device)
+    manifest = Manifest()
+    request = {"op": "inpaint", "model": _model_label(loaded, method, model), "dilate": dilate_px,
+               "mask": str(mask.resolve()) if mask is not None else "sidecar or alpha"}
+    todo = []
+    for job in plan.jobs:
+        redo = overwrite or _made_differently(job.dst, request, manifest, rep)
+        if job.dst.exists() and not redo:
+            rep.skipped += 1
+            continue
+        todo.append(_Task(job.src, job.dst, request, redo, loaded if loaded is not None else model, ref=model))
+
+    def read(t: _Task) -> Any:
+        image, meta = read_image_with_meta(t.src, max_pixels=max_pixels or DEFAULT_MAX_PIXELS)
+        holes, source = resolve_mask(t.src, image, mask, resize=resize_mask)
+        return image, meta, holes, source
+
+    def process(t: _Task, data: Any) -> Any:
+        image, meta, holes, source = data
+        _first_frame_note(t.src, meta, rep)
+        t.note = f"mask: {source}"
+        with rep.library_warnings(t.src):
+            out = inpaint_decoded(t.src, image, holes, source, method=method, model=t.model, device=device,
+                                    dilate_px=dilate_px, warn=rep.warn, precision=precision)
+        return out, meta, source
+
+    def write(t: _Task, result: Any) -> None:
+        out, meta, source = result
+        protect = [t.src] + ([source.path] if source.path is not None else [])
+        write_image(t.dst, out, meta=meta, overwrite=t.redo, quality=quality, inputs=protect)
+
+    spec = {"op": "inpaint", "method": method, "device": device, "precision": precision, "quality": quality,
+            "max_pixels": max_pixels, "mask": str(mask) if mask is not None else None, "resize_mask": resize_mask,
+            "dilate": dilate_px}
+    for t in _run_batch(todo, opts, spec, lambda: run_pipeline(todo, read, process, write, catch=_per_file_errors()),
+                        manifest, rep):
+        if len(plan.jobs) == 1 and t.note:
+            rep.info(f"{t.note}; wrote {t.dst}")
+    rep.summary("inpainted")
+    return rep.exit_code

@@ -1,0 +1,388 @@
+"""Common parts of the command line: exit codes, the Typer app, the reporter (one line per problem), error
+handling, shared options (precision, backend, engine, threads) and the batch's accounting. Imports no torch.
+"""
+from __future__ import annotations
+
+import functools
+import os
+import time
+import warnings
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from enum import Enum
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import typer
+
+from restore.catalogue import BACKENDS, PRECISIONS  # torch- and NumPy-free
+
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.progress import Progress
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+EXIT_CODES_HELP = "Exit codes: 0 = all files ok or skipped, 1 = some file failed, 2 = usage error (bad option, no input found, unknown method/model)."
+
+app = typer.Typer(
+    name="restore",
+    help="Image restoration: CNN super-resolution and inpainting, with classical baselines.",
+    epilog=EXIT_CODES_HELP,
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,  # our errors are one line; anything else is a bug and should show as one
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _method_names(task: str) -> str:
+    """Valid method names for --help (api's lists are cheap: no torch); never breaks --help."""
+    try:
+        from restore import catalogue
+
+        names = catalogue.upscale_methods() if task == "upscale" else catalogue.inpaint_methods()
+        return ", ".join(names)
+    except Exception:  # a broken model registry must not take `restore --help` down with it
+        return "see `restore models`"
+
+
+# --------------------------------------------------------------------------- output helpers
+
+
+class Reporter:
+    """Prints one-line messages to stderr (through the progress bar when one is live) and counts outcomes."""
+
+    def __init__(self) -> None:
+        from rich.console import Console
+
+        self.err: Console = Console(stderr=True, soft_wrap=True, highlight=False)
+        self.out: Console = Console(soft_wrap=True, highlight=False)
+        self.done = 0
+        self.skipped = 0
+        self.not_images = 0
+        self.failed = 0
+        self.started = time.perf_counter()
+        self._progress: Progress | None = None
+        self._warned: set[str] = set()
+
+    def _console(self) -> Console:
+        return self._progress.console if self._progress is not None else self.err
+
+    def error(self, msg: str) -> None:
+        from rich.text import Text
+
+        self._console().print(Text(f"error: {_one_line(msg)}", style="red"))
+
+    def warn(self, msg: str) -> None:
+        from rich.text import Text
+
+        self._console().print(Text(f"warning: {_one_line(msg)}", style="yellow"))
+
+    def warn_once(self, key: str, msg: str) -> None:
+        """A warning that would repeat for every file of a batch, said the first time only."""
+        if key not in self._warned:
+            self._warned.add(key)
+            self.warn(msg)
+
+    def library_warnings(self, src: Path) -> Any:
+        """Context: the library's ``warnings.warn`` calls while ``src`` is processed become one line per kind
+        (the first file that triggers it is named), not Python's multi-line warning text."""
+        rep = self
+
+        class _Catch(warnings.catch_warnings):
+            def __enter__(self) -> Any:
+                self.log = super().__enter__()
+                warnings.simplefilter("always")
+                return self.log
+
+            def __exit__(self, *exc: Any) -> None:
+                super().__exit__(*exc)
+                for w in self.log or []:
+                    rep.warn_once(type(w.message).__name__, f"{src}: {w.message} (said once)")
+
+        return _Catch(record=True)
+
+    def info(self, msg: str) -> None:
+        from rich.text import Text
+
+        self._console().print(Text(_one_line(msg), style="dim"))
+
+    def progress(self, items: Iterable[Any], label: Callable[[Any], str], total: int | None = None) -> Iterator[Any]:
+        """Yield ``items`` under a progress bar showing the current item's label (stderr, TTY only)."""
+        from rich.progress import (BarColumn, MofNCompleteColumn, Progress, SpinnerColumn,
+                                   TextColumn, TimeElapsedColumn)
+
+        progress = Progress(
+            SpinnerColumn(), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+            TextColumn("{task.description}"),
+            console=self.err, transient=True, disable=not self.err.is_terminal,
+        )
+        self._progress = progress
+        try:
+            with progress:
+                task = progress.add_task("", total=len(items) if total is None else total)  # type: ignore[arg-type]
+                for item in items:
+                    progress.update(task, description=_escape(label(item)))
+                    yield item
+                    progress.advance(task)
+        finally:
+            self._progress = None
+
+    def summary(self, verb: str) -> None:
+        parts = [f"{verb} {self.done}"]
+        if self.skipped:
+            parts.append(f"skipped {self.skipped} (output exists; --overwrite to redo)")
+        if self.not_images:
+            parts.append(f"ignored {self.not_images} non-image file{'s' if self.not_images != 1 else ''}")
+        parts.append(f"failed {self.failed}")
+        secs = time.perf_counter() - self.started
+        style = "red" if self.failed else "green"
+        from rich.text import Text
+
+        self.out.print(Text(", ".join(parts) + f" in {secs:.1f} s", style=style))
+
+    @property
+    def exit_code(self) -> int:
+        return EXIT_FAILED if self.failed else EXIT_OK
+
+
+def _one_line(msg: str) -> str:
+    return " ".join(str(msg).split())
+
+
+def _escape(s: str) -> str:
+    from rich.markup import escape
+
+    return escape(s)
+
+
+def _error_exit(msg: str, code: int) -> typer.Exit:
+    Reporter().error(msg)
+    return typer.Exit(code)
+
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _handle_errors(fn: F) -> F:
+    """Turn library/OS errors escaping a command into one red line and exit code 1 (never a traceback)."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from restore.errors import RestoreError
+
+        try:
+            return fn(*args, **kwargs)
+        except typer.Exit:
+            raise
+        except (RestoreError, OSError, MemoryError) as exc:
+            raise _error_exit(_describe(exc), EXIT_FAILED) from None
+        except KeyboardInterrupt:
+            raise _error_exit("interrupted", 130) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _describe(exc: BaseException) -> str:
+    from restore.errors import RestoreError
+
+    if isinstance(exc, RestoreError):
+        return str(exc)
+    if isinstance(exc, MemoryError):
+        return "out of memory (try a smaller --tile or a smaller image)"
+    if isinstance(exc, OSError):
+        where = f"{exc.filename}: " if getattr(exc, "filename", None) else ""
+        return f"{where}{exc.strerror or exc}"
+    return f"{type(exc).__name__}: {exc}"
+
+
+def _file_error(src: Path, exc: BaseException) -> str:
+    """Error line for one file of a batch, naming the file once."""
+    msg = _describe(exc)
+    return msg if msg.startswith(str(src)) else f"{src}: {msg}"
+
+
+def _per_file_errors() -> tuple[type[BaseException], ...]:
+    """Errors that fail one file of a batch (the batch goes on). With RESTORE_DEBUG=1 unexpected
+    exceptions propagate with their traceback instead of being reported as a failed file."""
+    from restore.errors import RestoreError
+
+    if os.environ.get("RESTORE_DEBUG"):
+        return (RestoreError, OSError, MemoryError)
+    return (Exception,)
+
+
+def _quiet_opencv() -> None:
+    """OpenCV logs decoder warnings on stderr; our own error line says the same thing, once."""
+    import cv2
+
+    try:
+        cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_SILENT)
+    except AttributeError:  # very old builds
+        pass
+
+
+
+
+
+class OutFormat(str, Enum):
+    same = "same"
+    png = "png"
+    jpg = "jpg"
+    webp = "webp"
+    tiff = "tiff"
+
+
+Precision = Enum("Precision", {p: p for p in PRECISIONS}, type=str)
+Backend = Enum("Backend", {b: b for b in BACKENDS}, type=str)
+
+
+THREADS_HELP = "CPU threads for the networks (default: $RESTORE_THREADS, else every core)."
+
+
+class Engine(str, Enum):
+    local = "local"
+    ray = "ray"
+
+
+@dataclass
+class EngineOptions:
+    """Where a batch runs: here (pipelined threads) or on Ray actors (restore/cluster.py)."""
+
+    engine: str = "local"
+    address: str | None = None
+    workers: int = 1
+    gpus_per_worker: float = 0.0
+    batch_size: int = 4
+
+
+def _engine_options(engine: Engine, ray_address: str | None, workers: int, gpus_per_worker: float,
+                    batch_size: int) -> EngineOptions:
+    if engine == Engine.ray:
+        from restore.cluster import require_ray
+        from restore.errors import InputError
+
+        try:
+            require_ray()
+        except InputError as exc:
+            raise _error_exit(str(exc), EXIT_USAGE) from None
+    elif ray_address is not None:
+        raise _error_exit("--ray-address needs --engine ray", EXIT_USAGE)
+    return EngineOptions(engine.value, ray_address, workers, gpus_per_worker, batch_size)
+
+
+def _run_batch(todo: list[Any], opts: EngineOptions, spec: dict[str, Any], local: Callable[[], Iterator[Any]],
+               manifest: Any, rep: Reporter) -> Iterator[Any]:
+    """Run a planned batch on its engine; yield each finished task (failures are reported and counted here, and
+    each written output is recorded in the manifest)."""
+    if opts.engine == "ray":
+        from restore.cluster import run_on_ray
+        from restore.errors import InputError
+
+        spec = {**spec, "threads": None if opts.address else max(1, (os.cpu_count() or 1) // max(1, opts.workers))}
+        items = [(k, str(t.src), str(t.dst), t.redo, t.ref) for k, t in enumerate(todo)]
+        try:
+            results = ((todo[i], err) for i, err in run_on_ray(items, spec, address=opts.address,
+                                                                 workers=opts.workers,
+                                                                 gpus_per_worker=opts.gpus_per_worker,
+                                                                 batch_size=opts.batch_size))
+            yield from _account(results, manifest, rep, total=len(todo))
+        except InputError as exc:  # Ray could not start or join the cluster: nothing was done
+            raise _error_exit(str(exc), EXIT_USAGE) from None
+    else:
+        yield from _account(local(), manifest, rep, total=len(todo))
+
+
+def _account(results: Iterator[tuple[Any, Any]], manifest: Any, rep: Reporter, total: int) -> Iterator[Any]:
+    for t, err in rep.progress(results, lambda r: r[0].src.name, total=total):
+        if err is None:
+            manifest.record(t.dst, t.request)
+            rep.done += 1
+            yield t
+        else:
+            rep.error(err if isinstance(err, str) and err.startswith(str(t.src)) else
+                      f"{t.src}: {err}" if isinstance(err, str) else _file_error(t.src, err))
+            rep.failed += 1
+
+
+def _apply_threads(threads: int | None) -> None:
+    """``--threads``, else ``$RESTORE_THREADS``, sets torch's intra-op threads; neither leaves torch's default."""
+    if threads is None:
+        env = os.environ.get("RESTORE_THREADS", "").strip()
+        if not env:
+            return
+        try:
+            threads = int(env)
+        except ValueError:
+            threads = 0
+        if threads < 1:
+            raise _error_exit(f"RESTORE_THREADS={env!r} must be a whole number ≥ 1", EXIT_USAGE)
+    import torch
+
+    torch.set_num_threads(threads)
+
+
+def _check_scale(value: int | None) -> int | None:
+    if value is not None and value not in (2, 3, 4):
+        raise typer.BadParameter(f"{value} is not one of 2, 3, 4")
+    return value
+
+
+def _split_method(task: str, method: str, model: str | None) -> tuple[str, str | None]:
+    """Validate --method/--model up front (usage error, exit 2, rather than N failed files).
+    A classical name given to --model is taken as the method."""
+    from restore import catalogue
+
+    classical_names = catalogue.UPSCALE_METHODS if task == "upscale" else catalogue.INPAINT_METHODS
+    if model is not None and model in classical_names:
+        return model, None
+    valid = catalogue.upscale_methods() if task == "upscale" else catalogue.inpaint_methods()
+    if model is None and method not in valid:
+        raise _error_exit(f"unknown {task} method {method!r}; choose from {', '.join(valid)}", EXIT_USAGE)
+    return method, model
+
+
+def _load_model(task: str, method: str, model: str | None, device: str, scale: int | None = None) -> Any:
+    """Load the batch's CNN once — the one asked for, or the default that ``auto`` resolves to — so that a
+    wrong name, a model of the other task or an unavailable device is one usage error (exit 2), not one
+    failure per file. None: a classical method (or ``auto`` with no CNN shipped)."""
+    from restore import api, catalogue
+    from restore.errors import InputError, ModelError
+    from restore.catalogue import default_model
+
+    classical_names = catalogue.UPSCALE_METHODS if task == "upscale" else catalogue.INPAINT_METHODS
+    name = model if model is not None else (method if method not in ("auto", *classical_names) else None)
+    if name is None and method == "auto" and model is None:
+        name = default_model("sr", scale or 4) if task == "upscale" else default_model("inpaint")
+    if name is None:
+        return None
+    try:
+        loaded = api.load_model(name, device=device)
+    except (ModelError, InputError, FileNotFoundError) as exc:
+        raise _error_exit(_describe(exc), EXIT_USAGE) from None
+    want = "sr" if task == "upscale" else "inpaint"
+    if getattr(loaded, "task", None) != want:
+        what = "a super-resolution" if want == "sr" else "an inpainting"
+        raise _error_exit(f"model {name!r} is not {what} model; see `restore models`", EXIT_USAGE)
+    return loaded
+
+
+def _resolve_scale(scale: int | None, method: str, model: str | None) -> int:
+    """--scale, or the scale of the one-scale model asked for (4 when neither says); a model and a --scale
+    that disagree are a usage error."""
+    from restore import catalogue
+
+    name = model if model is not None else method
+    if model is None and method in ("auto", *catalogue.UPSCALE_METHODS):
+        return scale or 4
+    from restore.errors import ModelError
+    from restore.catalogue import read_metadata, resolve
+
+    try:
+        own = read_metadata(resolve(name)).get("scale")
+    except ModelError as exc:
+        raise _error_exit(_describe(exc), EXIT_USAGE) from None
+    if own is not None and scale is not None and scale != own:
+        raise _error_exit(f"model {name!r} upscales ×{own}, but --scale is {scale}; drop --scale or pick a ×{scale} model",
+                          EXIT_USAGE)
+    return int(own or scale or 4)
