@@ -1,7 +1,9 @@
-"""Inference engine: device choice, model cache, tiled SR with feathered overlaps, crop-around-hole inpainting.
+"""Inference engine: model cache (blends and ONNX Runtime sessions too), exact tiled SR (abutting tiles, each cut
+with the network's receptive radius of real context), crop-around-hole inpainting.
 
 The contract every network follows here (as spandrel's): input ``(B, C, H, W)`` float in [0, 1], RGB; the
-engine pads to what the network needs, runs under ``torch.inference_mode``, crops back and clamps.
+engine cuts tiles or crops with enough context, runs under ``torch.inference_mode`` at the resolved precision
+(:mod:`restore.devices`), keeps the valid part and clamps.
 """
 from __future__ import annotations
 
