@@ -215,11 +215,11 @@ def test_ddp_training_under_torchrun(tiny_data, tmp_path, task) -> None:
 
 
 def _ddp_step(rank: int, world: int, port: int, x, y, init, out) -> None:
-    """One SGD step on this rank's half of the batch, through restore.train.World (gloo)."""
+    """One SGD step on this rank's half of the batch, through restore.distributed.World (gloo)."""
     import os
 
     from restore.models import SRNet
-    from restore.train import World
+    from restore.distributed import World
 
     os.environ.update({"RANK": str(rank), "WORLD_SIZE": str(world), "LOCAL_RANK": str(rank),
                        "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": str(port)})
