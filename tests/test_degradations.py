@@ -107,3 +107,18 @@ def test_eval_sr_degradation_and_cli_errors(tmp_path, runner) -> None:
     res = runner.invoke(app, ["eval", "sr", "--data", str(tmp_path), "-m", "bicubic-matlab"])
     assert res.exit_code == 1 and "too small" in res.output and "Traceback" not in res.output
 
+
+
+def test_degradation_settings_from_the_command_line(tmp_path, runner) -> None:
+    from restore.cli import app
+    from restore.degradations import RealDegradation, parse_settings
+
+    s = parse_settings("clean_prob=0.1, jpeg_quality=40:90")
+    assert s == {"clean_prob": 0.1, "jpeg_quality": (40, 90)}
+    assert RealDegradation.from_dict(s).jpeg_quality == (40, 90)
+    for bad in ("nope=1", "clean_prob=2", "clean_prob", "jpeg_quality=90:40", "blur_sigma=a:b"):
+        with pytest.raises(InputError):
+            parse_settings(bad)
+    r = runner.invoke(app, ["train", "sr", "--data", str(tmp_path), "--degradation", "real",
+                            "--degradation-set", "nope=1", "--out", str(tmp_path / "run")])
+    assert r.exit_code == 2 and "nope" in r.output and not (tmp_path / "run").exists()
