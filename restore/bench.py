@@ -523,10 +523,10 @@ def bench_sr(data: Path, scales: Sequence[int], *, work: Path, repeats: int, thr
         ours = [m for m in our_models("sr", s)] if shipped else []
         ours += [m for m in (_extra_model(p, "sr") for p in extra_models) if m and m.get("scale") == s]
         for m in ours:
+            flop_px = flops_per_output_pixel(m["path"], s)  # once per model, not per variant
             for v in variants:
                 spec = {"method": "ours-onnx" if v == "onnxruntime" else "ours", "model": m["path"],
-                        "default": m["default"] and v == auto, "variant": v, "base": m["name"],
-                        "flop_px": flops_per_output_pixel(m["path"], s)}
+                        "default": m["default"] and v == auto, "variant": v, "base": m["name"], "flop_px": flop_px}
                 if v != "onnxruntime":
                     spec["precision"] = v
                 methods.append((f"{m['name']} [{v}]", "ours", spec, None))

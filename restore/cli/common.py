@@ -196,9 +196,10 @@ def _describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"
 
 
-def _file_error(src: Path, exc: BaseException) -> str:
-    """Error line for one file of a batch, naming the file once."""
-    msg = _describe(exc)
+def _file_error(src: Path, exc: BaseException | str) -> str:
+    """Error line for one file of a batch, naming the file once (``exc``: the exception, or its text as a Ray
+    actor sends it back)."""
+    msg = exc if isinstance(exc, str) else _describe(exc)
     return msg if msg.startswith(str(src)) else f"{src}: {msg}"
 
 
@@ -300,8 +301,7 @@ def _account(results: Iterator[tuple[Any, Any]], manifest: Any, rep: Reporter, t
             rep.done += 1
             yield t
         else:
-            rep.error(err if isinstance(err, str) and err.startswith(str(t.src)) else
-                      f"{t.src}: {err}" if isinstance(err, str) else _file_error(t.src, err))
+            rep.error(_file_error(t.src, err))
             rep.failed += 1
 
 
