@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -82,3 +83,77 @@ def inpaint_decoded(src: Path, image: Any, holes: Any, source: Any, *, method: s
             warn(f"{src}: mask ({source}) is empty; copying the image unchanged")
         return image
     return restore.inpaint(image, holes, method=method, model=model, device=device, precision=precision)
+
+
+# --- the per-file work of a batch: one home for the local pipeline and the Ray actors --------------------------
+
+@dataclass(frozen=True)
+class UpscaleJob:
+    """The settings of an upscale batch, and its three per-file steps (picklable: Ray actors receive it)."""
+
+    scale: int
+    method: str = "auto"
+    device: str = "auto"
+    tile: int | None = None
+    precision: str = "auto"
+    backend: str = "torch"
+    denoise: float | None = None
+    quality: int = 95
+    max_pixels: int | None = None
+
+    def read(self, src: Path) -> Any:
+        from restore.io import DEFAULT_MAX_PIXELS, read_image_with_meta
+
+        return read_image_with_meta(src, max_pixels=self.max_pixels or DEFAULT_MAX_PIXELS)
+
+    def compute(self, src: Path, data: Any, model: Any, warn: Callable[[str], None] | None = None) -> Any:
+        """``model``: a loaded network, a name or path, or None (the method's; with ``denoise``, the blend)."""
+        import restore
+
+        image, meta = data
+        return restore.upscale(image, self.scale, method=self.method, model=model, device=self.device,
+                               tile=self.tile, precision=self.precision, backend=self.backend,
+                               denoise=self.denoise), meta
+
+    def write(self, src: Path, dst: Path, result: Any, redo: bool) -> None:
+        from restore.io import write_image
+
+        out, meta = result
+        write_image(dst, out, meta=meta, overwrite=redo, quality=self.quality, inputs=(src,))
+
+
+@dataclass(frozen=True)
+class InpaintJob:
+    """The settings of an inpainting batch, and its three per-file steps (picklable: Ray actors receive it)."""
+
+    mask: Path | None = None
+    resize_mask: bool = False
+    method: str = "auto"
+    device: str = "auto"
+    dilate: int = 0
+    precision: str = "auto"
+    quality: int = 95
+    max_pixels: int | None = None
+
+    def read(self, src: Path) -> Any:
+        from restore.io import DEFAULT_MAX_PIXELS, read_image_with_meta
+        from restore.masks import resolve_mask
+
+        image, meta = read_image_with_meta(src, max_pixels=self.max_pixels or DEFAULT_MAX_PIXELS)
+        holes, source = resolve_mask(src, image, self.mask, resize=self.resize_mask)
+        return image, meta, holes, source
+
+    def compute(self, src: Path, data: Any, model: Any, warn: Callable[[str], None] | None = None) -> Any:
+        """``warn``: told when the mask is empty (the image is copied through)."""
+        image, meta, holes, source = data
+        out = inpaint_decoded(src, image, holes, source, method=self.method, model=model, device=self.device,
+                              dilate_px=self.dilate, warn=warn, precision=self.precision)
+        return out, meta, source
+
+    def write(self, src: Path, dst: Path, result: Any, redo: bool) -> None:
+        from restore.io import write_image
+
+        out, meta, source = result
+        protect = [src] + ([source.path] if source.path is not None else [])
+        write_image(dst, out, meta=meta, overwrite=redo, quality=self.quality, inputs=protect)
+

@@ -28,57 +28,35 @@ def require_ray() -> Any:
 
 
 class _Worker:
-    """One actor: settings fixed for the batch, models cached across calls (the engine's cache)."""
+    """One actor: the batch's job (:class:`restore.batch.UpscaleJob` / ``InpaintJob``), models cached across calls
+    (the engine's cache)."""
 
-    def __init__(self, spec: dict[str, Any]) -> None:
+    def __init__(self, job: Any, threads: int | None) -> None:
         import torch
 
-        self.spec = spec
-        if spec.get("threads"):
-            torch.set_num_threads(int(spec["threads"]))
+        self.job = job
+        if threads:
+            torch.set_num_threads(int(threads))
 
     def run(self, chunk: Sequence[Item]) -> list[tuple[int, str | None]]:
+        from pathlib import Path
+
+        from restore.errors import RestoreError
+
         out: list[tuple[int, str | None]] = []
         for i, src, dst, redo, model in chunk:
             try:
-                (self._upscale if self.spec["op"] == "upscale" else self._inpaint)(src, dst, redo, model)
+                result = self.job.compute(Path(src), self.job.read(Path(src)), model)
+                self.job.write(Path(src), Path(dst), result, redo)
                 out.append((i, None))
             except Exception as exc:  # reported per file by the driver, as the local engine does
-                from restore.errors import RestoreError
-
                 out.append((i, str(exc) if isinstance(exc, RestoreError) else f"{type(exc).__name__}: {exc}"))
         return out
 
-    def _upscale(self, src: str, dst: str, redo: bool, model: str | None) -> None:
-        import restore
-        from restore.io import DEFAULT_MAX_PIXELS, read_image_with_meta, write_image
 
-        sp = self.spec
-        image, meta = read_image_with_meta(src, max_pixels=sp["max_pixels"] or DEFAULT_MAX_PIXELS)
-        out = restore.upscale(image, sp["scale"], method=sp["method"], model=model, device=sp["device"],
-                              tile=sp["tile"], precision=sp["precision"], backend=sp["backend"],
-                              denoise=sp["denoise"])
-        write_image(dst, out, meta=meta, overwrite=redo, quality=sp["quality"], inputs=(src,))
-
-    def _inpaint(self, src: str, dst: str, redo: bool, model: str | None) -> None:
-        from pathlib import Path
-
-        from restore.batch import inpaint_decoded
-        from restore.io import DEFAULT_MAX_PIXELS, read_image_with_meta, write_image
-        from restore.masks import resolve_mask
-
-        sp = self.spec
-        image, meta = read_image_with_meta(src, max_pixels=sp["max_pixels"] or DEFAULT_MAX_PIXELS)
-        mask = Path(sp["mask"]) if sp["mask"] else None
-        holes, source = resolve_mask(Path(src), image, mask, resize=sp["resize_mask"])
-        out = inpaint_decoded(Path(src), image, holes, source, method=sp["method"], model=model,
-                              device=sp["device"], dilate_px=sp["dilate"], precision=sp["precision"])
-        protect = [src] + ([str(source.path)] if source.path is not None else [])
-        write_image(dst, out, meta=meta, overwrite=redo, quality=sp["quality"], inputs=protect)
-
-
-def run_on_ray(items: Sequence[Item], spec: dict[str, Any], *, address: str | None = None, workers: int = 1,
-               gpus_per_worker: float = 0.0, batch_size: int = 4) -> Iterator[tuple[int, str | None]]:
+def run_on_ray(items: Sequence[Item], job: Any, *, threads: int | None = None, address: str | None = None,
+               workers: int = 1, gpus_per_worker: float = 0.0, batch_size: int = 4
+               ) -> Iterator[tuple[int, str | None]]:
     """Yield ``(index, error text or None)`` for every item as actors finish them (any order).
 
     Raises:
@@ -104,7 +82,7 @@ def run_on_ray(items: Sequence[Item], spec: dict[str, Any], *, address: str | No
         from ray.util import ActorPool
 
         actor = ray.remote(num_gpus=gpus_per_worker)(_Worker) if gpus_per_worker else ray.remote(_Worker)
-        pool = ActorPool([actor.remote(spec) for _ in range(max(1, workers))])
+        pool = ActorPool([actor.remote(job, threads) for _ in range(max(1, workers))])
         chunks = [list(items[k:k + max(1, batch_size)]) for k in range(0, len(items), max(1, batch_size))]
         for results in pool.map_unordered(lambda a, c: a.run.remote(c), chunks):
             yield from results

@@ -1,7 +1,8 @@
 """The batch commands: ``restore upscale`` and ``restore inpaint`` (planning, resume, engines)."""
 from __future__ import annotations
 
-from collections.abc import Sequence
+import os
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Optional
@@ -10,8 +11,8 @@ import typer
 
 from restore.cli.common import (
     Backend, EXIT_CODES_HELP, EXIT_USAGE, Engine, EngineOptions, OutFormat, Precision, Reporter, THREADS_HELP,
-    _apply_threads, _check_scale, _describe, _engine_options, _error_exit, _handle_errors, _load_model,
-    _method_names, _per_file_errors, _quiet_opencv, _resolve_scale, _run_batch, _split_method, app,
+    _apply_threads, _check_scale, _describe, _engine_options, _error_exit, _file_error, _handle_errors, _load_model,
+    _method_names, _per_file_errors, _quiet_opencv, _resolve_scale, _split_method, app,
 )
 from restore.cli.inputs import (
     INPAINT_SUFFIX, MIN_FAST_TILE, _out_is_file, collect_images, plan_outputs,
@@ -78,11 +79,10 @@ def run_upscale(
 ) -> int:
     """The ``upscale`` command; returns the exit code."""
     opts = opts or EngineOptions()
-    import restore
     from restore import api
-    from restore.batch import run_pipeline
+    from restore.batch import UpscaleJob
     from restore.errors import InputError
-    from restore.io import DEFAULT_MAX_PIXELS, is_image_path, is_lossy, read_image_with_meta, write_image
+    from restore.io import is_image_path
     from restore.manifest import Manifest
 
     _quiet_opencv()
@@ -117,14 +117,16 @@ def run_upscale(
         rep.failed += 1
 
     if denoise is not None:
-        loaded = lossy_model = _denoise_model(scale, denoise, method, model, device)
+        _denoise_model(scale, denoise, method, model, device)  # a bad combination is one usage error
+        loaded, lossy, lossy_model = None, set(), None  # each file: the (cached) blend, through `denoise`
     else:
         loaded = _load_model("upscale", method, model, device, scale)
-        lossy_model = _lossy_model(scale, method, model, device, plan.jobs, rep)
+        lossy, lossy_model = _lossy_model(scale, method, model, device, plan.jobs, rep)
+    real = api.real_model(scale)
     manifest = Manifest()
     todo = []
     for job in plan.jobs:
-        net = lossy_model if lossy_model is not None and is_lossy(job.src) else loaded
+        net = lossy_model if job.src in lossy else loaded
         request = {"op": "upscale", "scale": scale, "model": _model_label(net, method, model)}
         if denoise is not None:
             request["denoise"] = denoise
@@ -132,29 +134,12 @@ def run_upscale(
         if job.dst.exists() and not redo:
             rep.skipped += 1
             continue
-        lossy = lossy_model is not None and net is lossy_model and denoise is None
-        ref = api.real_model(scale) if lossy else model  # what a Ray actor loads for this file
-        todo.append(_Task(job.src, job.dst, request, redo, net if net is not None else model, ref=ref))
-
-    def read(t: _Task) -> Any:
-        return read_image_with_meta(t.src, max_pixels=max_pixels or DEFAULT_MAX_PIXELS)
-
-    def process(t: _Task, data: Any) -> Any:
-        image, meta = data
-        _first_frame_note(t.src, meta, rep)
-        with rep.library_warnings(t.src):
-            return restore.upscale(image, scale, method=method, model=t.model, device=device, tile=tile,
-                                   precision=precision, backend=backend), meta
-
-    def write(t: _Task, result: Any) -> None:
-        out, meta = result
-        write_image(t.dst, out, meta=meta, overwrite=t.redo, quality=quality, inputs=(t.src,))
-
-    spec = {"op": "upscale", "scale": scale, "method": method, "device": device, "tile": tile,
-            "precision": precision, "backend": backend, "denoise": denoise, "quality": quality,
-            "max_pixels": max_pixels}
-    for _t in _run_batch(todo, opts, spec, lambda: run_pipeline(todo, read, process, write, catch=_per_file_errors()),
-                         manifest, rep):
+        # ref: what a Ray actor loads for this file (a name or path; None = the method's)
+        todo.append(_Task(job.src, job.dst, request, redo, net if net is not None else model,
+                          ref=real if job.src in lossy else model))
+    work = UpscaleJob(scale, method=method, device=device, tile=tile, precision=precision, backend=backend,
+                      denoise=denoise, quality=quality, max_pixels=max_pixels)
+    for _done in _run_batch(todo, work, opts, manifest, rep):
         pass
     rep.summary("upscaled")
     return rep.exit_code
@@ -172,12 +157,6 @@ class _Task:
     model: Any = None
     note: str = ""  # said when the batch is one file
     ref: str | None = None  # the model as a name or path, for an engine in another process (None: the method's)
-
-
-def _first_frame_note(src: Path, meta: Any, rep: Reporter) -> None:
-    if meta.frames > 1:
-        rep.warn_once("frames", f"{src}: an animation of {meta.frames} frames; only the first is processed "
-                                "(said once)")
 
 
 def _model_label(loaded: Any, method: str, model: str | None) -> str:
@@ -212,21 +191,71 @@ def _denoise_model(scale: int, denoise: float, method: str, model: str | None, d
 
 
 def _lossy_model(scale: int, method: str, model: str | None, device: str, jobs: Sequence[Any],
-                 rep: Reporter) -> Any:
-    """With ``--method auto``: the real-photo model for the batch's JPEG / lossy WebP inputs (the clean model
-    sharpens their compression blocks), loaded only when there are some; the choice is printed once."""
+                 rep: Reporter) -> tuple[set[Path], Any]:
+    """With ``--method auto``: the batch's JPEG / lossy WebP inputs (each file's header read once) and the
+    real-photo model for them (the clean model sharpens their compression blocks), loaded only when there are
+    some; the choice is printed once. ``(set(), None)`` otherwise."""
     from restore import api
     from restore.io import is_lossy
 
-    if method != "auto" or model is not None:
-        return None
     name = api.real_model(scale)
-    n = sum(1 for j in jobs if is_lossy(j.src))
-    if name is None or n == 0:
-        return None
+    if method != "auto" or model is not None or name is None:
+        return set(), None
+    lossy = {j.src for j in jobs if is_lossy(j.src)}
+    if not lossy:
+        return set(), None
+    n = len(lossy)
     rep.info(f"{n} JPEG/WebP input{'s' if n > 1 else ''}: using {name} (made for compressed photos; "
              "--denoise 0 keeps the clean model)")
-    return _load_model("upscale", name, None, device, scale)
+    return lossy, _load_model("upscale", name, None, device, scale)
+
+
+def _run_batch(todo: list[_Task], work: Any, opts: EngineOptions, manifest: Any, rep: Reporter,
+               on_read: Callable[[_Task, Any], None] | None = None) -> Iterator[_Task]:
+    """Run a planned batch with ``work`` (:class:`restore.batch.UpscaleJob` / ``InpaintJob``) on its engine —
+    here, pipelined, or on Ray actors — and yield each task written. Failures are reported and counted here,
+    and each written output is recorded in the manifest."""
+    if opts.engine == "ray":
+        from restore.cluster import run_on_ray
+        from restore.errors import InputError
+
+        threads = None if opts.address else max(1, (os.cpu_count() or 1) // max(1, opts.workers))
+        items = [(k, str(t.src), str(t.dst), t.redo, t.ref) for k, t in enumerate(todo)]
+        try:
+            results: Iterator[tuple[_Task, Any]] = (
+                (todo[i], err) for i, err in run_on_ray(items, work, threads=threads, address=opts.address,
+                                                        workers=opts.workers, gpus_per_worker=opts.gpus_per_worker,
+                                                        batch_size=opts.batch_size))
+            yield from _account(results, manifest, rep, len(todo))
+        except InputError as exc:  # Ray could not start or join the cluster: nothing was done
+            raise _error_exit(str(exc), EXIT_USAGE) from None
+        return
+
+    def process(t: _Task, data: Any) -> Any:
+        if data[1].frames > 1:  # data = (image, meta, ...)
+            rep.warn_once("frames", f"{t.src}: an animation of {data[1].frames} frames; only the first is "
+                                    "processed (said once)")
+        if on_read is not None:
+            on_read(t, data)
+        with rep.library_warnings(t.src):
+            return work.compute(t.src, data, t.model, warn=rep.warn)
+
+    from restore.batch import run_pipeline
+
+    yield from _account(run_pipeline(todo, lambda t: work.read(t.src), process,
+                                     lambda t, r: work.write(t.src, t.dst, r, t.redo), catch=_per_file_errors()),
+                        manifest, rep, len(todo))
+
+
+def _account(results: Iterator[tuple[_Task, Any]], manifest: Any, rep: Reporter, total: int) -> Iterator[_Task]:
+    for t, err in rep.progress(results, lambda r: r[0].src.name, total=total):
+        if err is None:
+            manifest.record(t.dst, t.request)
+            rep.done += 1
+            yield t
+        else:
+            rep.error(_file_error(t.src, err))
+            rep.failed += 1
 
 
 # --------------------------------------------------------------------------- inpaint
@@ -309,10 +338,9 @@ def run_inpaint(
 ) -> int:
     """The ``inpaint`` command; returns the exit code."""
     opts = opts or EngineOptions()
-    from restore.batch import inpaint_decoded, run_pipeline
-    from restore.io import DEFAULT_MAX_PIXELS, is_image_path, output_suffix, read_image_with_meta, write_image
+    from restore.batch import InpaintJob
+    from restore.io import is_image_path, output_suffix
     from restore.manifest import Manifest
-    from restore.masks import resolve_mask
 
     _quiet_opencv()
     rep = Reporter()
@@ -362,30 +390,12 @@ def run_inpaint(
             continue
         todo.append(_Task(job.src, job.dst, request, redo, loaded if loaded is not None else model, ref=model))
 
-    def read(t: _Task) -> Any:
-        image, meta = read_image_with_meta(t.src, max_pixels=max_pixels or DEFAULT_MAX_PIXELS)
-        holes, source = resolve_mask(t.src, image, mask, resize=resize_mask)
-        return image, meta, holes, source
+    def note(t: _Task, data: Any) -> None:
+        t.note = f"mask: {data[3]}"  # data = (image, meta, holes, mask source)
 
-    def process(t: _Task, data: Any) -> Any:
-        image, meta, holes, source = data
-        _first_frame_note(t.src, meta, rep)
-        t.note = f"mask: {source}"
-        with rep.library_warnings(t.src):
-            out = inpaint_decoded(t.src, image, holes, source, method=method, model=t.model, device=device,
-                                    dilate_px=dilate_px, warn=rep.warn, precision=precision)
-        return out, meta, source
-
-    def write(t: _Task, result: Any) -> None:
-        out, meta, source = result
-        protect = [t.src] + ([source.path] if source.path is not None else [])
-        write_image(t.dst, out, meta=meta, overwrite=t.redo, quality=quality, inputs=protect)
-
-    spec = {"op": "inpaint", "method": method, "device": device, "precision": precision, "quality": quality,
-            "max_pixels": max_pixels, "mask": str(mask) if mask is not None else None, "resize_mask": resize_mask,
-            "dilate": dilate_px}
-    for t in _run_batch(todo, opts, spec, lambda: run_pipeline(todo, read, process, write, catch=_per_file_errors()),
-                        manifest, rep):
+    work = InpaintJob(mask=mask, resize_mask=resize_mask, method=method, device=device, dilate=dilate_px,
+                      precision=precision, quality=quality, max_pixels=max_pixels)
+    for t in _run_batch(todo, work, opts, manifest, rep, on_read=note):
         if len(plan.jobs) == 1 and t.note:
             rep.info(f"{t.note}; wrote {t.dst}")
     rep.summary("inpainted")

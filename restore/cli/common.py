@@ -272,39 +272,6 @@ def _engine_options(engine: Engine, ray_address: str | None, workers: int, gpus_
     return EngineOptions(engine.value, ray_address, workers, gpus_per_worker, batch_size)
 
 
-def _run_batch(todo: list[Any], opts: EngineOptions, spec: dict[str, Any], local: Callable[[], Iterator[Any]],
-               manifest: Any, rep: Reporter) -> Iterator[Any]:
-    """Run a planned batch on its engine; yield each finished task (failures are reported and counted here, and
-    each written output is recorded in the manifest)."""
-    if opts.engine == "ray":
-        from restore.cluster import run_on_ray
-        from restore.errors import InputError
-
-        spec = {**spec, "threads": None if opts.address else max(1, (os.cpu_count() or 1) // max(1, opts.workers))}
-        items = [(k, str(t.src), str(t.dst), t.redo, t.ref) for k, t in enumerate(todo)]
-        try:
-            results = ((todo[i], err) for i, err in run_on_ray(items, spec, address=opts.address,
-                                                                 workers=opts.workers,
-                                                                 gpus_per_worker=opts.gpus_per_worker,
-                                                                 batch_size=opts.batch_size))
-            yield from _account(results, manifest, rep, total=len(todo))
-        except InputError as exc:  # Ray could not start or join the cluster: nothing was done
-            raise _error_exit(str(exc), EXIT_USAGE) from None
-    else:
-        yield from _account(local(), manifest, rep, total=len(todo))
-
-
-def _account(results: Iterator[tuple[Any, Any]], manifest: Any, rep: Reporter, total: int) -> Iterator[Any]:
-    for t, err in rep.progress(results, lambda r: r[0].src.name, total=total):
-        if err is None:
-            manifest.record(t.dst, t.request)
-            rep.done += 1
-            yield t
-        else:
-            rep.error(_file_error(t.src, err))
-            rep.failed += 1
-
-
 def _apply_threads(threads: int | None) -> None:
     """``--threads``, else ``$RESTORE_THREADS``, sets torch's intra-op threads; neither leaves torch's default."""
     if threads is None:
