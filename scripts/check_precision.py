@@ -10,13 +10,11 @@ The data and model settings are the shipped model's (``restore train inpaint`` d
 from __future__ import annotations
 
 import argparse
-import copy
-import json
-import time
 
 import numpy as np
 import torch
 
+from paired_precision import paired_runs
 from restore.data import list_images, load_rgb
 from restore.models import UNet
 from restore.train import (InpaintTrainConfig, _inpaint_batch, inpaint_loss, split_validation, validate_inpaint,
@@ -43,27 +41,12 @@ def main() -> None:
         v = validate_inpaint(net, val_imgs, val_set, prefill_only=False)
         return {f: round(v[f], 4) for f in cfg.families}
 
-    print(json.dumps({"run": "start", **validate(base)}), flush=True)
-    for name, dtype in (("bf16", torch.bfloat16), ("fp32", None)):
-        net = copy.deepcopy(base).train()
-        opt = torch.optim.Adam(net.parameters(), lr=args.lr)
-        opt.load_state_dict(ck["opt"])
-        for g in opt.param_groups:
-            g["lr"] = args.lr
-        rng = np.random.default_rng(12345)  # the same batches for both runs
-        t = time.perf_counter()
-        for _ in range(args.steps):
-            xb, mb, _f = _inpaint_batch(images, cfg, rng)
-            x, m = torch.from_numpy(xb), torch.from_numpy(mb)
-            with torch.autocast("cpu", dtype=dtype or torch.float32, enabled=dtype is not None):
-                y = net(x, m)
-            loss = inpaint_loss(y, x, m)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(net.parameters(), 1.0)
-            opt.step()
-        sec = (time.perf_counter() - t) / args.steps
-        print(json.dumps({"run": name, "steps": args.steps, "s_per_step": round(sec, 3), **validate(net)}), flush=True)
+    def loss_of(net: UNet, _step: int, rng: np.random.Generator) -> torch.Tensor:
+        xb, mb, _f = _inpaint_batch(images, cfg, rng)
+        x, m = torch.from_numpy(xb), torch.from_numpy(mb)
+        return inpaint_loss(net(x, m), x, m)
+
+    paired_runs(base, ck["opt"], lr=args.lr, steps=args.steps, loss_of=loss_of, validate=validate)
 
 
 if __name__ == "__main__":

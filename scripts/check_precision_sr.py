@@ -10,15 +10,13 @@ degradations — in float32. Prints one JSON line per run: PSNR-Y per set and se
 from __future__ import annotations
 
 import argparse
-import copy
 import functools
-import json
-import time
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
+from paired_precision import paired_runs
 from restore.data import SRPairs, list_images
 from restore.degradations import RealDegradation, degrade_real, make_lr
 from restore.train import VAL_DEGRADATIONS, MultiScaleSR, psnr_y, split_validation
@@ -55,26 +53,12 @@ def main() -> None:
         net.train()
         return out
 
-    print(json.dumps({"run": "start", **validate(base)}), flush=True)
-    for name, dtype in (("bf16", torch.bfloat16), ("fp32", None)):
-        net = copy.deepcopy(base).train()
-        opt = torch.optim.Adam(net.parameters(), lr=args.lr)
-        opt.load_state_dict(ck["opt"])
-        for g in opt.param_groups:
-            g["lr"] = args.lr
-        rng = np.random.default_rng(12345)  # the same batches for both runs
-        t = time.perf_counter()
-        for step in range(args.steps):
-            s = scales[step % 2]
-            lr_b, hr_b = pairs.batch(s, 16, 48, rng, degrade_fn=degrade_fn)
-            with torch.autocast("cpu", dtype=dtype or torch.float32, enabled=dtype is not None):
-                loss = F.l1_loss(net(torch.from_numpy(lr_b), s).float(), torch.from_numpy(hr_b))
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(net.parameters(), 1.0)
-            opt.step()
-        sec = (time.perf_counter() - t) / args.steps
-        print(json.dumps({"run": name, "steps": args.steps, "s_per_step": round(sec, 3), **validate(net)}), flush=True)
+    def loss_of(net: MultiScaleSR, step: int, rng: np.random.Generator) -> torch.Tensor:
+        s = scales[step % 2]
+        lr_b, hr_b = pairs.batch(s, 16, 48, rng, degrade_fn=degrade_fn)
+        return F.l1_loss(net(torch.from_numpy(lr_b), s).float(), torch.from_numpy(hr_b))
+
+    paired_runs(base, ck["opt"], lr=args.lr, steps=args.steps, loss_of=loss_of, validate=validate)
 
 
 if __name__ == "__main__":
