@@ -138,6 +138,15 @@ def real_model(scale: int) -> str | None:
     return name if any(m.name == name for m in shipped_models()) else None
 
 
+def model_for_lossy(scale: int, *, method: str = "auto", model: Any = None, denoise: float | None = None) -> str | None:
+    """The rule for a JPEG or lossy-WebP input, decided here once for the CLI and the web server: with the
+    automatic choice (``method="auto"``, no ``model``, no ``denoise``) it gets the real-photo model of its scale
+    (the clean one sharpens compression blocks); ``None`` = keep the request as it is."""
+    if method != "auto" or model is not None or denoise is not None:
+        return None
+    return real_model(scale)
+
+
 def denoise_model(scale: int, denoise: float, *, method: str = "auto", model: Any = None, device: str = "auto"):
     """The SR network for a ``denoise`` strength: the clean default model and the real-photo model of the scale
     blended weight by weight, ``(1 − denoise)·clean + denoise·real`` (cached).

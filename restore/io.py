@@ -50,6 +50,8 @@ from restore.errors import ImageReadError, ImageWriteError, InputError
 __all__ = [
     "IMAGE_EXTENSIONS",
     "ImageMeta",
+    "decode_image",
+    "encode_image",
     "format_from_path",
     "is_image_path",
     "read_image",
@@ -127,6 +129,12 @@ def is_lossy(path: str | os.PathLike[str]) -> bool:
             head = fh.read(4096)
     except OSError:
         return False
+    return is_lossy_data(head)
+
+
+def is_lossy_data(head: bytes) -> bool:
+    """``is_lossy`` for bytes in memory (the first 4 KB are enough)."""
+    head = head[:4096]
     if head[:3] == b"\xff\xd8\xff":
         return True
     return head[:4] == b"RIFF" and head[8:12] == b"WEBP" and b"VP8 " in head[12:]
@@ -152,7 +160,20 @@ def read_image_with_meta(path: str | os.PathLike[str], *,
                          max_pixels: int | None = DEFAULT_MAX_PIXELS) -> tuple[np.ndarray, ImageMeta]:
     """Like ``read_image``, also returning the file's ``ImageMeta`` (format, bit depth, ICC)."""
     p = Path(path)
-    data = _read_bytes(p)
+    return decode_image(_read_bytes(p), p, max_pixels=max_pixels)
+
+
+def decode_image(data: bytes, name: str | os.PathLike[str] = "image", *,
+                 max_pixels: int | None = DEFAULT_MAX_PIXELS) -> tuple[np.ndarray, ImageMeta]:
+    """Decode an image held in memory (an upload, say) exactly as ``read_image_with_meta`` decodes a file; the
+    format is sniffed from the bytes, never taken from ``name``, which only names the image in messages.
+
+    Raises:
+        ImageReadError: empty, not an image, truncated or corrupt, or above ``max_pixels``.
+    """
+    p = Path(name)
+    if not data:
+        raise ImageReadError(f"{p}: empty file")
     fmt, icc, orientation, size, frames = _header_info(data)
     if size is not None and max_pixels is not None and size[0] * size[1] > max_pixels:
         w, h = size
@@ -230,8 +251,6 @@ def _read_bytes(p: Path) -> bytes:
         raise ImageReadError(f"{p}: permission denied") from None
     except OSError as exc:
         raise ImageReadError(f"{p}: cannot read ({exc.strerror or exc})") from None
-    if not data:
-        raise ImageReadError(f"{p}: empty file")
     return data
 
 
@@ -357,6 +376,18 @@ def write_image(
     except OSError as exc:
         raise ImageWriteError(f"{p}: cannot write ({exc.strerror or exc})") from None
     return p
+
+
+def encode_image(array: np.ndarray, fmt: str = "png", *, meta: ImageMeta | None = None, quality: int = 95,
+                 name: str | os.PathLike[str] = "image") -> bytes:
+    """The bytes ``write_image`` would write for ``fmt`` ("png", "jpeg", "webp", "tiff", "bmp"), in memory.
+
+    Raises:
+        ImageWriteError: unknown format or encoding failed. InputError: ``array`` is not an image.
+    """
+    if fmt not in _CV_EXT:
+        raise ImageWriteError(f"{name}: unsupported format {fmt!r} (use one of {', '.join(sorted(_CV_EXT))})")
+    return _encode(array, fmt, meta, quality, Path(name))
 
 
 def _same_file(a: Path, b: Path) -> bool:

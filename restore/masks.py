@@ -25,6 +25,7 @@ __all__ = [
     "find_sidecar_mask",
     "load_mask",
     "mask_from_alpha",
+    "mask_from_image",
     "mask_owner_stem",
     "resolve_mask",
     "to_gray8",
@@ -89,13 +90,20 @@ def load_mask(
         ImageReadError: the mask file is missing or not an image.
         InputError: size mismatch without ``resize``.
     """
+    return mask_from_image(read_image(path), shape, resize=resize, name=path)
+
+
+def mask_from_image(image: np.ndarray, shape: tuple[int, ...], *, resize: bool = False,
+                    name: str | os.PathLike[str] = "mask") -> np.ndarray:
+    """A decoded mask image as a bool ``H×W`` array (True = hole: gray ≥ 127 after compositing any alpha onto
+    black) for an image of ``shape``; ``name`` names the mask in messages. See :func:`load_mask`."""
     h, w = int(shape[0]), int(shape[1])
-    gray = to_gray8(read_image(path))
+    gray = to_gray8(image)
     if gray.shape != (h, w):
         if not resize:
             mh, mw = gray.shape
             raise InputError(
-                f"{path}: mask is {mw}×{mh} but the image is {w}×{h} (resize it, or use --resize-mask)"
+                f"{name}: mask is {mw}×{mh} but the image is {w}×{h} (resize it, or use --resize-mask)"
             )
         gray = cv2.resize(gray, (w, h), interpolation=cv2.INTER_NEAREST)
     return gray >= MASK_THRESHOLD

@@ -25,6 +25,7 @@ from restore.data import SRPairs, list_images, load_rgb, make_mask, augment, MAS
 from restore.devices import cpu_has_bf16
 from restore.distributed import World
 from restore.models import SRNet, UNet
+from restore.models.sr import deepen_state
 from restore.weights import save_model
 
 
@@ -114,7 +115,8 @@ class SRTrainConfig:
     data: list[str]
     scales: list[int] = field(default_factory=lambda: [2, 3, 4])
     base_ch: int = 48
-    n_blocks: int = 6
+    #: body depth; None = 6, or the --init weights' depth (a larger value grows it: restore.models.sr.deepen_state)
+    n_blocks: int | None = None
     upsampler: str = "pixelshuffle"
     padding_mode: str = "zeros"
     iters: int = 10000
@@ -190,9 +192,19 @@ def train_sr(cfg: SRTrainConfig, *, resume: bool = False, progress: Callable[[di
     init_files: dict[int, Path] = {}
     if cfg.init:
         init_files, arch = _init_files(cfg.init, cfg.scales)  # the starting weights decide the architecture
+        if cfg.n_blocks is not None:
+            # a deeper body than the starting weights': the new blocks start as identities (deepen_state)
+            if cfg.n_blocks < arch["n_blocks"]:
+                raise InputError(f"--blocks {cfg.n_blocks}: the --init weights have {arch['n_blocks']} blocks; "
+                                 "a body can be made deeper, not shallower")
+            arch = {**arch, "n_blocks": cfg.n_blocks}
+    elif cfg.n_blocks is None:
+        arch["n_blocks"] = 6
     net = MultiScaleSR(cfg.scales, **arch).to(device)
     for s, path in init_files.items():  # the bodies are shared: every file carries the same one
-        net.nets[str(s)].load_state_dict(load_model(path, device=str(device)).state_dict())
+        sub = net.nets[str(s)]
+        sub.load_state_dict(deepen_state(load_model(path, device=str(device)).state_dict(), arch["n_blocks"],
+                                         sub.state_dict()))
     model = world.wrap(net, unused=len(cfg.scales) > 1)
     opt = torch.optim.Adam(net.parameters(), lr=cfg.lr)
     scaler = torch.amp.GradScaler("cuda", enabled=amp is torch.float16 and device.type == "cuda")

@@ -108,6 +108,18 @@ def blend_models(a, b, t: float, *, device: str = "auto"):
 
     ma, mb = load_model(a, device=device), load_model(b, device=device)
     ia, ib = ma.info, mb.info
+    ca, cb = ia["config"], ib["config"]
+    if ia["arch"] == ib["arch"] == "srnet" and ca.get("n_blocks", 0) < cb.get("n_blocks", 0) and \
+            {**ca, "n_blocks": 0} == {**cb, "n_blocks": 0}:
+        # a deeper real-photo model grown from the clean one: the clean model gains b's extra blocks with a zero
+        # last convolution (exactly itself), so the blend scales those blocks' contribution by t
+        from restore.models import create_model
+        from restore.models.sr import deepen_state
+
+        deeper = create_model("srnet", **cb).to(next(mb.parameters()).device)
+        deeper.load_state_dict(deepen_state(ma.state_dict(), cb["n_blocks"], mb.state_dict()))
+        deeper.info, ma = {**ia, "config": cb}, deeper.eval()
+        ia = ma.info
     if (ia["arch"], ia["config"]) != (ib["arch"], ib["config"]):
         raise ModelError(f"cannot blend {ia['name']!r} and {ib['name']!r}: different architectures")
     sb = mb.state_dict()

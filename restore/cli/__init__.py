@@ -1,7 +1,7 @@
 """Command line interface (Typer): the app assembled from its parts.
 
 ``common`` (exit codes, the app object, reporter, error handling, shared options) ← ``inputs`` (finding inputs,
-planning outputs) ← ``batch_cmds`` (upscale, inpaint) and ``info_cmds`` (models, eval, train, export) ← this
+planning outputs) ← ``batch_cmds`` (upscale, inpaint), ``info_cmds`` (models, eval, train, export) and ``serve_cmd`` (serve) ← this
 module, which also registers ``bench`` (restore/bench_cli.py) and ``analyze`` (restore/analysis/cli.py).
 
 Only the CLI prints and exits; the library raises. Heavy imports (torch, OpenCV, the API's
@@ -16,7 +16,7 @@ import warnings
 
 from restore.analysis.cli import analyze_app
 from restore.bench_cli import bench_command
-from restore.cli import batch_cmds, info_cmds  # noqa: F401  (importing them registers their commands on `app`)
+from restore.cli import batch_cmds, info_cmds, serve_cmd  # noqa: F401  (importing them registers their commands on `app`)
 from restore.cli.batch_cmds import run_inpaint, run_upscale
 from restore.cli.common import EXIT_CODES_HELP, EXIT_FAILED, EXIT_OK, EXIT_USAGE, _handle_errors, app
 from restore.cli.inputs import collect_images, plan_outputs

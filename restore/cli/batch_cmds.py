@@ -198,8 +198,8 @@ def _lossy_model(scale: int, method: str, model: str | None, device: str, jobs: 
     from restore import api
     from restore.io import is_lossy
 
-    name = api.real_model(scale)
-    if method != "auto" or model is not None or name is None:
+    name = api.model_for_lossy(scale, method=method, model=model)
+    if name is None:
         return set(), None
     lossy = {j.src for j in jobs if is_lossy(j.src)}
     if not lossy:

@@ -195,7 +195,7 @@ def train_sr_cmd(
     data: Annotated[list[Path], typer.Option("--data", exists=True, help="Training image folder(s); repeat the option for several.", show_default=False)],
     scales: Annotated[str, typer.Option("--scales", help="Comma-separated scales sharing one body, e.g. 2,3,4.")] = "2,3,4",
     base_ch: Annotated[int, typer.Option("--base-ch")] = 48,
-    n_blocks: Annotated[int, typer.Option("--blocks")] = 6,
+    n_blocks: Annotated[Optional[int], typer.Option("--blocks", min=1, help="Body depth: 6 from scratch, or the --init weights' depth; more than that grows the --init body with identity blocks.", show_default=False)] = None,
     upsampler: Annotated[str, typer.Option("--upsampler")] = "pixelshuffle",
     padding: Annotated[str, typer.Option("--padding", help="zeros, reflect, replicate or circular.")] = "zeros",
     iters: Annotated[int, typer.Option("--iters")] = 8000,

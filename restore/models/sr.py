@@ -93,3 +93,30 @@ class SRNet(nn.Module):
             # the skip joins before the shuffle: one shuffle, no full-resolution add
             return self.up.shuffle(self.up.conv(feat) + base)
         return F.pixel_shuffle(base, self.scale) + self.up(feat)
+
+
+def deepen_state(state: dict[str, torch.Tensor], n_blocks: int, fresh: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """The weights of an SRNet with ``n_blocks`` body blocks that computes exactly what ``state``'s shallower
+    net computes: the new blocks (appended after the old ones) get the fresh first convolution of ``fresh``
+    and a zero second one, so each is ``x + 0 = x`` (bit-exact) until training moves it.
+
+    This lets a deeper real-photo model be fine-tuned from a shipped one, and lets the shallower clean model be
+    blended with it weight by weight (``restore.weights.blend_models``).
+
+    Args:
+        state: an SRNet's state dict.
+        n_blocks: the body depth wanted, ≥ the depth of ``state``.
+        fresh: the state dict of a freshly built SRNet of the wanted depth (its new blocks' first convs are used).
+
+    Raises:
+        ValueError: ``n_blocks`` is below the depth of ``state``.
+    """
+    have = len({k.split(".")[1] for k in state if k.startswith("body.")})
+    if n_blocks < have:
+        raise ValueError(f"cannot make a {have}-block SRNet shallower ({n_blocks} blocks)")
+    out = dict(state)
+    for i in range(have, n_blocks):
+        for part in ("weight", "bias"):
+            out[f"body.{i}.body.0.{part}"] = fresh[f"body.{i}.body.0.{part}"].clone()
+            out[f"body.{i}.body.2.{part}"] = torch.zeros_like(fresh[f"body.{i}.body.2.{part}"])
+    return out
