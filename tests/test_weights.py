@@ -142,7 +142,41 @@ def test_blend_refuses_different_architectures(tmp_path) -> None:
     from restore.weights import blend_models
 
     pa = save_model(SRNet(base_ch=8, n_blocks=1, scale=2), tmp_path / "a.safetensors", _sr_info(name="a"))
-    cfg = {"base_ch": 8, "n_blocks": 2, "scale": 2, "upsampler": "pixelshuffle", "padding_mode": "zeros"}
-    pb = save_model(SRNet(base_ch=8, n_blocks=2, scale=2), tmp_path / "b.safetensors", _sr_info(name="b", config=cfg))
+    cfg = {"base_ch": 12, "n_blocks": 1, "scale": 2, "upsampler": "pixelshuffle", "padding_mode": "zeros"}
+    pb = save_model(SRNet(base_ch=12, n_blocks=1, scale=2), tmp_path / "b.safetensors", _sr_info(name="b", config=cfg))
     with pytest.raises(ModelError, match="different architectures"):
         blend_models(pa, pb, 0.5, device="cpu")
+    cfg = {"base_ch": 8, "n_blocks": 0, "scale": 2, "upsampler": "pixelshuffle", "padding_mode": "zeros"}
+    pc = save_model(SRNet(base_ch=8, n_blocks=0, scale=2), tmp_path / "c.safetensors", _sr_info(name="c", config=cfg))
+    with pytest.raises(ModelError, match="different architectures"):  # a deeper clean model cannot be cut down
+        blend_models(pa, pc, 0.5, device="cpu")
+
+
+def test_deepened_models_compute_the_same_and_blend_with_a_deeper_one(tmp_path) -> None:
+    """A clean model blends with a real-photo model grown from it with more blocks: the shallow one gains the
+    extra blocks as exact identities, so t = 0 is the shallow model and t = 1 the deep one, bit for bit."""
+    from restore.models.sr import deepen_state
+    from restore.weights import blend_models
+
+    torch.manual_seed(0)
+    shallow = SRNet(base_ch=8, n_blocks=1, scale=2).eval()
+    deep = SRNet(base_ch=8, n_blocks=3, scale=2)
+    grown = deepen_state(shallow.state_dict(), 3, deep.state_dict())
+    deep.load_state_dict(grown)
+    x = torch.rand(1, 3, 12, 10)
+    with torch.no_grad():
+        assert torch.equal(deep.eval()(x), shallow(x))  # x + 0 = x: exact, not approximately equal
+        for p in deep.body[1:].parameters():
+            p.add_(torch.randn_like(p) * 0.05)  # "training" moves the new blocks
+    with pytest.raises(ValueError, match="shallower"):
+        deepen_state(deep.state_dict(), 1, shallow.state_dict())
+    pa = save_model(shallow, tmp_path / "a.safetensors", _sr_info(name="a"))
+    cfg = {"base_ch": 8, "n_blocks": 3, "scale": 2, "upsampler": "pixelshuffle", "padding_mode": "zeros"}
+    pb = save_model(deep, tmp_path / "b.safetensors", _sr_info(name="b", config=cfg))
+    with torch.no_grad():
+        want_a, want_b = shallow(x), deep(x)
+        assert not torch.equal(want_a, want_b)
+        assert torch.equal(blend_models(pa, pb, 0.0, device="cpu")(x), want_a)
+        assert torch.equal(blend_models(pa, pb, 1.0, device="cpu")(x), want_b)
+        mid = blend_models(pa, pb, 0.5, device="cpu")(x)
+    assert mid.shape == want_a.shape and not torch.equal(mid, want_a) and not torch.equal(mid, want_b)

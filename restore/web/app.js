@@ -10,13 +10,14 @@ const el = {
   zoomIn: $("zoom-in"), zoomOut: $("zoom-out"), zoomFit: $("zoom-fit"), zoomValue: $("zoom-value"),
   compare: $("compare"), keep: $("keep"), download: $("download"), status: $("status"), error: $("error"),
   stage: $("stage"), dropHint: $("drop-hint"), view: $("view"), source: $("source-image"),
-  result: $("result-image"), canvas: $("mask-canvas"), cursor: $("cursor"), busy: $("busy"), busyText: $("busy-text"),
+  result: $("result-image"), divider: $("divider"), canvas: $("mask-canvas"), cursor: $("cursor"), busy: $("busy"), busyText: $("busy-text"),
 };
 const ctx = el.canvas.getContext("2d");
 
 const state = {
   file: null,          // the Blob sent to the server: the original file's bytes, never a re-encoding
-  name: "image",       // stem for download names
+  fileName: "image",  // the opened file's name (names the upload in the server's messages)
+  name: "image",       // its stem, for download names
   w: 0, h: 0,          // natural size of the source
   strokes: [],         // {erase, size, points:[[x,y]...]} or {clear:true}, in image pixels; the mask is their replay
   redo: [],
@@ -50,7 +51,7 @@ function openBlob(blob, name) {
   const probe = new Image();
   probe.onload = () => {
     if (state.sourceUrl) URL.revokeObjectURL(state.sourceUrl);
-    state.file = blob; state.name = stemOf(name); state.sourceUrl = url;
+    state.file = blob; state.fileName = name; state.name = stemOf(name); state.sourceUrl = url;
     state.w = probe.naturalWidth; state.h = probe.naturalHeight;
     el.source.src = url;
     el.canvas.width = state.w; el.canvas.height = state.h;
@@ -87,7 +88,8 @@ function layout() {
   if (!state.w) return;
   if (state.fit) {
     const r = el.stage.getBoundingClientRect();
-    state.zoom = Math.min((r.width - 20) / state.w, (r.height - 20) / state.h, 1);
+    // small images are enlarged too (up to 4×), so that there is room to paint on them
+    state.zoom = Math.min((r.width - 20) / state.w, (r.height - 20) / state.h, 4);
   }
   el.view.style.width = `${Math.max(1, Math.round(state.w * state.zoom))}px`;
   el.view.style.height = `${Math.max(1, Math.round(state.h * state.zoom))}px`;
@@ -211,13 +213,16 @@ document.addEventListener("keydown", (e) => {
 // --- results ------------------------------------------------------------------------------------------------------
 
 // two views of the stage: editing (the mask over the source) and the result (over the source, for comparing)
-function showMask() { el.result.hidden = true; el.canvas.classList.remove("hidden-mask"); }
+function showMask() { el.result.hidden = el.divider.hidden = true; el.canvas.classList.remove("hidden-mask"); }
 function showResult() {
   if (!state.result) return;
   el.result.hidden = false; el.canvas.classList.add("hidden-mask");
+  el.divider.hidden = el.compare.value === "0";
 }
+// left of the divider: the original; right of it: the result
 function applyCompare() {
   el.result.style.clipPath = `inset(0 0 0 ${el.compare.value}%)`;
+  el.divider.style.left = `${el.compare.value}%`;
   showResult();
 }
 el.compare.addEventListener("input", applyCompare);
@@ -300,7 +305,7 @@ async function run(path, form, label, resultName) {
 el.runInpaint.addEventListener("click", async () => {
   if (!state.file || !hasMask()) return;
   const form = new FormData();
-  form.append("image", state.file, `${state.name}.png`);
+  form.append("image", state.file, state.fileName);
   form.append("mask", await maskBlob(), "mask.png");
   if (el.method.value !== "auto") form.append("method", el.method.value);
   await run("api/inpaint", form, "Inpainted", `${state.name}_inpainted.png`);
@@ -308,7 +313,7 @@ el.runInpaint.addEventListener("click", async () => {
 el.runUpscale.addEventListener("click", async () => {
   if (!state.file) return;
   const form = new FormData();
-  form.append("image", state.file, `${state.name}.png`);
+  form.append("image", state.file, state.fileName);
   form.append("scale", el.scale.value);
   if (!el.denoiseGroup.hidden && el.denoise.value !== "auto") form.append("denoise", el.denoise.value);
   await run("api/upscale", form, `Upscaled ×${el.scale.value}`, `${state.name}_x${el.scale.value}.png`);
