@@ -977,12 +977,10 @@ def check_targets(result: dict[str, Any]) -> list[dict[str, Any]]:
     return out
 
 
-def _fmt_params(n: int | None) -> str:
-    if n is None:
-        return "?"
-    if n == 0:
-        return "–"
-    return f"{n / 1e6:.2f}M" if n >= 1_000_000 else f"{n / 1e3:.1f}k"
+def _params(n: int | None) -> str:
+    from restore.catalogue import format_params  # not at the top: the peers' worker runs this file without restore
+
+    return format_params(n, "?")
 
 
 def _fmt(v: float | None, spec: str, suffix: str = "") -> str:
@@ -1020,7 +1018,7 @@ def format_tables(result: dict[str, Any]) -> str:
                 continue
             is_ref = r.get("ref") == r["method"]
             lines.append(
-                f"| {r['scale']} | {name} | {r['kind']} | {_fmt_params(r['params'])} | {r['psnr_y']:.2f} | "
+                f"| {r['scale']} | {name} | {r['kind']} | {_params(r['params'])} | {r['psnr_y']:.2f} | "
                 f"{r['ssim_y']:.4f} | {r['mp_per_s']:.2f} | {r['mp_per_cpu_s']:.2f} | {r['peak_mb']:.0f} | "
                 f"{'ref' if is_ref else _fmt(r.get('d_quality_vs_ours'), '+.2f', ' dB')} | "
                 f"{'1×' if is_ref else _fmt(r.get('speed_vs_ours'), '.2f', '×')} | "
@@ -1038,7 +1036,7 @@ def format_tables(result: dict[str, Any]) -> str:
                 continue
             is_ref = r.get("ref") == r["method"]
             lines.append(
-                f"| {r['hole_label']} | {100 * r['hole_fraction']:.1f} | {name} | {r['kind']} | {_fmt_params(r['params'])} | "
+                f"| {r['hole_label']} | {100 * r['hole_fraction']:.1f} | {name} | {r['kind']} | {_params(r['params'])} | "
                 f"{r['psnr_hole']:.2f} | {r['s_per_image']:.3f} | {r['s_max']:.3f} | {r['cpu_s_per_image']:.3f} | {r['peak_mb']:.0f} | "
                 f"{'ref' if is_ref else _fmt(r.get('d_quality_vs_ours'), '+.2f', ' dB')} | "
                 f"{'1×' if is_ref else _fmt(r.get('speed_vs_ours'), '.2f', '×')} | "

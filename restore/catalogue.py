@@ -45,6 +45,15 @@ class ModelInfo:
     path: str | None = None
 
 
+def format_params(n: int | None, unknown: str = "") -> str:
+    """A parameter count for tables: ``292.3k``, ``1.25M``; ``–`` for none (classical), ``unknown`` for None."""
+    if n is None:
+        return unknown
+    if n == 0:
+        return "–"
+    return f"{n / 1e6:.2f}M" if n >= 1_000_000 else f"{n / 1e3:.1f}k"
+
+
 def upscale_methods() -> list[str]:
     """Valid ``method`` names for :func:`restore.upscale`: auto, shipped SR models, classical methods."""
     cnn = sorted({m.name for m in shipped_models() if m.task == "sr"})

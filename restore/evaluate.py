@@ -73,10 +73,10 @@ def bench_images(data: str | Path) -> list[Path]:
 
 def _rgb_u8(path: Path) -> np.ndarray:
     from restore.io import read_image
+    from restore.pixels import to_uint8
 
     img = read_image(path)
-    if img.dtype == np.uint16:
-        img = (img.astype(np.float32) / 257.0 + 0.5).astype(np.uint8)
+    img = to_uint8(img)
     if img.ndim == 2:
         img = np.repeat(img[:, :, None], 3, axis=2)
     return np.ascontiguousarray(img[:, :, :3])

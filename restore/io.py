@@ -35,7 +35,6 @@ import secrets
 import struct
 import tempfile
 import threading
-import warnings
 import zlib
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager, suppress
@@ -46,6 +45,7 @@ import cv2
 import numpy as np
 
 from restore.errors import ImageReadError, ImageWriteError, InputError
+from restore.pixels import to_uint8
 
 __all__ = [
     "IMAGE_EXTENSIONS",
@@ -355,7 +355,7 @@ def write_image(
     p = Path(path)
     fmt = format_from_path(p)
     for src in inputs:
-        if _same_file(p, Path(src)):
+        if same_file(p, Path(src)):
             raise ImageWriteError(f"{p}: refusing to overwrite an input file")
     if not overwrite and os.path.lexists(p):
         raise ImageWriteError(f"{p}: already exists (use overwrite to replace it)")
@@ -390,7 +390,7 @@ def encode_image(array: np.ndarray, fmt: str = "png", *, meta: ImageMeta | None 
     return _encode(array, fmt, meta, quality, Path(name))
 
 
-def _same_file(a: Path, b: Path) -> bool:
+def same_file(a: Path, b: Path) -> bool:
     """Whether two paths name the same file (hard links, symlinks and case-insensitive FS included)."""
     with suppress(OSError):
         if os.path.samefile(a, b):
@@ -516,7 +516,7 @@ def _convert_dtype(arr: np.ndarray, fmt: str) -> np.ndarray:
             return (x * 255.0 + 0.5).astype(np.uint8)
         return (x * 65535.0 + 0.5).astype(np.uint16)  # PNG: keep float precision in 16 bit
     if arr.dtype == np.uint16 and eight_bit_only:
-        return ((arr.astype(np.uint32) + 128) // 257).astype(np.uint8)
+        return to_uint8(arr)
     return arr
 
 

@@ -15,7 +15,8 @@ import cv2
 import numpy as np
 
 from restore.errors import InputError
-from restore.io import IMAGE_EXTENSIONS, is_image_path, read_image
+from restore.io import IMAGE_EXTENSIONS, is_image_path, read_image, same_file
+from restore.pixels import to_uint8
 
 __all__ = [
     "MASK_THRESHOLD",
@@ -61,7 +62,7 @@ def to_gray8(image: np.ndarray) -> np.ndarray:
     if a.dtype == bool:
         a = a.astype(np.uint8) * 255
     elif a.dtype == np.uint16:
-        a = ((a.astype(np.uint32) + 128) // 257).astype(np.uint8)
+        a = to_uint8(a)
     elif a.dtype.kind == "f":
         a = (np.clip(np.nan_to_num(a, nan=0.0), 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
     elif a.dtype != np.uint8:
@@ -166,16 +167,9 @@ def find_mask_in_folder(folder: str | os.PathLike[str], image_path: str | os.Pat
     cands = _candidates(folder, stem, img.suffix) + _candidates(folder, f"{stem}_mask", img.suffix)
     cands.append(folder / f"{stem}.mask.png")
     for cand in cands:
-        if cand.is_file() and not _same_file(cand, img):
+        if cand.is_file() and not same_file(cand, img):
             return cand
     return None
-
-
-def _same_file(a: Path, b: Path) -> bool:
-    try:
-        return os.path.samefile(a, b)
-    except OSError:
-        return False
 
 
 def resolve_mask(

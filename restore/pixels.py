@@ -47,3 +47,10 @@ def store(dst: np.ndarray, src: np.ndarray) -> np.ndarray:
             blk += np.float32(0.5)
         dst[y:y + step] = blk  # unsafe cast = truncation, i.e. round half up after the +0.5
     return dst
+
+
+def to_uint8(image: np.ndarray) -> np.ndarray:
+    """uint16 → uint8 with rounding (``(x + 128) // 257``: 65535 → 255, 32896 → 128); uint8 passes through."""
+    if image.dtype == np.uint16:
+        return ((image.astype(np.uint32) + 128) // 257).astype(np.uint8)
+    return image

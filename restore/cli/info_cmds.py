@@ -8,22 +8,13 @@ from typing import Annotated, Any, Optional
 
 import typer
 
+from restore.catalogue import format_params
 from restore.cli.common import (
     EXIT_CODES_HELP, EXIT_USAGE, THREADS_HELP, _apply_threads, _check_scale, _describe, _error_exit,
     _handle_errors, app,
 )
 
 # --------------------------------------------------------------------------- models
-
-
-def _fmt_params(n: int | None) -> str:
-    if n is None:
-        return ""
-    if n >= 1_000_000:
-        return f"{n / 1e6:.1f}M"
-    if n >= 1_000:
-        return f"{n / 1e3:.0f}k"
-    return str(n)
 
 
 def _headline(scores: dict[str, Any], task: str) -> str:
@@ -67,7 +58,7 @@ def models(
         table.add_column(col, no_wrap=col != "about", justify="right" if col == "params" else "left")
     for m in entries:
         kind = "default" if m.name in defaults else m.kind
-        row = [m.name, m.task, kind, ",".join(str(s) for s in m.scales), _fmt_params(m.params),
+        row = [m.name, m.task, kind, ",".join(str(s) for s in m.scales), format_params(m.params),
                _headline(dict(m.scores or {}), m.task)]
         table.add_row(*row, *([m.description or ""] if wide else []))
     console.print(table)

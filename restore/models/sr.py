@@ -5,7 +5,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from restore.models.blocks import ResBlock, activation, check_padding_mode, conv
+from restore.models.blocks import ResBlock, check_padding_mode, conv
 from restore.models.upsamplers import PixelShuffleUp, make_upsampler
 
 
