@@ -615,10 +615,10 @@ def test_public_api_and_import_isolation():
 
 def test_kernel_cache_built_under_inference_mode_still_trains() -> None:
     """A kernel first cached inside ``torch.inference_mode`` must not break a later backward pass."""
-    import pyramids.core as core
+    from pyramids import _borders, _kernels
 
-    core._weight_cached.cache_clear()
-    core._border_index.cache_clear()
+    _kernels._weight_cached.cache_clear()
+    _borders._border_index.cache_clear()
     with torch.inference_mode():
         pyr_up(pyr_down(torch.rand(1, 2, 9, 7)), size=(9, 7))
     x = torch.rand(1, 2, 9, 7, requires_grad=True)
