@@ -18,11 +18,12 @@ from typing import Any, Callable
 import numpy as np
 import torch
 
+from restore.models.descriptor import ModelDescriptor, describe
 from restore import api
 from restore.bench import synthetic_image
 
 
-def load(spec: str) -> torch.nn.Module:
+def load(spec: str) -> ModelDescriptor:
     if spec.startswith("random:"):
         from restore.models import UNet
 
@@ -30,8 +31,7 @@ def load(spec: str) -> torch.nn.Module:
         net = UNet(widths=tuple(int(x) for x in spec.split(":", 1)[1].split(","))).eval()
         for p in net.parameters():
             p.requires_grad_(False)
-        net.info = {"name": spec}
-        return net
+        return describe(net, name=spec)
     return api.load_model(spec, device="cpu")
 
 

@@ -25,11 +25,12 @@ from typing import Any, Callable
 import numpy as np
 import torch
 
+from restore.models.descriptor import ModelDescriptor, describe
 from restore import api, engine, pixels
 from restore.bench import synthetic_image
 
 
-def load(spec: str) -> torch.nn.Module:
+def load(spec: str) -> ModelDescriptor:
     if spec.startswith("random:"):
         from restore.models import SRNet
 
@@ -38,8 +39,7 @@ def load(spec: str) -> torch.nn.Module:
         net = SRNet(base_ch=ch, n_blocks=nb, scale=s).eval()
         for p in net.parameters():
             p.requires_grad_(False)
-        net.info = {"name": spec}
-        return net
+        return describe(net, name=spec)
     return api.load_model(spec, device="cpu")
 
 
@@ -178,7 +178,7 @@ def cmd_archs(a: argparse.Namespace) -> None:
     for spec in a.archs:
         ch, nb = (int(x) for x in spec.split(","))
         net = load(f"random:{ch},{nb},{a.scale}")
-        params = sum(p.numel() for p in net.parameters())
+        params = sum(p.numel() for p in net.module.parameters())
         for n in a.sizes:
             img = synthetic_image(n, n)
             med, _ = median_s(lambda: api.upscale(img, a.scale, model=net, device="cpu", tile=a.tile), a.repeats)
@@ -204,7 +204,7 @@ def _to_tensor_nchw(f: np.ndarray, device: torch.device) -> torch.Tensor:
 
 
 @contextlib.contextmanager
-def engine_variant(net: torch.nn.Module, contiguous: bool = False, bf16: bool = False, **_: Any):
+def engine_variant(net: ModelDescriptor, contiguous: bool = False, bf16: bool = False, **_: Any):
     """Patch restore.engine for one variant (restored on exit)."""
     saved = {k: getattr(engine, k) for k in ("to_tensor", "get_model", "autocast")}
     try:

@@ -38,7 +38,12 @@ def list_models() -> list[ModelInfo]:
 
 
 def load_model(name_or_path: str | Path, *, device: str = "auto"):
-    """Build a CNN from a shipped model name or a ``.safetensors`` path (config read from its metadata)."""
+    """Build a CNN from a shipped model name or a ``.safetensors`` path (config read from its metadata).
+
+    Returns:
+        A :class:`restore.models.descriptor.ModelDescriptor`: the ``module`` with its ``name``, ``task``,
+        ``scale``, ``receptive_radius``, ``cpu_bf16`` and the file's ``metadata``; call it like the module.
+    """
     from restore.weights import load_model as _load
 
     return _load(name_or_path, device=device)
@@ -284,7 +289,7 @@ def resolve_inpaint_method(method: str = "auto", model: Any = None) -> tuple[str
     if method == PREFILL_METHOD:
         from restore.engine import Prefill
 
-        return method, Prefill()  # through the CNN's crop path: exactly the input the default network corrects
+        return method, Prefill.describe()  # through the CNN's crop path: exactly the input the default network corrects
     if method == "auto":
         name = _default_cnn("inpaint")
         return ("telea", None) if name is None else (method, name)

@@ -178,7 +178,7 @@ def _make_sr_fn(job: dict[str, Any]) -> tuple[Callable[[np.ndarray], np.ndarray]
 
         torch.set_num_threads(int(job["threads"]))
         net = restore.load_model(job["model"], device=job.get("device", "auto"))
-        params = sum(p.numel() for p in net.parameters())
+        params = sum(p.numel() for p in net.module.parameters())
         dev, tile, prec = job.get("device", "auto"), job.get("tile"), job.get("precision", "auto")
         return (lambda lr: restore.upscale(lr, s, model=net, device=dev, tile=tile, precision=prec)), params
     if method == "ours-onnx":
@@ -216,7 +216,7 @@ def flops_per_output_pixel(model: str | Path, scale: int) -> float:
         cin = m.in_channels if isinstance(m, torch.nn.Conv2d) else m.out_channels
         total[0] += 2.0 * out.numel() * (cin / m.groups) * kh * kw
 
-    hooks = [m.register_forward_hook(hook) for m in net.modules() if isinstance(m, (torch.nn.Conv2d, torch.nn.ConvTranspose2d))]
+    hooks = [m.register_forward_hook(hook) for m in net.module.modules() if isinstance(m, (torch.nn.Conv2d, torch.nn.ConvTranspose2d))]
     with torch.inference_mode():
         net(torch.zeros(1, 3, 64, 64))
     for h in hooks:
@@ -269,7 +269,7 @@ def _make_inpaint_fn(job: dict[str, Any]) -> tuple[Callable[[np.ndarray, np.ndar
 
         torch.set_num_threads(int(job["threads"]))
         net = restore.load_model(job["model"], device=job.get("device", "auto"))
-        params = sum(p.numel() for p in net.parameters())
+        params = sum(p.numel() for p in net.module.parameters())
         dev, prec = job.get("device", "auto"), job.get("precision", "auto")
         return (lambda img, m: restore.inpaint(img, m, model=net, device=dev, precision=prec)), params
     raise ValueError(f"unknown inpainting method {method!r}")

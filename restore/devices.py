@@ -38,11 +38,11 @@ def cpu_has_bf16() -> bool:
 _DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
 
 
-def resolve_precision(precision: str, dev: torch.device, model: torch.nn.Module | None = None) -> torch.dtype | None:
+def resolve_precision(precision: str, dev: torch.device, cpu_bf16: bool = False) -> torch.dtype | None:
     """The reduced dtype a network runs in (``None`` = float32).
 
     ``auto``: float16 on CUDA; bfloat16 on a CPU whose oneDNN has native bf16 kernels (AVX512-BF16 / AMX), for
-    a model that declares it safe (``cpu_bf16 = True``: what needs precision — the SR nets' bicubic skip, the
+    a model whose descriptor says it is safe (``cpu_bf16``: what needs precision — the SR nets' bicubic skip, the
     inpainting pre-fill — stays float32 inside them); float32 elsewhere, where emulated bf16 is slower than
     float32. ``fp32`` / ``bf16`` / ``fp16`` force one. ``RESTORE_PRECISION`` (same values) replaces ``auto``
     from the environment, e.g. to check a result against full precision.
@@ -59,7 +59,7 @@ def resolve_precision(precision: str, dev: torch.device, model: torch.nn.Module 
     if precision == "auto":
         if dev.type == "cuda":
             return torch.float16
-        if dev.type == "cpu" and getattr(model, "cpu_bf16", False) and cpu_has_bf16():
+        if dev.type == "cpu" and cpu_bf16 and cpu_has_bf16():
             return torch.bfloat16
         return None
     if precision == "fp16" and dev.type == "cpu":

@@ -17,6 +17,7 @@ import torch
 from restore.devices import autocast, pick_device, resolve_precision
 from restore.errors import InputError, ModelError
 from restore.catalogue import BACKENDS
+from restore.models.descriptor import ModelDescriptor, describe
 from restore.pixels import store
 
 #: default SR tile (input pixels per side) and context margin around it
@@ -37,30 +38,31 @@ _cache_lock = threading.Lock()
 
 
 @lru_cache(maxsize=8)
-def _cached_model(key: str, device: str):
+def _cached_model(key: str, device: str) -> ModelDescriptor:
     from restore.weights import load_model
 
     return load_model(key, device=device).to(memory_format=torch.channels_last)
 
 
-def get_model(model: Any, device: str | torch.device = "auto") -> torch.nn.Module:
-    """A ready (eval, on device) model from a name, a path or a module; names and paths are cached."""
+def get_model(model: Any, device: str | torch.device = "auto") -> ModelDescriptor:
+    """A ready (eval, on device, channels-last) network's descriptor from a name, a path, a module or a
+    descriptor; names and paths are loaded once and cached."""
     dev = pick_device(device)
-    if isinstance(model, torch.nn.Module):
+    if isinstance(model, (torch.nn.Module, ModelDescriptor)):
         # channels-last: measured 1.2–1.7× faster convolutions on CPU (benchmarks/NOTES.md)
-        return model.to(dev, memory_format=torch.channels_last).eval()
+        return describe(model).to(dev, memory_format=torch.channels_last)
     with _cache_lock:
         return _cached_model(str(model), str(dev))
 
 
 @lru_cache(maxsize=4)
-def _cached_blend(a: str, b: str, t: float, device: str):
+def _cached_blend(a: str, b: str, t: float, device: str) -> ModelDescriptor:
     from restore.weights import blend_models
 
     return blend_models(a, b, t, device=device).to(memory_format=torch.channels_last)
 
 
-def blended_model(a: str, b: str, t: float, device: str | torch.device = "auto") -> torch.nn.Module:
+def blended_model(a: str, b: str, t: float, device: str | torch.device = "auto") -> ModelDescriptor:
     """``(1 − t)·a + t·b`` weight by weight (:func:`restore.weights.blend_models`), cached like named models."""
     dev = pick_device(device)
     with _cache_lock:
@@ -69,15 +71,13 @@ def blended_model(a: str, b: str, t: float, device: str | torch.device = "auto")
 
 class OrtSR(torch.nn.Module):
     """An SR network exported to ONNX (:func:`restore.export.onnx_bytes`) and run by ONNX Runtime's CPU provider in
-    float32, behind the engine's module interface (``task``, ``scale``, ``receptive_radius``, ``info``), so tiling
-    and conversion are the same code path as for PyTorch.
+    float32, as the module of the network's own descriptor (:func:`ort_model`), so tiling and conversion are the
+    same code path as for PyTorch.
 
     Shape: ``(B, 3, H, W)`` → ``(B, 3, H·s, W·s)`` float32, already clamped.
     """
 
-    task = "sr"
-
-    def __init__(self, net: torch.nn.Module) -> None:
+    def __init__(self, net: ModelDescriptor) -> None:
         super().__init__()
         try:
             import onnxruntime as ort
@@ -89,20 +89,23 @@ class OrtSR(torch.nn.Module):
         so.intra_op_num_threads = torch.get_num_threads()
         so.inter_op_num_threads = 1
         self.session = ort.InferenceSession(onnx_bytes(net), so, providers=["CPUExecutionProvider"])
-        self.scale, self.receptive_radius = net.scale, net.receptive_radius
-        self.info = {**getattr(net, "info", {}), "backend": "onnxruntime"}
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         y = self.session.run(["output"], {"image": np.ascontiguousarray(x.float().cpu().numpy())})[0]
         return torch.from_numpy(y)
 
 
+def ort_model(net: ModelDescriptor) -> ModelDescriptor:
+    """``net`` run by ONNX Runtime (float32: ``cpu_bf16`` off), same contract."""
+    return net.with_module(OrtSR(net), cpu_bf16=False, metadata={**net.metadata, "backend": "onnxruntime"})
+
+
 @lru_cache(maxsize=4)
-def _cached_ort(key: str) -> OrtSR:
-    return OrtSR(_cached_model(key, "cpu"))
+def _cached_ort(key: str) -> ModelDescriptor:
+    return ort_model(_cached_model(key, "cpu"))
 
 
-def backend_model(model: Any, backend: str, dev: torch.device) -> torch.nn.Module:
+def backend_model(model: Any, backend: str, dev: torch.device) -> ModelDescriptor:
     """``model`` (name, path or module) ready to run on ``backend`` (``torch`` | ``onnxruntime``).
 
     Raises:
@@ -114,8 +117,9 @@ def backend_model(model: Any, backend: str, dev: torch.device) -> torch.nn.Modul
         return get_model(model, dev)
     if dev.type != "cpu":
         raise InputError("the onnxruntime backend runs on the CPU; use --device cpu or the torch backend")
-    if isinstance(model, torch.nn.Module):
-        return model if isinstance(model, OrtSR) else OrtSR(model.eval())
+    if isinstance(model, (torch.nn.Module, ModelDescriptor)):
+        net = describe(model)
+        return net if isinstance(net.module, OrtSR) else ort_model(net)
     get_model(model, dev)  # loads (and caches) it: load errors are the same as on the torch backend
     with _cache_lock:
         return _cached_ort(str(model))
@@ -140,12 +144,7 @@ def _spans(n: int, tile: int) -> list[tuple[int, int]]:
     return [(a, b) for a, b in zip(bounds[:-1], bounds[1:])]
 
 
-def receptive_radius(model: torch.nn.Module) -> int:
-    """How far (input pixels) an output pixel of ``model`` can see; :data:`TILE_MARGIN` when unknown."""
-    return int(getattr(model, "receptive_radius", TILE_MARGIN))
-
-
-def run_tiled(model: torch.nn.Module, x: np.ndarray, scale: int, tile: int, dev: torch.device, *,
+def run_tiled(model: ModelDescriptor | torch.nn.Module, x: np.ndarray, scale: int, tile: int, dev: torch.device, *,
               margin: int | None = None, batch: int | None = None, out: np.ndarray | None = None,
               dtype: torch.dtype | None = None) -> np.ndarray:
     """Run an SR model over abutting tiles of ``x`` (``H×W×3`` float32) and write each result into ``out``.
@@ -163,7 +162,7 @@ def run_tiled(model: torch.nn.Module, x: np.ndarray, scale: int, tile: int, dev:
     """
     h, w = x.shape[:2]
     s = scale
-    margin = receptive_radius(model) if margin is None else margin
+    margin = describe(model).receptive_radius if margin is None else margin
     if batch is None:
         batch = 8 if dev.type == "cuda" else 1
     if out is None:
@@ -201,19 +200,18 @@ def upscale_array(f: np.ndarray, scale: int, model: Any, *, device: str = "auto"
     :func:`backend_model`."""
     dev = pick_device(device)
     net = backend_model(model, backend, dev)
-    dtype = resolve_precision(precision, dev, net)
-    info = getattr(net, "info", {})
-    if getattr(net, "task", None) != "sr":
-        raise ModelError(f"model {info.get('name', model)!r} is not a super-resolution model")
+    dtype = resolve_precision(precision, dev, net.cpu_bf16)
+    if net.task != "sr":
+        raise ModelError(f"model {net.name!r} is not a super-resolution model")
     if net.scale != scale:
-        raise InputError(f"model {info.get('name', model)!r} upscales ×{net.scale}, not ×{scale}")
+        raise InputError(f"model {net.name!r} upscales ×{net.scale}, not ×{scale}")
     h, w, c = f.shape
     x = np.repeat(f, 3, axis=2) if c == 1 else f
     if out is None:
         out = np.empty((h * scale, w * scale, c), np.float32)
     if tile is None:
         tile = DEFAULT_TILE.get(dev.type, 256)
-        first = next((m for m in net.modules() if isinstance(m, torch.nn.Conv2d)), None)
+        first = next((m for m in net.module.modules() if isinstance(m, torch.nn.Conv2d)), None)
         if dev.type == "cpu" and first is not None and first.out_channels <= NARROW_WIDTH:
             tile = NARROW_CPU_TILE
     if tile < 0:
@@ -278,13 +276,16 @@ class Prefill(torch.nn.Module):
 
     task = "inpaint"
 
-    def __init__(self, of: torch.nn.Module | None = None) -> None:
+    def __init__(self, of: ModelDescriptor | None = None) -> None:
         super().__init__()
         from restore.fill import FillConfig
 
-        self.fill = getattr(of, "fill", None) or FillConfig()
-        name = (getattr(of, "info", None) or {}).get("name")
-        self.info = {"name": f"{name} pre-fill" if name else "pushpull"}
+        self.fill = getattr(of.module if of is not None else None, "fill", None) or FillConfig()
+
+    @classmethod
+    def describe(cls, of: ModelDescriptor | None = None) -> ModelDescriptor:
+        """The pre-fill (of ``of``, else the default one) as a network descriptor."""
+        return describe(cls(of), name=f"{of.name} pre-fill" if of is not None else "pushpull")
 
     def forward(self, image: torch.Tensor, holes: torch.Tensor) -> torch.Tensor:
         from restore.fill import prefill
@@ -299,10 +300,9 @@ def inpaint_array(f: np.ndarray, holes: np.ndarray, model: Any, *, device: str =
     untouched. ``precision``: see :func:`resolve_precision`."""
     dev = pick_device(device)
     net = get_model(model, dev)
-    dtype = resolve_precision(precision, dev, net)
-    info = getattr(net, "info", {})
-    if getattr(net, "task", None) != "inpaint":
-        raise ModelError(f"model {info.get('name', model)!r} is not an inpainting model")
+    dtype = resolve_precision(precision, dev, net.cpu_bf16)
+    if net.task != "inpaint":
+        raise ModelError(f"model {net.name!r} is not an inpainting model")
     gray = f.shape[2] == 1
     x = np.repeat(f, 3, axis=2) if gray else f
     out = x.copy()

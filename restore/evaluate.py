@@ -53,7 +53,7 @@ def ssim_y_np(sr255: np.ndarray, hr255: np.ndarray, shave: int) -> float:
 def _label(task: str, method: str, model: Any, scale: int | None = None) -> str:
     """The name a result is reported under: what ``auto`` resolved to, or the model given."""
     if model is not None:
-        return str(getattr(model, "info", {}).get("name", model))
+        return str(getattr(model, "name", model))  # a descriptor's name, else the name or path given
     if method == "auto":
         from restore.catalogue import default_model
 
@@ -139,7 +139,9 @@ def _cnn_of(method: str, model: Any, device: str):
     from restore.engine import Prefill, get_model
 
     _, mdl = resolve_inpaint_method(method, model)
-    return None if mdl is None or isinstance(mdl, Prefill) else get_model(mdl, device)
+    if mdl is None or isinstance(getattr(mdl, "module", None), Prefill):
+        return None
+    return get_model(mdl, device)
 
 
 def eval_inpaint(data: str | Path, *, methods: Sequence[str] = ("auto", "pushpull", "telea", "ns", "biharmonic"),
@@ -172,7 +174,7 @@ def eval_inpaint(data: str | Path, *, methods: Sequence[str] = ("auto", "pushpul
         if net is not None:
             from restore.engine import Prefill
 
-            runs.append(("prefill", Prefill(net)))
+            runs.append(("prefill", Prefill.describe(net)))
         acc: dict[str, dict[str, list[float]]] = {
             fam: {k: [] for k in ("psnr", "psnr_hole", "ssim", "seconds", "prefill_psnr_hole")} for fam in families}
         for i, fam, m in masks:

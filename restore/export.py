@@ -25,7 +25,8 @@ OPSET = 17
 
 
 def onnx_bytes(net: Any) -> bytes:
-    """A loaded SR network (with its ``info``) as an ONNX model, serialised (see the module docstring).
+    """A loaded SR network (a descriptor, or a module of this project) as an ONNX model, serialised (see the
+    module docstring); its metadata goes with it.
 
     Raises:
         InputError: not a super-resolution model.
@@ -33,16 +34,20 @@ def onnx_bytes(net: Any) -> bytes:
     """
     import torch
 
-    info = getattr(net, "info", None) or {}
-    if getattr(net, "task", None) != "sr":
-        raise InputError(f"{info.get('name', 'model')}: only super-resolution models are exported to ONNX")
+    from restore.models.descriptor import describe
+
+    net = describe(net)
+    info = dict(net.metadata)
+    if net.task != "sr":
+        raise InputError(f"{net.name}: only super-resolution models are exported to ONNX")
+    module = net.module
 
     class Contract(torch.nn.Module):
         """The network plus the clamp of the inference contract."""
 
         def __init__(self) -> None:
             super().__init__()
-            self.net = net
+            self.net = module
 
         def forward(self, x: torch.Tensor) -> torch.Tensor:
             return self.net(x).clamp(0, 1)
@@ -64,14 +69,14 @@ def onnx_bytes(net: Any) -> bytes:
         raise ModelError(f"ONNX export needs the onnx package ({exc}); pip install 'restore[onnx]'") from None
     proto = onnx.load_from_string(buf.getvalue())
     meta = {"task": "sr", "scale": str(net.scale), "receptive_radius": str(net.receptive_radius),
-            "name": str(info.get("name", "")), "input": "image (N, 3, H, W) float32 RGB in [0, 1]",
+            "name": net.name, "input": "image (N, 3, H, W) float32 RGB in [0, 1]",
             "output": "output (N, 3, H*scale, W*scale) float32 in [0, 1]",
             "restore": json.dumps(info, sort_keys=True)}
     for k, v in meta.items():
         entry = proto.metadata_props.add()
         entry.key, entry.value = k, v
     proto.producer_name = "restore"
-    proto.doc_string = f"{info.get('name', '')}: {info.get('description', '')}"
+    proto.doc_string = f"{net.name}: {info.get('description', '')}"
     return proto.SerializeToString()
 
 

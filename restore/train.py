@@ -203,7 +203,7 @@ def train_sr(cfg: SRTrainConfig, *, resume: bool = False, progress: Callable[[di
     net = MultiScaleSR(cfg.scales, **arch).to(device)
     for s, path in init_files.items():  # the bodies are shared: every file carries the same one
         sub = net.nets[str(s)]
-        sub.load_state_dict(deepen_state(load_model(path, device=str(device)).state_dict(), arch["n_blocks"],
+        sub.load_state_dict(deepen_state(load_model(path, device=str(device)).module.state_dict(), arch["n_blocks"],
                                          sub.state_dict()))
     model = world.wrap(net, unused=len(cfg.scales) > 1)
     opt = torch.optim.Adam(net.parameters(), lr=cfg.lr)

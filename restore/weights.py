@@ -52,16 +52,24 @@ def save_model(model, path: str | Path, info: dict[str, Any]) -> Path:
 
 
 def load_model(name_or_path, *, device: str = "auto"):
-    """Rebuild a model from a weights file (or return an already built ``nn.Module`` moved to ``device``)."""
+    """A :class:`~restore.models.descriptor.ModelDescriptor` of a network rebuilt from a weights file (a
+    shipped name or a path), eval mode, on ``device``; the file's metadata is its ``metadata``. An ``nn.Module``
+    or a descriptor is described and moved instead.
+
+    Raises:
+        ModelError: unknown name, missing or corrupt file, config and tensors that disagree, too many
+            parameters, non-finite weights, or a module that is not one of this project's networks.
+    """
     import torch
     from torch import nn
 
     from restore.devices import pick_device
     from restore.models import create_model, migrate_config
+    from restore.models.descriptor import ModelDescriptor, describe
 
     dev = pick_device(device)
-    if isinstance(name_or_path, nn.Module):
-        return name_or_path.to(dev).eval()
+    if isinstance(name_or_path, (nn.Module, ModelDescriptor)):
+        return describe(name_or_path).to(dev)
     path = resolve(name_or_path)
     info = read_metadata(path)
     try:
@@ -90,46 +98,45 @@ def load_model(name_or_path, *, device: str = "auto"):
         raise ModelError(f"{path.name}: weights contain NaN or infinite values ({bad[0]})")
     model = create_model(info["arch"], **config)
     model.load_state_dict(state, strict=True)
-    model.info = info
-    model.eval().to(dev)
     for p in model.parameters():
         p.requires_grad_(False)
-    return model
+    return describe(model.to(dev), name=info.get("name") or path.stem, metadata=info)
 
 
 def blend_models(a, b, t: float, *, device: str = "auto"):
     """Two models of one architecture interpolated parameter by parameter, ``(1 − t)·a + t·b`` (``torch.lerp``:
     exactly ``a`` at 0 and ``b`` at 1), as Real-ESRGAN's ``-dn`` blends its clean and its denoising model.
+    Returns a descriptor named ``a+b@t``.
 
     Raises:
         ModelError: the files differ in architecture or config.
     """
     import torch
 
-    ma, mb = load_model(a, device=device), load_model(b, device=device)
-    ia, ib = ma.info, mb.info
-    ca, cb = ia["config"], ib["config"]
-    if ia["arch"] == ib["arch"] == "srnet" and ca.get("n_blocks", 0) < cb.get("n_blocks", 0) and \
+    da, db = load_model(a, device=device), load_model(b, device=device)
+    ia, ib = dict(da.metadata), dict(db.metadata)
+    ca, cb = ia.get("config", {}), ib.get("config", {})
+    ma = da.module
+    if ia.get("arch") == ib.get("arch") == "srnet" and ca.get("n_blocks", 0) < cb.get("n_blocks", 0) and \
             {**ca, "n_blocks": 0} == {**cb, "n_blocks": 0}:
         # a deeper real-photo model grown from the clean one: the clean model gains b's extra blocks with a zero
         # last convolution (exactly itself), so the blend scales those blocks' contribution by t
         from restore.models import create_model
         from restore.models.sr import deepen_state
 
-        deeper = create_model("srnet", **cb).to(next(mb.parameters()).device)
-        deeper.load_state_dict(deepen_state(ma.state_dict(), cb["n_blocks"], mb.state_dict()))
-        deeper.info, ma = {**ia, "config": cb}, deeper.eval()
-        ia = ma.info
-    if (ia["arch"], ia["config"]) != (ib["arch"], ib["config"]):
-        raise ModelError(f"cannot blend {ia['name']!r} and {ib['name']!r}: different architectures")
-    sb = mb.state_dict()
+        deeper = create_model("srnet", **cb).to(next(db.module.parameters()).device)
+        deeper.load_state_dict(deepen_state(ma.state_dict(), cb["n_blocks"], db.module.state_dict()))
+        ma, ia = deeper.eval(), {**ia, "config": cb}
+    if not ia.get("arch") or (ia.get("arch"), ia.get("config")) != (ib.get("arch"), ib.get("config")):
+        raise ModelError(f"cannot blend {da.name!r} and {db.name!r}: different architectures")
+    sb = db.module.state_dict()
     with torch.no_grad():
         for k, v in ma.state_dict().items():
             if v.is_floating_point():
                 v.copy_(torch.lerp(v, sb[k], t))
-    ma.info = {**ia, "name": f"{ia['name']}+{ib['name']}@{t:g}", "blend": {"a": ia["name"], "b": ib["name"], "t": t},
-               "default": False}
-    return ma
+    name = f"{da.name}+{db.name}@{t:g}"
+    return da.with_module(ma, name=name, metadata={**ia, "name": name, "default": False,
+                                                   "blend": {"a": da.name, "b": db.name, "t": t}})
 
 
 def update_metadata(path: str | Path, **fields: Any) -> Path:

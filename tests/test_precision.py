@@ -10,6 +10,7 @@ from restore.devices import cpu_has_bf16, resolve_precision
 from restore.engine import run_tiled
 from restore.errors import InputError
 from restore.models import SRNet, UNet
+from restore.models.descriptor import describe
 
 CPU = torch.device("cpu")
 needs_bf16 = pytest.mark.skipif(not cpu_has_bf16(), reason="this CPU has no native bfloat16")
@@ -17,14 +18,15 @@ needs_bf16 = pytest.mark.skipif(not cpu_has_bf16(), reason="this CPU has no nati
 
 def test_auto_picks_bf16_only_where_native_and_declared_safe(monkeypatch) -> None:
     monkeypatch.delenv("RESTORE_PRECISION", raising=False)
-    net = SRNet(base_ch=8, n_blocks=1, scale=2)
+    net = describe(SRNet(base_ch=8, n_blocks=1, scale=2)).cpu_bf16
+    assert net is True  # SR nets declare bf16 safe (their skip stays float32)
     monkeypatch.setattr(devices, "cpu_has_bf16", lambda: False)
     assert resolve_precision("auto", CPU, net) is None  # emulated bf16 is slower than fp32: keep fp32
     monkeypatch.setattr(devices, "cpu_has_bf16", lambda: True)
     assert resolve_precision("auto", CPU, net) is torch.bfloat16
-    assert resolve_precision("auto", CPU, torch.nn.Conv2d(3, 3, 3)) is None  # not declared safe
+    assert resolve_precision("auto", CPU, False) is None  # not declared safe
     assert resolve_precision("fp32", CPU, net) is None
-    assert resolve_precision("bf16", CPU, torch.nn.Conv2d(3, 3, 3)) is torch.bfloat16  # forced
+    assert resolve_precision("bf16", CPU, False) is torch.bfloat16  # forced
     monkeypatch.setenv("RESTORE_PRECISION", "fp32")
     assert resolve_precision("auto", CPU, net) is None
     assert resolve_precision("bf16", CPU, net) is torch.bfloat16  # an explicit choice beats the environment

@@ -75,7 +75,7 @@ def test_train_inpaint_exports(tiny_data, tmp_path, structure) -> None:
                              fill={"structure": structure})
     p = train_inpaint(cfg)
     net = load_model(p, device="cpu")
-    assert net.task == "inpaint" and net.fill.structure == structure  # the pre-fill travels in the file
+    assert net.task == "inpaint" and net.module.fill.structure == structure  # the pre-fill travels in the file
     x, holes = torch.rand(1, 3, 20, 24), torch.zeros(1, 1, 20, 24)
     holes[..., 5:12, 6:15] = 1
     assert net(x, holes).shape == (1, 3, 20, 24)

@@ -24,6 +24,9 @@ def test_round_trip_rebuilds_model_from_file_alone(tmp_path) -> None:
     meta = read_metadata(p)
     assert meta["name"] == "tiny-x2" and meta["training"]["iterations"] == 3 and meta["params"] > 0
     loaded = load_model(p, device="cpu")
+    # the descriptor says what the network is, from the file alone
+    assert (loaded.name, loaded.task, loaded.scale, loaded.cpu_bf16) == ("tiny-x2", "sr", 2, True)
+    assert loaded.receptive_radius == net.receptive_radius and loaded.metadata["training"]["iterations"] == 3
     x = torch.rand(1, 3, 8, 8)
     with torch.no_grad():
         assert torch.equal(loaded(x), net.eval()(x))
@@ -35,7 +38,7 @@ def test_unet_round_trip(tmp_path) -> None:
     info = {"name": "inp", "task": "inpaint", "arch": "unet",
             "config": {"widths": [4, 8], "n_bottleneck": 1, "upsampler": "resize-conv", "padding_mode": "reflect"}}
     loaded = load_model(save_model(net, tmp_path / "u.safetensors", info), device="cpu")
-    assert loaded.widths == (4, 8)
+    assert loaded.module.widths == (4, 8) and loaded.task == "inpaint" and loaded.name == "inp"
 
 
 def test_config_tensor_mismatch_is_a_clear_error(tmp_path) -> None:
@@ -92,7 +95,7 @@ def test_old_unet_config_is_migrated_at_load(tmp_path) -> None:
            "fill_structure": 0.9, "fill_structure_sigma": 3.0}
     p = save_model(net, tmp_path / "old.safetensors", {"name": "old", "task": "inpaint", "arch": "unet", "config": old})
     loaded = load_model(p, device="cpu")
-    assert loaded.fill == net.fill and len(loaded.refine) == 0 and not loaded.centre_inputs
+    assert loaded.module.fill == net.fill and len(loaded.module.refine) == 0 and not loaded.module.centre_inputs
     x, holes = torch.rand(1, 3, 16, 16), torch.zeros(1, 1, 16, 16)
     holes[..., 4:9, 3:12] = 1
     with torch.no_grad():
@@ -133,9 +136,10 @@ def test_blend_is_each_model_at_its_end_and_between_in_the_middle(tmp_path) -> N
         assert torch.equal(blend_models(pa, pb, 0.0, device="cpu")(x), ya)
         assert torch.equal(blend_models(pa, pb, 1.0, device="cpu")(x), yb)
         mid = blend_models(pa, pb, 0.5, device="cpu")
-        for k, v in mid.state_dict().items():
+        for k, v in mid.module.state_dict().items():
             torch.testing.assert_close(v, (a.state_dict()[k] + b.state_dict()[k]) / 2)
-    assert mid.info["name"] == "a+b@0.5" and not mid.info["default"]
+    assert mid.name == mid.metadata["name"] == "a+b@0.5" and not mid.metadata["default"]
+    assert mid.metadata["blend"] == {"a": "a", "b": "b", "t": 0.5}
 
 
 def test_blend_refuses_different_architectures(tmp_path) -> None:
@@ -180,3 +184,14 @@ def test_deepened_models_compute_the_same_and_blend_with_a_deeper_one(tmp_path) 
         assert torch.equal(blend_models(pa, pb, 1.0, device="cpu")(x), want_b)
         mid = blend_models(pa, pb, 0.5, device="cpu")(x)
     assert mid.shape == want_a.shape and not torch.equal(mid, want_a) and not torch.equal(mid, want_b)
+
+
+def test_a_module_that_is_not_one_of_ours_is_refused_with_one_line() -> None:
+    from restore.models.descriptor import describe
+
+    with pytest.raises(ModelError, match="not a restore network"):
+        describe(torch.nn.Conv2d(3, 3, 3))
+    with pytest.raises(ModelError, match="not a restore network"):
+        load_model(torch.nn.Conv2d(3, 3, 3), device="cpu")
+    d = describe(SRNet(base_ch=8, n_blocks=1, scale=3), name="mine")
+    assert (d.name, d.task, d.scale) == ("mine", "sr", 3) and describe(d) is d

@@ -161,8 +161,7 @@ class _Task:
 
 def _model_label(loaded: Any, method: str, model: str | None) -> str:
     """What computes a batch's outputs, for the manifest: the loaded network's name, else the method."""
-    info = getattr(loaded, "info", None) or {}
-    return str(info.get("name") or model or method)
+    return str(loaded.name if loaded is not None else model or method)
 
 
 def _made_differently(dst: Path, request: dict[str, Any], manifest: Any, rep: Reporter) -> bool:

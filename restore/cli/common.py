@@ -328,7 +328,7 @@ def _load_model(task: str, method: str, model: str | None, device: str, scale: i
     except (ModelError, InputError, FileNotFoundError) as exc:
         raise _error_exit(_describe(exc), EXIT_USAGE) from None
     want = "sr" if task == "upscale" else "inpaint"
-    if getattr(loaded, "task", None) != want:
+    if loaded.task != want:
         what = "a super-resolution" if want == "sr" else "an inpainting"
         raise _error_exit(f"model {name!r} is not {what} model; see `restore models`", EXIT_USAGE)
     return loaded
