@@ -68,6 +68,85 @@ def _log_interval(state: dict, loss_avg: float, tic: float, validate: Callable[[
     return tic
 
 
+def fit(net: nn.Module, step_loss: Callable[[nn.Module, np.random.Generator, int], torch.Tensor], *,
+        iters: int, lr: float, seed: int, world: World | None = None, device: torch.device | None = None,
+        amp: torch.dtype | None = None, warmup: int = 100, out: Path | None = None, resume: bool = False,
+        val_every: int = 0, validate: Callable[[], dict[str, float]] | None = None,
+        score_keys: Sequence[str] | None = None, unused_parameters: bool = False,
+        on_start: Callable[[dict], None] | None = None, on_step: Callable[[int, float], None] | None = None,
+        before_log: Callable[[dict], None] | None = None,
+        progress: Callable[[dict], None] | None = None) -> dict:
+    """The one training loop (SR, inpainting and the study's variants): Adam, linear warm-up then cosine decay
+    of the learning rate, autocast at ``amp`` with gradient scaling where it is float16 on CUDA, gradients
+    clipped to norm 1 (keeps an unnormalised net from the rare exploding step), DDP under torchrun.
+
+    Args:
+        net: the network, on its device; trained in place. After the loop it holds the best validated weights
+            when ``out`` has them (rank 0), else the last ones.
+        step_loss: ``(model, rng, step) → loss``: draws a batch from ``rng`` and returns the scalar loss of
+            ``model`` (``net``, or its DDP wrapper) on it; runs under autocast.
+        iters, lr, warmup: steps, peak learning rate, warm-up steps.
+        seed: the batch stream (:meth:`World.rng`; one process: ``np.random.default_rng(seed)``).
+        out: run folder for ``checkpoint.pt`` (resumable: weights, optimiser, state) and ``best.pt``; None =
+            nothing written (the study's variants).
+        resume: continue from ``out/checkpoint.pt`` when it exists.
+        val_every: every this many steps (and at the end), on rank 0: ``before_log(state)``, ``validate()``,
+            keep the best by the mean of ``score_keys`` (all keys by default), checkpoint, ``progress(record)``.
+        on_start: called with the state after a resume, before the first step (e.g. a baseline validation).
+        on_step: called with ``(step, loss)`` after every step.
+
+    Returns:
+        the run state: ``step``, ``wall`` (seconds, up to the last interval), ``best``, ``best_val``,
+        ``history`` (one record per interval), and whatever the hooks stored.
+    """
+    world = world or World()
+    device = device or next(net.parameters()).device
+    model = world.wrap(net, unused=unused_parameters)
+    opt = torch.optim.Adam(net.parameters(), lr=lr)
+    scaler = torch.amp.GradScaler("cuda", enabled=amp is torch.float16 and device.type == "cuda")
+    state: dict = {"step": 0, "best": -1.0, "wall": 0.0, "history": []}
+    ckpt = best_path = None
+    if out is not None:
+        out = Path(out)
+        out.mkdir(parents=True, exist_ok=True)
+        ckpt, best_path = out / "checkpoint.pt", out / "best.pt"
+        if resume and ckpt.exists():
+            ck = torch.load(ckpt, map_location=device, weights_only=True)
+            net.load_state_dict(ck["model"])
+            opt.load_state_dict(ck["opt"])
+            state = json.loads(ck["state"])
+    rng = world.rng(seed, state["step"])
+    if on_start is not None:
+        on_start(state)
+    net.train()
+    tic = time.time()
+    loss_avg = 0.0
+    while state["step"] < iters:
+        step = state["step"]
+        for g in opt.param_groups:
+            g["lr"] = _cosine(step, iters, lr, warmup)
+        with torch.autocast(device.type, dtype=amp or torch.float32, enabled=amp is not None):
+            loss = step_loss(model, rng, step)
+        opt.zero_grad(set_to_none=True)
+        scaler.scale(loss).backward()
+        scaler.unscale_(opt)
+        torch.nn.utils.clip_grad_norm_(net.parameters(), 1.0)
+        scaler.step(opt)
+        scaler.update()
+        value = float(loss.detach())
+        loss_avg = 0.98 * loss_avg + 0.02 * value if step else value
+        state["step"] = step + 1
+        if on_step is not None:
+            on_step(step, value)
+        if world.main and ckpt is not None and val_every and (state["step"] % val_every == 0 or state["step"] == iters):
+            if before_log is not None:
+                before_log(state)
+            tic = _log_interval(state, loss_avg, tic, validate, net, opt, best_path, ckpt, progress, score_keys)
+    if world.main and best_path is not None and best_path.exists():
+        net.load_state_dict(torch.load(best_path, map_location=device, weights_only=True)["model"])
+    return state
+
+
 def split_validation(paths: list[Path], n_val: int) -> tuple[list[Path], list[Path]]:
     """Hold back every k-th image (deterministic) for validation, so checkpoints are never chosen on a
     benchmark set."""
@@ -169,7 +248,6 @@ def train_sr(cfg: SRTrainConfig, *, resume: bool = False, progress: Callable[[di
     real = RealDegradation.from_dict(cfg.degradation_settings) if cfg.degradation == "real" else None
     world = World()
     torch.manual_seed(cfg.seed)  # the same initial weights on every rank
-    rng = world.rng(cfg.seed)
     device = world.device(cfg.device)
     amp = autocast_dtype(device, cfg.precision)
     out = Path(cfg.out)
@@ -205,18 +283,6 @@ def train_sr(cfg: SRTrainConfig, *, resume: bool = False, progress: Callable[[di
         sub = net.nets[str(s)]
         sub.load_state_dict(deepen_state(load_model(path, device=str(device)).module.state_dict(), arch["n_blocks"],
                                          sub.state_dict()))
-    model = world.wrap(net, unused=len(cfg.scales) > 1)
-    opt = torch.optim.Adam(net.parameters(), lr=cfg.lr)
-    scaler = torch.amp.GradScaler("cuda", enabled=amp is torch.float16 and device.type == "cuda")
-    state = {"step": 0, "best": -1.0, "wall": 0.0, "history": []}
-    ckpt = out / "checkpoint.pt"
-    if resume and ckpt.exists():
-        ck = torch.load(ckpt, map_location=device, weights_only=True)
-        net.load_state_dict(ck["model"])
-        opt.load_state_dict(ck["opt"])
-        state = json.loads(ck["state"])
-        rng = world.rng(cfg.seed, state["step"])
-    best_path = out / "best.pt"
 
     def validate() -> dict[str, float]:
         net.eval()
@@ -236,37 +302,21 @@ def train_sr(cfg: SRTrainConfig, *, resume: bool = False, progress: Callable[[di
         return res
 
     degrade_fn = functools.partial(degrade_real, cfg=real) if real else None
-    net.train()
-    tic = time.time()
-    loss_avg = 0.0
-    while state["step"] < cfg.iters:
-        step = state["step"]
+
+    def step_loss(model: nn.Module, rng: np.random.Generator, step: int) -> torch.Tensor:
         s = cfg.scales[step % len(cfg.scales)]
         lr_b, hr_b = pairs.batch(s, cfg.batch, cfg.lr_patch, rng, degrade_fn=degrade_fn)
         x = torch.from_numpy(lr_b).to(device)
         y = torch.from_numpy(hr_b).to(device)
-        for g in opt.param_groups:
-            g["lr"] = _cosine(step, cfg.iters, cfg.lr)
-        with torch.autocast(device.type, dtype=amp or torch.float32, enabled=amp is not None):
-            loss = F.l1_loss(model(x, s).float(), y)
-        opt.zero_grad(set_to_none=True)
-        scaler.scale(loss).backward()
-        # clipping keeps an unnormalised net from the rare exploding step (seen at lr 2e-3 without it)
-        scaler.unscale_(opt)
-        torch.nn.utils.clip_grad_norm_(net.parameters(), 1.0)
-        scaler.step(opt)
-        scaler.update()
-        loss_avg = 0.98 * loss_avg + 0.02 * float(loss.detach()) if step else float(loss.detach())
-        state["step"] = step + 1
-        if world.main and (state["step"] % cfg.val_every == 0 or state["step"] == cfg.iters):
-            tic = _log_interval(state, loss_avg, tic, validate if val is not None else None, net, opt, best_path,
-                                ckpt, progress)
+        return F.l1_loss(model(x, s).float(), y)
+
+    # the best validated weights are exported (the last ones without validation)
+    state = fit(net, step_loss, iters=cfg.iters, lr=cfg.lr, seed=cfg.seed, world=world, device=device, amp=amp,
+                out=out, resume=resume, val_every=cfg.val_every, validate=validate if val is not None else None,
+                unused_parameters=len(cfg.scales) > 1, progress=progress)
     world.close()
     if not world.main:
         return []
-    # export the best validated weights (or the last ones without validation)
-    if best_path.exists():
-        net.load_state_dict(torch.load(best_path, map_location=device, weights_only=True)["model"])
     written = []
     for s in cfg.scales:
         single = SRNet(scale=s, **arch)
@@ -465,7 +515,6 @@ def train_inpaint(cfg: InpaintTrainConfig, *, resume: bool = False,
     fill = FillConfig.from_dict(cfg.fill).to_dict()  # bad settings fail before any image is read
     world = World()
     torch.manual_seed(cfg.seed)
-    rng = world.rng(cfg.seed)
     device = world.device(cfg.device)
     amp = autocast_dtype(device, cfg.precision)
     out = Path(cfg.out)
@@ -478,69 +527,48 @@ def train_inpaint(cfg: InpaintTrainConfig, *, resume: bool = False,
     arch = dict(widths=list(cfg.widths), upsampler=cfg.upsampler, padding_mode=cfg.padding_mode,
                 n_bottleneck=cfg.n_bottleneck, refine=list(cfg.refine), centre_inputs=True, fill=fill)
     net = UNet(**arch).to(device)
-    model = world.wrap(net)
-    opt = torch.optim.Adam(net.parameters(), lr=cfg.lr)
-    scaler = torch.amp.GradScaler("cuda", enabled=amp is torch.float16 and device.type == "cuda")
-    state = {"step": 0, "best": -1.0, "wall": 0.0, "history": []}
-    ckpt, best_path = out / "checkpoint.pt", out / "best.pt"
-    if resume and ckpt.exists():
-        ck = torch.load(ckpt, map_location=device, weights_only=True)
-        net.load_state_dict(ck["model"])
-        opt.load_state_dict(ck["opt"])
-        state = json.loads(ck["state"])
-        rng = world.rng(cfg.seed, state["step"])
 
     def validate(prefill_only: bool = False) -> dict[str, float]:
         return validate_inpaint(net, val_imgs, val_set, device=device, amp=amp, prefill_only=prefill_only)
 
-    if world.main and val_set and "prefill_val" not in state:
-        # the pre-fill alone: what the network's learned correction is measured against
-        state["prefill_val"] = validate(prefill_only=True)
-        if progress:
-            progress({"step": 0, "prefill_val": state["prefill_val"]})
+    pre_val: dict[str, float] = {}  # the pre-fill's validation: what each network score is compared with
+
+    def baseline(state: dict) -> None:
+        if world.main and val_set and "prefill_val" not in state:
+            # the pre-fill alone: what the network's learned correction is measured against
+            state["prefill_val"] = validate(prefill_only=True)
+            if progress:
+                progress({"step": 0, "prefill_val": state["prefill_val"]})
+        pre_val.update(state.get("prefill_val") or {})
 
     def validate_and_score() -> dict[str, float]:
         v = validate()
         for f in cfg.families:
-            v[f"gain_{f}"] = round(v[f] - state["prefill_val"][f], 4)
+            v[f"gain_{f}"] = round(v[f] - pre_val[f], 4)
         return v
 
-    net.train()
-    tic = time.time()
-    loss_avg = 0.0
     fam_loss: dict[str, float] = {}
-    while state["step"] < cfg.iters:
-        step = state["step"]
+
+    def step_loss(model: nn.Module, rng: np.random.Generator, step: int) -> torch.Tensor:
         xb, mb, fams = _inpaint_batch(images, cfg, rng)
         x, m = torch.from_numpy(xb).to(device), torch.from_numpy(mb).to(device)
-        for g in opt.param_groups:
-            g["lr"] = _cosine(step, cfg.iters, cfg.lr)
-        with torch.autocast(device.type, dtype=amp or torch.float32, enabled=amp is not None):
-            y = model(x, m)  # float32: the pre-fill runs in float32 and the correction is cast back
+        y = model(x, m)  # float32: the pre-fill runs in float32 and the correction is cast back
         mse = hole_mse(y, x, m)
-        loss = log_mse_loss(mse)  # = inpaint_loss(y, x, m), keeping the per-crop errors for the log
         per_crop = mse.detach().tolist()
         for f in set(fams):  # the training hole PSNR per mask family (moving average)
             v = float(-10 * np.log10(np.mean([e for e, q in zip(per_crop, fams) if q == f]) + 1e-10))
             fam_loss[f] = 0.98 * fam_loss[f] + 0.02 * v if f in fam_loss else v
-        opt.zero_grad(set_to_none=True)
-        scaler.scale(loss).backward()
-        # clipping keeps the rare exploding step (a crop with a tiny hole and a large error) in check
-        scaler.unscale_(opt)
-        torch.nn.utils.clip_grad_norm_(net.parameters(), 1.0)
-        scaler.step(opt)
-        scaler.update()
-        loss_avg = 0.98 * loss_avg + 0.02 * float(loss.detach()) if step else float(loss.detach())
-        state["step"] = step + 1
-        if world.main and (state["step"] % cfg.val_every == 0 or state["step"] == cfg.iters):
-            state["train_hole_psnr"] = {f: round(v, 3) for f, v in fam_loss.items()}
-            tic = _log_interval(state, loss_avg, tic, validate_and_score if val_set else None, net, opt, best_path,
-                                ckpt, progress, score_keys=cfg.families)
+        return log_mse_loss(mse)  # = inpaint_loss(y, x, m), keeping the per-crop errors for the log
+
+    def before_log(state: dict) -> None:
+        state["train_hole_psnr"] = {f: round(v, 3) for f, v in fam_loss.items()}
+
+    state = fit(net, step_loss, iters=cfg.iters, lr=cfg.lr, seed=cfg.seed, world=world, device=device, amp=amp,
+                out=out, resume=resume, val_every=cfg.val_every, validate=validate_and_score if val_set else None,
+                score_keys=cfg.families, on_start=baseline, before_log=before_log, progress=progress)
     world.close()
     if not world.main:
         return None
-    if best_path.exists():
-        net.load_state_dict(torch.load(best_path, map_location=device, weights_only=True)["model"])
     best = state.get("best_val") or {}
     pre = state.get("prefill_val") or {}
     info = {

@@ -13,7 +13,6 @@ learned branch, ``net.up(features)``, which without the skip is the output itsel
 from __future__ import annotations
 
 import copy
-import math
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -277,15 +276,6 @@ def make_sampler(images: list[np.ndarray], cfg: StudyConfig):
 
 # --- training --------------------------------------------------------------------------------------------
 
-def learning_rate(step: int, total: int, peak: float) -> float:
-    """Linear warm-up over the first 10 % (at most 100 steps), then cosine decay to 2 % of the peak."""
-    warm = max(1, min(100, total // 10))
-    if step < warm:
-        return peak * (step + 1) / warm
-    t = (step - warm) / max(1, total - warm)
-    return peak * (0.02 + 0.98 * 0.5 * (1 + math.cos(math.pi * min(t, 1.0))))
-
-
 @dataclass
 class TrainLog:
     iters: int = 0
@@ -303,29 +293,27 @@ def train(net: nn.Module, cfg: StudyConfig, sampler: Callable, *, seed: int,
     Returns:
         the :class:`TrainLog` (wall seconds, final loss).
     """
-    rng = np.random.default_rng(seed)
-    opt = torch.optim.Adam(net.parameters(), lr=cfg.learning_rate)
-    net.train()
+    from restore.train import fit
+
     log = TrainLog()
     tic = time.perf_counter()
-    for step in range(cfg.iters):
-        for g in opt.param_groups:
-            g["lr"] = learning_rate(step, cfg.iters, cfg.learning_rate)
+
+    def step_loss(model: nn.Module, rng: np.random.Generator, step: int) -> torch.Tensor:
         a, b = sampler(rng)
         if cfg.task == "sr":
-            loss = F.l1_loss(net(a), b)
-        else:
-            y = net(a, b)
-            loss = ((y - a).abs() * b).sum() / (b.sum() * a.shape[1]).clamp_min(1.0)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        # an unnormalised net without a skip can take one exploding step early on; clipping keeps runs comparable
-        torch.nn.utils.clip_grad_norm_(net.parameters(), 1.0)
-        opt.step()
-        log.losses.append(float(loss.detach()))
+            return F.l1_loss(model(a), b)
+        y = model(a, b)
+        return ((y - a).abs() * b).sum() / (b.sum() * a.shape[1]).clamp_min(1.0)
+
+    def on_step(step: int, loss: float) -> None:
+        log.losses.append(loss)
         if progress and (step + 1) % max(1, cfg.iters // 5) == 0:
             progress(f"{label} step {step + 1}/{cfg.iters} loss {np.mean(log.losses[-50:]):.4f} "
                      f"{time.perf_counter() - tic:.0f}s")
+
+    # warm-up over the first 10 % (at most 100 steps); fp32, nothing written (a variant is measured, not kept)
+    fit(net, step_loss, iters=cfg.iters, lr=cfg.learning_rate, seed=seed, device=torch.device("cpu"),
+        warmup=max(1, min(100, cfg.iters // 10)), on_step=on_step)
     log.iters = cfg.iters
     log.seconds = time.perf_counter() - tic
     if log.losses:
