@@ -18,7 +18,7 @@ What is measured, and how
       runs there as the worker (``python -P bench.py _worker job.json``): that is why this module imports
       only the standard library and NumPy at the top.
 
-The library raises; ``restore bench`` (:mod:`restore.bench_cli`) prints.
+The library raises; ``restore bench`` (:mod:`restore.cli.bench_cmd`) prints.
 """
 from __future__ import annotations
 

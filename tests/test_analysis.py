@@ -207,6 +207,6 @@ def test_cli_errors_are_one_line(args, message, tmp_path, runner) -> None:
 
 
 def test_analyze_import_is_cheap() -> None:
-    code = "import sys, restore.analysis.cli; print('torch' in sys.modules, 'matplotlib' in sys.modules)"
+    code = "import sys, restore.cli.analyze_cmds; print('torch' in sys.modules, 'matplotlib' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.split() == ["False", "False"]

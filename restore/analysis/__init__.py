@@ -6,6 +6,6 @@ Modules (import them directly; this package imports nothing heavy so ``restore -
 * :mod:`restore.analysis.checkerboard` — phase-mean spread and spectral checkerboard share, per upsampler.
 * :mod:`restore.analysis.padding` — border-band vs interior PSNR and error by distance, per padding mode.
 * :mod:`restore.analysis.figures` — matplotlib (Agg) figures of both studies.
-* :mod:`restore.analysis.cli` — ``restore analyze checkerboard | padding``.
+* :mod:`restore.cli.analyze_cmds` — ``restore analyze checkerboard | padding``.
 """
 from __future__ import annotations

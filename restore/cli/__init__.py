@@ -1,8 +1,8 @@
 """Command line interface (Typer): the app assembled from its parts.
 
 ``common`` (exit codes, the app object, reporter, error handling, shared options) ← ``inputs`` (finding inputs,
-planning outputs) ← ``batch_cmds`` (upscale, inpaint), ``info_cmds`` (models, eval, train, export) and ``serve_cmd`` (serve) ← this
-module, which also registers ``bench`` (restore/bench_cli.py) and ``analyze`` (restore/analysis/cli.py).
+planning outputs) ← ``batch_cmds`` (upscale, inpaint), ``info_cmds`` (models, eval, train, export), ``serve_cmd`` (serve),
+``bench_cmd`` (bench) and ``analyze_cmds`` (analyze) ← this module, which assembles them.
 
 Only the CLI prints and exits; the library raises. Heavy imports (torch, OpenCV, the API's
 model code) happen inside commands so that ``restore --help`` is instant.
@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import warnings
 
-from restore.analysis.cli import analyze_app
-from restore.bench_cli import bench_command
 from restore.cli import batch_cmds, info_cmds, serve_cmd  # noqa: F401  (importing them registers their commands on `app`)
+from restore.cli.analyze_cmds import analyze_app
+from restore.cli.bench_cmd import bench_command
 from restore.cli.batch_cmds import run_inpaint, run_upscale
 from restore.cli.common import EXIT_CODES_HELP, EXIT_FAILED, EXIT_OK, EXIT_USAGE, _handle_errors, app
 from restore.cli.inputs import collect_images, plan_outputs

@@ -1,6 +1,6 @@
 """``restore analyze checkerboard | padding``: the upsampler and padding-mode study (issue #6).
 
-Registered by :mod:`restore.cli`. Importing this module is cheap (Typer only): torch, the study
+Registered by :mod:`restore.cli`; the study itself is :mod:`restore.analysis`. Importing this module is cheap (Typer only): torch, the study
 and matplotlib are imported inside the commands, so ``restore --help`` stays instant. Progress goes to stderr;
 the table (or, with ``--json``, the JSON) to stdout.
 """
@@ -11,6 +11,8 @@ from pathlib import Path
 from typing import Annotated, Any, Callable, Optional
 
 import typer
+
+from restore.cli.common import _handle_errors
 
 analyze_app = typer.Typer(
     help="Study upsamplers (checkerboard artifacts) and padding modes (border artifacts): measure and draw.",
@@ -24,10 +26,7 @@ class Task(str, Enum):
 
 
 def _handled(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """The CLI's error handling (library errors → one line, exit 1), from the common layer of the CLI, which
-    imports nothing of the commands (no cycle)."""
-    from restore.cli.common import _handle_errors
-
+    """The CLI's error handling (library errors → one line, exit 1)."""
     return _handle_errors(fn)
 
 
