@@ -29,7 +29,8 @@ def run_variant(variant: str, size: int, scale: int, model: str, threads: int) -
     import torch
 
     from restore import api
-    from restore.bench import _PeakWindow, synthetic_image
+    from restore.bench import synthetic_image
+    from restore.bench.worker import _PeakWindow
 
     torch.set_num_threads(threads)
     if model.startswith("random:"):

@@ -12,6 +12,7 @@ import pytest
 
 from conftest import make_image
 from restore import bench
+from restore.bench import suites
 from restore.cli import app
 
 torch = pytest.importorskip("torch")
@@ -44,13 +45,13 @@ def _peers_present() -> bool:
 
 @pytest.fixture(scope="module")
 def result(tiny: dict[str, Path]) -> dict:
-    return bench.run_bench(
+    return bench.run_bench(bench.BenchConfig(
         task="all", data=tiny["imgs"], scales=(2,), device="cpu", repeats=1, threads=1,
         models=[str(tiny["sr"]), str(tiny["sr4"]), str(tiny["inpaint"])], shipped=False,
         peers=_peers_present(), create_peer_venv=False,
         inpaint_images=1, inpaint_size=64, families=("thin", "box"),
         large=True, large_size=24, untiled=True, isolate=False, budget_s=0.5, contention=True,
-    )
+    ))
 
 
 def test_sr_rows(result: dict, tiny: dict[str, Path]) -> None:
@@ -141,12 +142,12 @@ def test_tables_and_json(result: dict) -> None:
 
 
 def test_worker_process_protocol(tmp_path: Path) -> None:
-    """A classical job through the real worker entry point (``python -P bench.py _worker job.json``)."""
+    """A classical job through the real worker entry point (``python -P worker.py _worker job.json``)."""
     lr = make_image((12, 10, 3))
     np.save(tmp_path / "lr.npy", lr)
     job = {"task": "sr", "method": "cv2-bicubic", "scale": 3, "inputs": [str(tmp_path / "lr.npy")],
            "outdir": str(tmp_path / "out"), "repeats": 2, "budget_s": 1.0, "threads": 1}
-    res = bench._dispatch(job, tmp_path, python=None, isolate=True)
+    res = suites._dispatch(job, tmp_path, python=None, isolate=True)
     assert "error" not in res, res
     assert len(res["seconds"]) == 1 and 1 <= len(res["runs"][0]) <= 2
     assert np.load(res["outputs"][0]).shape == (36, 30, 3)
@@ -154,7 +155,7 @@ def test_worker_process_protocol(tmp_path: Path) -> None:
 
 
 def test_worker_errors_are_rows(tmp_path: Path) -> None:
-    res = bench._dispatch({"task": "sr", "method": "nope", "scale": 2, "inputs": [], "outdir": str(tmp_path),
+    res = suites._dispatch({"task": "sr", "method": "nope", "scale": 2, "inputs": [], "outdir": str(tmp_path),
                            "repeats": 1, "threads": 1}, tmp_path, python=None, isolate=False)
     assert "unknown SR method" in res["error"]
 

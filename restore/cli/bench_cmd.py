@@ -46,14 +46,14 @@ def bench_command(
     import shlex
     import sys
 
-    from restore.bench import format_tables, run_bench
+    from restore.bench import BenchConfig, format_tables, run_bench
 
     fams = [m.strip() for m in masks.split(",") if m.strip()]
-    res = run_bench(task=task.value, data=data, scales=_ints(scales, "--scales"), device=device, repeats=repeats,
-                    threads=threads, models=model or (), peers=peers, peers_dir=peers_dir, inpaint_images=images,
-                    families=fams, large=large, large_size=large_size, untiled=untiled, contention=contention,
-                    isolate=isolate,
-                    log=lambda s: typer.echo(f"· {s}", err=True))
+    cfg = BenchConfig(task=task.value, data=data, scales=_ints(scales, "--scales"), device=device, repeats=repeats,
+                      threads=threads, models=model or (), peers=peers, peers_dir=peers_dir, inpaint_images=images,
+                      families=fams, large=large, large_size=large_size, untiled=untiled, contention=contention,
+                      isolate=isolate)
+    res = run_bench(cfg, log=lambda s: typer.echo(f"· {s}", err=True))
     # the command line as typed (under a test runner argv is someone else's)
     argv = sys.argv[1:] if Path(sys.argv[0]).name == "restore" else ["bench", "…"]
     res["command"] = "restore " + " ".join(shlex.quote(a) for a in argv)
