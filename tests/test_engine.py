@@ -56,10 +56,16 @@ def test_spans_abut_and_balance() -> None:
 
 
 def test_upscale_array_tile_zero_is_untiled() -> None:
+    """tile=0 is one pass over the whole image: the network's own output (gray runs as RGB and is averaged)."""
+    torch.manual_seed(0)
     net = SRNet(base_ch=4, n_blocks=1, scale=3).eval()
     x = np.random.default_rng(1).random((9, 11, 1), dtype=np.float32)
-    out = upscale_array(x, 3, net, device="cpu", tile=0)
+    out = upscale_array(x, 3, net, device="cpu", tile=0, precision="fp32")
     assert out.shape == (27, 33, 1)
+    with torch.no_grad():
+        want = net(torch.from_numpy(np.repeat(x, 3, axis=2)).permute(2, 0, 1)[None]).clamp(0, 1)
+    want = want[0].mean(dim=0, keepdim=True).permute(1, 2, 0).numpy()
+    np.testing.assert_allclose(out, want, atol=1e-5)
 
 
 def test_hole_boxes_merge_overlapping_and_keep_apart() -> None:

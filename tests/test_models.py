@@ -59,21 +59,34 @@ def test_unet_every_combination(upsampler: str, padding_mode: str) -> None:
 
 
 def test_unpool_uses_encoder_indices() -> None:
-    net = UNet(widths=(4, 8), upsampler="unpool", n_bottleneck=1)
+    """The U-Net's unpool stage receives the argmax indices of the encoder's 2×2 max-pool, and its output
+    depends on them (moving each maximum to another corner of its block changes the result)."""
+    torch.manual_seed(0)
+    net = UNet(widths=(4, 8), upsampler="unpool", n_bottleneck=1).eval()
+    net.out.reset_parameters()  # the last conv starts at zero; give the correction a voice
     assert net.uses_indices
-    calls = []
-    orig = torch.nn.functional.max_unpool2d
+    seen = []
+    x, holes = torch.rand(1, 3, 16, 16), torch.zeros(1, 1, 16, 16)
+    holes[..., 4:12, 4:12] = 1
+    handle = net.up[0].register_forward_pre_hook(lambda _m, args: seen.append(args))
+    with torch.no_grad():
+        y = net(x, holes)
+    handle.remove()
+    feat, idx = seen[0]
+    assert idx is not None and idx.dtype == torch.int64
+    assert idx.shape[-2:] == feat.shape[-2:] and int(idx.max()) < (2 * feat.shape[-2]) * (2 * feat.shape[-1])
 
-    def spy(*a, **k):
-        calls.append(a[1].shape)
-        return orig(*a, **k)
+    def other_corner(_m, args):  # each index moved to another position of its 2×2 block
+        f, i = args
+        w = 2 * f.shape[-1]
+        row, col = i // w, i % w
+        return f, (row ^ 1) * w + col
 
-    torch.nn.functional.max_unpool2d = spy
-    try:
-        net(torch.rand(1, 3, 16, 16), torch.zeros(1, 1, 16, 16))
-    finally:
-        torch.nn.functional.max_unpool2d = orig
-    assert calls, "the U-Net's unpool stage must use max-unpooling with the encoder's indices"
+    handle = net.up[0].register_forward_pre_hook(other_corner)
+    with torch.no_grad():
+        moved = net(x, holes)
+    handle.remove()
+    assert not torch.allclose(moved, y)
 
 
 def test_sr_unpool_without_indices_is_bed_of_nails() -> None:
