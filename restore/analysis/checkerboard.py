@@ -40,7 +40,7 @@ import torch
 
 from restore.analysis.study import (
     StudyConfig, Progress, bench_predict, bench_psnr, branch_output, build_net, load_images, make_sampler,
-    n_params, threads_note, train, upsampler_params, with_drawing_output,
+    n_params, threads_note, train, upsampler_params, with_drawing_output, write_report,
 )
 from restore.errors import InputError
 from restore.models.upsamplers import UPSAMPLERS
@@ -376,16 +376,9 @@ def write_checkerboard(result: dict[str, Any], images: dict[str, Any], out: str 
     Returns:
         the written paths.
     """
-    import json
-
     from restore.analysis.figures import checkerboard_figure, scores_figure
 
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    js = out / "checkerboard.json"
-    js.write_text(json.dumps(result, indent=1, default=float) + "\n")
-    fig1 = checkerboard_figure(images, result, out / "checkerboard_probes.png")
-    fig2 = scores_figure(result, out / "checkerboard_scores.png")
-    md = out / "checkerboard.md"
-    md.write_text(checkerboard_markdown(result, fig1.name, fig2.name))
-    return [js, md, fig1, fig2]
+    return write_report(out, "checkerboard", result, [
+        ("checkerboard_probes.png", lambda p: checkerboard_figure(images, result, p)),
+        ("checkerboard_scores.png", lambda p: scores_figure(result, p)),
+    ], lambda names: checkerboard_markdown(result, *names))

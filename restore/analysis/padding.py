@@ -28,6 +28,7 @@ import numpy as np
 
 from restore.analysis.study import (
     BenchItem, Progress, StudyConfig, bench_predict, build_net, load_images, make_sampler, n_params, threads_note,
+    write_report,
     train,
 )
 from restore.errors import InputError
@@ -255,16 +256,9 @@ def write_padding(result: dict[str, Any], crops: dict[str, Any], out: str | Path
     Returns:
         the written paths.
     """
-    import json
-
     from restore.analysis.figures import padding_corners_figure, padding_profile_figure
 
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    js = out / "padding.json"
-    js.write_text(json.dumps(result, indent=1, default=float) + "\n")
-    fig1 = padding_profile_figure(result, out / "padding_profile.png")
-    fig2 = padding_corners_figure(crops, result, out / "padding_corners.png")
-    md = out / "padding.md"
-    md.write_text(padding_markdown(result, fig1.name, fig2.name))
-    return [js, md, fig1, fig2]
+    return write_report(out, "padding", result, [
+        ("padding_profile.png", lambda p: padding_profile_figure(result, p)),
+        ("padding_corners.png", lambda p: padding_corners_figure(crops, result, p)),
+    ], lambda names: padding_markdown(result, *names))

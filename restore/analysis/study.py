@@ -16,7 +16,7 @@ import copy
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 import torch
@@ -408,3 +408,25 @@ def threads_note() -> str:
     except OSError:  # not Linux
         pass
     return f"{cpu}, {torch.get_num_threads()} CPU threads, torch {torch.__version__}"
+
+
+def write_report(out: str | Path, stem: str, result: dict[str, Any],
+                 figures: Sequence[tuple[str, Callable[[Path], Path]]],
+                 markdown: Callable[[list[str]], str]) -> list[Path]:
+    """Write one study's results under ``out`` (created): ``<stem>.json``, each figure (``(file name, draw)``:
+    ``draw(path)`` writes it and returns the path) and ``<stem>.md``, the table that links the figures
+    (``markdown(figure file names)``).
+
+    Returns:
+        the written paths: JSON, Markdown, then the figures.
+    """
+    import json
+
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    js = out / f"{stem}.json"
+    js.write_text(json.dumps(result, indent=1, default=float) + "\n")
+    figs = [draw(out / name) for name, draw in figures]
+    md = out / f"{stem}.md"
+    md.write_text(markdown([f.name for f in figs]))
+    return [js, md, *figs]

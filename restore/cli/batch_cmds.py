@@ -85,9 +85,7 @@ def run_upscale(
     from restore.io import is_image_path
     from restore.manifest import Manifest
 
-    _quiet_opencv()
-    rep = Reporter()
-    method, model = _split_method("upscale", method, model)
+    rep, method, model = _start("upscale", method, model)
     scale = _resolve_scale(scale, method, model)
     if tile is not None and 0 < tile < MIN_FAST_TILE:
         # every tile is cut with the network's receptive radius of context on each side: tiny tiles redo most
@@ -157,6 +155,13 @@ class _Task:
     model: Any = None
     note: str = ""  # said when the batch is one file
     ref: str | None = None  # the model as a name or path, for an engine in another process (None: the method's)
+
+
+def _start(task: str, method: str, model: str | None) -> tuple[Reporter, str, str | None]:
+    """The opening of a batch command: OpenCV's own logging off, a reporter, --method / --model checked (a bad
+    one is a usage error before any file is touched)."""
+    _quiet_opencv()
+    return Reporter(), *_split_method(task, method, model)
 
 
 def _model_label(loaded: Any, method: str, model: str | None) -> str:
@@ -341,9 +346,7 @@ def run_inpaint(
     from restore.io import is_image_path, output_suffix
     from restore.manifest import Manifest
 
-    _quiet_opencv()
-    rep = Reporter()
-    method, model = _split_method("inpaint", method, model)
+    rep, method, model = _start("inpaint", method, model)
     ext = None if fmt == "same" else f".{fmt}"
     if mask is not None and not mask.exists():
         raise _error_exit(f"{mask}: no such mask file or folder", EXIT_USAGE)
