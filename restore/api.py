@@ -176,6 +176,26 @@ def denoise_model(scale: int, denoise: float, *, method: str = "auto", model: An
     return blended_model(clean, real, float(denoise), device=device)
 
 
+def resolve_upscale_method(method: str = "auto", model: Any = None, scale: int = 4) -> tuple[str, Any]:
+    """What an upscale request runs, decided in one place (the CLI asks here too): ``(method, None)`` for a
+    classical method, or ``(method, model)`` with the CNN — a name, a path or a loaded model. ``auto`` is the
+    shipped default CNN of the scale, else ``bicubic``.
+
+    Raises:
+        InputError: an unknown method name.
+    """
+    if model is not None:
+        return method, model
+    if method == "auto":
+        name = _default_cnn("sr", scale)
+        return ("bicubic", None) if name is None else (method, name)
+    if method in classical.UPSCALE_METHODS:
+        return method, None
+    if method not in upscale_methods():
+        raise InputError(f"unknown upscale method {method!r}; choose from {', '.join(upscale_methods())}")
+    return method, method
+
+
 def upscale(
     image: np.ndarray,
     scale: int = 4,
@@ -224,14 +244,7 @@ def upscale(
     h, w = f.shape[:2]
     if denoise is not None:
         model = denoise_model(scale, denoise, method=method, model=model, device=device)
-    if model is None and method == "auto":
-        model = _default_cnn("sr", scale)
-        if model is None:
-            method = "bicubic"
-    elif model is None and method not in classical.UPSCALE_METHODS:
-        if method not in upscale_methods():
-            raise InputError(f"unknown upscale method {method!r}; choose from {', '.join(upscale_methods())}")
-        model = method
+    method, model = resolve_upscale_method(method, model, scale)
     if model is None and h * w * scale * scale > MAX_PIXELS:
         raise InputError(
             f"output of {h * scale}×{w * scale} px exceeds the {MAX_PIXELS // 1_000_000} MP limit of "

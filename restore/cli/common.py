@@ -313,14 +313,14 @@ def _load_model(task: str, method: str, model: str | None, device: str, scale: i
     """Load the batch's CNN once — the one asked for, or the default that ``auto`` resolves to — so that a
     wrong name, a model of the other task or an unavailable device is one usage error (exit 2), not one
     failure per file. None: a classical method (or ``auto`` with no CNN shipped)."""
-    from restore import api, catalogue
+    from restore import api
     from restore.errors import InputError, ModelError
-    from restore.catalogue import default_model
 
-    classical_names = catalogue.UPSCALE_METHODS if task == "upscale" else catalogue.INPAINT_METHODS
-    name = model if model is not None else (method if method not in ("auto", *classical_names) else None)
-    if name is None and method == "auto" and model is None:
-        name = default_model("sr", scale or 4) if task == "upscale" else default_model("inpaint")
+    try:
+        _, name = (api.resolve_upscale_method(method, model, scale or 4) if task == "upscale"
+                   else api.resolve_inpaint_method(method, model))
+    except InputError as exc:
+        raise _error_exit(_describe(exc), EXIT_USAGE) from None
     if name is None:
         return None
     try:
