@@ -73,3 +73,27 @@ def autocast(dev: torch.device, dtype: torch.dtype | None):
     if dtype is None:
         return torch.autocast(kind, enabled=False)
     return torch.autocast(kind, dtype=dtype)
+
+
+def cpu_model() -> str:
+    """The CPU's model name (``/proc/cpuinfo``), else what ``platform`` knows."""
+    import platform
+
+    try:
+        with open("/proc/cpuinfo") as fh:
+            name = next((ln.split(":", 1)[1].strip() for ln in fh if ln.startswith("model name")), "")
+            if name:
+                return name
+    except OSError:  # not Linux
+        pass
+    return platform.processor() or platform.machine()
+
+
+def hardware_note(device: torch.device | str = "cpu") -> str:
+    """The hardware a training run or a timing was measured on, for metadata and reports: the GPU's name, or
+    the CPU model with its cores and torch's threads; and torch's version."""
+    dev = torch.device(device)
+    if dev.type == "cuda":
+        return f"{torch.cuda.get_device_name(dev)}, torch {torch.__version__}"
+    n = torch.get_num_threads()
+    return f"{cpu_model()} ({os.cpu_count()} cores), {n} thread{'s' * (n != 1)}, torch {torch.__version__}"

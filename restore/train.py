@@ -8,8 +8,6 @@ from __future__ import annotations
 import functools
 import json
 import math
-import os
-import platform
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,7 +20,7 @@ from torch import nn
 
 from restore.errors import InputError
 from restore.data import SRPairs, list_images, load_rgb, make_mask, augment, MASK_FAMILIES
-from restore.devices import cpu_has_bf16
+from restore.devices import cpu_has_bf16, hardware_note
 from restore.distributed import World
 from restore.models import SRNet, UNet
 from restore.models.sr import deepen_state
@@ -34,13 +32,6 @@ def _cosine(step: int, total: int, lr: float, warmup: int = 100, floor: float = 
         return lr * (step + 1) / warmup
     t = (step - warmup) / max(1, total - warmup)
     return lr * (floor + (1 - floor) * 0.5 * (1 + math.cos(math.pi * min(t, 1.0))))
-
-
-def _hardware(device: torch.device) -> str:
-    if device.type == "cuda":
-        return torch.cuda.get_device_name(device)
-    n = torch.get_num_threads()
-    return f"{os.cpu_count()}-core {platform.processor() or platform.machine()} CPU, {n} thread{'s' * (n != 1)}"
 
 
 def _log_interval(state: dict, loss_avg: float, tic: float, validate: Callable[[], dict[str, float]] | None,
@@ -330,7 +321,7 @@ def train_sr(cfg: SRTrainConfig, *, resume: bool = False, progress: Callable[[di
                 "data": [str(d) for d in cfg.data], "train_images": len(train_paths),
                 "val_images": [p.name for p in val_paths], "iterations": state["step"],
                 "batch": cfg.batch, "lr_patch": cfg.lr_patch, "lr": cfg.lr, "seed": cfg.seed,
-                "scales_shared_body": cfg.scales, "hardware": _hardware(device),
+                "scales_shared_body": cfg.scales, "hardware": hardware_note(device),
                 "wall_s": round(state["wall"], 1), "best_val_psnr_y": state.get("best_val"),
                 "degradation": ({"pipeline": "restore.degradations.degrade_real", **real.to_dict()} if real
                                 else "MATLAB bicubic (antialiased), uint8"),
@@ -582,7 +573,7 @@ def train_inpaint(cfg: InpaintTrainConfig, *, resume: bool = False,
             "iterations": state["step"], "batch": cfg.batch, "patch": cfg.patch, "lr": cfg.lr, "seed": cfg.seed,
             "mask_families": cfg.families, "loss": "mean per-crop log hole MSE",
             "precision": str(amp).replace("torch.", "") if amp else "float32", "world_size": world.size,
-            "hardware": _hardware(device), "wall_s": round(state["wall"], 1),
+            "hardware": hardware_note(device), "wall_s": round(state["wall"], 1),
             "best_val_hole_psnr": best or None,
             "prefill_val_hole_psnr": pre or None,
             "val_gain_over_prefill": {f: round(best[f] - pre[f], 4) for f in cfg.families if f in best and f in pre},

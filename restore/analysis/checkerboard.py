@@ -40,8 +40,9 @@ import torch
 
 from restore.analysis.study import (
     StudyConfig, Progress, bench_predict, bench_psnr, branch_output, build_net, load_images, make_sampler,
-    n_params, threads_note, train, upsampler_params, with_drawing_output, write_report,
+    n_params, train, upsampler_params, with_drawing_output, write_report,
 )
+from restore.devices import hardware_note
 from restore.errors import InputError
 from restore.models.upsamplers import UPSAMPLERS
 
@@ -316,7 +317,7 @@ def checkerboard_study(cfg: StudyConfig, upsamplers: list[str] | None = None, *,
             "psnr": "bench: SR mean PSNR-Y, scale shaved; inpainting mean hole PSNR (RGB)",
             "bench_error_spread": "score of the Y error (output - HR) on bench images, std-normalised",
         },
-        "hardware": threads_note(), "wall_s": round(time.perf_counter() - t_start, 1),
+        "hardware": hardware_note(), "wall_s": round(time.perf_counter() - t_start, 1),
         "results": results,
     }
     return result, images

@@ -27,10 +27,11 @@ from typing import Any
 import numpy as np
 
 from restore.analysis.study import (
-    BenchItem, Progress, StudyConfig, bench_predict, build_net, load_images, make_sampler, n_params, threads_note,
+    BenchItem, Progress, StudyConfig, bench_predict, build_net, load_images, make_sampler, n_params,
     write_report,
     train,
 )
+from restore.devices import hardware_note
 from restore.errors import InputError
 from restore.models.blocks import PADDING_MODES
 
@@ -209,7 +210,7 @@ def padding_study(cfg: StudyConfig, modes: list[str] | None = None, *, band: int
             "excess_gap": "gap - the reference's gap: the border penalty beyond what the content causes",
             "mae_ratio_by_distance": "mae_by_distance / the reference's at the same distance",
         },
-        "hardware": threads_note(), "wall_s": round(time.perf_counter() - t_start, 1),
+        "hardware": hardware_note(), "wall_s": round(time.perf_counter() - t_start, 1),
         "results": results,
     }
     return result, crops

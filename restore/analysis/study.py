@@ -395,21 +395,6 @@ def bench_psnr(items: list[BenchItem], cfg: StudyConfig) -> float:
     return float(np.mean([psnr(it.output[it.mask], it.reference[it.mask], 255.0) for it in items if it.mask.any()]))
 
 
-def threads_note() -> str:
-    """The hardware a timing was taken on: CPU model (best effort), torch threads and version."""
-    import platform
-
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:  # not Linux
-        pass
-    return f"{cpu}, {torch.get_num_threads()} CPU threads, torch {torch.__version__}"
-
-
 def write_report(out: str | Path, stem: str, result: dict[str, Any],
                  figures: Sequence[tuple[str, Callable[[Path], Path]]],
                  markdown: Callable[[list[str]], str]) -> list[Path]:

@@ -418,11 +418,9 @@ def _environment(threads: int) -> dict[str, Any]:
 
     env: dict[str, Any] = {"python": platform.python_version(), "machine": platform.machine(),
                            "cpus": os.cpu_count(), "threads": threads, "numpy": np.__version__}
-    try:
-        with open("/proc/cpuinfo") as fh:
-            env["cpu"] = next((ln.split(":", 1)[1].strip() for ln in fh if ln.startswith("model name")), "")
-    except OSError:
-        pass
+    from restore.devices import cpu_model
+
+    env["cpu"] = cpu_model()
     try:
         from importlib.metadata import version
 

@@ -144,14 +144,12 @@ def _make_sr_fn(job: dict[str, Any]) -> tuple[Callable[[np.ndarray], np.ndarray]
 
         interp = cv2.INTER_CUBIC if method == "cv2-bicubic" else cv2.INTER_LANCZOS4
         return (lambda lr: cv2.resize(lr, (lr.shape[1] * s, lr.shape[0] * s), interpolation=interp)), 0
-    if method == "bicubic-matlab":
-        import restore
+    import restore  # here, not at the top: the peers' jobs run this file where restore is not installed
 
+    if method == "bicubic-matlab":
         return (lambda lr: restore.upscale(lr, s, method="bicubic-matlab")), 0
     if method == "ours":
         import torch
-
-        import restore
 
         torch.set_num_threads(int(job["threads"]))
         net = restore.load_model(job["model"], device=job.get("device", "auto"))
