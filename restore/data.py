@@ -160,3 +160,74 @@ def make_mask(family: str, h: int, w: int, rng: np.random.Generator) -> np.ndarr
     if family == "box":
         return box_mask(h, w, rng)
     raise InputError(f"unknown mask family {family!r}; choose from {', '.join(MASK_FAMILIES)}")
+
+
+# --- training batches ---------------------------------------------------------------------------------------
+
+def hole_crops(images: list[np.ndarray], rng: np.random.Generator, *, batch: int, patch: int,
+               families: Sequence[str], max_tries: int = 1000) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """Crops with holes drawn at the full image's scale (so a hole means the same size in training and in
+    evaluation on whole images), families taken in turn. Each crop is placed around a random hole pixel, so it
+    always holds some hole; crops that are more than 60 % hole (nothing to fill from) are redrawn, at most
+    ``max_tries`` times in all.
+
+    Returns ``x (B, 3, p, p)`` float32 in [0, 1], ``m (B, 1, p, p)`` float32 (1 = hole), and each crop's family.
+    """
+    xs, ms, fams = [], [], []
+    p = patch
+    tries = 0
+    while len(xs) < batch:
+        tries += 1
+        if tries > max_tries:
+            if not any(im.shape[0] >= p and im.shape[1] >= p for im in images):
+                raise InputError(f"no training image is at least {p}×{p} px; use a smaller --patch")
+            raise InputError(f"could not draw a training batch in {max_tries} tries: the masks do not fit --patch {p}")
+        img = images[int(rng.integers(len(images)))]
+        h, w = img.shape[:2]
+        if h < p or w < p:
+            continue
+        fam = families[len(xs) % len(families)]
+        mask = make_mask(fam, h, w, rng)
+        ys, xs_ = np.nonzero(mask)
+        if ys.size == 0:
+            continue
+        k = int(rng.integers(ys.size))
+        y = int(np.clip(ys[k] - rng.integers(p), 0, h - p))
+        x = int(np.clip(xs_[k] - rng.integers(p), 0, w - p))
+        mc = mask[y : y + p, x : x + p]
+        if not 0.0 < mc.mean() <= 0.6:
+            continue
+        a, m = augment([img[y : y + p, x : x + p], mc], rng)
+        xs.append(a)
+        ms.append(m)
+        fams.append(fam)
+    xb = np.stack(xs).transpose(0, 3, 1, 2).astype(np.float32) / 255.0
+    mb = np.stack(ms)[:, None].astype(np.float32)
+    return xb, mb, fams
+
+
+def random_hole_crops(images: list[np.ndarray], rng: np.random.Generator, *, batch: int,
+                      patch: int) -> tuple[np.ndarray, np.ndarray]:
+    """Crops at random places with a hole mask of a random family drawn at the full image's scale (the study's
+    sampler: unlike :func:`hole_crops` a crop is not centred on a hole); crops with under 1 % or over 60 % hole
+    are redrawn, up to 50 tries per crop, then taken as they come rather than loop forever. ``images`` must be
+    at least ``patch`` on both sides.
+
+    Returns ``x (B, 3, p, p)`` float32 in [0, 1] and ``m (B, 1, p, p)`` float32 (1 = hole).
+    """
+    p = patch
+    xs, ms = [], []
+    tries = 0
+    while len(xs) < batch:
+        img = images[int(rng.integers(len(images)))]
+        h, w = img.shape[:2]
+        mask = make_mask(MASK_FAMILIES[int(rng.integers(len(MASK_FAMILIES)))], h, w, rng)
+        y, x = int(rng.integers(h - p + 1)), int(rng.integers(w - p + 1))
+        mc = mask[y : y + p, x : x + p]
+        tries += 1
+        if not 0.01 <= mc.mean() <= 0.6 and tries < 50 * batch:
+            continue
+        a, m = augment([img[y : y + p, x : x + p], mc], rng)
+        xs.append(a)
+        ms.append(m)
+    return np.stack(xs).transpose(0, 3, 1, 2).astype(np.float32) / 255.0, np.stack(ms)[:, None].astype(np.float32)

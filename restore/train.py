@@ -19,7 +19,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from restore.errors import InputError
-from restore.data import SRPairs, list_images, load_rgb, make_mask, augment, MASK_FAMILIES
+from restore.data import SRPairs, hole_crops, list_images, load_rgb, make_mask, MASK_FAMILIES
 from restore.devices import cpu_has_bf16, hardware_note
 from restore.distributed import World
 from restore.models import SRNet, UNet
@@ -361,48 +361,6 @@ class InpaintTrainConfig:
     families: list[str] = field(default_factory=lambda: list(MASK_FAMILIES))
 
 
-def _inpaint_batch(images: list[np.ndarray], cfg: InpaintTrainConfig, rng: np.random.Generator,
-                   max_tries: int = 1000) -> tuple[np.ndarray, np.ndarray, list[str]]:
-    """Crops with holes drawn at the full image's scale (so a hole means the same size in training and in
-    evaluation on whole images), families taken in turn. Each crop is placed around a random hole pixel, so it
-    always holds some hole; crops that are more than 60 % hole (nothing to fill from) are redrawn, at most
-    ``max_tries`` times in all.
-
-    Returns ``x (B, 3, p, p)`` float32 in [0, 1], ``m (B, 1, p, p)`` float32 (1 = hole), and each crop's family.
-    """
-    xs, ms, fams = [], [], []
-    p = cfg.patch
-    tries = 0
-    while len(xs) < cfg.batch:
-        tries += 1
-        if tries > max_tries:
-            if not any(im.shape[0] >= p and im.shape[1] >= p for im in images):
-                raise InputError(f"no training image is at least {p}×{p} px; use a smaller --patch")
-            raise InputError(f"could not draw a training batch in {max_tries} tries: the masks do not fit --patch {p}")
-        img = images[int(rng.integers(len(images)))]
-        h, w = img.shape[:2]
-        if h < p or w < p:
-            continue
-        fam = cfg.families[len(xs) % len(cfg.families)]
-        mask = make_mask(fam, h, w, rng)
-        ys, xs_ = np.nonzero(mask)
-        if ys.size == 0:
-            continue
-        k = int(rng.integers(ys.size))
-        y = int(np.clip(ys[k] - rng.integers(p), 0, h - p))
-        x = int(np.clip(xs_[k] - rng.integers(p), 0, w - p))
-        mc = mask[y : y + p, x : x + p]
-        if not 0.0 < mc.mean() <= 0.6:
-            continue
-        a, m = augment([img[y : y + p, x : x + p], mc], rng)
-        xs.append(a)
-        ms.append(m)
-        fams.append(fam)
-    xb = np.stack(xs).transpose(0, 3, 1, 2).astype(np.float32) / 255.0
-    mb = np.stack(ms)[:, None].astype(np.float32)
-    return xb, mb, fams
-
-
 def inpaint_loss(y: torch.Tensor, x: torch.Tensor, m: torch.Tensor, eps: float = 1e-4) -> torch.Tensor:
     """Mean over the batch of each crop's log hole-MSE: minus its hole PSNR (up to a constant), so every crop
     counts by its *relative* improvement. A loss pooled over all hole pixels is dominated by large boxes,
@@ -541,7 +499,7 @@ def train_inpaint(cfg: InpaintTrainConfig, *, resume: bool = False,
     fam_loss: dict[str, float] = {}
 
     def step_loss(model: nn.Module, rng: np.random.Generator, step: int) -> torch.Tensor:
-        xb, mb, fams = _inpaint_batch(images, cfg, rng)
+        xb, mb, fams = hole_crops(images, rng, batch=cfg.batch, patch=cfg.patch, families=cfg.families)
         x, m = torch.from_numpy(xb).to(device), torch.from_numpy(mb).to(device)
         y = model(x, m)  # float32: the pre-fill runs in float32 and the correction is cast back
         mse = hole_mse(y, x, m)

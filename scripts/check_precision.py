@@ -17,7 +17,8 @@ import torch
 from paired_precision import paired_runs
 from restore.data import list_images, load_rgb
 from restore.models import UNet
-from restore.train import (InpaintTrainConfig, _inpaint_batch, inpaint_loss, split_validation, validate_inpaint,
+from restore.data import hole_crops
+from restore.train import (InpaintTrainConfig, inpaint_loss, split_validation, validate_inpaint,
                            validation_masks)
 
 
@@ -42,7 +43,7 @@ def main() -> None:
         return {f: round(v[f], 4) for f in cfg.families}
 
     def loss_of(net: UNet, _step: int, rng: np.random.Generator) -> torch.Tensor:
-        xb, mb, _f = _inpaint_batch(images, cfg, rng)
+        xb, mb, _f = hole_crops(images, rng, batch=cfg.batch, patch=cfg.patch, families=cfg.families)
         x, m = torch.from_numpy(xb), torch.from_numpy(mb)
         return inpaint_loss(net(x, m), x, m)
 

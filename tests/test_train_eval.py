@@ -99,20 +99,19 @@ def test_train_inpaint_exports(tiny_data, tmp_path, structure) -> None:
 
 
 def test_inpaint_batch_always_holds_holes_and_never_loops_forever(tiny_data) -> None:
-    from restore.data import list_images, load_rgb
-    from restore.train import InpaintTrainConfig, _inpaint_batch
+    from restore.data import hole_crops, list_images, load_rgb
 
     images = [load_rgb(p) for p in list_images([tiny_data])]
-    cfg = InpaintTrainConfig(data=[], batch=6, patch=64)
-    x, m, fams = _inpaint_batch(images, cfg, np.random.default_rng(0))
+    fams3 = ["thin", "thick", "box"]
+    x, m, fams = hole_crops(images, np.random.default_rng(0), batch=6, patch=64, families=fams3)
     assert x.shape == (6, 3, 64, 64) and m.shape == (6, 1, 64, 64)
     assert all(0 < float(mi.mean()) <= 0.6 for mi in m) and sorted(set(fams)) == ["box", "thick", "thin"]
     with pytest.raises(InputError, match="at least"):
-        _inpaint_batch(images, InpaintTrainConfig(data=[], patch=4000), np.random.default_rng(0))
+        hole_crops(images, np.random.default_rng(0), batch=6, patch=4000, families=fams3)
     # masks that can never fit the filter: a clear error after a bounded number of tries, not a hang
-    full = InpaintTrainConfig(data=[], patch=64, families=["box"])
     with pytest.raises(InputError, match="tries"):
-        _inpaint_batch([np.zeros((64, 64, 3), np.uint8)], full, np.random.default_rng(0), max_tries=0)
+        hole_crops([np.zeros((64, 64, 3), np.uint8)], np.random.default_rng(0), batch=6, patch=64,
+                   families=["box"], max_tries=0)
 
 
 def test_inpaint_loss_weighs_every_crop_by_its_relative_error() -> None:

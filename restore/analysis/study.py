@@ -241,7 +241,7 @@ def inpaint_sampler(images: list[np.ndarray], cfg: StudyConfig) -> Callable[[np.
     Raises:
         InputError: no training image is at least ``cfg.patch`` on both sides.
     """
-    from restore.data import MASK_FAMILIES, augment, make_mask
+    from restore.data import random_hole_crops
 
     p = cfg.patch
     usable = [im for im in images if min(im.shape[:2]) >= p]
@@ -249,23 +249,8 @@ def inpaint_sampler(images: list[np.ndarray], cfg: StudyConfig) -> Callable[[np.
         raise InputError(f"no training image is large enough for a {p} px crop")
 
     def sample(rng: np.random.Generator) -> tuple[torch.Tensor, ...]:
-        xs, ms = [], []
-        tries = 0
-        while len(xs) < cfg.batch:
-            img = usable[int(rng.integers(len(usable)))]
-            h, w = img.shape[:2]
-            mask = make_mask(MASK_FAMILIES[int(rng.integers(len(MASK_FAMILIES)))], h, w, rng)
-            y, x = int(rng.integers(h - p + 1)), int(rng.integers(w - p + 1))
-            mc = mask[y : y + p, x : x + p]
-            tries += 1
-            # a crop with (almost) no hole teaches nothing; give up being picky rather than loop forever
-            if not 0.01 <= mc.mean() <= 0.6 and tries < 50 * cfg.batch:
-                continue
-            a, m = augment([img[y : y + p, x : x + p], mc], rng)
-            xs.append(a)
-            ms.append(m)
-        x = np.stack(xs).transpose(0, 3, 1, 2).astype(np.float32) / 255.0
-        return torch.from_numpy(x), torch.from_numpy(np.stack(ms)[:, None].astype(np.float32))
+        x, m = random_hole_crops(usable, rng, batch=cfg.batch, patch=p)
+        return torch.from_numpy(x), torch.from_numpy(m)
 
     return sample
 
