@@ -5,6 +5,7 @@ Routes
     ``GET /api/models``      the methods and shipped models: ``[{name, task, kind, scales, default, ...}]``
     ``POST /api/inpaint``    multipart ``image``, ``mask`` (nonzero / white = hole), optional ``method`` → PNG
     ``POST /api/upscale``    multipart ``image``, ``scale``, optional ``model`` / ``method`` / ``denoise`` → PNG
+    ``POST /api/preview``    multipart ``image`` → an 8-bit PNG of it, for formats browsers cannot show (TIFF)
 
 Errors are ``{"error": "one line"}`` with a 4xx status (413 for an upload over the limit, 503 when the queue is
 full), or 500 for a bug, whose traceback goes to the server's log, never into a response.
@@ -35,6 +36,8 @@ from fastapi import FastAPI, Request  # the `serve` extra; this module is import
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
+
+import numpy as np
 
 from restore.errors import ImageWriteError, InputError, ModelError
 from restore.io import DEFAULT_MAX_PIXELS
@@ -243,6 +246,18 @@ def inpaint_png(image_bytes: bytes, filename: str | None, mask_bytes: bytes, *, 
     return encode_image(out, "png", meta=meta, name=filename or "image"), headers
 
 
+def preview_png(image_bytes: bytes, filename: str | None, *, cfg: ServeConfig) -> tuple[bytes, dict[str, str]]:
+    """An upload as an 8-bit PNG for the page to show, for formats browsers do not display (TIFF, say); the
+    page still sends the original bytes for processing."""
+    from restore.io import decode_image, encode_image
+    from restore.pixels import to_uint8
+
+    image, _meta = decode_image(image_bytes, filename or "image", max_pixels=cfg.max_pixels)
+    if image.dtype.kind == "f":
+        image = (np.clip(np.nan_to_num(image), 0, 1) * 255 + 0.5).astype(np.uint8)
+    return encode_image(to_uint8(image), "png", name=filename or "image"), {}
+
+
 def models_json() -> list[dict[str, Any]]:
     """``GET /api/models``: each method and shipped model with its task and scales."""
     from restore import api
@@ -380,6 +395,14 @@ def create_app(cfg: ServeConfig | None = None):
             return upscale_png(bytes(image.data), image.filename, scale=form.text("scale"),
                                model=form.text("model"), method=form.text("method"),
                                denoise=form.text("denoise"), cfg=cfg)
+
+        return await compute(request, work)
+
+    @app.post("/api/preview")
+    async def preview(request: Request) -> Response:
+        def work(form: Form):
+            image = form.file("image")
+            return preview_png(bytes(image.data), image.filename, cfg=cfg)
 
         return await compute(request, work)
 

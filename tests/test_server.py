@@ -121,6 +121,17 @@ def test_upscale_sizes_and_parity_with_the_library(api):
     assert np.array_equal(out, restore.upscale(img, 2, method="bicubic"))
 
 
+def test_preview_shows_what_browsers_cannot(api):
+    import cv2
+
+    img = make_image((12, 10, 3), np.uint16)
+    tiff = cv2.imencode(".tiff", img[:, :, ::-1])[1].tobytes()
+    out = decode(api.post("/api/preview", files={"image": ("scan.tif", tiff)}))
+    assert out.dtype == np.uint8 and out.shape == (12, 10, 3)
+    np.testing.assert_array_equal(out, ((img.astype(np.uint32) + 128) // 257).astype(np.uint8))
+    assert "not an image" in error_of(api.post("/api/preview", files={"image": ("x.tif", b"II*\x00junk")}), 400)
+
+
 def test_upscale_keeps_16_bit(api):
     img = make_image((16, 16, 3), np.uint16)
     out = decode(api.post("/api/upscale", files={"image": ("a.png", png(img))}, data={"scale": "2"}))

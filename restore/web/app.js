@@ -45,9 +45,11 @@ window.addEventListener("unhandledrejection", (e) => showError(`page error: ${e.
 
 function stemOf(name) { return (name || "image").replace(/\.[^./\\]{1,5}$/, "") || "image"; }
 
-function openBlob(blob, name) {
+// shown from the file itself, or — for formats browsers do not display (TIFF) — from the server's 8-bit preview;
+// the original bytes are what is sent for processing either way
+function openBlob(blob, name, shown = blob) {
   clearError();
-  const url = URL.createObjectURL(blob);
+  const url = URL.createObjectURL(shown);
   const probe = new Image();
   probe.onload = () => {
     if (state.sourceUrl) URL.revokeObjectURL(state.sourceUrl);
@@ -62,9 +64,28 @@ function openBlob(blob, name) {
     say(`${name}: ${state.w}×${state.h}. Paint over what should go, then Inpaint — or Upscale.`);
     refresh();
   };
-  probe.onerror = () => {
+  probe.onerror = async () => {
     URL.revokeObjectURL(url);
-    showError(`${name}: this browser cannot display it (not an image, or a format such as TIFF that browsers do not show); open a PNG, JPEG or WebP`);
+    if (shown !== blob) {
+      showError(`${name}: the server's preview could not be displayed`);
+      return;
+    }
+    const form = new FormData();
+    form.append("image", blob, name);
+    let response;
+    try {
+      response = await fetch("api/preview", { method: "POST", body: form });
+    } catch (err) {
+      showError("cannot reach the restore server (is `restore serve` still running?)");
+      return;
+    }
+    if (!response.ok) {
+      let message = `${name}: not an image this server can read`;
+      try { message = (await response.json()).error || message; } catch (_) { /* not JSON */ }
+      showError(message);
+      return;
+    }
+    openBlob(blob, name, await response.blob());
   };
   probe.src = url;
 }
