@@ -140,8 +140,13 @@ def _gauss_blur(x: torch.Tensor, sigma: float) -> torch.Tensor:
     k = torch.exp(-0.5 * (t / sigma) ** 2)
     k = k / k.sum()
     c = x.shape[1]
+    if x.device.type == "cpu" and c > 1:
+        # oneDNN's depthwise 1×25 / 25×1 convolutions run 3× faster channels-last (5 against 17 ms for the
+        # structure tensor at 512²), with bit-identical results
+        x = x.contiguous(memory_format=torch.channels_last)
     x = F.conv2d(F.pad(x, (r, r, 0, 0), mode="replicate"), k.view(1, 1, 1, -1).expand(c, 1, 1, -1), groups=c)
-    return F.conv2d(F.pad(x, (0, 0, r, r), mode="replicate"), k.view(1, 1, -1, 1).expand(c, 1, -1, 1), groups=c)
+    y = F.conv2d(F.pad(x, (0, 0, r, r), mode="replicate"), k.view(1, 1, -1, 1).expand(c, 1, -1, 1), groups=c)
+    return y.contiguous()  # per-channel work follows (unbind): planar is faster there
 
 
 def structure_stencils(image: torch.Tensor, holes: torch.Tensor, *, strength: float = STRUCTURE_STRENGTH,
