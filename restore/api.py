@@ -224,10 +224,13 @@ def upscale(
             photos), as Real-ESRGAN's ``-dn``. The default (``auto``, no ``denoise``) is the clean model, the
             best for clean or losslessly stored images; for an array decoded from a JPEG or lossy WebP pass
             ``denoise=1`` (the CLI does this by itself for such files).
-        precision: ``auto | fp32 | bf16 | fp16`` for the CNN path; ``auto`` = bfloat16 on CPUs with native
-            bf16 (PSNR within 0.01 dB of float32), float16 on CUDA, float32 otherwise.
-        backend: ``torch`` or ``onnxruntime`` (CPU, float32, needs the ``onnx`` extra; faster than PyTorch for
-            the narrow ``sr-fast-x4`` on the reference CPU, slower than bf16 PyTorch for the others).
+        precision: ``auto | fp32 | bf16 | fp16 | int8`` for the CNN path; ``auto`` = bfloat16 on CPUs with
+            native bf16 (PSNR within 0.01 dB of float32), float16 on CUDA, float32 otherwise. ``int8`` (with
+            ``backend="onnxruntime"``): the model quantised by ONNX Runtime's tools, 1.7× bf16 PyTorch for
+            ``sr-x4`` on the reference CPU for about 0.04 dB (``benchmarks/ort_int8.py``); opt-in, never ``auto``.
+        backend: ``torch`` or ``onnxruntime`` (CPU, needs the ``onnx`` extra; float32 unless ``precision="int8"``;
+            in float32 faster than PyTorch for the narrow ``sr-fast-x4`` on the reference CPU, slower than bf16
+            PyTorch for the others).
 
     Returns:
         The upscaled image, ``(H*scale)×(W*scale)`` with the input's dtype and channels. Alpha is

@@ -24,8 +24,9 @@ CLASSICAL_INPAINT_METHODS = ("telea", "ns", "biharmonic")
 #: exactly the input a network with the default pre-fill corrects
 PREFILL_METHOD = "pushpull"
 INPAINT_METHODS = (*CLASSICAL_INPAINT_METHODS, PREFILL_METHOD)
-#: the networks' arithmetic (restore.devices.resolve_precision)
-PRECISIONS = ("auto", "fp32", "bf16", "fp16")
+#: the networks' arithmetic (restore.devices.resolve_precision); int8 = SR models quantised for ONNX Runtime
+#: (restore.export.onnx_int8_bytes), with the onnxruntime backend only
+PRECISIONS = ("auto", "fp32", "bf16", "fp16", "int8")
 #: what runs an SR network: PyTorch, or ONNX Runtime's CPU provider (float32; 2.3× PyTorch fp32 for sr-fast-x4 on the
 #: reference CPU, slower than bf16 PyTorch for the 48-channel models: benchmarks/NOTES.md, session 5)
 BACKENDS = ("torch", "onnxruntime")

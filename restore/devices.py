@@ -44,7 +44,8 @@ def resolve_precision(precision: str, dev: torch.device, cpu_bf16: bool = False)
     ``auto``: float16 on CUDA; bfloat16 on a CPU whose oneDNN has native bf16 kernels (AVX512-BF16 / AMX), for
     a model whose descriptor says it is safe (``cpu_bf16``: what needs precision — the SR nets' bicubic skip, the
     inpainting pre-fill — stays float32 inside them); float32 elsewhere, where emulated bf16 is slower than
-    float32. ``fp32`` / ``bf16`` / ``fp16`` force one. ``RESTORE_PRECISION`` (same values) replaces ``auto``
+    float32. ``fp32`` / ``bf16`` / ``fp16`` force one; ``int8`` is ONNX Runtime's (the engine's onnxruntime
+    backend), never a torch dtype. ``RESTORE_PRECISION`` (same values) replaces ``auto``
     from the environment, e.g. to check a result against full precision.
 
     Raises:
@@ -62,6 +63,9 @@ def resolve_precision(precision: str, dev: torch.device, cpu_bf16: bool = False)
         if dev.type == "cpu" and cpu_bf16 and cpu_has_bf16():
             return torch.bfloat16
         return None
+    if precision == "int8":
+        raise InputError("int8 runs super-resolution models on ONNX Runtime only: add --backend onnxruntime "
+                         "(library: backend=\"onnxruntime\")")
     if precision == "fp16" and dev.type == "cpu":
         raise InputError("fp16 is not supported on CPU; use bf16 or fp32")
     return _DTYPES.get(precision)

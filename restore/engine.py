@@ -77,35 +77,37 @@ class OrtSR(torch.nn.Module):
     Shape: ``(B, 3, H, W)`` → ``(B, 3, H·s, W·s)`` float32, already clamped.
     """
 
-    def __init__(self, net: ModelDescriptor) -> None:
+    def __init__(self, net: ModelDescriptor, int8: bool = False) -> None:
         super().__init__()
         try:
             import onnxruntime as ort
         except ImportError:
             raise InputError("the onnxruntime backend needs ONNX Runtime: pip install 'restore[onnx]'") from None
-        from restore.export import onnx_bytes
+        from restore.export import onnx_bytes, onnx_int8_bytes
 
         so = ort.SessionOptions()
         so.intra_op_num_threads = torch.get_num_threads()
         so.inter_op_num_threads = 1
-        self.session = ort.InferenceSession(onnx_bytes(net), so, providers=["CPUExecutionProvider"])
+        data = onnx_int8_bytes(net) if int8 else onnx_bytes(net)
+        self.session = ort.InferenceSession(data, so, providers=["CPUExecutionProvider"])
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         y = self.session.run(["output"], {"image": np.ascontiguousarray(x.float().cpu().numpy())})[0]
         return torch.from_numpy(y)
 
 
-def ort_model(net: ModelDescriptor) -> ModelDescriptor:
-    """``net`` run by ONNX Runtime (float32: ``cpu_bf16`` off), same contract."""
-    return net.with_module(OrtSR(net), cpu_bf16=False, metadata={**net.metadata, "backend": "onnxruntime"})
+def ort_model(net: ModelDescriptor, int8: bool = False) -> ModelDescriptor:
+    """``net`` run by ONNX Runtime, in float32 or quantised to int8; same contract."""
+    return net.with_module(OrtSR(net, int8), cpu_bf16=False,
+                           metadata={**net.metadata, "backend": "onnxruntime", "precision": "int8" if int8 else "fp32"})
 
 
 @lru_cache(maxsize=4)
-def _cached_ort(key: str) -> ModelDescriptor:
-    return ort_model(_cached_model(key, "cpu"))
+def _cached_ort(key: str, int8: bool) -> ModelDescriptor:
+    return ort_model(_cached_model(key, "cpu"), int8)
 
 
-def backend_model(model: Any, backend: str, dev: torch.device) -> ModelDescriptor:
+def backend_model(model: Any, backend: str, dev: torch.device, *, int8: bool = False) -> ModelDescriptor:
     """``model`` (name, path or module) ready to run on ``backend`` (``torch`` | ``onnxruntime``).
 
     Raises:
@@ -119,10 +121,10 @@ def backend_model(model: Any, backend: str, dev: torch.device) -> ModelDescripto
         raise InputError("the onnxruntime backend runs on the CPU; use --device cpu or the torch backend")
     if isinstance(model, (torch.nn.Module, ModelDescriptor)):
         net = describe(model)
-        return net if isinstance(net.module, OrtSR) else ort_model(net)
+        return net if isinstance(net.module, OrtSR) else ort_model(net, int8)
     get_model(model, dev)  # loads (and caches) it: load errors are the same as on the torch backend
     with _cache_lock:
-        return _cached_ort(str(model))
+        return _cached_ort(str(model), int8)
 
 
 def to_tensor(f: np.ndarray, device: torch.device) -> torch.Tensor:
@@ -199,8 +201,11 @@ def upscale_array(f: np.ndarray, scale: int, model: Any, *, device: str = "auto"
     ``precision``: see :func:`resolve_precision` (ONNX Runtime runs float32); ``backend``: see
     :func:`backend_model`."""
     dev = pick_device(device)
-    net = backend_model(model, backend, dev)
-    dtype = resolve_precision(precision, dev, net.cpu_bf16)
+    int8 = precision == "int8"
+    if int8 and backend != "onnxruntime":
+        resolve_precision(precision, dev)  # its one-line error: int8 is ONNX Runtime's
+    net = backend_model(model, backend, dev, int8=int8)
+    dtype = None if int8 else resolve_precision(precision, dev, net.cpu_bf16)
     if net.task != "sr":
         raise ModelError(f"model {net.name!r} is not a super-resolution model")
     if net.scale != scale:

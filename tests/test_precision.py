@@ -32,7 +32,7 @@ def test_auto_picks_bf16_only_where_native_and_declared_safe(monkeypatch) -> Non
     assert resolve_precision("bf16", CPU, net) is torch.bfloat16  # an explicit choice beats the environment
 
 
-@pytest.mark.parametrize("bad", ["half", "FP32", "", "int8"])
+@pytest.mark.parametrize("bad", ["half", "FP32", "", "int4"])
 def test_bad_precision_is_an_input_error(bad) -> None:
     with pytest.raises(InputError, match="precision"):
         resolve_precision(bad, CPU)
@@ -112,3 +112,8 @@ def test_inpaint_prefill_and_composite_stay_exact_under_bf16() -> None:
     np.testing.assert_array_equal(a[~mask], img[~mask])
     np.testing.assert_array_equal(b[~mask], img[~mask])
     assert np.abs(a.astype(int) - b.astype(int)).max() <= 3
+
+
+def test_int8_is_never_a_torch_precision() -> None:
+    with pytest.raises(InputError, match="ONNX Runtime"):
+        resolve_precision("int8", CPU, True)

@@ -145,9 +145,10 @@ def bench_sr(data: Path, scales: Sequence[int], *, work: Path, repeats: int, thr
         for m in ours:
             flop_px = flops_per_output_pixel(m["path"], s)  # once per model, not per variant
             for v in variants:
-                spec = {"method": "ours-onnx" if v == "onnxruntime" else "ours", "model": m["path"],
+                ort = v.startswith("onnxruntime")
+                spec = {"method": "ours-onnx" if ort else "ours", "model": m["path"],
                         "default": m["default"] and v == auto, "variant": v, "base": m["name"], "flop_px": flop_px}
-                if v != "onnxruntime":
+                if not ort:
                     spec["precision"] = v
                 methods.append((f"{m['name']} [{v}]", "ours", spec, None))
         for c in CLASSICAL_SR:
@@ -237,7 +238,7 @@ def bench_inpaint(data: Path, *, work: Path, repeats: int, threads: int, device:
     ours += [m for m in (_extra_model(p, "inpaint") for p in extra_models) if m]
     variants, auto = precision_variants()
     for m in ours:
-        for v in (v for v in variants if v != "onnxruntime"):  # the pre-fill solver is not exported
+        for v in (v for v in variants if not v.startswith("onnxruntime")):  # the pre-fill solver is not exported
             methods.append((f"{m['name']} [{v}]", "ours", {"method": "ours", "model": m["path"], "precision": v,
                                                             "default": m["default"] and v == auto, "variant": v,
                                                             "base": m["name"]}))

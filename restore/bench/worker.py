@@ -163,7 +163,8 @@ def _make_sr_fn(job: dict[str, Any]) -> tuple[Callable[[np.ndarray], np.ndarray]
 
 def _make_ort_fn(job: dict[str, Any]) -> tuple[Callable[[np.ndarray], np.ndarray], int | None]:
     """Our model through ``restore.upscale(..., backend="onnxruntime")``: exported to ONNX and run by ONNX
-    Runtime's CPU provider (float32), through the same tiling and conversions as the PyTorch rows."""
+    Runtime's CPU provider (float32, or int8 for the ``onnxruntime-int8`` variant), through the same tiling and
+    conversions as the PyTorch rows."""
     import torch
 
     import restore
@@ -171,8 +172,9 @@ def _make_ort_fn(job: dict[str, Any]) -> tuple[Callable[[np.ndarray], np.ndarray
 
     torch.set_num_threads(int(job["threads"]))  # ONNX Runtime's session takes the same thread count
     s = int(job["scale"])
+    prec = "int8" if job.get("variant") == "onnxruntime-int8" else "fp32"
     return (lambda lr: restore.upscale(lr, s, model=job["model"], device="cpu", tile=job.get("tile"),
-                                       backend="onnxruntime")), read_metadata(job["model"]).get("params")
+                                       backend="onnxruntime", precision=prec)), read_metadata(job["model"]).get("params")
 
 
 def flops_per_output_pixel(model: str | Path, scale: int) -> float:
@@ -395,7 +397,7 @@ def precision_variants() -> tuple[list[str], str]:
     bf16 = cpu_has_bf16()
     out = ["fp32"] + (["bf16"] if bf16 else [])
     if importlib.util.find_spec("onnxruntime") and importlib.util.find_spec("onnx"):
-        out.append("onnxruntime")
+        out += ["onnxruntime", "onnxruntime-int8"]
     return out, "bf16" if bf16 else "fp32"
 
 

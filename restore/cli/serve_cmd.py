@@ -38,6 +38,9 @@ def serve(
     from restore.errors import InputError
     from restore.io import DEFAULT_MAX_PIXELS
 
+    if precision.value == "int8":
+        raise _error_exit("--precision int8 needs the ONNX Runtime backend, which restore serve does not use; "
+                          "choose auto, fp32, bf16 or fp16", EXIT_USAGE)
     _apply_threads(threads)
     try:
         pick_device(device)  # a bad --device is a usage error now, not on every request
