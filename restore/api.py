@@ -206,7 +206,7 @@ def upscale(
     tile: int | None = None,
     denoise: float | None = None,
     precision: str = "auto",
-    backend: str = "torch",
+    backend: str = "auto",
 ) -> np.ndarray:
     """Upscale an image by 2, 3 or 4.
 
@@ -225,12 +225,12 @@ def upscale(
             best for clean or losslessly stored images; for an array decoded from a JPEG or lossy WebP pass
             ``denoise=1`` (the CLI does this by itself for such files).
         precision: ``auto | fp32 | bf16 | fp16 | int8`` for the CNN path; ``auto`` = bfloat16 on CPUs with
-            native bf16 (PSNR within 0.01 dB of float32), float16 on CUDA, float32 otherwise. ``int8`` (with
-            ``backend="onnxruntime"``): the model quantised by ONNX Runtime's tools, 1.7× bf16 PyTorch for
-            ``sr-x4`` on the reference CPU for about 0.04 dB (``benchmarks/ort_int8.py``); opt-in, never ``auto``.
-        backend: ``torch`` or ``onnxruntime`` (CPU, needs the ``onnx`` extra; float32 unless ``precision="int8"``;
-            in float32 faster than PyTorch for the narrow ``sr-fast-x4`` on the reference CPU, slower than bf16
-            PyTorch for the others).
+            native bf16 (PSNR within 0.01 dB of float32), float16 on CUDA, float32 otherwise. ``int8`` (ONNX
+            Runtime): the model quantised by ONNX Runtime's tools, 2.4× bf16 PyTorch for ``sr-x4`` on Set5 ×4 on
+            the reference CPU for 0.04 dB (``benchmarks/results/bench_s6_sr.md``); opt-in, never ``auto``.
+        backend: ``auto`` (ONNX Runtime for int8, PyTorch otherwise), ``torch`` or ``onnxruntime`` (CPU only,
+            needs the ``onnx`` extra; float32 unless ``precision="int8"``; for ``sr-fast-x4`` ~2× bf16 PyTorch on
+            tiny inputs, slower from ~300 px up: :func:`restore.engine.resolve_backend`).
 
     Returns:
         The upscaled image, ``(H*scale)×(W*scale)`` with the input's dtype and channels. Alpha is

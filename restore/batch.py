@@ -96,7 +96,7 @@ class UpscaleJob:
     device: str = "auto"
     tile: int | None = None
     precision: str = "auto"
-    backend: str = "torch"
+    backend: str = "auto"
     denoise: float | None = None
     quality: int = 95
     max_pixels: int | None = None

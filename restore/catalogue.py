@@ -27,9 +27,9 @@ INPAINT_METHODS = (*CLASSICAL_INPAINT_METHODS, PREFILL_METHOD)
 #: the networks' arithmetic (restore.devices.resolve_precision); int8 = SR models quantised for ONNX Runtime
 #: (restore.export.onnx_int8_bytes), with the onnxruntime backend only
 PRECISIONS = ("auto", "fp32", "bf16", "fp16", "int8")
-#: what runs an SR network: PyTorch, or ONNX Runtime's CPU provider (float32; 2.3× PyTorch fp32 for sr-fast-x4 on the
-#: reference CPU, slower than bf16 PyTorch for the 48-channel models: benchmarks/NOTES.md, session 5)
-BACKENDS = ("torch", "onnxruntime")
+#: what runs an SR network: auto (ONNX Runtime for int8, PyTorch otherwise: restore.engine.resolve_backend has
+#: the measurements), PyTorch, or ONNX Runtime's CPU provider
+BACKENDS = ("auto", "torch", "onnxruntime")
 
 
 @dataclass(frozen=True)

@@ -64,8 +64,8 @@ def resolve_precision(precision: str, dev: torch.device, cpu_bf16: bool = False)
             return torch.bfloat16
         return None
     if precision == "int8":
-        raise InputError("int8 runs super-resolution models on ONNX Runtime only: add --backend onnxruntime "
-                         "(library: backend=\"onnxruntime\")")
+        raise InputError("int8 runs super-resolution models on ONNX Runtime only: use --backend auto or "
+                         "onnxruntime (library: backend=\"auto\")")
     if precision == "fp16" and dev.type == "cpu":
         raise InputError("fp16 is not supported on CPU; use bf16 or fp32")
     return _DTYPES.get(precision)

@@ -26,6 +26,9 @@ from restore.pixels import store
 #: narrow sr-fast-x4 (first layer ≤ NARROW_WIDTH channels) at 256 (bf16 54.8 against 35.8 at 512)
 DEFAULT_TILE = {"cpu": 384, "cuda": 512, "mps": 384}
 NARROW_CPU_TILE, NARROW_WIDTH = 256, 16
+#: ONNX Runtime's tile: its untiled or 512-px runs of sr-fast-x4 at 1024² beat its 256-px ones (33–37 against
+#: 24–27 MP/s, session 6), as each new input shape costs it a re-plan
+ORT_TILE = 512
 TILE_MARGIN = 16
 #: inpainting runs on crops around the holes; a crop larger than this (pixels) is processed in pieces
 MAX_INPAINT_PIXELS = {"cpu": 4_000_000, "cuda": 16_000_000, "mps": 8_000_000}
@@ -107,14 +110,39 @@ def _cached_ort(key: str, int8: bool) -> ModelDescriptor:
     return ort_model(_cached_model(key, "cpu"), int8)
 
 
+def is_narrow(net: ModelDescriptor) -> bool:
+    """A narrow network (first convolution ≤ :data:`NARROW_WIDTH` channels, as ``sr-fast-x4``): overhead- and
+    memory-bound in PyTorch on CPU, where smaller tiles and ONNX Runtime pay."""
+    first = next((m for m in net.module.modules() if isinstance(m, torch.nn.Conv2d)), None)
+    return first is not None and first.out_channels <= NARROW_WIDTH
+
+
+def resolve_backend(backend: str, precision: str) -> str:
+    """``auto`` → ``onnxruntime`` for int8 (ONNX Runtime's quantised model), ``torch`` otherwise. Measured for
+    float32 ONNX Runtime against bf16 PyTorch on the reference CPU (2 threads): for the narrow ``sr-fast-x4``
+    ONNX Runtime is ~2× faster on tiny inputs (Set5 ×4: 40.2 against 19.7 MP/s, bench_s6_sr.md) but 5–20 %
+    slower from ~300 px inputs up (1024²: 34 against 37–41 MP/s), and slower for the 48-channel models at every
+    size — photographs are large, so ``auto`` keeps PyTorch. Other values are returned as they are.
+
+    Raises:
+        InputError: an unknown backend.
+    """
+    if backend not in BACKENDS:
+        raise InputError(f"unknown backend {backend!r}; choose from {', '.join(BACKENDS)}")
+    if backend != "auto":
+        return backend
+    return "onnxruntime" if precision == "int8" else "torch"
+
+
 def backend_model(model: Any, backend: str, dev: torch.device, *, int8: bool = False) -> ModelDescriptor:
-    """``model`` (name, path or module) ready to run on ``backend`` (``torch`` | ``onnxruntime``).
+    """``model`` (name, path or module) ready to run on ``backend`` (``torch`` | ``onnxruntime``; ``auto`` is
+    resolved by :func:`resolve_backend` first).
 
     Raises:
         InputError: an unknown backend, onnxruntime off the CPU or not installed.
     """
-    if backend not in BACKENDS:
-        raise InputError(f"unknown backend {backend!r}; choose from {', '.join(BACKENDS)}")
+    if backend not in BACKENDS or backend == "auto":
+        raise InputError(f"unknown backend {backend!r}; choose torch or onnxruntime")
     if backend == "torch":
         return get_model(model, dev)
     if dev.type != "cpu":
@@ -195,12 +223,17 @@ def run_tiled(model: ModelDescriptor | torch.nn.Module, x: np.ndarray, scale: in
 
 
 def upscale_array(f: np.ndarray, scale: int, model: Any, *, device: str = "auto", tile: int | None = None,
-                  out: np.ndarray | None = None, precision: str = "auto", backend: str = "torch") -> np.ndarray:
+                  out: np.ndarray | None = None, precision: str = "auto", backend: str = "auto") -> np.ndarray:
     """Upscale float32 ``H×W×C`` (C = 1 or 3) in [0, 1] with an SR model into ``out`` (float32 if not
     given; any dtype :func:`restore.pixels.store` takes); gray runs as RGB and is averaged back.
-    ``precision``: see :func:`resolve_precision` (ONNX Runtime runs float32); ``backend``: see
-    :func:`backend_model`."""
+    ``precision``: see :func:`resolve_precision` (ONNX Runtime runs float32, or int8); ``backend``: see
+    :func:`resolve_backend`."""
     dev = pick_device(device)
+    ready = describe(model) if isinstance(model, (torch.nn.Module, ModelDescriptor)) else None
+    narrow = False
+    if ready is None or not isinstance(ready.module, OrtSR):
+        narrow = is_narrow(get_model(model, dev))
+    backend = resolve_backend(backend, precision)
     int8 = precision == "int8"
     if int8 and backend != "onnxruntime":
         resolve_precision(precision, dev)  # its one-line error: int8 is ONNX Runtime's
@@ -215,10 +248,10 @@ def upscale_array(f: np.ndarray, scale: int, model: Any, *, device: str = "auto"
     if out is None:
         out = np.empty((h * scale, w * scale, c), np.float32)
     if tile is None:
-        tile = DEFAULT_TILE.get(dev.type, 256)
-        first = next((m for m in net.module.modules() if isinstance(m, torch.nn.Conv2d)), None)
-        if dev.type == "cpu" and first is not None and first.out_channels <= NARROW_WIDTH:
-            tile = NARROW_CPU_TILE
+        if backend == "onnxruntime":
+            tile = ORT_TILE  # fewer input shapes: ONNX Runtime re-plans per shape
+        else:
+            tile = NARROW_CPU_TILE if dev.type == "cpu" and narrow else DEFAULT_TILE.get(dev.type, 256)
     if tile < 0:
         raise InputError("tile must be ≥ 0 (0 = untiled)")
     if tile == 0:

@@ -104,3 +104,17 @@ def test_hole_boxes_become_one_crop_when_they_cover_most_of_it() -> None:
     m[10:40, 10:90] = True
     m[60:90, 10:90] = True  # apart (context 5), but together they cover most of their bounding box
     assert hole_boxes(m, context=5) == [(5, 95, 5, 95)]
+
+
+def test_auto_backend_is_onnx_runtime_for_int8_only() -> None:
+    """auto: ONNX Runtime runs int8; PyTorch everything else (measured faster on photograph-sized inputs)."""
+    from restore.engine import is_narrow, resolve_backend
+    from restore.models.descriptor import describe
+
+    assert is_narrow(describe(SRNet(base_ch=16, n_blocks=1, scale=4)))
+    assert not is_narrow(describe(SRNet(base_ch=48, n_blocks=1, scale=4)))
+    assert resolve_backend("auto", "int8") == "onnxruntime"
+    assert resolve_backend("auto", "auto") == resolve_backend("auto", "bf16") == "torch"
+    assert resolve_backend("onnxruntime", "fp32") == "onnxruntime"
+    with pytest.raises(InputError, match="unknown backend"):
+        resolve_backend("tvm", "auto")

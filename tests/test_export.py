@@ -96,8 +96,8 @@ def test_cli_backend_option(tmp_path, runner) -> None:
 
 def test_int8_on_onnx_runtime_is_close_to_float32_and_refused_elsewhere(runner, tmp_path) -> None:
     """--precision int8: the model quantised by ONNX Runtime's tools (calibrated on scikit-image's bundled
-    photographs) stays within a few grey levels of float32; without the onnxruntime backend, and for inpainting,
-    it is a one-line usage error."""
+    photographs) stays within a few grey levels of float32; on the torch backend, and for inpainting, it is a
+    one-line usage error."""
     pytest.importorskip("onnxruntime")
     import restore
     from restore.cli import app
@@ -105,18 +105,18 @@ def test_int8_on_onnx_runtime_is_close_to_float32_and_refused_elsewhere(runner, 
 
     assert len(calibration_inputs(4)) == 20 and calibration_inputs(4)[0].shape == (1, 3, 48, 48)
     img = make_image((40, 48, 3))
-    a = restore.upscale(img, 4, model="sr-fast-x4", device="cpu", backend="onnxruntime", precision="int8")
+    a = restore.upscale(img, 4, model="sr-fast-x4", device="cpu", precision="int8")  # backend auto: ORT
     b = restore.upscale(img, 4, model="sr-fast-x4", device="cpu", precision="fp32")
     d = np.abs(a.astype(int) - b)
     assert a.shape == b.shape and a.dtype == np.uint8
     assert 0 < d.mean() < 2.0 and d.max() <= 16  # quantised: not identical, and not far
     with pytest.raises(restore.InputError, match="ONNX Runtime"):
-        restore.upscale(img, 4, model="sr-fast-x4", device="cpu", precision="int8")
+        restore.upscale(img, 4, model="sr-fast-x4", device="cpu", precision="int8", backend="torch")
     src = tmp_path / "a.png"
     from restore.io import write_image
 
     write_image(src, img)
-    r = runner.invoke(app, ["upscale", str(src), "-o", str(tmp_path / "o"), "--precision", "int8"])
-    assert r.exit_code == 2 and "--backend onnxruntime" in r.output
+    r = runner.invoke(app, ["upscale", str(src), "-o", str(tmp_path / "o"), "--precision", "int8", "--backend", "torch"])
+    assert r.exit_code == 2 and "--backend auto or onnxruntime" in r.output
     r = runner.invoke(app, ["inpaint", str(src), "--precision", "int8"])
     assert r.exit_code == 2 and "super-resolution" in r.output

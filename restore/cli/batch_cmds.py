@@ -37,7 +37,7 @@ def upscale(
     denoise: Annotated[Optional[float], typer.Option("--denoise", min=0.0, max=1.0, help="Real-photo strength from 0 (sr-x<scale>, for clean images) to 1 (sr-real-x<scale>, for JPEG, noise, blur): the two models' weights blended. Default with --method auto: 1 for JPEG and lossy WebP inputs, 0 for the rest.", show_default=False)] = None,
     precision: Annotated[Precision, typer.Option("--precision", help="CNN arithmetic: auto = bfloat16 on CPUs with native bf16 and float16 on CUDA (PSNR within 0.01 dB of fp32), else fp32. int8 (with --backend onnxruntime): quantised, ~1.7x bf16 for sr-x4 on a VNNI CPU for ~0.04 dB.")] = Precision.auto,
     threads: Annotated[Optional[int], typer.Option("--threads", min=1, help=THREADS_HELP, show_default=False)] = None,
-    backend: Annotated[Backend, typer.Option("--backend", help="What runs the network: torch, or onnxruntime (CPU, float32; pip install 'restore[onnx]'; fastest for sr-fast-x4).")] = Backend.torch,
+    backend: Annotated[Backend, typer.Option("--backend", help="What runs the network: auto (ONNX Runtime for --precision int8, PyTorch otherwise), torch, or onnxruntime (CPU; pip install 'restore[onnx]'; float32 unless int8; faster than PyTorch for sr-fast-x4 on small images only).")] = Backend.auto,
     engine: Annotated[Engine, typer.Option("--engine", help="local (this process; pipelined reads and writes) or ray (Ray actors, each loading the model once; pip install 'restore[cluster]').")] = Engine.local,
     ray_address: Annotated[Optional[str], typer.Option("--ray-address", help="Join this Ray cluster (default: start a local Ray instance).", show_default=False)] = None,
     workers: Annotated[int, typer.Option("--workers", min=1, help="Ray actors (--engine ray).")] = 1,
@@ -74,7 +74,7 @@ def run_upscale(
     max_pixels: int | None = None,
     denoise: float | None = None,
     precision: str = "auto",
-    backend: str = "torch",
+    backend: str = "auto",
     opts: EngineOptions | None = None,
 ) -> int:
     """The ``upscale`` command; returns the exit code."""
@@ -158,15 +158,15 @@ class _Task:
 
 
 def _start(task: str, method: str, model: str | None, precision: str = "auto",
-           backend: str = "torch") -> tuple[Reporter, str, str | None]:
+           backend: str = "auto") -> tuple[Reporter, str, str | None]:
     """The opening of a batch command: OpenCV's own logging off, a reporter, --method / --model and the
     precision / backend pair checked (a bad one is a usage error before any file is touched)."""
     _quiet_opencv()
     if precision == "int8" and task == "inpaint":
         raise _error_exit("--precision int8 is for super-resolution on ONNX Runtime; inpainting runs in "
                           "fp32, bf16 or fp16", EXIT_USAGE)
-    if precision == "int8" and backend != "onnxruntime":
-        raise _error_exit("--precision int8 runs on ONNX Runtime: add --backend onnxruntime", EXIT_USAGE)
+    if precision == "int8" and backend == "torch":
+        raise _error_exit("--precision int8 runs on ONNX Runtime: use --backend auto or onnxruntime", EXIT_USAGE)
     return Reporter(), *_split_method(task, method, model)
 
 
