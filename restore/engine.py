@@ -8,6 +8,7 @@ engine cuts tiles or crops with enough context, runs under ``torch.inference_mod
 from __future__ import annotations
 
 import threading
+import weakref
 from functools import lru_cache
 from typing import Any
 
@@ -105,9 +106,17 @@ def ort_model(net: ModelDescriptor, int8: bool = False) -> ModelDescriptor:
                            metadata={**net.metadata, "backend": "onnxruntime", "precision": "int8" if int8 else "fp32"})
 
 
-@lru_cache(maxsize=4)
-def _cached_ort(key: str, int8: bool) -> ModelDescriptor:
-    return ort_model(_cached_model(key, "cpu"), int8)
+#: ONNX Runtime versions of loaded networks, by the torch module they were made from (a batch passes the same
+#: loaded descriptor for every file: exporting, quantising and planning once, not once per file)
+_ort_versions: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _ort_for(net: ModelDescriptor, int8: bool) -> ModelDescriptor:
+    with _cache_lock:
+        versions = _ort_versions.setdefault(net.module, {})
+        if int8 not in versions:
+            versions[int8] = ort_model(net, int8)
+        return versions[int8]
 
 
 def is_narrow(net: ModelDescriptor) -> bool:
@@ -147,12 +156,11 @@ def backend_model(model: Any, backend: str, dev: torch.device, *, int8: bool = F
         return get_model(model, dev)
     if dev.type != "cpu":
         raise InputError("the onnxruntime backend runs on the CPU; use --device cpu or the torch backend")
-    if isinstance(model, (torch.nn.Module, ModelDescriptor)):
-        net = describe(model)
-        return net if isinstance(net.module, OrtSR) else ort_model(net, int8)
-    get_model(model, dev)  # loads (and caches) it: load errors are the same as on the torch backend
-    with _cache_lock:
-        return _cached_ort(str(model), int8)
+    net = describe(model) if isinstance(model, (torch.nn.Module, ModelDescriptor)) else None
+    if net is not None and isinstance(net.module, OrtSR):
+        return net
+    # loaded (and cached by name) as for the torch backend, so load errors are the same
+    return _ort_for(get_model(model if net is None else net, dev), int8)
 
 
 def to_tensor(f: np.ndarray, device: torch.device) -> torch.Tensor:

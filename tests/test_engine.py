@@ -118,3 +118,19 @@ def test_auto_backend_is_onnx_runtime_for_int8_only() -> None:
     assert resolve_backend("onnxruntime", "fp32") == "onnxruntime"
     with pytest.raises(InputError, match="unknown backend"):
         resolve_backend("tvm", "auto")
+
+
+def test_onnx_runtime_version_is_made_once_per_loaded_model(monkeypatch) -> None:
+    """A batch passes the same loaded model for every file: it is exported (and quantised) once, not per file."""
+    pytest.importorskip("onnxruntime")
+    import restore
+    from restore import engine
+
+    made = []
+    real = engine.ort_model
+    monkeypatch.setattr(engine, "ort_model", lambda net, int8=False: made.append(int8) or real(net, int8))
+    net = restore.load_model("sr-fast-x4", device="cpu")
+    img = np.zeros((20, 24, 3), np.uint8)
+    for _ in range(3):
+        restore.upscale(img, 4, model=net, device="cpu", backend="onnxruntime")
+    assert made == [False]
