@@ -297,3 +297,17 @@ def test_serve_without_the_web_extra_says_how_to_install(monkeypatch, runner):
     r = runner.invoke(app, ["serve", "--port", "0"])
     assert r.exit_code == 2 and 'pip install "restore[serve]"' in r.output
     assert json is not None
+
+
+def test_serve_on_a_taken_port_is_one_usage_line(runner):
+    import socket
+
+    from restore.cli import app
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen()
+        port = s.getsockname()[1]
+        r = runner.invoke(app, ["serve", "--port", str(port)])
+    assert r.exit_code == 2 and f"cannot listen on 127.0.0.1:{port} (Address already in use)" in r.output
+    assert "Traceback" not in r.output

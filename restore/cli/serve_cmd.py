@@ -1,6 +1,7 @@
 """``restore serve``: the local web page (restore/server.py) on uvicorn."""
 from __future__ import annotations
 
+import os
 import socket
 from typing import Annotated, Optional
 
@@ -50,14 +51,15 @@ def serve(
     cfg = ServeConfig(device=device, precision=precision.value, max_upload=int(max_upload_mb * 2**20),
                       max_pixels=max_pixels or DEFAULT_MAX_PIXELS, max_queue=queue,
                       allowed_hosts=LOOPBACK_HOSTS if loopback else ())
-    if not loopback:
-        typer.echo(f"warning: listening on {host}: anyone who can reach this machine can use the server "
-                   "(there is no login); use the default --host 127.0.0.1 to keep it to this machine", err=True)
     try:  # bound here, so that the URL printed is the one listening (--port 0 gets a free port)
         family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
         sock = socket.create_server((host, port), family=family)
     except OSError as exc:  # the port is taken, the address is not this machine's, ...
-        raise _error_exit(f"cannot listen on {host}:{port} ({exc.strerror or exc})", EXIT_USAGE) from None
+        why = os.strerror(exc.errno) if isinstance(exc.errno, int) and exc.errno > 0 else (exc.strerror or str(exc))
+        raise _error_exit(f"cannot listen on {host}:{port} ({why})", EXIT_USAGE) from None
+    if not loopback:
+        typer.echo(f"warning: listening on {host}: anyone who can reach this machine can use the server "
+                   "(there is no login); use the default --host 127.0.0.1 to keep it to this machine", err=True)
     h, p = sock.getsockname()[:2]
     typer.echo(f"restore serve: http://{f'[{h}]' if ':' in h else h}:{p}/  (Ctrl+C stops it)")
     server = uvicorn.Server(uvicorn.Config(create_app(cfg), log_level="warning", access_log=False))
