@@ -111,6 +111,7 @@ async def read_form(request: Any, limit: int) -> Form:
         HTTPProblem: 413 over the limit; 400 for a body that is not multipart/form-data or is malformed.
     """
     from python_multipart.exceptions import MultipartParseError
+    from starlette.requests import ClientDisconnect
     from python_multipart.multipart import MultipartParser, parse_options_header
 
     kind, opts = parse_options_header(request.headers.get("content-type", ""))
@@ -163,6 +164,8 @@ async def read_form(request: Any, limit: int) -> Form:
                 raise HTTPProblem(413, f"upload is over the {limit / 2**20:g} MB limit")
             parser.write(chunk)
         parser.finalize()
+    except ClientDisconnect:
+        raise HTTPProblem(400, "the upload was interrupted") from None
     except MultipartParseError as exc:
         raise HTTPProblem(400, f"malformed multipart body ({str(exc).splitlines()[0] if str(exc) else 'parse error'})") from None
     return Form(parts)
