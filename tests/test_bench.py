@@ -184,3 +184,21 @@ def test_threads_rows(result: dict) -> None:
         assert "error" not in r, r
         assert r["s_per_call"] > 0
     assert "### Threads" in bench.format_tables(result)
+
+
+def test_gpu_script_code_path_runs_on_the_cpu(tmp_path) -> None:
+    """benchmarks/gpu_bench.py --dry-run: the measurements a GPU session would make, on the CPU, so a mistake in
+    them costs seconds here rather than the few GPU minutes a session may get."""
+    import json
+    import subprocess
+    import sys
+
+    from conftest import ROOT
+
+    out = tmp_path / "gpu.json"
+    subprocess.run([sys.executable, str(ROOT / "benchmarks" / "gpu_bench.py"), "--dry-run", "--size", "40",
+                    "--out", str(out)], check=True, cwd=ROOT, timeout=300, capture_output=True)
+    res = json.loads(out.read_text())
+    whats = [r["what"] for r in res["rows"]]
+    assert "sr-x4 fp32 restore.upscale 40²" in whats and "sr-fast-x4 bfloat16 tiles 256 batch 8" in whats
+    assert any(w.startswith("inpaint") for w in whats) and all("error" not in r for r in res["rows"])
