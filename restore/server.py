@@ -210,6 +210,10 @@ def upscale_png(image_bytes: bytes, filename: str | None, *, scale: str | None, 
         except ValueError:
             raise HTTPProblem(400, f"bad denoise {denoise!r}; a number from 0 to 1") from None
     image, meta = decode_image(image_bytes, filename or "image", max_pixels=cfg.max_pixels)
+    out_px = image.shape[0] * image.shape[1] * s * s
+    if out_px > cfg.max_pixels:  # the result is held and encoded in memory too
+        raise HTTPProblem(400, f"the ×{s} result would be {out_px / 1e6:.0f} MP, above this server's "
+                               f"{cfg.max_pixels / 1e6:g} MP limit (restore serve --max-pixels)")
     label = model or (method if method != "auto" else default_model("sr", s) or "bicubic")
     if strength is None and is_lossy_data(image_bytes):
         lossy = api.model_for_lossy(s, method=method, model=model)

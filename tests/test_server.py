@@ -195,10 +195,16 @@ def test_whole_image_mask_and_empty_mask(api):
     assert np.array_equal(empty, img)
 
 
-def test_pixel_limit_is_the_cli_s():
+def test_pixel_limit_is_the_cli_s_and_bounds_the_result_too():
     api = client(max_pixels=100)
     r = api.post("/api/upscale", files={"image": ("big.png", png(make_image((16, 16, 3))))}, data={"scale": "2"})
     assert "above the 100 pixels limit" in error_of(r, 400)
+    api = client(max_pixels=1_000_000)
+    img = png(make_image((300, 300, 3)))  # 0.09 MP in, 1.44 MP out at ×4: over; 0.36 MP at ×2: fine
+    assert "×4 result would be 1 MP" in error_of(api.post("/api/upscale", files={"image": ("a.png", img)},
+                                                         data={"scale": "4", "method": "bicubic"}), 400)
+    assert api.post("/api/upscale", files={"image": ("a.png", img)},
+                    data={"scale": "2", "method": "bicubic"}).status_code == 200
 
 
 def test_oversized_uploads_get_413_while_reading():
