@@ -94,7 +94,7 @@ def main() -> None:
             q = Path(tmp) / f"{name}.train.int8.onnx"
             quantize_static(str(fp32), str(q), _Calibration(a.calib, a.calib_images, s),
                             quant_format=QuantFormat.QDQ, per_channel=True, activation_type=QuantType.QUInt8,
-                            weight_type=QuantType.QInt8, calibrate_method=CalibrationMethod.MinMax)
+                            weight_type=QuantType.QInt8, calibrate_method=CalibrationMethod.Percentile)
             variants[f"ORT int8 (calibrated on {a.calib.name})"] = q
             rows = {}
             for label, path in variants.items():
