@@ -16,8 +16,8 @@ Reading
     out as ``float32`` unchanged. The EXIF orientation is applied, so the array is upright.
     Size is checked from the header before anything is decoded: an image above ``max_pixels``
     (default :data:`DEFAULT_MAX_PIXELS`) is refused with one line that says how to raise the limit (a
-    76 KB 1-bit PNG can claim 25000² pixels and decode to 3.3 GB). OpenCV's own limit
-    (``OPENCV_IO_MAX_IMAGE_PIXELS``, 2^30 pixels) still applies to what Pillow cannot parse.
+    76 KB 1-bit PNG can claim 25000² pixels and decode to 3.3 GB); data whose header Pillow cannot parse is
+    refused while a limit applies (with ``max_pixels=None`` OpenCV tries it, under its own 2^30-pixel limit).
 
 Writing
     ``write_image`` is atomic (temporary file in the same folder, fsync, rename), never
@@ -175,6 +175,13 @@ def decode_image(data: bytes, name: str | os.PathLike[str] = "image", *,
     if not data:
         raise ImageReadError(f"{p}: empty file")
     fmt, icc, orientation, size, frames = _header_info(data)
+    if size is None:
+        size = _tiff_size(data)  # Pillow cannot open some TIFFs OpenCV reads (3-channel float32)
+        fmt = fmt or ("tiff" if size else None)
+    if size is None and max_pixels is not None:
+        # every format this module reads has a header Pillow parses; what it cannot size (Radiance HDR, PFM,
+        # ...) could decode to any size — a 0.6 MB HDR to 3000² float32 — so it is not handed to OpenCV
+        raise ImageReadError(f"{p}: not an image, or corrupt/truncated (unknown format)")
     if size is not None and max_pixels is not None and size[0] * size[1] > max_pixels:
         w, h = size
         raise ImageReadError(f"{p}: {w}×{h} px ({_amount(w * h)}) is above the {_amount(max_pixels)} limit; "
@@ -230,6 +237,25 @@ def _native_stderr() -> Iterator[list[str]]:
                 os.close(saved)
                 tmp.seek(0)
                 said.extend(tmp.read(4096).decode("utf-8", "replace").splitlines())
+
+
+def _tiff_size(data: bytes) -> tuple[int, int] | None:
+    """(width, height) from a classic TIFF's first directory (tags 256 / 257), or None."""
+    order = {b"II": "<", b"MM": ">"}.get(data[:2])
+    if order is None or len(data) < 8 or struct.unpack(order + "H", data[2:4])[0] != 42:
+        return None
+    try:
+        off = struct.unpack(order + "I", data[4:8])[0]
+        n = struct.unpack(order + "H", data[off:off + 2])[0]
+        dims: dict[int, int] = {}
+        for i in range(n):
+            tag, typ, _count = struct.unpack(order + "HHI", data[off + 2 + 12 * i:off + 10 + 12 * i])
+            if tag in (256, 257):
+                raw = data[off + 10 + 12 * i:off + 14 + 12 * i]
+                dims[tag] = struct.unpack(order + ("H" if typ == 3 else "I"), raw[:2] if typ == 3 else raw)[0]
+        return (dims[256], dims[257]) if len(dims) == 2 else None
+    except (struct.error, KeyError):
+        return None
 
 
 def _png_color_type(data: bytes) -> int | None:

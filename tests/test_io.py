@@ -413,3 +413,22 @@ def test_is_lossy_reads_the_content_not_the_name(tmp_path) -> None:
     assert not is_lossy(tmp_path / "lossless.webp")
     assert not is_lossy(tmp_path / "png_named.jpg")
     assert not is_lossy(tmp_path / "missing.jpg")
+
+
+def test_data_whose_size_the_header_does_not_give_is_not_decoded_under_a_limit():
+    """A 0.6 MB Radiance HDR decodes to 3000² float32 (108 MB): a format whose size cannot be read before
+    decoding is refused while a pixel limit applies; a float TIFF, which Pillow cannot open, is sized from its
+    own header."""
+    import cv2
+
+    from restore.io import decode_image
+
+    hdr = cv2.imencode(".hdr", np.zeros((3000, 3000, 3), np.float32))[1].tobytes()
+    assert len(hdr) < 1_000_000
+    with pytest.raises(ImageReadError, match="unknown format"):
+        decode_image(hdr, "bomb.png", max_pixels=10_000_000)
+    assert decode_image(hdr, "bomb.hdr", max_pixels=None)[0].shape == (3000, 3000, 3)
+    tif = cv2.imencode(".tiff", np.random.rand(30, 20, 3).astype(np.float32))[1].tobytes()
+    with pytest.raises(ImageReadError, match="20×30 px"):
+        decode_image(tif, "f.tiff", max_pixels=100)
+    assert decode_image(tif, "f.tiff")[0].shape == (30, 20, 3)
