@@ -55,8 +55,8 @@ def resolve_precision(precision: str, dev: torch.device, cpu_bf16: bool = False)
         raise InputError(f"unknown precision {precision!r}; choose from {', '.join(PRECISIONS)}")
     if precision == "auto":
         precision = os.environ.get("RESTORE_PRECISION", "auto").lower() or "auto"
-        if precision not in PRECISIONS:
-            raise InputError(f"RESTORE_PRECISION={precision!r}; choose from {', '.join(PRECISIONS)}")
+        if precision not in PRECISIONS or precision == "int8":  # int8 is chosen with the backend, not here
+            raise InputError(f"RESTORE_PRECISION={precision!r}; choose from auto, fp32, bf16, fp16")
     if precision == "auto":
         if dev.type == "cuda":
             return torch.float16

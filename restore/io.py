@@ -214,14 +214,25 @@ def decode_image(data: bytes, name: str | os.PathLike[str] = "image", *,
 
 
 _stderr_lock = threading.RLock()
+_capture = {"on": True}
+
+
+def capture_codec_messages(on: bool) -> None:
+    """Whether decoding holds file descriptor 2 to quote the codecs' own lines in its errors (the default, for
+    the CLI). A long-running server turns it off: fd 2 is process-wide, and its own log lines written meanwhile
+    would be swallowed, or quoted into a client's error."""
+    _capture["on"] = bool(on)
 
 
 @contextmanager
 def _native_stderr() -> Iterator[list[str]]:
     """Hold what C code writes to file descriptor 2 while decoding (libpng, libjpeg and libtiff inside OpenCV
     print their own ``libpng error: …`` lines, which would break the one-line error contract); the lines are
-    handed back for our message. Serialised: fd 2 is process-wide."""
+    handed back for our message. Serialised: fd 2 is process-wide. See :func:`capture_codec_messages`."""
     said: list[str] = []
+    if not _capture["on"]:
+        yield said
+        return
     with _stderr_lock:
         try:
             saved = os.dup(2)

@@ -18,8 +18,9 @@ Safety
     * One request computes at a time (models are loaded once and shared, through the engine's cache), and at most
       ``max_queue`` requests are admitted (reading, waiting or computing) — so two big uploads cannot exhaust
       memory; the rest get 503 at once.
-    * No CORS: a cross-origin page cannot read a response, and a POST whose ``Origin`` is another site is
-      refused (a page elsewhere cannot make this machine compute). When bound to loopback, requests must name a
+    * No CORS: a cross-origin page cannot read a response, and a POST whose ``Origin`` is another site (or
+      ``null``) is refused, so a page elsewhere cannot make this machine compute. A body must arrive within
+      ``read_timeout`` seconds (408), so slow clients cannot hold every admission slot. When bound to loopback, requests must name a
       loopback ``Host`` (no DNS rebinding).
 """
 from __future__ import annotations
@@ -62,6 +63,8 @@ class ServeConfig:
     max_queue: int = 4
     #: accepted ``Host`` names (any port); empty = any (a server bound to a public address)
     allowed_hosts: tuple[str, ...] = field(default=LOOPBACK_HOSTS)
+    #: seconds a request may take to send its body (it holds an admission slot meanwhile)
+    read_timeout: float = 120.0
 
 
 class HTTPProblem(Exception):
@@ -335,8 +338,10 @@ def create_app(cfg: ServeConfig | None = None):
         if cfg.allowed_hosts and host not in cfg.allowed_hosts:
             return error(403, f"host {host!r} is not served here (the server answers to {', '.join(cfg.allowed_hosts)})")
         origin = request.headers.get("origin")
-        if request.method == "POST" and origin and origin != "null" and \
-                urlsplit(origin).netloc != request.headers.get("host", ""):
+        # a browser always names the page's origin on a POST ("null" from sandboxed frames and data: pages);
+        # scripts like curl send none
+        if request.method == "POST" and origin is not None and \
+                (origin == "null" or urlsplit(origin).netloc != request.headers.get("host", "")):
             return error(403, "cross-origin requests are not accepted")
         response = await call_next(request)
         response.headers["X-Content-Type-Options"] = "nosniff"
@@ -384,13 +389,26 @@ def create_app(cfg: ServeConfig | None = None):
         return JSONResponse(models_json())
 
     async def compute(request: Request, work: Callable[[Form], tuple[bytes, dict[str, str]]]) -> Response:
+        import anyio
+
         gate.enter()
         try:
-            form = await read_form(request, cfg.max_upload)
+            try:  # a slot is held while the body arrives: a client that trickles it gives the slot back in time
+                with anyio.fail_after(cfg.read_timeout):
+                    form = await read_form(request, cfg.max_upload)
+            except TimeoutError:
+                raise HTTPProblem(408, f"the upload took longer than {cfg.read_timeout:g} s") from None
             try:
                 png, headers = await gate.run(work, form)
             except (InputError, ModelError, ImageWriteError) as exc:  # the library's one-line errors
                 raise HTTPProblem(400, str(exc).splitlines()[0]) from None
+            except MemoryError:
+                raise HTTPProblem(507, "out of memory for this image; try a smaller one") from None
+            except HTTPProblem:
+                raise
+            except Exception as exc:  # a bug: logged once here, answered like any other error
+                log.exception("request failed")
+                raise HTTPProblem(500, f"internal error ({type(exc).__name__}); the server's log has the details") from None
         finally:
             gate.leave()
         return Response(png, media_type="image/png", headers={**headers, "Cache-Control": "no-store"})

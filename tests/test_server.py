@@ -240,6 +240,9 @@ def test_cross_origin_posts_and_foreign_hosts_are_refused(api):
     r = api.get("/api/models", headers={"host": "attacker.example:8000"})
     assert "not served here" in error_of(r, 403)
     assert client(allowed_hosts=()).get("/api/models", headers={"host": "box.lan:8000"}).status_code == 200
+    # sandboxed frames and data: pages send Origin: null; a page anywhere could otherwise make this machine work
+    r = api.post("/api/upscale", files={"image": ("a.png", img)}, headers={"origin": "null"})
+    assert "cross-origin" in error_of(r, 403)
 
 
 def test_a_failing_request_leaves_the_server_serving(monkeypatch):
@@ -250,8 +253,10 @@ def test_a_failing_request_leaves_the_server_serving(monkeypatch):
         raise RuntimeError("secret internals\nline two")
 
     monkeypatch.setattr(restore, "upscale", boom)
-    msg = error_of(api.post("/api/upscale", files={"image": ("a.png", img)}), 500)
+    r = api.post("/api/upscale", files={"image": ("a.png", img)})
+    msg = error_of(r, 500)
     assert "RuntimeError" in msg and "secret" not in msg
+    assert "default-src 'self'" in r.headers["content-security-policy"]  # answered inside the app, headers and all
     monkeypatch.undo()
     assert api.post("/api/upscale", files={"image": ("a.png", img)}, data={"scale": "2"}).status_code == 200
 
@@ -317,3 +322,19 @@ def test_serve_on_a_taken_port_is_one_usage_line(runner):
         r = runner.invoke(app, ["serve", "--port", str(port)])
     assert r.exit_code == 2 and f"cannot listen on 127.0.0.1:{port} (Address already in use)" in r.output
     assert "Traceback" not in r.output
+
+
+def test_a_body_that_trickles_in_gives_its_slot_back():
+    import time
+
+    api = client(read_timeout=0.3, max_queue=1)
+
+    def slow():
+        yield b"--xyz\r\nContent-Disposition: form-data; name=\"image\"; filename=\"a.png\"\r\n\r\n"
+        time.sleep(1.0)
+        yield b"\r\n--xyz--\r\n"
+
+    r = api.post("/api/upscale", content=slow(), headers={"content-type": "multipart/form-data; boundary=xyz"})
+    assert "longer than 0.3 s" in error_of(r, 408)
+    ok = api.post("/api/upscale", files={"image": ("a.png", png(make_image((8, 8, 3))))}, data={"scale": "2"})
+    assert ok.status_code == 200  # the one slot came back
