@@ -102,6 +102,10 @@ def test_paint_inpaint_compare_download_and_upscale_in_chromium(tmp_path, artifa
         assert saved.name == "astronaut small_x2.png" and read_image(saved).shape == (300, 400, 3)
         print(f"x2 upscale through the page: {seconds:.3f} s")
         page.screenshot(path=str(artifacts / "page_upscaled.png"))
+        # painting again over a shown result brings the mask back (the canvas still takes the pointer)
+        assert page.get_by_test_id("result-image").is_visible()
+        paint_stroke(page, [(0.2, 0.2), (0.3, 0.3)], brush=10)
+        assert page.get_by_test_id("result-image").is_hidden()
         assert problems == []
 
         # errors are shown on the page: one from the server (a 400 stood in by Playwright) and one from the browser

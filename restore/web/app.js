@@ -47,11 +47,15 @@ function stemOf(name) { return (name || "image").replace(/\.[^./\\]{1,5}$/, "") 
 
 // shown from the file itself, or — for formats browsers do not display (TIFF) — from the server's 8-bit preview;
 // the original bytes are what is sent for processing either way
-function openBlob(blob, name, shown = blob) {
+let opening = 0;  // the newest open wins: a late preview or decode never replaces a later choice
+
+function openBlob(blob, name, shown = blob, ticket = ++opening) {
+  if (state.busy) { showError("wait for the current request to finish before opening another image"); return; }
   clearError();
   const url = URL.createObjectURL(shown);
   const probe = new Image();
   probe.onload = () => {
+    if (ticket !== opening) { URL.revokeObjectURL(url); return; }
     if (state.sourceUrl) URL.revokeObjectURL(state.sourceUrl);
     state.file = blob; state.fileName = name; state.name = stemOf(name); state.sourceUrl = url;
     state.w = probe.naturalWidth; state.h = probe.naturalHeight;
@@ -66,6 +70,7 @@ function openBlob(blob, name, shown = blob) {
   };
   probe.onerror = async () => {
     URL.revokeObjectURL(url);
+    if (ticket !== opening) return;
     if (shown !== blob) {
       showError(`${name}: the server's preview could not be displayed`);
       return;
@@ -85,7 +90,8 @@ function openBlob(blob, name, shown = blob) {
       showError(message);
       return;
     }
-    openBlob(blob, name, await response.blob());
+    const preview = await response.blob();
+    if (ticket === opening) openBlob(blob, name, preview, ticket);
   };
   probe.src = url;
 }
@@ -183,9 +189,10 @@ el.canvas.addEventListener("pointermove", (e) => {
   moveCursor(e);
   if (!state.drawing) return;
   const pts = state.drawing.points;
+  const from = pts.length - 1;
   for (const ev of (e.getCoalescedEvents ? e.getCoalescedEvents() : [e])) pts.push(toImage(ev));
-  // draw the new part only; the full replay happens on undo/redo/clear
-  drawStroke(ctx, { ...state.drawing, points: pts.slice(-2) }, "#ff2020", "cut");
+  // draw the new part only (from the last drawn point); the full replay happens on undo/redo/clear
+  drawStroke(ctx, { ...state.drawing, points: pts.slice(from) }, "#ff2020", "cut");
 });
 function endStroke() {
   if (!state.drawing) return;
@@ -207,9 +214,9 @@ function moveCursor(e) {
 }
 el.brush.addEventListener("input", () => { el.brushValue.textContent = el.brush.value; sizeCursor(); });
 
-function undo() { if (state.strokes.length) { state.redo.push(state.strokes.pop()); showMask(); redraw(); } }
-function redo() { if (state.redo.length) { state.strokes.push(state.redo.pop()); showMask(); redraw(); } }
-function clearMask() { if (hasMask()) { state.strokes.push({ clear: true }); state.redo = []; showMask(); redraw(); } }
+function undo() { if (!state.busy && state.strokes.length) { state.redo.push(state.strokes.pop()); showMask(); redraw(); } }
+function redo() { if (!state.busy && state.redo.length) { state.strokes.push(state.redo.pop()); showMask(); redraw(); } }
+function clearMask() { if (!state.busy && hasMask()) { state.strokes.push({ clear: true }); state.redo = []; showMask(); redraw(); } }
 function toggleEraser() { state.erase = !state.erase; el.eraser.setAttribute("aria-pressed", String(state.erase)); }
 el.undo.addEventListener("click", undo);
 el.redo.addEventListener("click", redo);
@@ -263,10 +270,8 @@ function setResult(r) {
   refresh();
 }
 el.keep.addEventListener("click", () => {
-  if (!state.result) return;
-  const r = state.result;
-  state.result = null;  // its URL now belongs to the source
-  openBlob(r.blob, `${r.name}`);
+  if (!state.result || state.busy) return;
+  openBlob(state.result.blob, state.result.name);  // once it shows, setResult(null) revokes the result's URL
 });
 
 function refresh() {
@@ -277,6 +282,7 @@ function refresh() {
   el.redo.disabled = !state.redo.length || state.busy;
   el.clear.disabled = !hasMask() || state.busy;
   el.compare.disabled = el.keep.disabled = !state.result || state.busy;
+  el.input.disabled = state.busy;
   el.download.classList.toggle("disabled", !state.result);
   el.download.setAttribute("aria-disabled", String(!state.result));
   const real = state.models.some((m) => m.name === `sr-real-x${el.scale.value}`);
@@ -284,13 +290,16 @@ function refresh() {
 }
 el.scale.addEventListener("change", refresh);
 
-async function run(path, form, label, resultName) {
+// one request at a time: busy is set before anything is awaited, so a double click sends one request
+async function run(path, buildForm, label, resultName) {
+  if (state.busy || !state.file) return;
   clearError();
   state.busy = true; el.busy.hidden = false; el.busyText.textContent = `${label}…`;
   document.body.setAttribute("aria-busy", "true");
   refresh();
   const t0 = performance.now();
   try {
+    const form = await buildForm();
     let response;
     try {
       response = await fetch(path, { method: "POST", body: form });
@@ -323,21 +332,25 @@ async function run(path, form, label, resultName) {
   }
 }
 
-el.runInpaint.addEventListener("click", async () => {
-  if (!state.file || !hasMask()) return;
-  const form = new FormData();
-  form.append("image", state.file, state.fileName);
-  form.append("mask", await maskBlob(), "mask.png");
-  if (el.method.value !== "auto") form.append("method", el.method.value);
-  await run("api/inpaint", form, "Inpainted", `${state.name}_inpainted.png`);
+el.runInpaint.addEventListener("click", () => {
+  if (!hasMask()) return;
+  run("api/inpaint", async () => {
+    const form = new FormData();
+    form.append("image", state.file, state.fileName);
+    form.append("mask", await maskBlob(), "mask.png");
+    if (el.method.value !== "auto") form.append("method", el.method.value);
+    return form;
+  }, "Inpainted", `${state.name}_inpainted.png`);
 });
-el.runUpscale.addEventListener("click", async () => {
-  if (!state.file) return;
-  const form = new FormData();
-  form.append("image", state.file, state.fileName);
-  form.append("scale", el.scale.value);
-  if (!el.denoiseGroup.hidden && el.denoise.value !== "auto") form.append("denoise", el.denoise.value);
-  await run("api/upscale", form, `Upscaled ×${el.scale.value}`, `${state.name}_x${el.scale.value}.png`);
+el.runUpscale.addEventListener("click", () => {
+  const scale = el.scale.value;
+  run("api/upscale", async () => {
+    const form = new FormData();
+    form.append("image", state.file, state.fileName);
+    form.append("scale", scale);
+    if (!el.denoiseGroup.hidden && el.denoise.value !== "auto") form.append("denoise", el.denoise.value);
+    return form;
+  }, `Upscaled ×${scale}`, `${state.name}_x${scale}.png`);
 });
 
 // --- start ---------------------------------------------------------------------------------------------------------
