@@ -16,10 +16,12 @@ class World:
     draws its own batches, DistributedDataParallel averages the gradients, and only rank 0 validates, writes
     checkpoints and exports."""
 
-    def __init__(self) -> None:
-        self.size = int(os.environ.get("WORLD_SIZE", "1"))
-        self.rank = int(os.environ.get("RANK", "0"))
-        self.local_rank = int(os.environ.get("LOCAL_RANK", "0"))
+    def __init__(self, *, single: bool = False) -> None:
+        """``single``: one process whatever the environment says (a study's variants, a script)."""
+        env = {} if single else os.environ
+        self.size = int(env.get("WORLD_SIZE", "1"))
+        self.rank = int(env.get("RANK", "0"))
+        self.local_rank = int(env.get("LOCAL_RANK", "0"))
 
     @property
     def main(self) -> bool:

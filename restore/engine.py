@@ -74,9 +74,9 @@ def blended_model(a: str, b: str, t: float, device: str | torch.device = "auto")
 
 
 class OrtSR(torch.nn.Module):
-    """An SR network exported to ONNX (:func:`restore.export.onnx_bytes`) and run by ONNX Runtime's CPU provider in
-    float32, as the module of the network's own descriptor (:func:`ort_model`), so tiling and conversion are the
-    same code path as for PyTorch.
+    """An SR network exported to ONNX (:func:`restore.export.onnx_bytes`, or quantised to int8 by
+    :func:`restore.export.onnx_int8_bytes`) and run by ONNX Runtime's CPU provider, as the module of the
+    network's own descriptor (:func:`ort_model`), so tiling and conversion are the same code path as for PyTorch.
 
     Shape: ``(B, 3, H, W)`` → ``(B, 3, H·s, W·s)`` float32, already clamped.
     """
@@ -112,11 +112,14 @@ _ort_versions: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 def _ort_for(net: ModelDescriptor, int8: bool) -> ModelDescriptor:
+    # the parameters' version counters move with every in-place change: weights trained further since are redone
+    weights = tuple(p._version for p in net.module.parameters())
     with _cache_lock:
-        versions = _ort_versions.setdefault(net.module, {})
-        if int8 not in versions:
-            versions[int8] = ort_model(net, int8)
-        return versions[int8]
+        versions = {k: v for k, v in _ort_versions.get(net.module, {}).items() if k[1] == weights}
+        if (int8, weights) not in versions:
+            versions[(int8, weights)] = ort_model(net, int8)
+        _ort_versions[net.module] = versions
+        return versions[(int8, weights)]
 
 
 def is_narrow(net: ModelDescriptor) -> bool:

@@ -81,8 +81,11 @@ def fit(net: nn.Module, step_loss: Callable[[nn.Module, np.random.Generator, int
         out: run folder for ``checkpoint.pt`` (resumable: weights, optimiser, state) and ``best.pt``; None =
             nothing written (the study's variants).
         resume: continue from ``out/checkpoint.pt`` when it exists.
-        val_every: every this many steps (and at the end), on rank 0: ``before_log(state)``, ``validate()``,
-            keep the best by the mean of ``score_keys`` (all keys by default), checkpoint, ``progress(record)``.
+        val_every: with ``out`` given and > 0: every this many steps (and at the end), on rank 0,
+            ``before_log(state)``, ``validate()``, keep the best by the mean of ``score_keys`` (all keys by
+            default), checkpoint, ``progress(record)``. Without ``out`` (or with 0) none of these run.
+        world: the run's processes (:class:`World`: DDP under torchrun); default one process, whatever the
+            environment says.
         on_start: called with the state after a resume, before the first step (e.g. a baseline validation).
         on_step: called with ``(step, loss)`` after every step.
 
@@ -90,7 +93,7 @@ def fit(net: nn.Module, step_loss: Callable[[nn.Module, np.random.Generator, int
         the run state: ``step``, ``wall`` (seconds, up to the last interval), ``best``, ``best_val``,
         ``history`` (one record per interval), and whatever the hooks stored.
     """
-    world = world or World()
+    world = world or World(single=True)
     device = device or next(net.parameters()).device
     model = world.wrap(net, unused=unused_parameters)
     opt = torch.optim.Adam(net.parameters(), lr=lr)

@@ -113,6 +113,8 @@ def blend_models(a, b, t: float, *, device: str = "auto"):
     """
     import torch
 
+    from restore.models.descriptor import describe
+
     da, db = load_model(a, device=device), load_model(b, device=device)
     ia, ib = dict(da.metadata), dict(db.metadata)
     ca, cb = ia.get("config", {}), ib.get("config", {})
@@ -135,8 +137,9 @@ def blend_models(a, b, t: float, *, device: str = "auto"):
             if v.is_floating_point():
                 v.copy_(torch.lerp(v, sb[k], t))
     name = f"{da.name}+{db.name}@{t:g}"
-    return da.with_module(ma, name=name, metadata={**ia, "name": name, "default": False,
-                                                   "blend": {"a": da.name, "b": db.name, "t": t}})
+    # described from the blended module itself: a deeper blend sees further (receptive radius) than ``a``
+    return describe(ma, name=name, metadata={**ia, "name": name, "default": False,
+                                             "blend": {"a": da.name, "b": db.name, "t": t}})
 
 
 def update_metadata(path: str | Path, **fields: Any) -> Path:

@@ -134,3 +134,7 @@ def test_onnx_runtime_version_is_made_once_per_loaded_model(monkeypatch) -> None
     for _ in range(3):
         restore.upscale(img, 4, model=net, device="cpu", backend="onnxruntime")
     assert made == [False]
+    with torch.no_grad():  # weights changed in place (trained further): a new export, not stale output
+        next(net.module.parameters()).mul_(1.5)
+    restore.upscale(img, 4, model=net, device="cpu", backend="onnxruntime")
+    assert made == [False, False]

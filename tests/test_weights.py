@@ -184,6 +184,8 @@ def test_deepened_models_compute_the_same_and_blend_with_a_deeper_one(tmp_path) 
         assert torch.equal(blend_models(pa, pb, 1.0, device="cpu")(x), want_b)
         mid = blend_models(pa, pb, 0.5, device="cpu")(x)
     assert mid.shape == want_a.shape and not torch.equal(mid, want_a) and not torch.equal(mid, want_b)
+    # the blend sees as far as the deeper network: its tiles need that much context
+    assert blend_models(pa, pb, 0.5, device="cpu").receptive_radius == deep.receptive_radius > shallow.receptive_radius
 
 
 def test_a_module_that_is_not_one_of_ours_is_refused_with_one_line() -> None:
