@@ -13,6 +13,7 @@ opset 11 or earlier; 17 is what ONNX Runtime ≥ 1.13 and every current tool rea
 """
 from __future__ import annotations
 
+import contextlib
 import io as _io
 import json
 import logging
@@ -141,9 +142,10 @@ def onnx_int8_bytes(net: Any) -> bytes:
         quiet = _DropAdvice()
         logging.getLogger().addFilter(quiet)
         try:
-            quantize_static(str(src), str(dst), Reader(), quant_format=QuantFormat.QDQ, per_channel=True,
-                            activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
-                            calibrate_method=CalibrationMethod.Percentile)
+            with contextlib.redirect_stdout(_io.StringIO()):  # the percentile calibration prints its progress
+                quantize_static(str(src), str(dst), Reader(), quant_format=QuantFormat.QDQ, per_channel=True,
+                                activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
+                                calibrate_method=CalibrationMethod.Percentile)
         finally:
             logging.getLogger().removeFilter(quiet)
         return dst.read_bytes()
