@@ -103,9 +103,9 @@ def reader(kind: str, tmp: Path) -> Callable[[bytes], object]:
 
 def check(kind: str, data: bytes, tmp: Path) -> str | None:
     """None when ``data`` is read or refused with the library's error; else what went wrong."""
-    from restore.io import _native_stderr
+    from restore.sniff import native_stderr
 
-    with _native_stderr() as said:  # whatever reaches fd 2 past our own capture would show through the CLI
+    with native_stderr() as said:  # whatever reaches fd 2 past our own capture would show through the CLI
         try:
             reader(kind, tmp)(data)
         except RestoreError:

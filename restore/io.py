@@ -33,11 +33,9 @@ import io as _io
 import os
 import secrets
 import struct
-import tempfile
-import threading
 import zlib
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager, suppress
+from collections.abc import Iterable
+from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -46,6 +44,7 @@ import numpy as np
 
 from restore.errors import ImageReadError, ImageWriteError, InputError
 from restore.pixels import to_uint8
+from restore.sniff import header_info, native_stderr, png_color_type, tiff_size
 
 __all__ = [
     "IMAGE_EXTENSIONS",
@@ -73,10 +72,7 @@ _EXT_FORMAT = {
     ".png": "png", ".jpg": "jpeg", ".jpeg": "jpeg", ".webp": "webp",
     ".tif": "tiff", ".tiff": "tiff", ".bmp": "bmp",
 }
-# Pillow's format names -> ours ("MPO" is a camera JPEG with extra frames).
-_PIL_FORMAT = {"PNG": "png", "JPEG": "jpeg", "MPO": "jpeg", "WEBP": "webp", "TIFF": "tiff", "BMP": "bmp", "GIF": "gif"}
 _CV_EXT = {"png": ".png", "jpeg": ".jpg", "webp": ".webp", "tiff": ".tiff", "bmp": ".bmp"}
-_EXIF_ORIENTATION = 0x0112
 
 
 @dataclass(frozen=True)
@@ -174,9 +170,9 @@ def decode_image(data: bytes, name: str | os.PathLike[str] = "image", *,
     p = Path(name)
     if not data:
         raise ImageReadError(f"{p}: empty file")
-    fmt, icc, orientation, size, frames = _header_info(data)
+    fmt, icc, orientation, size, frames = header_info(data)
     if size is None:
-        size = _tiff_size(data)  # Pillow cannot open some TIFFs OpenCV reads (3-channel float32)
+        size = tiff_size(data)  # Pillow cannot open some TIFFs OpenCV reads (3-channel float32)
         fmt = fmt or ("tiff" if size else None)
     if size is None and max_pixels is not None:
         # every format this module reads has a header Pillow parses; what it cannot size (Radiance HDR, PFM,
@@ -188,7 +184,7 @@ def decode_image(data: bytes, name: str | os.PathLike[str] = "image", *,
                              "raise it with --max-pixels N if there is memory for it")
 
     try:
-        with _native_stderr() as said:
+        with native_stderr() as said:
             arr = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
     except cv2.error as exc:
         if "CV_IO_MAX_IMAGE_PIXELS" in str(exc):
@@ -203,7 +199,7 @@ def decode_image(data: bytes, name: str | os.PathLike[str] = "image", *,
     arr = _to_rgb(arr, p)
     if fmt == "gif" and arr.ndim == 3 and arr.shape[2] == 4 and (arr[:, :, 3] == 255).all():
         arr = np.ascontiguousarray(arr[:, :, :3])  # OpenCV decodes every GIF with alpha; opaque ones are RGB
-    if arr.ndim == 3 and arr.shape[2] == 4 and _png_color_type(data) == 4:
+    if arr.ndim == 3 and arr.shape[2] == 4 and png_color_type(data) == 4:
         arr = np.ascontiguousarray(arr[:, :, [0, 3]])  # gray + alpha stays gray + alpha (no false colour)
     arr = _apply_orientation(arr, orientation)
     if fmt is None:
@@ -211,69 +207,6 @@ def decode_image(data: bytes, name: str | os.PathLike[str] = "image", *,
     bit_depth = {np.dtype(np.uint8): 8, np.dtype(np.uint16): 16, np.dtype(np.float32): 32}[arr.dtype]
     return arr, ImageMeta(format=fmt, bit_depth=bit_depth, icc_profile=icc, exif_orientation=orientation,
                           frames=frames)
-
-
-_stderr_lock = threading.RLock()
-_capture = {"on": True}
-
-
-def capture_codec_messages(on: bool) -> None:
-    """Whether decoding holds file descriptor 2 to quote the codecs' own lines in its errors (the default, for
-    the CLI). A long-running server turns it off: fd 2 is process-wide, and its own log lines written meanwhile
-    would be swallowed, or quoted into a client's error."""
-    _capture["on"] = bool(on)
-
-
-@contextmanager
-def _native_stderr() -> Iterator[list[str]]:
-    """Hold what C code writes to file descriptor 2 while decoding (libpng, libjpeg and libtiff inside OpenCV
-    print their own ``libpng error: …`` lines, which would break the one-line error contract); the lines are
-    handed back for our message. Serialised: fd 2 is process-wide. See :func:`capture_codec_messages`."""
-    said: list[str] = []
-    if not _capture["on"]:
-        yield said
-        return
-    with _stderr_lock:
-        try:
-            saved = os.dup(2)
-        except OSError:  # no stderr to redirect
-            yield said
-            return
-        with tempfile.TemporaryFile() as tmp:
-            try:
-                os.dup2(tmp.fileno(), 2)
-                yield said
-            finally:
-                os.dup2(saved, 2)
-                os.close(saved)
-                tmp.seek(0)
-                said.extend(tmp.read(4096).decode("utf-8", "replace").splitlines())
-
-
-def _tiff_size(data: bytes) -> tuple[int, int] | None:
-    """(width, height) from a classic TIFF's first directory (tags 256 / 257), or None."""
-    order = {b"II": "<", b"MM": ">"}.get(data[:2])
-    if order is None or len(data) < 8 or struct.unpack(order + "H", data[2:4])[0] != 42:
-        return None
-    try:
-        off = struct.unpack(order + "I", data[4:8])[0]
-        n = struct.unpack(order + "H", data[off:off + 2])[0]
-        dims: dict[int, int] = {}
-        for i in range(n):
-            tag, typ, _count = struct.unpack(order + "HHI", data[off + 2 + 12 * i:off + 10 + 12 * i])
-            if tag in (256, 257):
-                raw = data[off + 10 + 12 * i:off + 14 + 12 * i]
-                dims[tag] = struct.unpack(order + ("H" if typ == 3 else "I"), raw[:2] if typ == 3 else raw)[0]
-        return (dims[256], dims[257]) if len(dims) == 2 else None
-    except (struct.error, KeyError):
-        return None
-
-
-def _png_color_type(data: bytes) -> int | None:
-    """The colour type in a PNG's IHDR (0 gray, 2 RGB, 3 palette, 4 gray + alpha, 6 RGBA), or None."""
-    if data[:8] == b"\x89PNG\r\n\x1a\n" and data[12:16] == b"IHDR" and len(data) > 25:
-        return data[25]
-    return None
 
 
 def _read_bytes(p: Path) -> bytes:
@@ -293,38 +226,6 @@ def _read_bytes(p: Path) -> bytes:
 
 def _amount(pixels: int) -> str:
     return f"{pixels / 1e6:g} MP" if pixels >= 1_000_000 else f"{pixels} pixels"
-
-
-def _header_info(data: bytes) -> tuple[str | None, bytes | None, int, tuple[int, int] | None, int]:
-    """(format, ICC profile, EXIF orientation, (width, height), frames) from the header, best effort: never
-    raises.
-
-    Only the header is parsed (Pillow opens lazily); pixels are decoded by OpenCV.
-    """
-    from PIL import Image  # Pillow import is ~30 ms; keep it off `restore --help`
-
-    bomb_limit = Image.MAX_IMAGE_PIXELS
-    try:
-        # Pillow refuses "decompression bombs" at open; the size limit is ours (read_image's max_pixels),
-        # and the header is all we read here
-        Image.MAX_IMAGE_PIXELS = None
-        # no warnings.catch_warnings here: it swaps process-wide state and this runs on a batch's reader thread
-        # (the CLI silences Pillow's warnings once, at start); libtiff under Pillow prints to fd 2, held here
-        with _native_stderr():
-            with Image.open(_io.BytesIO(data)) as im:
-                fmt = _PIL_FORMAT.get(im.format or "", (im.format or "").lower() or None)
-                icc = im.info.get("icc_profile") or None
-                orientation = 1
-                with suppress(Exception):  # malformed EXIF is common; ignore it
-                    orientation = int(im.getexif().get(_EXIF_ORIENTATION, 1))
-                if orientation not in range(1, 9):
-                    orientation = 1
-                frames = int(getattr(im, "n_frames", 1) or 1)
-                return fmt, icc, orientation, (int(im.size[0]), int(im.size[1])), frames
-    except Exception:  # not something Pillow knows: OpenCV decides
-        return None, None, 1, None, 1
-    finally:
-        Image.MAX_IMAGE_PIXELS = bomb_limit
 
 
 def _to_rgb(arr: np.ndarray, p: Path) -> np.ndarray:

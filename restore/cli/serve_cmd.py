@@ -62,8 +62,8 @@ def serve(
                    "(there is no login); use the default --host 127.0.0.1 to keep it to this machine", err=True)
     h, p = sock.getsockname()[:2]
     typer.echo(f"restore serve: http://{f'[{h}]' if ':' in h else h}:{p}/  (Ctrl+C stops it)")
-    from restore.io import capture_codec_messages
+    from restore.sniff import capture_codec_messages
 
-    capture_codec_messages(False)  # fd 2 is this process's log too (restore.io.capture_codec_messages)
+    capture_codec_messages(False)  # fd 2 is this process's log too (restore.sniff.capture_codec_messages)
     server = uvicorn.Server(uvicorn.Config(create_app(cfg), log_level="warning", access_log=False))
     server.run(sockets=[sock])
