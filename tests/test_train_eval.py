@@ -64,6 +64,18 @@ def test_train_sr_real_degradations_from_init(tiny_data, tmp_path) -> None:
     assert set(t["best_val_psnr_y"]) >= {"x2", "x2_real"}
     with pytest.raises(ValueError, match="degradation"):
         train_sr(SRTrainConfig(data=[str(tiny_data)], degradation="gan"))
+    # a deeper body grown from the init (--blocks): starts as exactly the init, exports the new depth
+    deep = SRTrainConfig(data=[str(tiny_data)], scales=[2], n_blocks=3, iters=0, val_images=1, val_every=1,
+                         out=str(tmp_path / "deep"), name="d", init=str(tmp_path / "base" / "b"), precision="fp32")
+    (q,) = train_sr(deep)
+    assert read_metadata(q)["config"]["n_blocks"] == 3
+    x = torch.rand(1, 3, 10, 12)
+    with torch.no_grad():
+        assert torch.equal(load_model(q, device="cpu")(x), load_model(tmp_path / "base" / "b-x2.safetensors",
+                                                                      device="cpu")(x))
+    with pytest.raises(InputError, match="deeper, not shallower"):
+        train_sr(SRTrainConfig(data=[str(tiny_data)], scales=[2], n_blocks=0, iters=0, out=str(tmp_path / "x"),
+                               init=str(tmp_path / "base" / "b")))
 
 
 @pytest.mark.parametrize("structure", [0.0, 0.95])
