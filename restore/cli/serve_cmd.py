@@ -1,6 +1,7 @@
 """``restore serve``: the local web page (restore/server.py) on uvicorn."""
 from __future__ import annotations
 
+import logging
 import os
 import socket
 from typing import Annotated, Optional
@@ -65,5 +66,7 @@ def serve(
     from restore.sniff import capture_codec_messages
 
     capture_codec_messages(False)  # fd 2 is this process's log too (restore.sniff.capture_codec_messages)
+    # a malformed upload is answered with a 400; the parser's own warning for each would only fill the log
+    logging.getLogger("python_multipart").setLevel(logging.ERROR)
     server = uvicorn.Server(uvicorn.Config(create_app(cfg), log_level="warning", access_log=False))
     server.run(sockets=[sock])
