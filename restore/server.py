@@ -229,7 +229,7 @@ def upscale_png(image_bytes: bytes, filename: str | None, *, scale: str | None, 
                           denoise=strength)
     seconds = time.perf_counter() - tic
     return encode_image(out, "png", meta=meta, name=filename or "image"), {
-        "X-Restore-Model": label, "X-Restore-Seconds": f"{seconds:.3f}",
+        "X-Restore-Model": label, "X-Restore-Seconds": f"{seconds:.3f}", "X-Restore-Size": f"{out.shape[1]}x{out.shape[0]}",
         "Content-Disposition": f'inline; filename="{_download_name(filename, f"_x{s}")}"',
     }
 

@@ -315,7 +315,10 @@ async function run(path, buildForm, label, resultName) {
     const r = { blob, url: URL.createObjectURL(blob), name: resultName };
     await new Promise((resolve, reject) => {
       el.result.onload = resolve;
-      el.result.onerror = () => reject(new Error("the server's result could not be displayed"));
+      const size = response.headers.get("X-Restore-Size");
+      el.result.onerror = () => reject(new Error(size
+        ? `the ${size.replace("x", "×")} result is too large for this browser to display; Download still saves it`
+        : "the server's result could not be displayed; Download still saves it"));
       setResult(r);
     });
     const secs = (performance.now() - t0) / 1000;
