@@ -85,7 +85,7 @@ def run_upscale(
     from restore.io import is_image_path
     from restore.manifest import Manifest
 
-    rep, method, model = _start("upscale", method, model, precision, backend)
+    rep, method, model = _start("upscale", method, model, precision, backend, device)
     scale = _resolve_scale(scale, method, model)
     if tile is not None and 0 < tile < MIN_FAST_TILE:
         # every tile is cut with the network's receptive radius of context on each side: tiny tiles redo most
@@ -158,7 +158,7 @@ class _Task:
 
 
 def _start(task: str, method: str, model: str | None, precision: str = "auto",
-           backend: str = "auto") -> tuple[Reporter, str, str | None]:
+           backend: str = "auto", device: str = "auto") -> tuple[Reporter, str, str | None]:
     """The opening of a batch command: OpenCV's own logging off, a reporter, --method / --model and the
     precision / backend pair checked (a bad one is a usage error before any file is touched)."""
     _quiet_opencv()
@@ -167,6 +167,17 @@ def _start(task: str, method: str, model: str | None, precision: str = "auto",
                           "fp32, bf16 or fp16", EXIT_USAGE)
     if precision == "int8" and backend == "torch":
         raise _error_exit("--precision int8 runs on ONNX Runtime: use --backend auto or onnxruntime", EXIT_USAGE)
+    if precision == "int8" or backend == "onnxruntime":
+        from restore.devices import pick_device
+        from restore.errors import InputError
+
+        try:
+            on_cpu = pick_device(device).type == "cpu"
+        except InputError as exc:
+            raise _error_exit(str(exc), EXIT_USAGE) from None
+        if not on_cpu:
+            raise _error_exit("ONNX Runtime (--backend onnxruntime, --precision int8) runs on the CPU: add "
+                              "--device cpu", EXIT_USAGE)
     return Reporter(), *_split_method(task, method, model)
 
 
