@@ -247,7 +247,9 @@ def inpaint_png(image_bytes: bytes, filename: str | None, mask_bytes: bytes, *, 
     mask_image, _ = decode_image(mask_bytes, "mask", max_pixels=cfg.max_pixels)
     holes = mask_from_image(mask_image, image.shape, name="mask")
     tic = time.perf_counter()
-    out = restore.inpaint(image, holes, method=method, device=cfg.device, precision=cfg.precision)
+    # int8 is for super-resolution (ONNX Runtime); inpainting then runs at its own automatic precision
+    precision = "auto" if cfg.precision == "int8" else cfg.precision
+    out = restore.inpaint(image, holes, method=method, device=cfg.device, precision=precision)
     seconds = time.perf_counter() - tic
     label = method if method != "auto" else default_model("inpaint") or "telea"
     headers = {"X-Restore-Model": label, "X-Restore-Seconds": f"{seconds:.3f}",

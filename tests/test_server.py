@@ -370,3 +370,14 @@ def test_mangled_multipart_bodies_are_4xx_never_a_500(caplog):
         if r.status_code >= 400:
             error_of(r, r.status_code)
     assert 400 in seen
+
+
+def test_int8_serves_upscaling_and_leaves_inpainting_at_auto():
+    pytest.importorskip("onnxruntime")
+    api = client(precision="int8")
+    img = make_image((20, 24, 3))
+    up = decode(api.post("/api/upscale", files={"image": ("a.png", png(img))}, data={"scale": "4", "model": "sr-fast-x4"}))
+    ref = restore.upscale(img, 4, model="sr-fast-x4", device="cpu", precision="int8")
+    assert np.array_equal(up, ref)
+    out = decode(api.post("/api/inpaint", files={"image": ("a.png", png(img)), "mask": ("m.png", png(hole_mask(20, 24)))}))
+    assert np.array_equal(out, restore.inpaint(img, hole_mask(20, 24) > 0, device="cpu"))

@@ -21,7 +21,7 @@ def serve(
     host: Annotated[str, typer.Option("--host", help="Address to listen on. The default answers this machine only; anything else lets other machines use it (a warning is printed).")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", "-p", min=0, max=65535, help="Port (0 = any free one).")] = 8000,
     device: Annotated[str, typer.Option("--device", "-d", help="auto, cpu, cuda or mps (CNN only).")] = "auto",
-    precision: Annotated[Precision, typer.Option("--precision", help="CNN arithmetic, as for upscale / inpaint.")] = Precision.auto,
+    precision: Annotated[Precision, typer.Option("--precision", help="CNN arithmetic, as for upscale / inpaint (int8: upscaling on ONNX Runtime, inpainting at auto).")] = Precision.auto,
     threads: Annotated[Optional[int], typer.Option("--threads", min=1, help=THREADS_HELP, show_default=False)] = None,
     max_upload_mb: Annotated[float, typer.Option("--max-upload-mb", min=0.001, help="Largest upload, refused (413) while it is being read.")] = 50.0,
     max_pixels: Annotated[Optional[int], typer.Option("--max-pixels", min=1, help="Refuse images with more pixels than this, read from the header before decoding (default: restore.io.DEFAULT_MAX_PIXELS, 250 MP).", show_default=False)] = None,
@@ -40,9 +40,6 @@ def serve(
     from restore.errors import InputError
     from restore.io import DEFAULT_MAX_PIXELS
 
-    if precision.value == "int8":
-        raise _error_exit("--precision int8 needs the ONNX Runtime backend, which restore serve does not use; "
-                          "choose auto, fp32, bf16 or fp16", EXIT_USAGE)
     _apply_threads(threads)
     try:
         pick_device(device)  # a bad --device is a usage error now, not on every request
