@@ -96,6 +96,8 @@ def test_paint_inpaint_compare_download_and_upscale_in_chromium(tmp_path, artifa
         page.screenshot(path=str(artifacts / "page_compare.png"))
 
         page.get_by_test_id("scale-select").select_option("2")
+        options = page.get_by_test_id("upscale-method").evaluate("s => [...s.options].map(o => o.value)")
+        assert options[0] == "auto" and "sr-x2" in options and "lanczos" in options and "sr-x4" not in options
         seconds = run_and_wait(page, "run-upscale")
         assert result_size(page) == (400, 300)
         saved = download(page, tmp_path)
@@ -127,7 +129,9 @@ def test_paint_inpaint_compare_download_and_upscale_in_chromium(tmp_path, artifa
         page.wait_for_selector('#status:has-text("scan.tif: 200×150")')
         assert page.get_by_test_id("error").is_hidden()
         page.get_by_test_id("scale-select").select_option("2")
+        page.get_by_test_id("upscale-method").select_option("lanczos")  # a chosen method reaches the server
         run_and_wait(page, "run-upscale")
+        assert "with lanczos" in page.locator("#status").inner_text()
         saved = download(page, tmp_path)
         assert saved.name == "scan_x2.png"
         big = read_image(saved)

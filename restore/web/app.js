@@ -6,7 +6,7 @@ const $ = (id) => document.getElementById(id);
 const el = {
   input: $("image-input"), brush: $("brush-size"), brushValue: $("brush-size-value"), eraser: $("eraser"),
   undo: $("undo"), redo: $("redo"), clear: $("clear"), method: $("inpaint-method"), runInpaint: $("run-inpaint"),
-  scale: $("scale-select"), denoiseGroup: $("denoise-group"), denoise: $("denoise"), runUpscale: $("run-upscale"),
+  scale: $("scale-select"), upMethod: $("upscale-method"), denoiseGroup: $("denoise-group"), denoise: $("denoise"), runUpscale: $("run-upscale"),
   zoomIn: $("zoom-in"), zoomOut: $("zoom-out"), zoomFit: $("zoom-fit"), zoomValue: $("zoom-value"),
   compare: $("compare"), keep: $("keep"), download: $("download"), status: $("status"), error: $("error"),
   stage: $("stage"), dropHint: $("drop-hint"), view: $("view"), source: $("source-image"),
@@ -286,9 +286,18 @@ function refresh() {
   el.download.classList.toggle("disabled", !state.result);
   el.download.setAttribute("aria-disabled", String(!state.result));
   const real = state.models.some((m) => m.name === `sr-real-x${el.scale.value}`);
-  el.denoiseGroup.hidden = !real;
+  el.denoiseGroup.hidden = !real || el.upMethod.value !== "auto";  // the strength blends the auto pair
 }
-el.scale.addEventListener("change", refresh);
+
+// the upscaling choices for the chosen scale: auto, the models made for it, the classical methods
+function fillUpscaleMethods() {
+  const s = Number(el.scale.value), keep = el.upMethod.value;
+  const names = state.models.filter((m) => m.task === "sr" && m.scales.includes(s)).map((m) => m.name);
+  el.upMethod.replaceChildren(new Option("auto", "auto"), ...names.map((n) => new Option(n, n)));
+  el.upMethod.value = names.includes(keep) ? keep : "auto";
+}
+el.scale.addEventListener("change", () => { fillUpscaleMethods(); refresh(); });
+el.upMethod.addEventListener("change", refresh);
 
 // one request at a time: busy is set before anything is awaited, so a double click sends one request
 async function run(path, buildForm, label, resultName) {
@@ -351,6 +360,7 @@ el.runUpscale.addEventListener("click", () => {
     const form = new FormData();
     form.append("image", state.file, state.fileName);
     form.append("scale", scale);
+    if (el.upMethod.value !== "auto") form.append("method", el.upMethod.value);
     if (!el.denoiseGroup.hidden && el.denoise.value !== "auto") form.append("denoise", el.denoise.value);
     return form;
   }, `Upscaled ×${scale}`, `${state.name}_x${scale}.png`);
@@ -369,6 +379,7 @@ async function loadModels() {
   const methods = state.models.filter((m) => m.task === "inpaint");
   el.method.replaceChildren(new Option("auto", "auto"),
     ...methods.map((m) => new Option(m.default ? `${m.name} (default)` : m.name, m.name)));
+  fillUpscaleMethods();
   refresh();
 }
 el.brushValue.textContent = el.brush.value;
