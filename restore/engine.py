@@ -53,10 +53,25 @@ def get_model(model: Any, device: str | torch.device = "auto") -> ModelDescripto
     descriptor; names and paths are loaded once and cached."""
     dev = pick_device(device)
     if isinstance(model, (torch.nn.Module, ModelDescriptor)):
+        net = describe(model)
+        if _ready(net.module, dev):  # a batch passes the same loaded model for every file: nothing to move
+            return net
         # channels-last: measured 1.2–1.7× faster convolutions on CPU (benchmarks/NOTES.md)
-        return describe(model).to(dev, memory_format=torch.channels_last)
+        return net.to(dev, memory_format=torch.channels_last)
     with _cache_lock:
         return _cached_model(str(model), str(dev))
+
+
+def _ready(module: torch.nn.Module, dev: torch.device) -> bool:
+    """Already on ``dev`` in eval mode with channels-last convolution weights (what ``get_model`` makes)."""
+    if module.training:
+        return False
+    for p in module.parameters():
+        if p.device.type != dev.type or (dev.index is not None and p.device.index != dev.index):
+            return False
+        if p.dim() == 4 and not p.is_contiguous(memory_format=torch.channels_last):
+            return False
+    return True
 
 
 @lru_cache(maxsize=4)
