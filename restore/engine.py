@@ -152,10 +152,13 @@ def resolve_backend(backend: str, precision: str) -> str:
     size — photographs are large, so ``auto`` keeps PyTorch. Other values are returned as they are.
 
     Raises:
-        InputError: an unknown backend.
+        InputError: an unknown backend, or int8 asked of PyTorch.
     """
     if backend not in BACKENDS:
         raise InputError(f"unknown backend {backend!r}; choose from {', '.join(BACKENDS)}")
+    if precision == "int8" and backend == "torch":
+        raise InputError("int8 runs super-resolution models on ONNX Runtime only: use --backend auto or "
+                         "onnxruntime (library: backend=\"auto\")")
     if backend != "auto":
         return backend
     return "onnxruntime" if precision == "int8" else "torch"
@@ -255,14 +258,8 @@ def upscale_array(f: np.ndarray, scale: int, model: Any, *, device: str = "auto"
     ``precision``: see :func:`resolve_precision` (ONNX Runtime runs float32, or int8); ``backend``: see
     :func:`resolve_backend`."""
     dev = pick_device(device)
-    ready = describe(model) if isinstance(model, (torch.nn.Module, ModelDescriptor)) else None
-    narrow = False
-    if ready is None or not isinstance(ready.module, OrtSR):
-        narrow = is_narrow(get_model(model, dev))
     backend = resolve_backend(backend, precision)
     int8 = precision == "int8"
-    if int8 and backend != "onnxruntime":
-        resolve_precision(precision, dev)  # its one-line error: int8 is ONNX Runtime's
     net = backend_model(model, backend, dev, int8=int8)
     dtype = None if int8 else resolve_precision(precision, dev, net.cpu_bf16)
     if net.task != "sr":
@@ -277,7 +274,7 @@ def upscale_array(f: np.ndarray, scale: int, model: Any, *, device: str = "auto"
         if backend == "onnxruntime":
             tile = ORT_TILE  # fewer input shapes: ONNX Runtime re-plans per shape
         else:
-            tile = NARROW_CPU_TILE if dev.type == "cpu" and narrow else DEFAULT_TILE.get(dev.type, 256)
+            tile = NARROW_CPU_TILE if dev.type == "cpu" and is_narrow(net) else DEFAULT_TILE.get(dev.type, 256)
     if tile < 0:
         raise InputError("tile must be ≥ 0 (0 = untiled)")
     if tile == 0:

@@ -10,7 +10,8 @@ from typing import Annotated, Any, Optional
 import typer
 
 from restore.cli.common import (
-    Backend, EXIT_CODES_HELP, EXIT_USAGE, Engine, EngineOptions, OutFormat, Precision, Reporter, THREADS_HELP,
+    Backend, BatchSizeOpt, DeviceOpt, EXIT_CODES_HELP, EXIT_USAGE, Engine, EngineOpt, EngineOptions,
+    GpusPerWorkerOpt, MaxPixelsOpt, OutFormat, Precision, RayAddressOpt, Reporter, ThreadsOpt, WorkersOpt,
     _apply_threads, _check_scale, _describe, _engine_options, _error_exit, _file_error, _handle_errors, _load_model,
     _method_names, _per_file_errors, _quiet_opencv, _resolve_scale, _split_method, app,
 )
@@ -26,23 +27,23 @@ def upscale(
     scale: Annotated[Optional[int], typer.Option("--scale", "-s", help="Upscaling factor: 2, 3 or 4 (default: the --model's own scale, else 4).", callback=_check_scale, show_default=False)] = None,
     method: Annotated[str, typer.Option("--method", "-m", help=f"Method: {_method_names('upscale')}. auto = shipped CNN for the scale, else bicubic.")] = "auto",
     model: Annotated[Optional[str], typer.Option("--model", help="Model name (see `restore models`) or .safetensors path; overrides --method.", show_default=False)] = None,
-    device: Annotated[str, typer.Option("--device", "-d", help="auto, cpu, cuda or mps (CNN only).")] = "auto",
+    device: DeviceOpt = "auto",
     tile: Annotated[Optional[int], typer.Option("--tile", min=0, help="CNN tile size in input pixels (0 = untiled; default chosen per device).", show_default=False)] = None,
     recursive: Annotated[bool, typer.Option("--recursive", "-r", help="Descend into subfolders, mirroring the tree under the output folder.")] = False,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace existing outputs (default: skip them, so a re-run resumes a batch). Inputs are never overwritten.")] = False,
     fmt: Annotated[OutFormat, typer.Option("--format", "-f", help="Output format; same = the input's.")] = OutFormat.same,
     suffix: Annotated[Optional[str], typer.Option("--suffix", help="Appended to output file stems: <stem><suffix>.<ext>. Default: none, or _x<scale> when writing into an input's folder.", show_default=False)] = None,
     quality: Annotated[int, typer.Option("--quality", "-q", min=1, max=100, help="JPEG/WebP quality.")] = 95,
-    max_pixels: Annotated[Optional[int], typer.Option("--max-pixels", min=1, help="Refuse inputs with more pixels than this, read from the file's header before decoding (default: restore.io.DEFAULT_MAX_PIXELS, 250 MP).", show_default=False)] = None,
+    max_pixels: MaxPixelsOpt = None,
     denoise: Annotated[Optional[float], typer.Option("--denoise", min=0.0, max=1.0, help="Real-photo strength from 0 (sr-x<scale>, for clean images) to 1 (sr-real-x<scale>, for JPEG, noise, blur): the two models' weights blended. Default with --method auto: 1 for JPEG and lossy WebP inputs, 0 for the rest.", show_default=False)] = None,
-    precision: Annotated[Precision, typer.Option("--precision", help="CNN arithmetic: auto = bfloat16 on CPUs with native bf16 and float16 on CUDA (PSNR within 0.01 dB of fp32), else fp32. int8 (with --backend onnxruntime): quantised, ~1.7x bf16 for sr-x4 on a VNNI CPU for ~0.04 dB.")] = Precision.auto,
-    threads: Annotated[Optional[int], typer.Option("--threads", min=1, help=THREADS_HELP, show_default=False)] = None,
+    precision: Annotated[Precision, typer.Option("--precision", help="CNN arithmetic: auto = bfloat16 on CPUs with native bf16 and float16 on CUDA (PSNR within 0.01 dB of fp32), else fp32. int8 (CPU, ONNX Runtime: --backend auto picks it): quantised, ~2x bf16 for sr-x4 on a VNNI CPU for ~0.03 dB.")] = Precision.auto,
+    threads: ThreadsOpt = None,
     backend: Annotated[Backend, typer.Option("--backend", help="What runs the network: auto (ONNX Runtime for --precision int8, PyTorch otherwise), torch, or onnxruntime (CPU; pip install 'restore[onnx]'; float32 unless int8; faster than PyTorch for sr-fast-x4 on small images only).")] = Backend.auto,
-    engine: Annotated[Engine, typer.Option("--engine", help="local (this process; pipelined reads and writes) or ray (Ray actors, each loading the model once; pip install 'restore[cluster]').")] = Engine.local,
-    ray_address: Annotated[Optional[str], typer.Option("--ray-address", help="Join this Ray cluster (default: start a local Ray instance).", show_default=False)] = None,
-    workers: Annotated[int, typer.Option("--workers", min=1, help="Ray actors (--engine ray).")] = 1,
-    gpus_per_worker: Annotated[float, typer.Option("--gpus-per-worker", min=0.0, help="GPUs each Ray actor asks for (--engine ray).")] = 0.0,
-    batch_size: Annotated[int, typer.Option("--batch-size", min=1, help="Files per Ray task (--engine ray).")] = 4,
+    engine: EngineOpt = Engine.local,
+    ray_address: RayAddressOpt = None,
+    workers: WorkersOpt = 1,
+    gpus_per_worker: GpusPerWorkerOpt = 0.0,
+    batch_size: BatchSizeOpt = 4,
 ) -> None:
     """Upscale images by 2, 3 or 4 (files or folders; resumable batch).
 
@@ -165,17 +166,17 @@ def _start(task: str, method: str, model: str | None, precision: str = "auto",
     if precision == "int8" and task == "inpaint":
         raise _error_exit("--precision int8 is for super-resolution on ONNX Runtime; inpainting runs in "
                           "fp32, bf16 or fp16", EXIT_USAGE)
-    if precision == "int8" and backend == "torch":
-        raise _error_exit("--precision int8 runs on ONNX Runtime: use --backend auto or onnxruntime", EXIT_USAGE)
-    if precision == "int8" or backend == "onnxruntime":
+    if task == "upscale":
         from restore.devices import pick_device
+        from restore.engine import resolve_backend
         from restore.errors import InputError
 
-        try:
-            on_cpu = pick_device(device).type == "cpu"
+        try:  # (the device is checked only for ONNX Runtime: classical methods ignore it)
+            on_onnx = resolve_backend(backend, precision) == "onnxruntime"
+            off_cpu = on_onnx and pick_device(device).type != "cpu"
         except InputError as exc:
             raise _error_exit(str(exc), EXIT_USAGE) from None
-        if not on_cpu:
+        if off_cpu:
             raise _error_exit("ONNX Runtime (--backend onnxruntime, --precision int8) runs on the CPU: add "
                               "--device cpu", EXIT_USAGE)
     return Reporter(), *_split_method(task, method, model)
@@ -298,21 +299,21 @@ def inpaint(
     output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Output file (single image) or folder. Default for a single image: <stem>_inpainted.<ext> beside it.", show_default=False)] = None,
     method: Annotated[str, typer.Option("--method", "-m", help=f"Method: {_method_names('inpaint')}. auto = shipped CNN, else telea.")] = "auto",
     model: Annotated[Optional[str], typer.Option("--model", help="Model name (see `restore models`) or .safetensors path; overrides --method.", show_default=False)] = None,
-    device: Annotated[str, typer.Option("--device", "-d", help="auto, cpu, cuda or mps (CNN only).")] = "auto",
+    device: DeviceOpt = "auto",
     dilate_px: Annotated[int, typer.Option("--dilate", min=0, help="Grow the holes by this many pixels (covers halos around objects).")] = 0,
     resize_mask: Annotated[bool, typer.Option("--resize-mask", help="Stretch a mask of another size to the image (nearest neighbour) instead of failing.")] = False,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace existing outputs (default: skip them). Inputs are never overwritten.")] = False,
     fmt: Annotated[OutFormat, typer.Option("--format", "-f", help="Output format; same = the input's.")] = OutFormat.same,
     suffix: Annotated[Optional[str], typer.Option("--suffix", help="Appended to output file stems: <stem><suffix>.<ext>. Default: _inpainted beside the input or in its folder, none in another folder.", show_default=False)] = None,
     quality: Annotated[int, typer.Option("--quality", "-q", min=1, max=100, help="JPEG/WebP quality.")] = 95,
-    max_pixels: Annotated[Optional[int], typer.Option("--max-pixels", min=1, help="Refuse inputs with more pixels than this, read from the file's header before decoding (default: restore.io.DEFAULT_MAX_PIXELS, 250 MP).", show_default=False)] = None,
+    max_pixels: MaxPixelsOpt = None,
     precision: Annotated[Precision, typer.Option("--precision", help="CNN arithmetic: auto = bfloat16 on CPUs with native bf16 and float16 on CUDA (the pre-fill stays fp32), else fp32.")] = Precision.auto,
-    threads: Annotated[Optional[int], typer.Option("--threads", min=1, help=THREADS_HELP, show_default=False)] = None,
-    engine: Annotated[Engine, typer.Option("--engine", help="local (this process; pipelined reads and writes) or ray (Ray actors, each loading the model once; pip install 'restore[cluster]').")] = Engine.local,
-    ray_address: Annotated[Optional[str], typer.Option("--ray-address", help="Join this Ray cluster (default: start a local Ray instance).", show_default=False)] = None,
-    workers: Annotated[int, typer.Option("--workers", min=1, help="Ray actors (--engine ray).")] = 1,
-    gpus_per_worker: Annotated[float, typer.Option("--gpus-per-worker", min=0.0, help="GPUs each Ray actor asks for (--engine ray).")] = 0.0,
-    batch_size: Annotated[int, typer.Option("--batch-size", min=1, help="Files per Ray task (--engine ray).")] = 4,
+    threads: ThreadsOpt = None,
+    engine: EngineOpt = Engine.local,
+    ray_address: RayAddressOpt = None,
+    workers: WorkersOpt = 1,
+    gpus_per_worker: GpusPerWorkerOpt = 0.0,
+    batch_size: BatchSizeOpt = 4,
 ) -> None:
     _apply_threads(threads)
     code = run_inpaint(path, mask=mask, output=output, method=method, model=model, device=device,

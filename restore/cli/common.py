@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, Optional, TypeVar
 
 import typer
 
@@ -244,6 +244,18 @@ THREADS_HELP = "CPU threads for the networks (default: $RESTORE_THREADS, else ev
 class Engine(str, Enum):
     local = "local"
     ray = "ray"
+
+
+# options shared by several commands, declared once (a command lists the ones it takes in its signature, as
+# Typer needs)
+DeviceOpt = Annotated[str, typer.Option("--device", "-d", help="auto, cpu, cuda or mps (CNN only).")]
+ThreadsOpt = Annotated[Optional[int], typer.Option("--threads", min=1, help=THREADS_HELP, show_default=False)]
+MaxPixelsOpt = Annotated[Optional[int], typer.Option("--max-pixels", min=1, help="Refuse images with more pixels than this, read from the file's header before decoding (default: restore.io.DEFAULT_MAX_PIXELS, 250 MP).", show_default=False)]
+EngineOpt = Annotated[Engine, typer.Option("--engine", help="local (this process; pipelined reads and writes) or ray (Ray actors, each loading the model once; pip install 'restore[cluster]').")]
+RayAddressOpt = Annotated[Optional[str], typer.Option("--ray-address", help="Join this Ray cluster (default: start a local Ray instance).", show_default=False)]
+WorkersOpt = Annotated[int, typer.Option("--workers", min=1, help="Ray actors (--engine ray).")]
+GpusPerWorkerOpt = Annotated[float, typer.Option("--gpus-per-worker", min=0.0, help="GPUs each Ray actor asks for (--engine ray).")]
+BatchSizeOpt = Annotated[int, typer.Option("--batch-size", min=1, help="Files per Ray task (--engine ray).")]
 
 
 @dataclass

@@ -10,7 +10,7 @@ import typer
 
 from restore.catalogue import format_params
 from restore.cli.common import (
-    EXIT_CODES_HELP, EXIT_USAGE, THREADS_HELP, _apply_threads, _check_scale, _describe, _error_exit,
+    EXIT_CODES_HELP, EXIT_USAGE, ThreadsOpt, _apply_threads, _check_scale, _describe, _error_exit,
     _handle_errors, app,
 )
 
@@ -99,7 +99,7 @@ def eval_sr_cmd(
     degradation: Annotated[str, typer.Option("--degradation", help="clean (the published protocol) | jpeg:Q | noise:SIGMA (grey levels, on the LR) | blur:SIGMA (Gaussian blur of the HR before the downscale).")] = "clean",
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
     per_image: Annotated[bool, typer.Option("--per-image", help="Also list each image.")] = False,
-    threads: Annotated[Optional[int], typer.Option("--threads", min=1, help=THREADS_HELP, show_default=False)] = None,
+    threads: ThreadsOpt = None,
 ) -> None:
     """Super-resolution: LR = MATLAB bicubic of HR (then --degradation), PSNR/SSIM on Y with the scale shaved (the
     published protocol), and blockiness (JPEG block edges in the output; about 1 = none)."""
@@ -140,7 +140,7 @@ def eval_inpaint_cmd(
     device: Annotated[str, typer.Option("--device", "-d")] = "auto",
     limit: Annotated[Optional[int], typer.Option("--limit", help="Only the first N images.", show_default=False)] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
-    threads: Annotated[Optional[int], typer.Option("--threads", min=1, help=THREADS_HELP, show_default=False)] = None,
+    threads: ThreadsOpt = None,
 ) -> None:
     """Inpainting: seeded masks, PSNR over the image and over the hole, SSIM, seconds per image."""
     _apply_threads(threads)
@@ -204,7 +204,7 @@ def train_sr_cmd(
     degradation: Annotated[str, typer.Option("--degradation", help="bicubic (the published protocol) | real (blur, mixed-kernel downscale, noise, JPEG, in up to two rounds: restore/degradations.py).")] = "bicubic",
     init: Annotated[Optional[str], typer.Option("--init", help="Start from <init>-x<scale> weights (a shipped name prefix, e.g. sr); their architecture is used.", show_default=False)] = None,
     precision: Annotated[str, typer.Option("--precision", help="auto (bf16 on CPUs with native bf16, fp16 on CUDA) | bf16 | fp16 | fp32.")] = "auto",
-    threads: Annotated[Optional[int], typer.Option("--threads", min=1, help=THREADS_HELP, show_default=False)] = None,
+    threads: ThreadsOpt = None,
     degradation_set: Annotated[Optional[str], typer.Option("--degradation-set", help="Settings of the real degradation, e.g. clean_prob=0.1,jpeg_quality=30:95 (fields of restore.degradations.RealDegradation; ranges as LOW:HIGH).", show_default=False)] = None,
 ) -> None:
     """Train SR networks for one or more scales (shared body, per-scale upsampler); exports safetensors."""
@@ -266,7 +266,7 @@ def train_inpaint_cmd(
     name: Annotated[str, typer.Option("--name")] = "inpaint",
     default: Annotated[bool, typer.Option("--default")] = False,
     resume: Annotated[bool, typer.Option("--resume")] = False,
-    threads: Annotated[Optional[int], typer.Option("--threads", min=1, help=THREADS_HELP, show_default=False)] = None,
+    threads: ThreadsOpt = None,
 ) -> None:
     """Train the inpainting U-Net on random crops with thin/thick/box holes; exports safetensors."""
     _apply_threads(threads)

@@ -4,12 +4,13 @@ from __future__ import annotations
 import logging
 import os
 import socket
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
 from restore.cli.common import (
-    EXIT_CODES_HELP, EXIT_USAGE, THREADS_HELP, Precision, _apply_threads, _error_exit, _handle_errors, app,
+    EXIT_CODES_HELP, EXIT_USAGE, DeviceOpt, MaxPixelsOpt, Precision, ThreadsOpt, _apply_threads, _error_exit,
+    _handle_errors, app,
 )
 
 _INSTALL = 'restore serve needs the web extra: pip install "restore[serve]" (FastAPI, uvicorn, python-multipart)'
@@ -20,11 +21,11 @@ _INSTALL = 'restore serve needs the web extra: pip install "restore[serve]" (Fas
 def serve(
     host: Annotated[str, typer.Option("--host", help="Address to listen on. The default answers this machine only; anything else lets other machines use it (a warning is printed).")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", "-p", min=0, max=65535, help="Port (0 = any free one).")] = 8000,
-    device: Annotated[str, typer.Option("--device", "-d", help="auto, cpu, cuda or mps (CNN only).")] = "auto",
+    device: DeviceOpt = "auto",
     precision: Annotated[Precision, typer.Option("--precision", help="CNN arithmetic, as for upscale / inpaint (int8: upscaling on ONNX Runtime, inpainting at auto).")] = Precision.auto,
-    threads: Annotated[Optional[int], typer.Option("--threads", min=1, help=THREADS_HELP, show_default=False)] = None,
+    threads: ThreadsOpt = None,
     max_upload_mb: Annotated[float, typer.Option("--max-upload-mb", min=0.001, help="Largest upload, refused (413) while it is being read.")] = 50.0,
-    max_pixels: Annotated[Optional[int], typer.Option("--max-pixels", min=1, help="Refuse images with more pixels than this, read from the header before decoding (default: restore.io.DEFAULT_MAX_PIXELS, 250 MP).", show_default=False)] = None,
+    max_pixels: MaxPixelsOpt = None,
     queue: Annotated[int, typer.Option("--queue", min=1, help="Requests admitted at once (one computes; the others wait); more get 503.")] = 4,
 ) -> None:
     """Serve a web page to paint masks, inpaint, upscale, compare and download (and its HTTP API)."""
