@@ -183,6 +183,11 @@ def _download_name(filename: str | None, suffix: str) -> str:
     return f"{stem[:100]}{suffix}.png"
 
 
+def _label(method: str, model: Any) -> str:
+    """What ran, from the library's own resolution of a request: the network's name, else the method."""
+    return method if model is None else str(getattr(model, "name", model))
+
+
 def _choice(value: str | None, allowed: list[str], what: str) -> str | None:
     if value is not None and value not in allowed:
         raise HTTPProblem(400, f"unknown {what} {value!r}; choose from {', '.join(allowed)}")
@@ -194,7 +199,7 @@ def upscale_png(image_bytes: bytes, filename: str | None, *, scale: str | None, 
     """Decode, upscale and encode one upload; returns the PNG and response headers."""
     import restore
     from restore import api
-    from restore.catalogue import default_model, upscale_methods
+    from restore.catalogue import upscale_methods
     from restore.io import decode_image, encode_image, is_lossy_data
 
     try:
@@ -217,7 +222,7 @@ def upscale_png(image_bytes: bytes, filename: str | None, *, scale: str | None, 
     if out_px > cfg.max_pixels:  # the result is held and encoded in memory too
         raise HTTPProblem(400, f"the ×{s} result would be {out_px / 1e6:.0f} MP, above this server's "
                                f"{cfg.max_pixels / 1e6:g} MP limit (restore serve --max-pixels)")
-    label = model or (method if method != "auto" else default_model("sr", s) or "bicubic")
+    label = _label(*api.resolve_upscale_method(method, model, s))
     if strength is None and is_lossy_data(image_bytes):
         lossy = api.model_for_lossy(s, method=method, model=model)
         if lossy is not None:
@@ -238,7 +243,8 @@ def inpaint_png(image_bytes: bytes, filename: str | None, mask_bytes: bytes, *, 
                 cfg: ServeConfig) -> tuple[bytes, dict[str, str]]:
     """Decode an image and its mask, inpaint, encode; returns the PNG and response headers."""
     import restore
-    from restore.catalogue import default_model, inpaint_methods
+    from restore import api
+    from restore.catalogue import inpaint_methods
     from restore.io import decode_image, encode_image
     from restore.masks import mask_from_image
 
@@ -251,7 +257,7 @@ def inpaint_png(image_bytes: bytes, filename: str | None, mask_bytes: bytes, *, 
     precision = "auto" if cfg.precision == "int8" else cfg.precision
     out = restore.inpaint(image, holes, method=method, device=cfg.device, precision=precision)
     seconds = time.perf_counter() - tic
-    label = method if method != "auto" else default_model("inpaint") or "telea"
+    label = _label(*api.resolve_inpaint_method(method))
     headers = {"X-Restore-Model": label, "X-Restore-Seconds": f"{seconds:.3f}",
                "X-Restore-Holes": str(int(holes.sum())),
                "Content-Disposition": f'inline; filename="{_download_name(filename, "_inpainted")}"'}
