@@ -64,6 +64,14 @@ def _fmt(v: float | None, spec: str, suffix: str = "") -> str:
     return "" if v is None else f"{v:{spec}}{suffix}"
 
 
+def _vs_ours_cells(r: dict[str, Any]) -> str:
+    """A row's quality, speed and memory against the default model of ours ("ref" / 1× on that row itself)."""
+    if r.get("ref") == r["method"]:
+        return "ref | 1× | 1×"
+    return (f"{_fmt(r.get('d_quality_vs_ours'), '+.2f', ' dB')} | {_fmt(r.get('speed_vs_ours'), '.2f', '×')} | "
+            f"{_fmt(r.get('mem_vs_ours'), '.2f', '×')}")
+
+
 def _precision_cells(r: dict[str, Any]) -> str:
     """ΔPSNR and speed-up against the same model's float32 run, and GFLOP/s as shares of the peaks."""
     if "variant" not in r:
@@ -93,13 +101,10 @@ def format_tables(result: dict[str, Any]) -> str:
             if "error" in r:
                 lines.append(f"| {r['scale']} | {name} | {r['kind']} | | | | | | | error: {r['error']} | | |")
                 continue
-            is_ref = r.get("ref") == r["method"]
             lines.append(
                 f"| {r['scale']} | {name} | {r['kind']} | {_params(r['params'])} | {r['psnr_y']:.2f} | "
                 f"{r['ssim_y']:.4f} | {r['mp_per_s']:.2f} | {r['mp_per_cpu_s']:.2f} | {r['peak_mb']:.0f} | "
-                f"{'ref' if is_ref else _fmt(r.get('d_quality_vs_ours'), '+.2f', ' dB')} | "
-                f"{'1×' if is_ref else _fmt(r.get('speed_vs_ours'), '.2f', '×')} | "
-                f"{'1×' if is_ref else _fmt(r.get('mem_vs_ours'), '.2f', '×')} | {_precision_cells(r)} |")
+                f"{_vs_ours_cells(r)} | {_precision_cells(r)} |")
     ip = result.get("inpaint", [])
     if ip:
         lines += ["", f"### Inpainting — {ip[0]['images']} images of {Path(ip[0]['data']).name} at "
@@ -111,13 +116,10 @@ def format_tables(result: dict[str, Any]) -> str:
             if "error" in r:
                 lines.append(f"| {r['hole_label']} | | {name} | {r['kind']} | | | | | | | error: {r['error']} | | |")
                 continue
-            is_ref = r.get("ref") == r["method"]
             lines.append(
                 f"| {r['hole_label']} | {100 * r['hole_fraction']:.1f} | {name} | {r['kind']} | {_params(r['params'])} | "
                 f"{r['psnr_hole']:.2f} | {r['s_per_image']:.3f} | {r['s_max']:.3f} | {r['cpu_s_per_image']:.3f} | {r['peak_mb']:.0f} | "
-                f"{'ref' if is_ref else _fmt(r.get('d_quality_vs_ours'), '+.2f', ' dB')} | "
-                f"{'1×' if is_ref else _fmt(r.get('speed_vs_ours'), '.2f', '×')} | "
-                f"{'1×' if is_ref else _fmt(r.get('mem_vs_ours'), '.2f', '×')} | "
+                f"{_vs_ours_cells(r)} | "
                 f"{_fmt(r.get('d_quality_vs_fp32'), '+.3f', ' dB')} | {_fmt(r.get('speedup_vs_fp32'), '.2f', '×')} |")
     lg = result.get("large", [])
     if lg:
