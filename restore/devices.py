@@ -35,6 +35,34 @@ def cpu_has_bf16() -> bool:
         return False
 
 
+def cpu_has_vnni() -> bool:
+    """Whether this is an x86 CPU with int8 dot-product instructions (AVX512-VNNI, AVX-VNNI or AMX-INT8), on
+    which ONNX Runtime's quantised convolutions run fast (``/proc/cpuinfo``; False where it cannot be read: ARM
+    and other systems were not measured)."""
+    try:
+        with open("/proc/cpuinfo") as fh:
+            flags = next((ln.split(":", 1)[1].split() for ln in fh if ln.startswith("flags")), [])
+    except OSError:
+        return False
+    return bool({"avx512_vnni", "avx_vnni", "amx_int8"} & set(flags))
+
+
+def env_precision(precision: str) -> str:
+    """``precision`` with ``auto`` replaced by ``$RESTORE_PRECISION`` when that is set (auto, fp32, bf16, fp16).
+
+    Raises:
+        InputError: an unknown name, here or in the environment.
+    """
+    if precision not in PRECISIONS:
+        raise InputError(f"unknown precision {precision!r}; choose from {', '.join(PRECISIONS)}")
+    if precision != "auto":
+        return precision
+    env = os.environ.get("RESTORE_PRECISION", "auto").lower() or "auto"
+    if env not in PRECISIONS or env == "int8":  # int8 is chosen with the backend, not here
+        raise InputError(f"RESTORE_PRECISION={env!r}; choose from auto, fp32, bf16, fp16")
+    return env
+
+
 _DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
 
 
@@ -51,12 +79,7 @@ def resolve_precision(precision: str, dev: torch.device, cpu_bf16: bool = False)
     Raises:
         InputError: an unknown name, or fp16 on a CPU (no fast kernels there).
     """
-    if precision not in PRECISIONS:
-        raise InputError(f"unknown precision {precision!r}; choose from {', '.join(PRECISIONS)}")
-    if precision == "auto":
-        precision = os.environ.get("RESTORE_PRECISION", "auto").lower() or "auto"
-        if precision not in PRECISIONS or precision == "int8":  # int8 is chosen with the backend, not here
-            raise InputError(f"RESTORE_PRECISION={precision!r}; choose from auto, fp32, bf16, fp16")
+    precision = env_precision(precision)
     if precision == "auto":
         if dev.type == "cuda":
             return torch.float16

@@ -28,6 +28,15 @@ def make_image(shape: tuple[int, ...], dtype: type = np.uint8, seed: int = 0) ->
     return f.astype(dtype)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _cache_dir(tmp_path_factory) -> None:
+    """Derived files (the int8 models) go to a folder of the test session, not the user's cache (and the
+    subprocesses that run the CLI inherit it)."""
+    import os
+
+    os.environ["RESTORE_CACHE_DIR"] = str(tmp_path_factory.mktemp("restore-cache"))
+
+
 @pytest.fixture
 def rgb() -> np.ndarray:
     return make_image((24, 32, 3))

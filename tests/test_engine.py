@@ -138,3 +138,44 @@ def test_onnx_runtime_version_is_made_once_per_loaded_model(monkeypatch) -> None
         next(net.module.parameters()).mul_(1.5)
     restore.upscale(img, 4, model=net, device="cpu", backend="onnxruntime")
     assert made == [False, False]
+
+
+def test_auto_precision_runs_wide_sr_nets_int8_where_the_cpu_has_vnni(monkeypatch) -> None:
+    """precision auto + backend auto: int8 on ONNX Runtime for a wide SR net on a CPU with VNNI; PyTorch for a
+    narrow one, without VNNI, on request (fp32 / bf16 / RESTORE_PRECISION / an explicit backend)."""
+    pytest.importorskip("onnxruntime")
+    from restore import devices, engine
+    from restore.engine import OrtSR, sr_runner
+
+    monkeypatch.setattr(engine, "cpu_has_vnni", lambda: True)
+    cpu = torch.device("cpu")
+    wide, narrow = SRNet(base_ch=48, n_blocks=1, scale=2).eval(), SRNet(base_ch=16, n_blocks=1, scale=2).eval()
+    net, dtype = sr_runner(wide, cpu)
+    assert isinstance(net.module, OrtSR) and net.metadata["precision"] == "int8" and dtype is None
+    assert not isinstance(sr_runner(narrow, cpu)[0].module, OrtSR)
+    assert not isinstance(sr_runner(wide, cpu, "fp32")[0].module, OrtSR)
+    assert sr_runner(wide, cpu, "bf16")[1] == torch.bfloat16
+    on_ort, _ = sr_runner(wide, cpu, "auto", "onnxruntime")  # an explicit backend keeps its float32
+    assert isinstance(on_ort.module, OrtSR) and on_ort.metadata["precision"] == "fp32"
+    monkeypatch.setenv("RESTORE_PRECISION", "fp32")
+    assert not isinstance(sr_runner(wide, cpu)[0].module, OrtSR)
+    monkeypatch.delenv("RESTORE_PRECISION")
+    monkeypatch.setattr(engine, "cpu_has_vnni", lambda: False)
+    monkeypatch.setattr(devices, "cpu_has_bf16", lambda: False)
+    net, dtype = sr_runner(wide, cpu)
+    assert not isinstance(net.module, OrtSR) and dtype is None  # neither: float32 PyTorch, as before
+
+
+def test_cpu_vnni_is_read_from_the_cpu_flags(monkeypatch, tmp_path) -> None:
+    import builtins
+
+    from restore.devices import cpu_has_vnni
+
+    real_open = builtins.open
+    for flags, want in (("fpu avx2 avx512f avx512_vnni", True), ("fpu avx2 avx_vnni", True), ("fpu avx2 fma", False)):
+        f = tmp_path / "cpuinfo"
+        f.write_text(f"processor\t: 0\nflags\t\t: {flags}\n")
+        monkeypatch.setattr(builtins, "open", lambda p, *a, **k: real_open(f if p == "/proc/cpuinfo" else p, *a, **k))
+        assert cpu_has_vnni() is want
+    monkeypatch.setattr(builtins, "open", lambda *a, **k: (_ for _ in ()).throw(OSError("no such file")))
+    assert cpu_has_vnni() is False
