@@ -20,7 +20,7 @@ from restore.bench import worker
 from restore.bench.report import check_targets
 from restore.bench.worker import (
     CLASSICAL_INPAINT, CLASSICAL_SR, HOLE_LABELS, INPAINT_SIZE, LARGE_SIZE, PEER_SR, cpu_peaks, default_bench_dir,
-    default_peers_dir, flops_per_output_pixel, precision_variants, run_job, synthetic_image,
+    auto_variant, default_peers_dir, flops_per_output_pixel, precision_variants, run_job, synthetic_image,
 )
 
 #: where the peer venv lives (override with RESTORE_BENCH_PEER_VENV)
@@ -144,10 +144,11 @@ def bench_sr(data: Path, scales: Sequence[int], *, work: Path, repeats: int, thr
         ours += [m for m in (_extra_model(p, "sr") for p in extra_models) if m and m.get("scale") == s]
         for m in ours:
             flop_px = flops_per_output_pixel(m["path"], s)  # once per model, not per variant
+            m_auto = auto_variant(m["path"], auto) if "onnxruntime-int8" in variants else auto
             for v in variants:
                 ort = v.startswith("onnxruntime")
-                spec = {"method": "ours-onnx" if ort else "ours", "model": m["path"],
-                        "default": m["default"] and v == auto, "variant": v, "base": m["name"], "flop_px": flop_px}
+                spec = {"method": "ours-onnx" if ort else "ours", "model": m["path"], "auto": v == m_auto,
+                        "default": m["default"] and v == m_auto, "variant": v, "base": m["name"], "flop_px": flop_px}
                 if not ort:
                     spec["precision"] = v
                 methods.append((f"{m['name']} [{v}]", "ours", spec, None))
@@ -179,7 +180,7 @@ def bench_sr(data: Path, scales: Sequence[int], *, work: Path, repeats: int, thr
                          "cpu_seconds": cpu, "mp_per_cpu_s": out_mp / cpu if cpu > 0 else float("inf"),
                          "peak_mb": res["peak_delta_mb"], "peak_how": res["peak_how"], "threads": res["threads"],
                          "timed_runs": [len(r) for r in res["runs"]],
-                         **{k: spec[k] for k in ("variant", "base", "flop_px") if k in spec}})
+                         **{k: spec[k] for k in ("variant", "base", "flop_px", "auto") if k in spec}})
     _add_ratios(rows, group=("scale",), quality="psnr_y", speed="mp_per_s", higher_is_faster=True)
     _add_precision(rows, "psnr_y", "mp_per_s", threads)
     return rows

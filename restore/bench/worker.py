@@ -401,6 +401,16 @@ def precision_variants() -> tuple[list[str], str]:
     return out, "bf16" if bf16 else "fp32"
 
 
+def auto_variant(model: str | Path, torch_auto: str) -> str:
+    """The variant ``precision="auto"`` runs ``model`` as on this machine: ``onnxruntime-int8`` where the engine
+    quantises it by default (:func:`restore.engine.auto_int8`), else ``torch_auto`` (from :func:`precision_variants`)."""
+    import torch
+
+    from restore.engine import auto_int8, get_model
+
+    return "onnxruntime-int8" if auto_int8(get_model(str(model), "cpu"), torch.device("cpu")) else torch_auto
+
+
 if __name__ == "__main__":
     if len(sys.argv) >= 3 and sys.argv[1] == "_worker":
         sys.exit(_worker_main(sys.argv[2:]))
