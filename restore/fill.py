@@ -61,21 +61,28 @@ def _jacobi(f: torch.Tensor, free: torch.Tensor, iters: int,
     sw = _stencil_weights(stencil, b, f.device).to(f.dtype) / 2
     offsets = (1, wp, wp + 1, wp - 1)  # the (horizontal, vertical, ↘, ↗) neighbour pairs in the flat copy
     if sw.dim() == 4:  # one stencil per pixel: per-element weights, in idx's (free pixel, channel) order
-        weights = list(sw[bi, :, yi, xi].repeat_interleave(c, dim=0).t().contiguous())
-    elif bool((sw == sw[:1]).all()):  # one stencil for the whole batch: scalar weights
-        weights = sw[0].tolist()
+        wts = sw[bi, :, yi, xi].repeat_interleave(c, dim=0).t()
+    elif bool((sw == sw[:1]).all()):  # one stencil for the whole batch: one weight per pair
+        wts = sw[0][:, None]
     else:  # one stencil per batch item
-        weights = list(sw[bi].repeat_interleave(c, dim=0).t().contiguous())
-    # neighbour indices computed once (int32 halves the index traffic when the image allows it), and the
-    # pairs that weigh nothing skipped
+        wts = sw[bi].repeat_interleave(c, dim=0).t()
+    # the pairs that weigh nothing are skipped; every neighbour of every free pixel is gathered in one call
+    # and weighed in one reduction: at the coarse levels a sweep costs its op count, not its arithmetic
+    # (5 ops a sweep instead of 17: a 512² box-hole pre-fill 85 → 45 ms). int32 indices halve the index
+    # traffic when the image allows it.
+    used = [k for k in range(4) if bool(wts[k].any())]
     itype = torch.int32 if flat.numel() < 2**31 else torch.int64
-    pairs = [((idx - off).to(itype), (idx + off).to(itype), wt)
-             for off, wt in zip(offsets, weights) if bool(torch.as_tensor(wt).any())]
+    gather = torch.cat([torch.stack([idx - offsets[k], idx + offsets[k]]) for k in used]).to(itype).reshape(-1)
+    wts = wts[used].repeat_interleave(2, dim=0).contiguous()  # (2·pairs, N) or (2·pairs, 1): lo and hi alike
+    n = idx.numel()
+    shared = wts.shape[1] == 1
+    if shared:
+        wts = wts[:, 0].contiguous()
     for _ in range(iters):
-        acc = None
-        for lo, hi, wt in pairs:
-            term = flat.index_select(0, lo).add_(flat.index_select(0, hi)).mul_(wt)
-            acc = term if acc is None else acc.add_(term)
+        g = flat.index_select(0, gather).view(-1, n)
+        # a matrix-vector product for shared weights; else weigh in place and reduce over the pairs (both
+        # measured fastest of vecdot, einsum, bmm and chained adds)
+        acc = wts @ g if shared else g.mul_(wts).sum(0)
         flat.index_copy_(0, idx, acc)
         if border:
             pad[..., 1:-1, 0] = pad[..., 1:-1, 1]
