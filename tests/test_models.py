@@ -235,3 +235,26 @@ def test_unet_under_cpu_autocast_is_finite_and_close(dtype) -> None:
             y = net(x, holes)
     assert y.dtype == torch.float32 and bool(torch.isfinite(y).all())
     assert float((y - ref).abs().max()) < 0.02
+
+
+@pytest.mark.parametrize("factor", [2, 3, 4])
+@pytest.mark.parametrize("padding_mode", ["zeros", "reflect", "replicate", "circular"])
+def test_resize_conv_is_the_conv_of_the_upsampled_input(factor: int, padding_mode: str) -> None:
+    """resize-conv computes its convolution before the upsampling where that is the same function (nearest,
+    zero padding: restore.models.upsamplers.nearest_conv_phases); it must equal the textbook form everywhere,
+    borders included, and so must its gradient."""
+    import torch.nn.functional as F
+
+    from restore.models.upsamplers import ResizeConv
+
+    torch.manual_seed(factor)
+    m = ResizeConv(6, 5, factor, padding_mode=padding_mode)
+    x = torch.randn(2, 6, 7, 9, requires_grad=True)
+    y = m(x)
+    ref = m.conv(F.interpolate(x, scale_factor=factor, mode="nearest"))
+    torch.testing.assert_close(y, ref, atol=2e-6, rtol=0)
+    g = torch.randn_like(y)
+    got = torch.autograd.grad(y, [x, m.conv.weight], g)
+    want = torch.autograd.grad(ref, [x, m.conv.weight], g)
+    for a, b in zip(got, want):
+        torch.testing.assert_close(a, b, atol=1e-4, rtol=1e-5)
