@@ -224,13 +224,15 @@ def upscale(
             photos), as Real-ESRGAN's ``-dn``. The default (``auto``, no ``denoise``) is the clean model, the
             best for clean or losslessly stored images; for an array decoded from a JPEG or lossy WebP pass
             ``denoise=1`` (the CLI does this by itself for such files).
-        precision: ``auto | fp32 | bf16 | fp16 | int8`` for the CNN path; ``auto`` = bfloat16 on CPUs with
-            native bf16 (PSNR within 0.01 dB of float32), float16 on CUDA, float32 otherwise. ``int8`` (ONNX
-            Runtime): the model quantised by ONNX Runtime's tools, 2.4× bf16 PyTorch for ``sr-x4`` on Set5 ×4 on
-            the reference CPU for 0.04 dB (``benchmarks/results/bench_s6_sr.md``); opt-in, never ``auto``.
+        precision: ``auto | fp32 | bf16 | fp16 | int8`` for the CNN path. ``auto`` on a CPU: the SR models run
+            quantised to int8 by ONNX Runtime where the CPU has VNNI and ONNX Runtime is installed
+            (``sr-x4``: 3.1–3.5× float32 on Set5/Set14 ×4 on the reference CPU, −0.011/−0.012 dB PSNR-Y,
+            ``benchmarks/results/bench_s7_sr.md``; :func:`restore.engine.auto_int8`), other networks in bfloat16
+            on CPUs with native bf16 (PSNR within 0.01 dB of float32), float32 otherwise; float16 on CUDA.
+            ``fp32`` / ``bf16`` force PyTorch at that precision, ``int8`` the quantised model.
         backend: ``auto`` (ONNX Runtime for int8, PyTorch otherwise), ``torch`` or ``onnxruntime`` (CPU only,
-            needs the ``onnx`` extra; float32 unless ``precision="int8"``; for ``sr-fast-x4`` ~2× bf16 PyTorch on
-            tiny inputs, slower from ~300 px up: :func:`restore.engine.resolve_backend`).
+            needs the ``onnx`` extra; float32 unless ``precision="int8"``, also with ``precision="auto"``;
+            :func:`restore.engine.resolve_backend` has the measurements).
 
     Returns:
         The upscaled image, ``(H*scale)×(W*scale)`` with the input's dtype and channels. Alpha is

@@ -145,11 +145,12 @@ def is_narrow(net: ModelDescriptor) -> bool:
 
 
 def resolve_backend(backend: str, precision: str) -> str:
-    """``auto`` → ``onnxruntime`` for int8 (ONNX Runtime's quantised model), ``torch`` otherwise. Measured for
-    float32 ONNX Runtime against bf16 PyTorch on the reference CPU (2 threads): for the narrow ``sr-fast-x4``
-    ONNX Runtime is ~2× faster on tiny inputs (Set5 ×4: 40.2 against 19.7 MP/s, bench_s6_sr.md) but 5–20 %
-    slower from ~300 px inputs up (1024²: 34 against 37–41 MP/s), and slower for the 48-channel models at every
-    size — photographs are large, so ``auto`` keeps PyTorch. Other values are returned as they are.
+    """``auto`` → ``onnxruntime`` for int8 (ONNX Runtime's quantised model), ``torch`` otherwise (whether
+    ``precision="auto"`` means int8 is :func:`auto_int8`'s to say, in :func:`sr_runner`). Measured for float32
+    ONNX Runtime against bf16 PyTorch on the reference CPU (2 threads): for the narrow ``sr-fast-x4`` ONNX
+    Runtime was ~2× faster on tiny inputs (Set5 ×4: 40.2 against 19.7 MP/s, bench_s6_sr.md) but 5–20 % slower
+    from ~300 px inputs up (1024²: 34 against 37–41 MP/s), and slower for the 48-channel models at every size —
+    photographs are large, so float32 stays on PyTorch. Other values are returned as they are.
 
     Raises:
         InputError: an unknown backend, or int8 asked of PyTorch.
@@ -166,18 +167,15 @@ def resolve_backend(backend: str, precision: str) -> str:
 
 def auto_int8(net: ModelDescriptor, dev: torch.device) -> bool:
     """Whether ``precision="auto"`` (with ``backend="auto"``) runs an SR network as int8 on ONNX Runtime: on
-    a CPU with int8 dot products (:func:`restore.devices.cpu_has_vnni`), with ONNX Runtime installed, for a
-    network that is not narrow (:func:`is_narrow`).
+    a CPU with int8 dot products (:func:`restore.devices.cpu_has_vnni`), with ONNX Runtime installed.
 
-    Measured on the reference CPU (2 threads, AVX512-VNNI and -BF16, no AMX): ``sr-x4`` at 256² runs 16.1 MP/s
-    int8 against 9.9 bf16 and 5.1 float32 PyTorch, for −0.012 / −0.011 dB PSNR-Y on Set5 / Set14 ×4 (the
-    bicubic skip kept float32: :func:`restore.export.float_skip_nodes`); the memory-bound ``sr-fast-x4`` gains
-    nothing (53 against 56 MP/s bf16), so it stays on PyTorch. Elsewhere ``auto`` is
-    :func:`restore.devices.resolve_precision`'s rule (bf16 / float32 / CUDA float16).
+    Measured on the reference CPU (2 threads, AVX512-VNNI and -BF16, no AMX), through ``restore.upscale``:
+    ``sr-x4`` on Set5 / Set14 ×4 3.5× / 3.1× float32 and 2.2× / 2.0× bf16 PyTorch, for −0.012 / −0.011 dB
+    PSNR-Y (the bicubic skip kept float32: :func:`restore.export.float_skip_nodes`); the narrow ``sr-fast-x4``
+    1.2–1.6× bf16 on small inputs (Set5, 128²–512²) and within ±10 % of it at 1024², for −0.010 to −0.014 dB.
+    Elsewhere ``auto`` is :func:`restore.devices.resolve_precision`'s rule (bf16 / float32 / CUDA float16).
     """
-    if dev.type != "cpu" or net.task != "sr" or isinstance(net.module, OrtSR) or is_narrow(net):
-        return False
-    if not cpu_has_vnni():
+    if dev.type != "cpu" or net.task != "sr" or isinstance(net.module, OrtSR) or not cpu_has_vnni():
         return False
     import importlib.util
 
@@ -225,8 +223,8 @@ def backend_model(model: Any, backend: str, dev: torch.device, *, int8: bool = F
 def to_tensor(f: np.ndarray, device: torch.device) -> torch.Tensor:
     """``H×W×C`` float32 → ``(1, C, H, W)`` in channels-last memory format: a view of the (contiguous)
     HWC array, since HWC is NHWC's layout, and the layout oneDNN's convolutions run fastest in."""
-    # the batch axis is added before the permute, so its stride is H·W·C: added after, it would be C, an
-    # odd stride with which F.pad returned NCHW and the SR nets' skip convolution ran 8× slower
+    # the batch axis is added before the permute, so its stride is H·W·C: added after, it was C, an odd
+    # stride with which F.pad returned NCHW and the SR nets' skip convolution ran 1.07 instead of 0.39 ms (128²)
     return torch.from_numpy(np.ascontiguousarray(f)).unflatten(0, (1, f.shape[0])).permute(0, 3, 1, 2).to(device)
 
 
