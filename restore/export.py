@@ -197,7 +197,7 @@ def cached_int8_bytes(net: Any) -> bytes:
     """:func:`onnx_int8_bytes`, kept in :func:`cache_dir` under a hash of the float32 graph (weights and
     metadata), ONNX Runtime's version and :data:`INT8_RECIPE`: calibrating takes 1–4 s, which a one-photo
     run should not pay each time. Nothing is fetched: the file is made here from the shipped weights, and
-    made again (silently) when the cache cannot be read or written.
+    made again (silently) when the cache cannot be read or written, or holds something that is not ONNX.
 
     Raises:
         ModelError: onnx / onnxruntime missing.
@@ -205,6 +205,7 @@ def cached_int8_bytes(net: Any) -> bytes:
     import hashlib
 
     try:
+        import onnx
         import onnxruntime
     except ImportError as exc:
         raise ModelError(f"int8 needs ONNX Runtime ({exc}); pip install 'restore[onnx]'") from None
@@ -214,8 +215,10 @@ def cached_int8_bytes(net: Any) -> bytes:
     key = hashlib.sha256(onnx_bytes(net) + f"|{onnxruntime.__version__}|{INT8_RECIPE}".encode()).hexdigest()[:32]
     path = cache_dir() / "onnx" / f"{key}.onnx"
     try:
-        return path.read_bytes()
-    except OSError:
+        data = path.read_bytes()
+        onnx.load_from_string(data)  # a damaged file is made again, not handed to ONNX Runtime
+        return data
+    except Exception:  # noqa: BLE001 - unreadable or not an ONNX model: a cache miss
         pass
     data = onnx_int8_bytes(net)
     try:

@@ -149,6 +149,11 @@ def test_int8_keeps_the_bicubic_skip_in_float32_and_is_cached(monkeypatch, tmp_p
     assert len(list((tmp_path / "cache" / "onnx").glob("*.onnx"))) == 1
     monkeypatch.setattr(export, "onnx_int8_bytes", lambda net: (_ for _ in ()).throw(AssertionError("recalibrated")))
     assert export.cached_int8_bytes(net) == data
+    monkeypatch.undo()
+    monkeypatch.setenv("RESTORE_CACHE_DIR", str(tmp_path / "cache"))
+    (cached,) = (tmp_path / "cache" / "onnx").glob("*.onnx")
+    cached.write_bytes(data[: len(data) // 3])  # damaged: made again and replaced
+    assert export.cached_int8_bytes(net) == data and cached.read_bytes() == data
     (tmp_path / "ro").write_text("a file where the cache folder would be")
     monkeypatch.undo()
     monkeypatch.setenv("RESTORE_CACHE_DIR", str(tmp_path / "ro"))
