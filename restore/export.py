@@ -127,14 +127,23 @@ def float_skip_nodes(proto: Any, parameters: set[str]) -> list[str]:
     return out
 
 
-def onnx_int8_bytes(net: Any) -> bytes:
+def _need_onnxruntime() -> None:
+    """Raise :class:`ModelError` (one line, the install hint) when ONNX Runtime or onnx is missing."""
+    try:
+        import onnx  # noqa: F401
+        import onnxruntime.quantization  # noqa: F401
+    except ImportError as exc:
+        raise ModelError(f"int8 needs ONNX Runtime's quantisation tools ({exc}); pip install 'restore[onnx]'") from None
+
+
+def onnx_int8_bytes(net: Any, fp32: bytes | None = None) -> bytes:
     """The network as int8 ONNX: ONNX Runtime's static quantisation (QDQ, per-channel int8 weights, uint8
     activations — the VNNI-friendly U8S8 layout), activation ranges calibrated on :func:`calibration_inputs`
     by ONNX Runtime's percentile method (99.999 %: a few outlier activations no longer stretch the 8-bit range;
     on Set5 ×4 it cost 0.023–0.028 dB against min/max's 0.032–0.044). The bicubic skip and the add that joins it
     stay float32 (:func:`float_skip_nodes`): chosen on the held-back training images, where it halved the cost
     (``sr-x4``: −0.015 → −0.008 dB; then Set5 −0.027 → −0.012, Set14 −0.020 → −0.011) at no loss of speed.
-    ``benchmarks/ort_int8.py`` measures it.
+    ``benchmarks/ort_int8.py`` measures it. ``fp32``: the network's :func:`onnx_bytes`, when the caller has them.
 
     Raises:
         ModelError: onnx / onnxruntime missing.
@@ -143,14 +152,12 @@ def onnx_int8_bytes(net: Any) -> bytes:
 
     from restore.models.descriptor import describe
 
-    try:
-        from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quantize_static
-    except ImportError as exc:
-        raise ModelError(f"int8 needs ONNX Runtime's quantisation tools ({exc}); pip install 'restore[onnx]'") from None
+    _need_onnxruntime()
     import onnx
+    from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quantize_static
 
     net = describe(net)
-    data = onnx_bytes(net)
+    data = fp32 if fp32 is not None else onnx_bytes(net)
     keep_float = float_skip_nodes(onnx.load_from_string(data), {f"net.{k}" for k, _ in net.module.named_parameters()})
 
     class Reader:  # ONNX Runtime's CalibrationDataReader protocol
@@ -204,15 +211,15 @@ def cached_int8_bytes(net: Any) -> bytes:
     """
     import hashlib
 
-    try:
-        import onnx
-        import onnxruntime
-    except ImportError as exc:
-        raise ModelError(f"int8 needs ONNX Runtime ({exc}); pip install 'restore[onnx]'") from None
+    _need_onnxruntime()
+    import onnx
+    import onnxruntime
+
     from restore.models.descriptor import describe
 
     net = describe(net)
-    key = hashlib.sha256(onnx_bytes(net) + f"|{onnxruntime.__version__}|{INT8_RECIPE}".encode()).hexdigest()[:32]
+    fp32 = onnx_bytes(net)
+    key = hashlib.sha256(fp32 + f"|{onnxruntime.__version__}|{INT8_RECIPE}".encode()).hexdigest()[:32]
     path = cache_dir() / "onnx" / f"{key}.onnx"
     try:
         data = path.read_bytes()
@@ -220,7 +227,7 @@ def cached_int8_bytes(net: Any) -> bytes:
         return data
     except Exception:  # noqa: BLE001 - unreadable or not an ONNX model: a cache miss
         pass
-    data = onnx_int8_bytes(net)
+    data = onnx_int8_bytes(net, fp32)
     try:
         from restore.io import _atomic_write
 

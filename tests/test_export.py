@@ -147,7 +147,7 @@ def test_int8_keeps_the_bicubic_skip_in_float32_and_is_cached(monkeypatch, tmp_p
     assert len(join) == 1  # a float add (the body's residual dequantised), its sum not requantised
     assert not [n for n in g.node if n.op_type == "QuantizeLinear" and join[0].output[0] in n.input]
     assert len(list((tmp_path / "cache" / "onnx").glob("*.onnx"))) == 1
-    monkeypatch.setattr(export, "onnx_int8_bytes", lambda net: (_ for _ in ()).throw(AssertionError("recalibrated")))
+    monkeypatch.setattr(export, "onnx_int8_bytes", lambda net, fp32=None: (_ for _ in ()).throw(AssertionError("recalibrated")))
     assert export.cached_int8_bytes(net) == data
     monkeypatch.undo()
     monkeypatch.setenv("RESTORE_CACHE_DIR", str(tmp_path / "cache"))
