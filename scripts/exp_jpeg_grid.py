@@ -19,6 +19,7 @@ ap.add_argument("--iters", type=int, default=3000)
 ap.add_argument("--lr", type=float, default=3e-4)
 ap.add_argument("--out", default="runs/grid8")
 ap.add_argument("--val-every", type=int, default=500)
+ap.add_argument("--loss", choices=["l1", "mse"], default="l1")
 a = ap.parse_args()
 
 class GridSR(nn.Module):
@@ -47,6 +48,7 @@ class GridSR(nn.Module):
 torch.manual_seed(0)
 s = 4
 base = load_model("sr-real-x4", device="cpu").module
+base.requires_grad_(True)  # load_model freezes a model for inference; every weight is trained here
 net = GridSR(base, a.grid)
 paths = list_images(["../shared/data/train/bsds400", "../shared/data/train/t91"])
 tr, va = split_validation(paths, 16)
@@ -65,7 +67,8 @@ validate()
 fn = functools.partial(degrade_real, cfg=real)
 def step_loss(model, rng, step):
     lr_b, hr_b = pairs.batch(s, 16, 48, rng, degrade_fn=fn)
-    return F.l1_loss(model(torch.from_numpy(lr_b)).float(), torch.from_numpy(hr_b))
+    loss = F.l1_loss if a.loss == "l1" else F.mse_loss
+    return loss(model(torch.from_numpy(lr_b)).float(), torch.from_numpy(hr_b))
 from pathlib import Path
 t = time.time()
 st = fit(net, step_loss, iters=a.iters, lr=a.lr, seed=1, amp=torch.bfloat16, out=Path(a.out), val_every=a.val_every,
