@@ -180,3 +180,18 @@ def test_cpu_vnni_is_read_from_the_cpu_flags(monkeypatch, tmp_path) -> None:
         assert cpu_has_vnni() is want
     monkeypatch.setattr(builtins, "open", lambda *a, **k: (_ for _ in ()).throw(OSError("no such file")))
     assert cpu_has_vnni() is False
+
+
+def test_tiles_enter_with_channels_last_strides_that_padding_keeps() -> None:
+    """to_tensor's view must have the standard channels-last strides: with the batch stride it had before (C),
+    F.pad returned NCHW and the SR nets' grouped skip convolution ran ~3× slower."""
+    import torch.nn.functional as F
+
+    from restore.engine import to_tensor
+
+    a = np.random.default_rng(0).random((20, 24, 3)).astype(np.float32)
+    t = to_tensor(a, torch.device("cpu"))
+    assert t.shape == (1, 3, 20, 24) and t.stride() == (20 * 24 * 3, 1, 24 * 3, 3)
+    assert np.shares_memory(t.numpy(), a) or not a.flags.c_contiguous  # a view, no copy
+    assert F.pad(t, (2, 2, 2, 2), mode="replicate").is_contiguous(memory_format=torch.channels_last)
+    torch.testing.assert_close(t[0].permute(1, 2, 0), torch.from_numpy(a))

@@ -258,3 +258,26 @@ def test_resize_conv_is_the_conv_of_the_upsampled_input(factor: int, padding_mod
     want = torch.autograd.grad(ref, [x, m.conv.weight], g)
     for a, b in zip(got, want):
         torch.testing.assert_close(a, b, atol=1e-4, rtol=1e-5)
+
+
+def test_sr_skip_join_in_place_keeps_values_and_gradients() -> None:
+    """SRNet adds its residual in place into the float32 skip (no widening copy): the output and every
+    parameter's gradient must equal the out-of-place sum's."""
+    import torch.nn.functional as F
+
+    torch.manual_seed(0)
+    net = SRNet(base_ch=8, n_blocks=1, scale=2)
+    x = torch.rand(2, 3, 9, 11)
+
+    def reference(n: SRNet, x: torch.Tensor) -> torch.Tensor:
+        feat = n.head(x)
+        feat = feat + n.body_tail(n.body(feat))
+        base = F.conv2d(F.pad(x, (2, 2, 2, 2), mode="replicate"), n.skip_kernel, groups=3)
+        return n.up.shuffle(n.up.conv(feat) + base)
+
+    y, ref = net(x), reference(net, x)
+    torch.testing.assert_close(y, ref)
+    g = torch.randn_like(y)
+    params = list(net.parameters())
+    for a, b in zip(torch.autograd.grad(y, params, g), torch.autograd.grad(reference(net, x), params, g)):
+        torch.testing.assert_close(a, b)
