@@ -178,3 +178,20 @@ def test_auto_int8_costs_little_psnr_on_a_photograph(monkeypatch) -> None:
     fp32 = restore.upscale(lr, 4, model="sr-x4", device="cpu", precision="fp32")
     assert not np.array_equal(auto, fp32)  # it did run quantised
     assert abs(psnr_y_np(auto, hr, 4) - psnr_y_np(fp32, hr, 4)) < 0.03
+
+
+def test_int8_moves_a_flat_field_by_at_most_one_grey_level(monkeypatch) -> None:
+    """The default on a VNNI CPU on flat grey fields: a quantised body gives each output phase a small offset
+    (benchmarks/flat_fields.py), which may round a pixel one level off — never more, and on few pixels."""
+    pytest.importorskip("onnxruntime")
+    import restore
+    from restore import engine
+
+    monkeypatch.setattr(engine, "cpu_has_vnni", lambda: True)
+    off = []
+    for v in (0, 45, 128, 200, 255):
+        out = restore.upscale(np.full((40, 40, 3), v, np.uint8), 4, model="sr-x4", device="cpu")
+        inner = out[32:-32, 32:-32].astype(int)  # the border context cut off (border effects are any precision's)
+        assert np.abs(inner - v).max() <= 1
+        off.append(np.mean(inner != v))
+    assert np.mean(off) < 0.15
