@@ -179,6 +179,9 @@ class MultiScaleSR(nn.Module):
         return self.nets[str(scale)](x)
 
 
+#: the pixel losses of `restore train sr --loss`
+SR_LOSSES = {"l1": F.l1_loss, "mse": F.mse_loss}
+
 #: a real-photo model is also validated on these (restore.degradations.make_lr) — the kinds of input it is for
 VAL_DEGRADATIONS = ("jpeg:50", "jpeg:75", "noise:5", "blur:1.6")
 
@@ -209,6 +212,8 @@ class SRTrainConfig:
     degradation_settings: dict = field(default_factory=dict)  # RealDegradation fields; empty = its defaults
     #: start from shipped (or saved) weights: "<init>-x<scale>" for each scale, e.g. "sr" (fine-tuning)
     init: str | None = None
+    #: the pixel loss: "l1" or "mse"
+    loss: str = "l1"
 
 
 def _init_files(prefix: str, scales: Sequence[int]) -> tuple[dict[int, Path], dict]:
@@ -239,6 +244,9 @@ def train_sr(cfg: SRTrainConfig, *, resume: bool = False, progress: Callable[[di
 
     if cfg.degradation not in ("bicubic", "real"):
         raise InputError(f"unknown training degradation {cfg.degradation!r}; choose bicubic or real")
+    if cfg.loss not in SR_LOSSES:
+        raise InputError(f"unknown loss {cfg.loss!r}; choose {' or '.join(SR_LOSSES)}")
+    pixel_loss = SR_LOSSES[cfg.loss]
     real = RealDegradation.from_dict(cfg.degradation_settings) if cfg.degradation == "real" else None
     world = World()
     torch.manual_seed(cfg.seed)  # the same initial weights on every rank
@@ -302,7 +310,7 @@ def train_sr(cfg: SRTrainConfig, *, resume: bool = False, progress: Callable[[di
         lr_b, hr_b = pairs.batch(s, cfg.batch, cfg.lr_patch, rng, degrade_fn=degrade_fn)
         x = torch.from_numpy(lr_b).to(device)
         y = torch.from_numpy(hr_b).to(device)
-        return F.l1_loss(model(x, s).float(), y)
+        return pixel_loss(model(x, s).float(), y)
 
     # the best validated weights are exported (the last ones without validation)
     state = fit(net, step_loss, iters=cfg.iters, lr=cfg.lr, seed=cfg.seed, world=world, device=device, amp=amp,
@@ -329,7 +337,7 @@ def train_sr(cfg: SRTrainConfig, *, resume: bool = False, progress: Callable[[di
                 "degradation": ({"pipeline": "restore.degradations.degrade_real", **real.to_dict()} if real
                                 else "MATLAB bicubic (antialiased), uint8"),
                 "precision": str(amp).replace("torch.", "") if amp else "float32",
-                "init": cfg.init, "world_size": world.size,
+                "init": cfg.init, "world_size": world.size, "loss": cfg.loss,
             },
         }
         written.append(save_model(single, out / f"{cfg.name}-x{s}.safetensors", info))

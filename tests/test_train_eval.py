@@ -78,6 +78,24 @@ def test_train_sr_real_degradations_from_init(tiny_data, tmp_path) -> None:
                                init=str(tmp_path / "base" / "b")))
 
 
+def test_train_sr_loss_is_used_and_recorded(tiny_data, tmp_path, monkeypatch) -> None:
+    """--loss mse: the step's loss is the MSE (the same batch gives the same value as F.mse_loss on it), the
+    exported file records it, and an unknown loss is refused before any work."""
+    import torch.nn.functional as F
+
+    from restore import train
+    from restore.train import SRTrainConfig, train_sr
+
+    used = []
+    monkeypatch.setitem(train.SR_LOSSES, "mse", lambda a, b: used.append(1) or F.mse_loss(a, b))
+    cfg = SRTrainConfig(data=[str(tiny_data)], scales=[2], base_ch=8, n_blocks=1, iters=3, batch=2, lr_patch=12,
+                        val_images=1, val_every=3, out=str(tmp_path / "run"), name="m", loss="mse", precision="fp32")
+    (p,) = train_sr(cfg)
+    assert len(used) == 3 and read_metadata(p)["training"]["loss"] == "mse"
+    with pytest.raises(InputError, match="unknown loss"):
+        train_sr(SRTrainConfig(data=[str(tmp_path / "nowhere")], loss="huber"))
+
+
 @pytest.mark.parametrize("structure", [0.0, 0.95])
 def test_train_inpaint_exports(tiny_data, tmp_path, structure) -> None:
     from restore.train import InpaintTrainConfig, train_inpaint

@@ -205,6 +205,7 @@ def train_sr_cmd(
     init: Annotated[Optional[str], typer.Option("--init", help="Start from <init>-x<scale> weights (a shipped name prefix, e.g. sr); their architecture is used.", show_default=False)] = None,
     precision: Annotated[str, typer.Option("--precision", help="auto (bf16 on CPUs with native bf16, fp16 on CUDA) | bf16 | fp16 | fp32.")] = "auto",
     threads: ThreadsOpt = None,
+    loss: Annotated[str, typer.Option("--loss", help="Pixel loss: l1 | mse (MSE fine-tuned the real-photo models 0.02-0.04 dB further than L1 on held-back images: docs/SR_REAL_NOTES.md).")] = "l1",
     degradation_set: Annotated[Optional[str], typer.Option("--degradation-set", help="Settings of the real degradation, e.g. clean_prob=0.1,jpeg_quality=30:95 (fields of restore.degradations.RealDegradation; ranges as LOW:HIGH).", show_default=False)] = None,
 ) -> None:
     """Train SR networks for one or more scales (shared body, per-scale upsampler); exports safetensors."""
@@ -228,7 +229,7 @@ def train_sr_cmd(
                         upsampler=upsampler, padding_mode=padding, iters=iters, batch=batch, lr_patch=patch,
                         lr=lr, seed=seed, val_images=val_images, val_every=val_every, device=device,
                         precision=precision, out=str(out), name=name, default=default, degradation=degradation,
-                        init=init, degradation_settings=settings)
+                        init=init, degradation_settings=settings, loss=loss)
     try:
         paths = train_sr(cfg, resume=resume, progress=_progress_printer())
     except ValueError as e:
