@@ -224,8 +224,9 @@ def upscale(
             photos), as Real-ESRGAN's ``-dn``. The default (``auto``, no ``denoise``) is the clean model, the
             best for clean or losslessly stored images; for an array decoded from a JPEG or lossy WebP pass
             ``denoise=1`` (the CLI does this by itself for such files).
-        precision: ``auto | fp32 | bf16 | fp16 | int8`` for the CNN path. ``auto`` on a CPU: the 48-channel SR
-            models run quantised to int8 by ONNX Runtime where the CPU has VNNI and ONNX Runtime is installed
+        precision: ``auto | fp32 | bf16 | fp16 | int8`` for the CNN path. ``auto`` on a CPU: the clean SR models
+            (``sr-x2/3/4``, whose files declare ``cpu_int8``) run quantised to int8 by ONNX Runtime where the CPU has
+            VNNI and ONNX Runtime is installed
             (``sr-x4``: 3.1–3.5× float32 on Set5/Set14 ×4 on the reference CPU, −0.011/−0.012 dB PSNR-Y,
             ``benchmarks/results/bench_s7_sr.md``; :func:`restore.engine.auto_int8`), other networks in bfloat16
             on CPUs with native bf16 (PSNR within 0.01 dB of float32), float32 otherwise; float16 on CUDA.

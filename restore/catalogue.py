@@ -25,8 +25,8 @@ CLASSICAL_INPAINT_METHODS = ("telea", "ns", "biharmonic")
 PREFILL_METHOD = "pushpull"
 INPAINT_METHODS = (*CLASSICAL_INPAINT_METHODS, PREFILL_METHOD)
 #: the networks' arithmetic (restore.devices.resolve_precision); int8 = SR models quantised for ONNX Runtime
-#: (restore.export.onnx_int8_bytes), with the onnxruntime backend only — what auto picks for the wide SR nets
-#: on CPUs with VNNI (restore.engine.auto_int8)
+#: (restore.export.onnx_int8_bytes), with the onnxruntime backend only — what auto picks on CPUs with VNNI for
+#: the models whose file declares cpu_int8 (restore.engine.auto_int8)
 PRECISIONS = ("auto", "fp32", "bf16", "fp16", "int8")
 #: what runs an SR network: auto (ONNX Runtime for int8, PyTorch otherwise: restore.engine.resolve_backend has
 #: the measurements), PyTorch, or ONNX Runtime's CPU provider

@@ -166,23 +166,23 @@ def resolve_backend(backend: str, precision: str) -> str:
 
 
 def auto_int8(net: ModelDescriptor, dev: torch.device) -> bool:
-    """Whether ``precision="auto"`` (with ``backend="auto"``) runs an SR network as int8 on ONNX Runtime: on
-    a CPU with int8 dot products (:func:`restore.devices.cpu_has_vnni`), with ONNX Runtime installed, for a
-    network that is not narrow (:func:`is_narrow`).
+    """Whether ``precision="auto"`` (with ``backend="auto"``) runs an SR network as int8 on ONNX Runtime: for a
+    model whose file declares ``cpu_int8`` in its metadata, on a CPU with int8 dot products
+    (:func:`restore.devices.cpu_has_vnni`), with ONNX Runtime installed.
 
-    Measured on the reference CPU (2 threads, AVX512-VNNI and -BF16, no AMX), through ``restore.upscale``:
+    A file declares it where int8 was measured to cost nothing a user could see: PSNR-Y within 0.02 dB of float32
+    on the held-back training images and the benchmark sets, and flat areas nearly untouched. Quantised
+    activations give each output phase its own offset on a flat field (``benchmarks/flat_fields.py``), so some
+    pixels round one grey level off in a periodic pattern: 1–6 % of a flat field's pixels for ``sr-x2`` /
+    ``sr-x3`` / ``sr-x4`` (declared), 14 % for ``sr-fast-x4`` and 37 % for ``sr-real-x4`` (not declared: bf16).
+    Speed on the reference CPU (2 threads, AVX512-VNNI and -BF16, no AMX), through ``restore.upscale``:
     ``sr-x4`` on Set5 / Set14 ×4 3.5× / 3.1× float32 and 2.2× / 2.0× bf16 PyTorch, for −0.012 / −0.011 dB
-    PSNR-Y (the bicubic skip kept float32: :func:`restore.export.float_skip_nodes`). Flat areas show what PSNR
-    does not: each output phase gets its own offset of up to half a grey level, and 4 % of a flat field's pixels
-    (12.6 % at the worst level) round one level off — below visibility, and masked by any texture or noise
-    (``benchmarks/flat_fields.py``). The narrow ``sr-fast-x4`` stays on bf16 PyTorch: its int8 offsets reach
-    0.7 level (14 % of flat pixels, 48 % at the worst level) and its speed-up is small and size-dependent
-    (1.2–1.6× bf16 on small inputs, within ±10 % at 1024²). Elsewhere ``auto`` is
-    :func:`restore.devices.resolve_precision`'s rule (bf16 / float32 / CUDA float16).
+    (the bicubic skip kept float32: :func:`restore.export.float_skip_nodes`). A model without the declaration
+    (trained, blended, or another architecture) follows :func:`restore.devices.resolve_precision`'s rule.
     """
-    if dev.type != "cpu" or net.task != "sr" or isinstance(net.module, OrtSR) or is_narrow(net):
+    if dev.type != "cpu" or net.task != "sr" or isinstance(net.module, OrtSR):
         return False
-    if not cpu_has_vnni():
+    if not net.metadata.get("cpu_int8") or not cpu_has_vnni():
         return False
     import importlib.util
 

@@ -138,7 +138,14 @@ def blend_models(a, b, t: float, *, device: str = "auto"):
                 v.copy_(torch.lerp(v, sb[k], t))
     name = f"{da.name}+{db.name}@{t:g}"
     # described from the blended module itself: a deeper blend sees further (receptive radius) than ``a``
-    return describe(ma, name=name, metadata={**ia, "name": name, "default": False,
+    # the int8 declaration (restore.engine.auto_int8) was measured on a's and b's own weights: it holds at the
+    # ends, where the blend is one of them weight for weight (so denoise 0 / 1 run exactly as the two models do),
+    # and says nothing about the weights in between
+    kept = {k: v for k, v in ia.items() if k != "cpu_int8"}
+    end = ia if t == 0 else ib if t == 1 else {}
+    if end.get("cpu_int8"):
+        kept["cpu_int8"] = end["cpu_int8"]
+    return describe(ma, name=name, metadata={**kept, "name": name, "default": False,
                                              "blend": {"a": da.name, "b": db.name, "t": t}})
 
 

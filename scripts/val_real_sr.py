@@ -34,7 +34,7 @@ def main() -> None:
     for kind, name in [("method", m) for m in a.method] + [("model", m) for m in a.model]:
         row = {"name": name, "scale": a.scale}
         for d in degs:
-            ps = [psnr_y_np(restore.upscale(lr, a.scale, **{kind: name}, device="cpu"), h, a.scale)
+            ps = [psnr_y_np(restore.upscale(lr, a.scale, **{kind: name}, device="cpu", precision="fp32"), h, a.scale)
                   for lr, h in zip(lrs[d], hrs)]
             row[d] = round(float(np.mean(ps)), 3)
         print(json.dumps(row), flush=True)

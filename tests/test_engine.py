@@ -140,31 +140,33 @@ def test_onnx_runtime_version_is_made_once_per_loaded_model(monkeypatch) -> None
     assert made == [False, False]
 
 
-def test_auto_precision_runs_wide_sr_nets_int8_where_the_cpu_has_vnni(monkeypatch) -> None:
-    """precision auto + backend auto: int8 on ONNX Runtime for a wide SR net on a CPU with VNNI; PyTorch for a
-    narrow one, without VNNI, on request (fp32 / bf16 / RESTORE_PRECISION / an explicit backend), and for
-    inpainting."""
+def test_auto_precision_runs_declared_sr_models_int8_where_the_cpu_has_vnni(monkeypatch) -> None:
+    """precision auto + backend auto: int8 on ONNX Runtime for a model whose file declares cpu_int8 (the clean
+    sr-x* models) on a CPU with VNNI; PyTorch for the others (the real-photo and fast models, a blend, a bare
+    module), without VNNI, on request (fp32 / bf16 / RESTORE_PRECISION / an explicit backend), for inpainting."""
     pytest.importorskip("onnxruntime")
     from restore import devices, engine
-    from restore.engine import OrtSR, sr_runner
+    from restore.engine import OrtSR, blended_model, sr_runner
 
     monkeypatch.setattr(engine, "cpu_has_vnni", lambda: True)
     cpu = torch.device("cpu")
-    wide, narrow = SRNet(base_ch=48, n_blocks=1, scale=2).eval(), SRNet(base_ch=16, n_blocks=1, scale=2).eval()
-    net, dtype = sr_runner(wide, cpu)
+    net, dtype = sr_runner("sr-x2", cpu)
     assert isinstance(net.module, OrtSR) and net.metadata["precision"] == "int8" and dtype is None
-    assert not isinstance(sr_runner(narrow, cpu)[0].module, OrtSR)
-    assert not engine.auto_int8(engine.get_model("inpaint", cpu), cpu)
-    assert not isinstance(sr_runner(wide, cpu, "fp32")[0].module, OrtSR)
-    assert sr_runner(wide, cpu, "bf16")[1] == torch.bfloat16
-    on_ort, _ = sr_runner(wide, cpu, "auto", "onnxruntime")  # an explicit backend keeps its float32
+    for other in ("sr-real-x2", "sr-fast-x4", SRNet(base_ch=48, n_blocks=1, scale=2).eval(),
+                  blended_model("sr-x2", "sr-real-x2", 0.5, cpu), blended_model("sr-x2", "sr-real-x2", 1.0, cpu)):
+        assert not isinstance(sr_runner(other, cpu)[0].module, OrtSR)
+    assert isinstance(sr_runner(blended_model("sr-x2", "sr-real-x2", 0.0, cpu), cpu)[0].module, OrtSR)  # = sr-x2
+    assert not isinstance(sr_runner("sr-x2", cpu, "fp32")[0].module, OrtSR)
+    assert sr_runner("sr-x2", cpu, "bf16")[1] == torch.bfloat16
+    on_ort, _ = sr_runner("sr-x2", cpu, "auto", "onnxruntime")  # an explicit backend keeps its float32
     assert isinstance(on_ort.module, OrtSR) and on_ort.metadata["precision"] == "fp32"
+    assert not engine.auto_int8(engine.get_model("inpaint", cpu), cpu)
     monkeypatch.setenv("RESTORE_PRECISION", "fp32")
-    assert not isinstance(sr_runner(wide, cpu)[0].module, OrtSR)
+    assert not isinstance(sr_runner("sr-x2", cpu)[0].module, OrtSR)
     monkeypatch.delenv("RESTORE_PRECISION")
     monkeypatch.setattr(engine, "cpu_has_vnni", lambda: False)
     monkeypatch.setattr(devices, "cpu_has_bf16", lambda: False)
-    net, dtype = sr_runner(wide, cpu)
+    net, dtype = sr_runner("sr-x2", cpu)
     assert not isinstance(net.module, OrtSR) and dtype is None  # neither: float32 PyTorch, as before
 
 

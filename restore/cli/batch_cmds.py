@@ -36,7 +36,7 @@ def upscale(
     quality: Annotated[int, typer.Option("--quality", "-q", min=1, max=100, help="JPEG/WebP quality.")] = 95,
     max_pixels: MaxPixelsOpt = None,
     denoise: Annotated[Optional[float], typer.Option("--denoise", min=0.0, max=1.0, help="Real-photo strength from 0 (sr-x<scale>, for clean images) to 1 (sr-real-x<scale>, for JPEG, noise, blur): the two models' weights blended. Default with --method auto: 1 for JPEG and lossy WebP inputs, 0 for the rest.", show_default=False)] = None,
-    precision: Annotated[Precision, typer.Option("--precision", help="CNN arithmetic. auto: the 48-channel SR models run int8 on ONNX Runtime on CPUs with VNNI (sr-x4: ~3x fp32 for ~0.01 dB; quantised once, then cached), others bfloat16 on CPUs with native bf16 (within 0.01 dB of fp32), float16 on CUDA, else fp32. fp32 / bf16 force PyTorch; int8 forces the quantised model.")] = Precision.auto,
+    precision: Annotated[Precision, typer.Option("--precision", help="CNN arithmetic. auto: sr-x2/x3/x4 run int8 on ONNX Runtime on CPUs with VNNI (sr-x4: ~3x fp32 for ~0.01 dB; quantised once, then cached), other networks bfloat16 on CPUs with native bf16 (within 0.01 dB of fp32), float16 on CUDA, else fp32. fp32 / bf16 force PyTorch; int8 forces the quantised model.")] = Precision.auto,
     threads: ThreadsOpt = None,
     backend: Annotated[Backend, typer.Option("--backend", help="What runs the network: auto (ONNX Runtime for --precision int8, PyTorch otherwise), torch, or onnxruntime (CPU; pip install 'restore[onnx]'; float32 unless int8; faster than PyTorch for sr-fast-x4 on small images only).")] = Backend.auto,
     engine: EngineOpt = Engine.local,

@@ -10,7 +10,7 @@ import typer
 
 from restore.catalogue import format_params
 from restore.cli.common import (
-    EXIT_CODES_HELP, EXIT_USAGE, ThreadsOpt, _apply_threads, _check_scale, _describe, _error_exit,
+    EXIT_CODES_HELP, EXIT_USAGE, Precision, ThreadsOpt, _apply_threads, _check_scale, _describe, _error_exit,
     _handle_errors, app,
 )
 
@@ -99,6 +99,7 @@ def eval_sr_cmd(
     degradation: Annotated[str, typer.Option("--degradation", help="clean (the published protocol) | jpeg:Q | noise:SIGMA (grey levels, on the LR) | blur:SIGMA (Gaussian blur of the HR before the downscale).")] = "clean",
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
     per_image: Annotated[bool, typer.Option("--per-image", help="Also list each image.")] = False,
+    precision: Annotated[Precision, typer.Option("--precision", help="The network's arithmetic (fp32 by default: a model's scores, whatever the CPU; auto = what restore upscale runs here).")] = Precision.fp32,
     threads: ThreadsOpt = None,
 ) -> None:
     """Super-resolution: LR = MATLAB bicubic of HR (then --degradation), PSNR/SSIM on Y with the scale shaved (the
@@ -112,7 +113,7 @@ def eval_sr_cmd(
         deg = parse_test_degradation(degradation)
     except InputError as e:
         raise _error_exit(str(e), EXIT_USAGE) from None
-    r = eval_sr(data, scale, method=method, model=model, device=device, degradation=deg)
+    r = eval_sr(data, scale, method=method, model=model, device=device, degradation=deg, precision=precision.value)
     if as_json:
         _emit_json(r)
         return
