@@ -89,7 +89,10 @@ def test_interrupted_batch_leaves_no_partial_file(tmp_path) -> None:
     # float32: the slowest path, so the signal lands mid-batch (with int8 the batch could end before it)
     cmd = [sys.executable, "-m", "restore", "upscale", str(tmp_path / "in"), "-o", str(tmp_path / "out"),
            "--scale", "4", "--device", "cpu", "--precision", "fp32"]
-    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    # SIGINT at its default: a runner started in the background (nohup, `&`) hands its children SIGINT ignored,
+    # and Python then never turns it into KeyboardInterrupt
+    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.time() + 60
     while time.time() < deadline and len(list((tmp_path / "out").glob("*.png"))) < 2:
         time.sleep(0.05)
