@@ -25,6 +25,7 @@ A factor given in parentheses is built as two ×2 steps. A factor that is not li
 """
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Callable
 
@@ -48,6 +49,20 @@ def icnr_(weight: torch.Tensor, factor: int, init: Callable[[torch.Tensor], obje
         weight.copy_(sub.repeat_interleave(factor * factor, dim=0))
 
 
+@functools.lru_cache(maxsize=None)
+def _phase_map(factor: int) -> torch.Tensor:
+    """The 0/1 matrix taking a 3×3 kernel (flattened) to its ``factor²`` phase kernels (see
+    :func:`nearest_conv_phases`). Shape: ``(9, factor²·9)``, columns ordered (phase a, phase b, row, column)."""
+    f = factor
+    # a normal tensor even when first asked for under inference_mode: training saves it for the backward pass
+    with torch.inference_mode(False):
+        r = torch.zeros(f, 3, 3)  # r[a, input offset + 1, tap dy + 1]
+        for a in range(f):
+            for j in range(3):
+                r[a, (a + j - 1) // f + 1, j] = 1
+        return torch.einsum("aij,blk->jkabil", r, r).reshape(9, f * f * 9)
+
+
 def nearest_conv_phases(weight: torch.Tensor, factor: int) -> torch.Tensor:
     """A 3×3 convolution applied after nearest-neighbour ×``factor`` upsampling, as ``factor²`` 3×3 kernels
     applied before it (one per output phase, for :func:`torch.nn.functional.pixel_shuffle`).
@@ -57,18 +72,19 @@ def nearest_conv_phases(weight: torch.Tensor, factor: int) -> torch.Tensor:
     the taps that land on the same input pixel summed. With zero padding both forms read zeros at the same
     places: the results are equal (to float rounding), and the convolution runs at the input's size on
     ``factor²`` times the channels instead of on an upsampled copy (the U-Net's last ×2 step: 18 → 7 ms at
-    512² in bf16).
+    512² in bf16). The kernels are one small matrix product (:func:`_phase_map`), in float32 whatever the
+    autocast state.
 
     Shape: ``(C_out, C_in, 3, 3)`` → ``(C_out·factor², C_in, 3, 3)``, phase ``a·factor + b`` of channel ``o``
     at ``o·factor² + a·factor + b``.
     """
     f = factor
-    r = torch.zeros(f, 3, 3, dtype=weight.dtype, device=weight.device)  # r[a, input offset + 1, tap dy + 1]
-    for a in range(f):
-        for j in range(3):
-            r[a, (a + j - 1) // f + 1, j] = 1
-    k = torch.einsum("aij,ocjk,blk->oabcil", r, weight, r)
-    return k.reshape(weight.shape[0] * f * f, weight.shape[1], 3, 3)
+    o, c = weight.shape[:2]
+    # one (o·c × 9) @ (9 × f²·9) product: a 6-index einsum over the same numbers took 3× as long (0.13 against
+    # 0.36 ms for the U-Net's last step), paid at every forward
+    with torch.autocast(weight.device.type, enabled=False):
+        k = weight.float().reshape(o * c, 9) @ _phase_map(f).to(weight.device)
+    return k.view(o, c, f * f, 9).transpose(1, 2).reshape(o * f * f, c, 3, 3).to(weight.dtype)
 
 
 class ResizeConv(nn.Module):
