@@ -2,6 +2,7 @@
 package that imports torch (the engine, the weights loader and training build on it; it imports none of them)."""
 from __future__ import annotations
 
+import functools
 import os
 
 import torch
@@ -35,10 +36,11 @@ def cpu_has_bf16() -> bool:
         return False
 
 
+@functools.lru_cache(maxsize=1)
 def cpu_has_vnni() -> bool:
     """Whether this is an x86 CPU with int8 dot-product instructions (AVX512-VNNI, AVX-VNNI or AMX-INT8), on
-    which ONNX Runtime's quantised convolutions run fast (``/proc/cpuinfo``; False where it cannot be read: ARM
-    and other systems were not measured)."""
+    which ONNX Runtime's quantised convolutions run fast (``/proc/cpuinfo``, read once: every SR call asks; False
+    where it cannot be read: ARM and other systems were not measured)."""
     try:
         with open("/proc/cpuinfo") as fh:
             flags = next((ln.split(":", 1)[1].split() for ln in fh if ln.startswith("flags")), [])

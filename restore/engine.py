@@ -199,11 +199,12 @@ def sr_runner(model: Any, dev: torch.device, precision: str = "auto", backend: s
     Raises:
         InputError: an unknown precision or backend, or a combination that cannot run.
     """
-    if env_precision(precision) == "auto" and backend == "auto" and auto_int8(get_model(model, dev), dev):
+    loaded = get_model(model, dev)  # once: a batch calls this for every file
+    if env_precision(precision) == "auto" and backend == "auto" and auto_int8(loaded, dev):
         precision = "int8"
     backend = resolve_backend(backend, precision)
     int8 = precision == "int8"
-    net = backend_model(model, backend, dev, int8=int8)
+    net = loaded if backend == "torch" else backend_model(loaded, backend, dev, int8=int8)
     return net, (None if int8 else resolve_precision(precision, dev, net.cpu_bf16))
 
 

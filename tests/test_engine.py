@@ -180,9 +180,13 @@ def test_cpu_vnni_is_read_from_the_cpu_flags(monkeypatch, tmp_path) -> None:
         f = tmp_path / "cpuinfo"
         f.write_text(f"processor\t: 0\nflags\t\t: {flags}\n")
         monkeypatch.setattr(builtins, "open", lambda p, *a, **k: real_open(f if p == "/proc/cpuinfo" else p, *a, **k))
+        cpu_has_vnni.cache_clear()  # read once per process: each case reads its own file
         assert cpu_has_vnni() is want
     monkeypatch.setattr(builtins, "open", lambda *a, **k: (_ for _ in ()).throw(OSError("no such file")))
+    cpu_has_vnni.cache_clear()
     assert cpu_has_vnni() is False
+    monkeypatch.undo()
+    cpu_has_vnni.cache_clear()  # the real CPU's answer for the tests that follow
 
 
 def test_tiles_enter_with_channels_last_strides_that_padding_keeps() -> None:
