@@ -7,6 +7,7 @@ normalisation ``num / den`` of push–pull underflows in half precision (a far h
 """
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, fields
 from typing import Any
@@ -15,22 +16,34 @@ import torch
 import torch.nn.functional as F
 
 
-def _stencil_weights(stencil: float | Sequence[float] | torch.Tensor, b: int, device: torch.device) -> torch.Tensor:
-    """The Jacobi stencil as ``(B, 4)`` weights on the (horizontal, vertical, diagonal ↘, diagonal ↗)
-    neighbour pairs, rows summing to 1. A float is the horizontal share of an axis-only stencil (0.5 is
-    the isotropic 5-point Laplacian); four numbers, a ``(B, 4)`` tensor (one stencil per batch item) or a
-    ``(B, 4, H, W)`` field (one per pixel, returned as such) are used as given after normalising."""
+def _stencil_weights(stencil: float | Sequence[float] | torch.Tensor, bi: torch.Tensor,
+                     p: torch.Tensor) -> torch.Tensor:
+    """The Jacobi stencil at each free pixel as ``(n, 4)`` weights on the (horizontal, vertical, diagonal ↘,
+    diagonal ↗) neighbour pairs, rows summing to 1. A float is the horizontal share of an axis-only stencil
+    (0.5 is the isotropic 5-point Laplacian); four numbers, a ``(B, 4)`` tensor (one stencil per batch item)
+    or a ``(B, 4, H, W)`` field (one per pixel) are used as given after normalising. ``bi``: each free
+    pixel's batch item; ``p``: its flat ``(b, y, x)`` index (a field is read, checked and normalised there
+    only: at 512² normalising the whole field cost more than the sweeps)."""
     if isinstance(stencil, (int, float)):
         stencil = (float(stencil), 1.0 - float(stencil), 0.0, 0.0)
-    w = torch.as_tensor(stencil, dtype=torch.float32, device=device)
+    w = torch.as_tensor(stencil, dtype=torch.float32, device=bi.device)
     if w.dim() == 4:  # a per-pixel field (B, 4, H, W)
-        if w.shape[1] != 4 or bool((w < 0).any()) or bool((w.sum(1) <= 0).any()):
+        if w.shape[1] != 4:
+            raise ValueError("a stencil field is (B, 4, H, W) non-negative weights")
+        w = torch.stack([w[:, k].reshape(-1)[p] for k in range(4)], 1)
+        if bool((w < 0).any()) or bool((w.sum(1) <= 0).any()):
             raise ValueError("a stencil field is (B, 4, H, W) non-negative weights")
         return w / w.sum(1, keepdim=True)
     if w.shape[-1] != 4 or w.dim() > 2 or bool((w < 0).any()) or bool((w.sum(-1) <= 0).any()):
         raise ValueError("a stencil is four non-negative weights (horizontal, vertical, diagonal ↘, diagonal ↗)")
     w = w / w.sum(-1, keepdim=True)
-    return w.expand(b, 4) if w.dim() == 1 else w
+    return w.expand(len(bi), 4) if w.dim() == 1 else w[bi]
+
+
+#: free pixels from which a level's sweeps run as a sparse product (MKL, threaded): below it, as a gather and
+#: a batched product in PyTorch's own kernels, which run small tensors inline, while every MKL call wakes its
+#: thread pool (~60 µs each with OpenMP's passive waiting; measured by benchmarks/fill_sweeps.py)
+SPARSE_MIN = 1000
 
 
 def _jacobi(f: torch.Tensor, free: torch.Tensor, iters: int,
@@ -39,9 +52,12 @@ def _jacobi(f: torch.Tensor, free: torch.Tensor, iters: int,
     fixed), with replicate borders: each free pixel becomes the weighted mean of its neighbour pairs, with
     weights ``stencil`` (see :func:`_stencil_weights`; 0.5 = the isotropic 5-point Laplacian).
 
-    Only the free pixels are updated, by gathering their neighbours from a flat padded copy: holes
-    are a small part of the image at the fine levels, and at the coarse levels per-op overhead, not
-    arithmetic, is the cost — both favour touching as few elements as possible.
+    A sweep is linear in the free pixels, ``x ← S·x + b``: ``S`` holds the weights between free pixels (two
+    entries per neighbour pair a row) and ``b`` what the fixed neighbours contribute, both built once, so a
+    sweep is one product — sparse (``torch.addmm`` with a CSR matrix) from :data:`SPARSE_MIN` free pixels up,
+    else a gather and a batched ``(1×k)·(k×C)`` product. Gathering, weighing, reducing, scattering and
+    refreshing the border at every sweep had cost a 512² pre-fill's ~500 sweeps 30–50 ms. Replicate borders
+    are neighbour indices read through a map of the padded grid to the pixels it replicates.
 
     Shape:
         f ``(B, C, H, W)``, free ``(B, 1, H, W)`` bool → ``(B, C, H, W)``.
@@ -49,47 +65,52 @@ def _jacobi(f: torch.Tensor, free: torch.Tensor, iters: int,
     if iters <= 0 or not bool(free.any()):
         return f
     b, c, h, w = f.shape
-    hp, wp = h + 2, w + 2
-    pad = F.pad(f, (1, 1, 1, 1), mode="replicate").contiguous()
-    flat = pad.view(-1)
-    bi, _, yi, xi = free.expand(b, 1, h, w).nonzero(as_tuple=True)
-    pix = (yi + 1) * wp + (xi + 1)
-    idx = ((bi * c)[:, None] + torch.arange(c, device=f.device)[None, :]) * (hp * wp) + pix[:, None]
-    idx = idx.reshape(-1)
-    # free pixels on the image border change the replicated padding: refresh it after each sweep then
-    border = bool(((yi == 0) | (yi == h - 1) | (xi == 0) | (xi == w - 1)).any())
-    sw = _stencil_weights(stencil, b, f.device).to(f.dtype) / 2
-    offsets = (1, wp, wp + 1, wp - 1)  # the (horizontal, vertical, ↘, ↗) neighbour pairs in the flat copy
-    if sw.dim() == 4:  # one stencil per pixel: per-element weights, in idx's (free pixel, channel) order
-        wts = sw[bi, :, yi, xi].repeat_interleave(c, dim=0).t()
-    elif bool((sw == sw[:1]).all()):  # one stencil for the whole batch: one weight per pair
-        wts = sw[0][:, None]
-    else:  # one stencil per batch item
-        wts = sw[bi].repeat_interleave(c, dim=0).t()
-    # the pairs that weigh nothing are skipped; every neighbour of every free pixel is gathered in one call
-    # and weighed in one reduction: at the coarse levels a sweep costs its op count, not its arithmetic
-    # (5 ops a sweep instead of 17: a 512² box-hole pre-fill 85 → 45 ms). int32 indices halve the index
-    # traffic when the image allows it.
-    used = [k for k in range(4) if bool(wts[k].any())]
-    itype = torch.int32 if flat.numel() < 2**31 else torch.int64
-    gather = torch.cat([torch.stack([idx - offsets[k], idx + offsets[k]]) for k in used]).to(itype).reshape(-1)
-    wts = wts[used].repeat_interleave(2, dim=0).contiguous()  # (2·pairs, N) or (2·pairs, 1): lo and hi alike
-    n = idx.numel()
-    shared = wts.shape[1] == 1
-    if shared:
-        wts = wts[:, 0].contiguous()
-    for _ in range(iters):
-        g = flat.index_select(0, gather).view(-1, n)
-        # a matrix-vector product for shared weights; else weigh in place and reduce over the pairs (both
-        # measured fastest of vecdot, einsum, bmm and chained adds)
-        acc = wts @ g if shared else g.mul_(wts).sum(0)
-        flat.index_copy_(0, idx, acc)
-        if border:
-            pad[..., 1:-1, 0] = pad[..., 1:-1, 1]
-            pad[..., 1:-1, -1] = pad[..., 1:-1, -2]
-            pad[..., 0, :] = pad[..., 1, :]
-            pad[..., -1, :] = pad[..., -2, :]
-    return pad[..., 1:-1, 1:-1]
+    dev = f.device
+    hw, wp = h * w, w + 2
+    p = free.expand(b, 1, h, w).reshape(-1).nonzero()[:, 0]  # flat (b, y, x) index of each free pixel
+    n = p.numel()
+    bi = torch.div(p, hw, rounding_mode="floor")
+    wts = _stencil_weights(stencil, bi, p).to(f.dtype) / 2
+    used = [k for k in range(4) if bool(wts[:, k].any())]  # the pairs that weigh nothing are skipped
+    # each cell of the padded (h+2)×(w+2) grid → the in-image pixel it replicates
+    grid = (torch.arange(-1, h + 1, device=dev).clamp(0, h - 1)[:, None] * w
+            + torch.arange(-1, w + 1, device=dev).clamp(0, w - 1)[None, :]).reshape(-1)
+    r = p - bi * hw
+    y = torch.div(r, w, rounding_mode="floor")
+    q = r + 2 * y + wp + 1  # the pixel's cell in the padded grid
+    step = (1, wp, wp + 1, wp - 1)  # the (horizontal, vertical, ↘, ↗) pairs in the padded grid
+    offs = torch.tensor([s * step[k] for k in used for s in (-1, 1)], device=dev)
+    nb = grid[q[:, None] + offs] + (bi * hw)[:, None]  # (n, k) neighbours as flat (b, y, x) indices
+    k = nb.shape[1]
+    wn = wts[:, used].repeat_interleave(2, dim=1)  # each pair's weight on both its ends
+    pos = torch.full((b * hw,), -1, dtype=torch.long, device=dev)
+    pos[p] = torch.arange(n, device=dev)
+    col = pos[nb]
+    fixed = col < 0
+    planes = f.transpose(0, 1).reshape(c, -1)  # (C, B·H·W): a view for one image
+    rhs = (planes[:, nb] * (wn * fixed)).sum(2).t().contiguous()  # b: the fixed neighbours' share, (n, C)
+    # a fixed neighbour's entry stays, pointing anywhere with weight 0: every row has k entries, so nothing
+    # is compacted (and the CSR row pointers are a range)
+    col = torch.where(fixed, 0, col)
+    wn = wn * ~fixed
+    x = planes[:, p].t().contiguous()
+    if n >= SPARSE_MIN and dev.type in ("cpu", "cuda"):  # the sparse kernels exist there
+        col, order = col.sort(dim=1)  # sorted within rows: MKL's product ran 1.5× faster so
+        crow = torch.arange(0, n * k + 1, k, dtype=torch.int32, device=dev)
+        with warnings.catch_warnings():  # "sparse CSR support is in beta": its addmm is what this uses, tested
+            warnings.simplefilter("ignore")
+            # int32 indices: with int64 ones every product converted them first
+            s = torch.sparse_csr_tensor(crow, col.int().reshape(-1), wn.gather(1, order).reshape(-1),
+                                        size=(n, n), check_invariants=False)
+            for _ in range(iters):
+                x = torch.addmm(rhs, s, x)
+    else:
+        gather, w3, r3 = col.reshape(-1), wn[:, None, :].contiguous(), rhs[:, None, :]
+        for _ in range(iters):
+            x = torch.baddbmm(r3, w3, x.index_select(0, gather).view(n, k, c)).view(n, c)
+    out = f.clone()
+    out[bi, :, y, r - y * w] = x
+    return out
 
 
 # the shipped pre-fill's orientation guidance (chosen on training images by scripts/tune_fill.py --structure)
