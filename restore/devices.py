@@ -66,6 +66,9 @@ def env_precision(precision: str) -> str:
 
 
 _DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
+#: int8 asked of PyTorch (here, and by the engine's backend choice)
+INT8_TORCH_ERROR = ("int8 runs super-resolution models on ONNX Runtime only: use --backend auto or onnxruntime "
+                    "(library: backend=\"auto\")")
 
 
 def resolve_precision(precision: str, dev: torch.device, cpu_bf16: bool = False) -> torch.dtype | None:
@@ -89,8 +92,7 @@ def resolve_precision(precision: str, dev: torch.device, cpu_bf16: bool = False)
             return torch.bfloat16
         return None
     if precision == "int8":
-        raise InputError("int8 runs super-resolution models on ONNX Runtime only: use --backend auto or "
-                         "onnxruntime (library: backend=\"auto\")")
+        raise InputError(INT8_TORCH_ERROR)
     if precision == "fp16" and dev.type == "cpu":
         raise InputError("fp16 is not supported on CPU; use bf16 or fp32")
     return _DTYPES.get(precision)

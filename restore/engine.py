@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from restore.devices import autocast, cpu_has_vnni, env_precision, pick_device, resolve_precision
+from restore.devices import INT8_TORCH_ERROR, autocast, cpu_has_vnni, env_precision, pick_device, resolve_precision
 from restore.errors import InputError, ModelError
 from restore.catalogue import BACKENDS
 from restore.models.descriptor import ModelDescriptor, describe
@@ -158,8 +158,7 @@ def resolve_backend(backend: str, precision: str) -> str:
     if backend not in BACKENDS:
         raise InputError(f"unknown backend {backend!r}; choose from {', '.join(BACKENDS)}")
     if precision == "int8" and backend == "torch":
-        raise InputError("int8 runs super-resolution models on ONNX Runtime only: use --backend auto or "
-                         "onnxruntime (library: backend=\"auto\")")
+        raise InputError(INT8_TORCH_ERROR)
     if backend != "auto":
         return backend
     return "onnxruntime" if precision == "int8" else "torch"
@@ -182,24 +181,34 @@ def auto_int8(net: ModelDescriptor, dev: torch.device) -> bool:
     """
     if dev.type != "cpu" or net.task != "sr" or isinstance(net.module, OrtSR):
         return False
-    if not net.metadata.get("cpu_int8") or not cpu_has_vnni():
-        return False
+    return bool(net.metadata.get("cpu_int8")) and cpu_has_vnni() and _have_onnxruntime()
+
+
+@lru_cache(maxsize=1)
+def _have_onnxruntime() -> bool:
+    """ONNX Runtime is installed (looked up once: every SR call asks, and without it the lookup scans sys.path)."""
     import importlib.util
 
     return importlib.util.find_spec("onnxruntime") is not None
 
 
 def sr_runner(model: Any, dev: torch.device, precision: str = "auto", backend: str = "auto",
-              ) -> tuple[ModelDescriptor, torch.dtype | None]:
+              scale: int | None = None) -> tuple[ModelDescriptor, torch.dtype | None]:
     """What runs an SR model: the descriptor (PyTorch, or its ONNX Runtime version) and the dtype to autocast
     to (``None`` = float32, and always for ONNX Runtime). ``precision="auto"`` with ``backend="auto"`` is int8
     on ONNX Runtime where :func:`auto_int8` says so; otherwise :func:`resolve_backend` and
-    :func:`restore.devices.resolve_precision` decide.
+    :func:`restore.devices.resolve_precision` decide. The model is checked (an SR model, of ``scale`` when
+    given) before any ONNX export or quantisation is paid for.
 
     Raises:
-        InputError: an unknown precision or backend, or a combination that cannot run.
+        InputError: an unknown precision or backend, a combination that cannot run, or the wrong scale.
+        ModelError: not a super-resolution model.
     """
     loaded = get_model(model, dev)  # once: a batch calls this for every file
+    if loaded.task != "sr":
+        raise ModelError(f"model {loaded.name!r} is not a super-resolution model")
+    if scale is not None and loaded.scale != scale:
+        raise InputError(f"model {loaded.name!r} upscales ×{loaded.scale}, not ×{scale}")
     if env_precision(precision) == "auto" and backend == "auto" and auto_int8(loaded, dev):
         precision = "int8"
     backend = resolve_backend(backend, precision)
@@ -304,18 +313,13 @@ def upscale_array(f: np.ndarray, scale: int, model: Any, *, device: str = "auto"
     ``precision``: see :func:`resolve_precision` (ONNX Runtime runs float32, or int8); ``backend``: see
     :func:`resolve_backend`."""
     dev = pick_device(device)
-    net, dtype = sr_runner(model, dev, precision, backend)
-    backend = "onnxruntime" if isinstance(net.module, OrtSR) else "torch"
-    if net.task != "sr":
-        raise ModelError(f"model {net.name!r} is not a super-resolution model")
-    if net.scale != scale:
-        raise InputError(f"model {net.name!r} upscales ×{net.scale}, not ×{scale}")
+    net, dtype = sr_runner(model, dev, precision, backend, scale)
     h, w, c = f.shape
     x = np.repeat(f, 3, axis=2) if c == 1 else f
     if out is None:
         out = np.empty((h * scale, w * scale, c), np.float32)
     if tile is None:
-        if backend == "onnxruntime":
+        if isinstance(net.module, OrtSR):
             tile = ORT_TILE  # fewer input shapes: ONNX Runtime re-plans per shape
         else:
             tile = NARROW_CPU_TILE if dev.type == "cpu" and is_narrow(net) else DEFAULT_TILE.get(dev.type, 256)
