@@ -5,8 +5,9 @@ The pipeline is not the package's (it skips validation, tiling and the float32 s
 weights: it measures speed only. It is the cheapest design we found — the chroma-free approach of ESPCN itself:
 OpenCV's bicubic of the uint8 RGB image (SIMD, ~1 GP/s here) plus a luminance residual from a tiny network at LR,
 ``C`` channels and ``n`` 3×3 convolutions, run in bfloat16, 16 output phases shuffled to full size and added to
-all three channels with saturation. ESPCN runs in the bench's peer venv (OpenCV 4 with dnn_superres) when it
-exists; each ratio is read within one run, since this machine's speed drifts ±30 % between runs.
+all three channels with saturation. ESPCN runs as ``restore bench`` runs it (its worker, in the peer venv with
+OpenCV 4's dnn_superres) when that venv exists, before and after ours; each ratio is read within one run, since
+this machine's speed drifts ±30 % between runs.
 
     python benchmarks/sr_ceiling.py --data ../shared/data/bench/Set5
 """
@@ -14,46 +15,33 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import subprocess
+import tempfile
 import time
+from pathlib import Path
 
 import numpy as np
 
 import restore  # noqa: F401  - first: OpenMP's passive waiting, as in every run of the package
 
-ESPCN_SNIPPET = """
-import sys, time, statistics, glob, cv2
-cv2.setNumThreads({threads})
-s = 4
-lrs = []
-for p in sorted(glob.glob(sys.argv[1] + "/*.png")):
-    im = cv2.imread(p); h, w = im.shape[:2]; im = im[:h - h % s, :w - w % s]
-    lrs.append(cv2.resize(im, (im.shape[1] // s, im.shape[0] // s), interpolation=cv2.INTER_CUBIC))
-sr = cv2.dnn_superres.DnnSuperResImpl_create(); sr.readModel(sys.argv[2]); sr.setModel("espcn", 4)
-out_mp = sum(l.shape[0] * l.shape[1] for l in lrs) * 16 / 1e6
-for l in lrs: sr.upsample(l)
-ts = []
-for _ in range({repeats}):
-    t = time.perf_counter()
-    for l in lrs: sr.upsample(l)
-    ts.append(time.perf_counter() - t)
-print(out_mp / statistics.median(ts))
-"""
-
 
 def main() -> None:
-    import cv2
-    import torch
-    import torch.nn.functional as F
-
-    from restore.bench import default_peers_dir, peer_python
-    from restore.data import degrade, list_images, load_rgb, mod_crop
-
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data", default="../shared/data/bench/Set5")
     ap.add_argument("--repeats", type=int, default=9)
     ap.add_argument("--threads", type=int, default=2)
     a = ap.parse_args()
+    with tempfile.TemporaryDirectory(prefix="sr-ceiling-") as tmp:
+        _run(a, tmp)
+
+
+def _run(a: argparse.Namespace, tmp: str) -> None:
+    import cv2
+    import torch
+    import torch.nn.functional as F
+
+    from restore.bench import default_peers_dir, dispatch, peer_python
+    from restore.data import degrade, list_images, load_rgb, mod_crop
+
     torch.set_num_threads(a.threads)
     cv2.setNumThreads(a.threads)
     s = 4
@@ -89,20 +77,29 @@ def main() -> None:
             return cv2.add(base, cv2.merge([res, res, res]), dtype=cv2.CV_8U)
         return run
 
+    work = Path(tmp)
+    inputs = []
+    for i, lr in enumerate(lrs):
+        np.save(work / f"lr_{i}.npy", lr)
+        inputs.append(str(work / f"lr_{i}.npy"))
+
     def espcn() -> float | None:
-        py = peer_python()
-        pb = default_peers_dir() / "ESPCN_x4.pb"
+        """ESPCN's output MP/s as ``restore bench`` times it (its worker, in the peer venv: median per image)."""
+        py, pb = peer_python(), default_peers_dir() / "ESPCN_x4.pb"
         if py is None or not pb.exists():
             return None
-        out = subprocess.run([str(py), "-c", ESPCN_SNIPPET.format(threads=a.threads, repeats=a.repeats), a.data,
-                              str(pb)], capture_output=True, text=True, check=True)
-        return float(out.stdout.strip().splitlines()[-1])
+        res = dispatch({"task": "sr", "method": "espcn", "scale": s, "peer_model": str(pb), "inputs": inputs,
+                        "outdir": str(work / "espcn"), "repeats": a.repeats, "budget_s": 5.0,
+                        "threads": a.threads}, work, python=py, isolate=True)
+        return None if "error" in res else out_mp / sum(res["seconds"])
 
     e0 = espcn()
-    rows = [(f"lean Y residual, {c} ch, {n} body conv{'s' * (n != 1)}", mps(lean(c, n))) for c, n in ((4, 0), (8, 1), (16, 1))]
+    rows = [(f"lean Y residual, {c} ch, {n} body conv{'s' * (n != 1)}", mps(lean(c, n)))
+            for c, n in ((4, 0), (8, 1), (16, 1))]
     rows.append(("restore.upscale sr-fast-x4 (auto)", mps(lambda lr: restore.upscale(lr, s, model="sr-fast-x4"))))
     e1 = espcn()
-    ref = statistics.mean([e for e in (e0, e1) if e]) if (e0 or e1) else None
+    seen = [e for e in (e0, e1) if e]
+    ref = statistics.mean(seen) if seen else None
     print(f"ESPCN (OpenCV dnn_superres): {e0 and round(e0, 1)} / {e1 and round(e1, 1)} MP/s (before / after)")
     for name, v in rows:
         print(f"{name:44s} {v:7.1f} MP/s" + (f"  {v / ref:4.2f}× ESPCN" if ref else ""))

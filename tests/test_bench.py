@@ -147,7 +147,7 @@ def test_worker_process_protocol(tmp_path: Path) -> None:
     np.save(tmp_path / "lr.npy", lr)
     job = {"task": "sr", "method": "cv2-bicubic", "scale": 3, "inputs": [str(tmp_path / "lr.npy")],
            "outdir": str(tmp_path / "out"), "repeats": 2, "budget_s": 1.0, "threads": 1}
-    res = suites._dispatch(job, tmp_path, python=None, isolate=True)
+    res = suites.dispatch(job, tmp_path, python=None, isolate=True)
     assert "error" not in res, res
     assert len(res["seconds"]) == 1 and 1 <= len(res["runs"][0]) <= 2
     assert np.load(res["outputs"][0]).shape == (36, 30, 3)
@@ -155,7 +155,7 @@ def test_worker_process_protocol(tmp_path: Path) -> None:
 
 
 def test_worker_errors_are_rows(tmp_path: Path) -> None:
-    res = suites._dispatch({"task": "sr", "method": "nope", "scale": 2, "inputs": [], "outdir": str(tmp_path),
+    res = suites.dispatch({"task": "sr", "method": "nope", "scale": 2, "inputs": [], "outdir": str(tmp_path),
                            "repeats": 1, "threads": 1}, tmp_path, python=None, isolate=False)
     assert "unknown SR method" in res["error"]
 

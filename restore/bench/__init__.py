@@ -25,12 +25,13 @@ from __future__ import annotations
 # worker: memory probes, timing, one method's job (also runs by path in the peer venv); suites: the peer venv,
 # dispatch and the suites; report: targets and tables
 from restore.bench.report import check_targets, format_tables
-from restore.bench.suites import BenchConfig, peer_python, run_bench
+from restore.bench.suites import BenchConfig, dispatch, peer_python, run_bench
 from restore.bench.worker import (
     CLASSICAL_INPAINT, CLASSICAL_SR, PEER_SR, default_bench_dir, default_peers_dir, flops_per_output_pixel,
     precision_variants, synthetic_image,
 )
 
 __all__ = ["BenchConfig", "CLASSICAL_INPAINT", "CLASSICAL_SR", "PEER_SR", "check_targets", "default_bench_dir",
+           "dispatch",
            "default_peers_dir", "flops_per_output_pixel", "format_tables", "peer_python", "precision_variants",
            "run_bench", "synthetic_image"]

@@ -61,7 +61,7 @@ def _worker_env(threads: int) -> dict[str, str]:
     return env
 
 
-def _dispatch(job: dict[str, Any], work: Path, *, python: str | Path | None, isolate: bool) -> dict[str, Any]:
+def dispatch(job: dict[str, Any], work: Path, *, python: str | Path | None, isolate: bool) -> dict[str, Any]:
     """Run a job in a fresh worker process (``python``; default this interpreter) or, with ``isolate=False``
     and no other interpreter, in this process. Failures become ``{"error": ...}``, never exceptions."""
     if not isolate and python is None:
@@ -163,7 +163,7 @@ def bench_sr(data: Path, scales: Sequence[int], *, work: Path, repeats: int, thr
             log(f"sr ×{s}: {label}")
             job = {"task": "sr", "scale": s, "inputs": inputs, "outdir": str(d / label), "repeats": repeats,
                    "budget_s": budget_s, "threads": threads, "device": device, **spec}
-            res = _dispatch(job, work, python=py, isolate=isolate)
+            res = dispatch(job, work, python=py, isolate=isolate)
             row: dict[str, Any] = {"task": "sr", "scale": s, "method": label, "kind": kind,
                                    "default": bool(spec.get("default")), "images": len(files), "data": str(data)}
             if "error" in res:
@@ -261,7 +261,7 @@ def bench_inpaint(data: Path, *, work: Path, repeats: int, threads: int, device:
             log(f"inpaint {fam}: {label}")
             job = {"task": "inpaint", "inputs": inputs, "masks": masks, "outdir": str(d / label), "repeats": repeats,
                    "budget_s": budget_s, "threads": threads, "device": device, **spec}
-            res = _dispatch(job, work, python=None, isolate=isolate)
+            res = dispatch(job, work, python=None, isolate=isolate)
             row: dict[str, Any] = {"task": "inpaint", "holes": fam, "hole_label": HOLE_LABELS.get(fam, fam),
                                    "hole_fraction": hole_frac, "method": label, "kind": kind,
                                    "default": bool(spec.get("default")), "images": len(sel), "size": size,
@@ -338,7 +338,7 @@ def bench_threads(sr_model: str | None, ip_model: str | None, *, work: Path, thr
                     log(f"threads: {label}, {n} thread(s), {load}")
                     job = {**spec, "outdir": str(d / f"{label[:6]}-{n}-{load}"), "repeats": repeats,
                            "budget_s": 5.0, "threads": n, "device": device}
-                    res = _dispatch(job, work, python=None, isolate=isolate)
+                    res = dispatch(job, work, python=None, isolate=isolate)
                     row = {"task": label, "threads": n, "load": load}
                     rows.append({**row, "error": res["error"]} if "error" in res else
                                 {**row, "s_per_call": float(res["seconds"][0])})
@@ -360,7 +360,7 @@ def bench_large(model: str, *, work: Path, threads: int, device: str, size: int 
         log(f"large ×{scale} of {size}×{size}, tile {tile if tile is not None else 'default'}")
         job = {"task": "large", "model": model, "size": size, "scale": scale, "tile": tile, "threads": threads,
                "device": device}
-        res = _dispatch(job, work, python=None, isolate=isolate)
+        res = dispatch(job, work, python=None, isolate=isolate)
         out_bytes = size * size * scale * scale * 3
         row = {"task": "large", "size": size, "scale": scale, "tile": tile, "model": model,
                "out_bytes": out_bytes, "target_mb": out_bytes / 2**20 + 1536.0}
