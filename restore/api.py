@@ -207,6 +207,7 @@ def upscale(
     denoise: float | None = None,
     precision: str = "auto",
     backend: str = "auto",
+    ensemble: bool = False,
 ) -> np.ndarray:
     """Upscale an image by 2, 3 or 4.
 
@@ -234,6 +235,9 @@ def upscale(
         backend: ``auto`` (ONNX Runtime for int8, PyTorch otherwise), ``torch`` or ``onnxruntime`` (CPU only,
             needs the ``onnx`` extra; float32 unless ``precision="int8"``, also with ``precision="auto"``;
             :func:`restore.engine.resolve_backend` has the measurements).
+        ensemble: for the CNN path, average the network's outputs over the 8 flips and rotations of the
+            input (self-ensemble: 8× the time for a small PSNR gain; tiling stays exact). Ignored by
+            classical methods.
 
     Returns:
         The upscaled image, ``(H*scale)×(W*scale)`` with the input's dtype and channels. Alpha is
@@ -267,7 +271,8 @@ def upscale(
         res = _empty(h * scale, w * scale, layout, alpha is not None)
         c = 1 if layout.gray else 3
         colour = res[:, :, None] if res.ndim == 2 else res[:, :, :c]
-        upscale_array(f, scale, model, device=device, tile=tile, precision=precision, backend=backend, out=colour)
+        upscale_array(f, scale, model, device=device, tile=tile, precision=precision, backend=backend, out=colour,
+                      ensemble=ensemble)
         if alpha is not None:
             store(res[:, :, c:], alpha)
         return res

@@ -10,7 +10,7 @@ from __future__ import annotations
 import threading
 import weakref
 from functools import lru_cache
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 import torch
@@ -306,14 +306,47 @@ def run_tiled(model: ModelDescriptor | torch.nn.Module, x: np.ndarray, scale: in
     return out
 
 
+class SelfEnsemble(torch.nn.Module):
+    """The mean of an SR network's outputs over the 8 flips and rotations of its input (each output turned
+    back), as EDSR's "+" models. A dihedral transform keeps every pixel's neighbourhood within the same
+    radius, so the receptive radius, and with it exact tiling, is the network's own. Costs 8 forward passes.
+
+    Shape: ``(B, 3, H, W)`` → ``(B, 3, H·s, W·s)`` float32.
+    """
+
+    def __init__(self, net: Callable[[torch.Tensor], torch.Tensor]) -> None:
+        super().__init__()
+        self.net = net
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        acc = None
+        for k in range(4):
+            for flip in (False, True):
+                t = torch.rot90(x, k, (2, 3))
+                t = t.flip(3) if flip else t
+                # a rotated / flipped view is not channels-last: make it so for the convolutions
+                y = self.net(t.contiguous(memory_format=torch.channels_last)).float()
+                y = torch.rot90(y.flip(3) if flip else y, -k, (2, 3))
+                acc = y if acc is None else acc.add_(y)
+        return acc.div_(8)
+
+
+def ensembled(net: ModelDescriptor) -> ModelDescriptor:
+    """``net`` averaged over the 8 flips and rotations (:class:`SelfEnsemble`); same contract."""
+    return net.with_module(SelfEnsemble(net.module), metadata={**net.metadata, "ensemble": 8})
+
+
 def upscale_array(f: np.ndarray, scale: int, model: Any, *, device: str = "auto", tile: int | None = None,
-                  out: np.ndarray | None = None, precision: str = "auto", backend: str = "auto") -> np.ndarray:
+                  out: np.ndarray | None = None, precision: str = "auto", backend: str = "auto",
+                  ensemble: bool = False) -> np.ndarray:
     """Upscale float32 ``H×W×C`` (C = 1 or 3) in [0, 1] with an SR model into ``out`` (float32 if not
     given; any dtype :func:`restore.pixels.store` takes); gray runs as RGB and is averaged back.
     ``precision``: see :func:`resolve_precision` (ONNX Runtime runs float32, or int8); ``backend``: see
-    :func:`resolve_backend`."""
+    :func:`resolve_backend`; ``ensemble``: average over the 8 flips and rotations (:class:`SelfEnsemble`)."""
     dev = pick_device(device)
     net, dtype = sr_runner(model, dev, precision, backend, scale)
+    if ensemble:
+        net = ensembled(net)
     h, w, c = f.shape
     x = np.repeat(f, 3, axis=2) if c == 1 else f
     if out is None:

@@ -22,7 +22,7 @@ from restore.errors import InputError
 from restore.data import SRPairs, hole_crops, list_images, load_rgb, make_mask, MASK_FAMILIES
 from restore.devices import cpu_has_bf16, hardware_note
 from restore.distributed import World
-from restore.models import SRNet, UNet
+from restore.models import UNet
 from restore.models.sr import deepen_state
 from restore.weights import save_model
 
@@ -37,10 +37,8 @@ def _cosine(step: int, total: int, lr: float, warmup: int = 100, floor: float = 
 def _log_interval(state: dict, loss_avg: float, tic: float, validate: Callable[[], dict[str, float]] | None,
                   net: nn.Module, opt: torch.optim.Optimizer, best_path: Path, ckpt: Path,
                   progress: Callable[[dict], None] | None, score_keys: Sequence[str] | None = None) -> float:
-    """End of a validation interval, shared by both training loops: add the wall time, validate and keep
-    the best weights, write the resumable checkpoint, report. Returns the new interval's start time."""
-    state["wall"] += time.time() - tic
-    tic = time.time()
+    """End of a validation interval, shared by both training loops (the wall time already added): validate
+    and keep the best weights, write the resumable checkpoint, report. Returns the new interval's start time."""
     rec = {"step": state["step"], "loss": loss_avg, "wall_s": round(state["wall"], 1)}
     if "train_hole_psnr" in state:
         rec["train_hole_psnr"] = state["train_hole_psnr"]
@@ -133,6 +131,8 @@ def fit(net: nn.Module, step_loss: Callable[[nn.Module, np.random.Generator, int
         if on_step is not None:
             on_step(step, value)
         if world.main and ckpt is not None and val_every and (state["step"] % val_every == 0 or state["step"] == iters):
+            state["wall"] += time.time() - tic
+            tic = time.time()
             if before_log is not None:
                 before_log(state)
             tic = _log_interval(state, loss_avg, tic, validate, net, opt, best_path, ckpt, progress, score_keys)
@@ -161,19 +161,77 @@ def psnr_y(sr: torch.Tensor, hr: torch.Tensor, shave: int) -> float:
     return psnr_y_np(a, b, shave)
 
 
+# --- lineage ------------------------------------------------------------------------------------------
+
+def open_segment(state: dict, device: torch.device, world_size: int) -> None:
+    """Start a segment of a run in its state (one per process that runs it: a run resumed on another machine
+    has a segment per machine), so the exported lineage says where every step was computed. A state
+    written before segments were kept gets one segment for what it already holds, on this hardware."""
+    segs = state.setdefault("segments", [])
+    if not segs and state["step"] > 0:
+        segs.append({"from_step": 0, "to_step": state["step"], "wall_s": round(state["wall"], 1),
+                     "hardware": hardware_note(device), "cores": torch.get_num_threads() * world_size})
+    segs.append({"from_step": state["step"], "to_step": state["step"], "wall_s": 0.0,
+                 "hardware": hardware_note(device), "cores": torch.get_num_threads() * world_size,
+                 "_wall0": state["wall"]})
+
+
+def close_segment(state: dict) -> None:
+    """Bring the open segment up to the state's step and wall time (called at every checkpoint)."""
+    seg = state["segments"][-1]
+    seg["to_step"] = state["step"]
+    seg["wall_s"] = round(state["wall"] - seg.get("_wall0", 0.0), 1)
+
+
+def segments_cpu_hours(segments: Sequence[dict]) -> float:
+    """Core-hours of a run: each segment's wall time × the cores (threads × processes) it ran on."""
+    return round(sum(s["wall_s"] * s.get("cores", 1) for s in segments) / 3600, 3)
+
+
+def prior_stages(init_meta: dict) -> list[dict]:
+    """The lineage of the weights a stage starts from: their own ``stages``, or, for a file written before
+    stages were recorded, one stage made from its ``training`` record (its cores read off its hardware note)."""
+    tr = dict(init_meta.get("training") or {})
+    if tr.get("stages"):
+        return list(tr["stages"])
+    if not tr:
+        return []
+    import re
+
+    hw = str(tr.get("hardware", ""))
+    m = re.search(r"(\d+)-core", hw) or re.search(r"\((\d+) cores\)", hw)
+    cores = int(m.group(1)) if m else 1
+    wall = float(tr.get("wall_s") or 0.0)
+    return [{"name": init_meta.get("name"), "command": tr.get("command"), "iterations": tr.get("iterations"),
+             "init": tr.get("init"), "lr": tr.get("lr"), "wall_s": wall, "hardware": hw,
+             "cpu_hours": round(wall * cores / 3600, 3), "best_val_psnr_y": tr.get("best_val_psnr_y")}]
+
+
 # --- super-resolution ----------------------------------------------------------------------------------
 
 class MultiScaleSR(nn.Module):
-    """SRNets for several scales sharing one body (MDSR-style): one run trains ×2, ×3 and ×4 at once, and
-    each scale's exported model is the shared body plus its own upsampler."""
+    """Networks of one registered SR architecture for several scales sharing one body (MDSR-style): one run
+    trains ×2, ×3 and ×4 at once, and each scale's exported model is the shared parts plus its own upsampler.
+    The parts shared are those the architecture's class lists in ``shared_parts``; an architecture without
+    them trains one scale at a time.
 
-    def __init__(self, scales: Sequence[int], **cfg) -> None:
+    Raises:
+        InputError: several scales for an architecture that declares no shared parts.
+    """
+
+    def __init__(self, scales: Sequence[int], arch: str = "srnet", **cfg) -> None:
+        from restore.models import create_model
+
         super().__init__()
-        self.nets = nn.ModuleDict({str(s): SRNet(scale=s, **cfg) for s in scales})
+        self.nets = nn.ModuleDict({str(s): create_model(arch, scale=s, **cfg) for s in scales})
         first = self.nets[str(scales[0])]
-        for s in scales[1:]:  # share every parameter except the upsampler
-            n = self.nets[str(s)]
-            n.head, n.body, n.body_tail = first.head, first.body, first.body_tail
+        shared = getattr(first, "shared_parts", ())
+        if len(scales) > 1 and not shared:
+            raise InputError(f"architecture {arch!r} declares no parts shared between scales; train one scale "
+                             "at a time (--scales 4)")
+        for s in scales[1:]:
+            for part in shared:
+                setattr(self.nets[str(s)], part, getattr(first, part))
 
     def forward(self, x: torch.Tensor, scale: int) -> torch.Tensor:
         return self.nets[str(scale)](x)
@@ -214,30 +272,59 @@ class SRTrainConfig:
     init: str | None = None
     #: the pixel loss: "l1" or "mse"
     loss: str = "l1"
+    #: a registered SR architecture (restore.models.ARCHITECTURES); base_ch, n_blocks, upsampler and
+    #: padding_mode go to it where its constructor takes them, ``arch_options`` as they are
+    arch: str = "srnet"
+    arch_options: dict = field(default_factory=dict)
+    #: the command line of this stage, recorded in the lineage (the CLI fills it in)
+    command: str | None = None
 
 
-def _init_files(prefix: str, scales: Sequence[int]) -> tuple[dict[int, Path], dict]:
-    """The ``<prefix>-x<s>`` weights to start from (shipped names or run files) and their shared architecture."""
+def _init_files(prefix: str, scales: Sequence[int]) -> tuple[dict[int, Path], str, dict]:
+    """The ``<prefix>-x<s>`` weights to start from (shipped names or run files), their architecture's name
+    and their shared config."""
     from restore.errors import ModelError
     from restore.catalogue import read_metadata, resolve
 
-    files, arch = {}, None
+    files, seen = {}, None
     for s in scales:
         try:
             files[s] = resolve(f"{prefix}-x{s}")
         except ModelError:
             files[s] = resolve(f"{prefix}-x{s}.safetensors")  # a run's files: --init runs/sr/sr
-        cfg = {k: v for k, v in read_metadata(files[s])["config"].items() if k != "scale"}
-        if arch is not None and cfg != arch:
+        meta = read_metadata(files[s])
+        this = (meta.get("arch", "srnet"), {k: v for k, v in meta["config"].items() if k != "scale"})
+        if seen is not None and this != seen:
             raise InputError(f"--init {prefix}: the files of different scales have different architectures")
-        arch = cfg
-    return files, arch or {}
+        seen = this
+    return files, *(seen or ("srnet", {}))
 
 
-def train_sr(cfg: SRTrainConfig, *, resume: bool = False, progress: Callable[[dict], None] | None = None) -> list[Path]:
+def sr_arch_config(arch: str, options: dict) -> dict:
+    """The constructor kwargs of SR architecture ``arch`` out of ``options``: those its constructor takes
+    (``None`` dropped, as :func:`restore.models.create_model` does); ``scale`` is set per network.
+
+    Raises:
+        InputError: an unknown architecture, not an SR one, or an option it does not take.
+    """
+    import inspect
+
+    from restore.models import ARCHITECTURES
+
+    cls = ARCHITECTURES.get(arch)
+    if cls is None or getattr(cls, "task", None) != "sr":
+        names = ", ".join(n for n, c in ARCHITECTURES.items() if getattr(c, "task", None) == "sr")
+        raise InputError(f"unknown SR architecture {arch!r}; choose {names}")
+    params = inspect.signature(cls).parameters
+    return {k: v for k, v in options.items() if v is not None and k in params and k != "scale"}
+
+
+def train_sr(cfg: SRTrainConfig, *, resume: bool = False, progress: Callable[[dict], None] | None = None,
+             tick: Callable[[int, float], None] | None = None) -> list[Path]:
     """Train (or resume) a multi-scale SR network; returns the exported ``.safetensors`` paths, one per scale.
 
     The best validation checkpoint (mean PSNR-Y over scales on held-back training images) is exported.
+    ``progress`` gets each validation record, ``tick(step, loss)`` every step (a progress display).
     """
     from restore.degradations import RealDegradation, degrade_real, make_lr
     from restore.weights import load_model
@@ -268,23 +355,32 @@ def train_sr(cfg: SRTrainConfig, *, resume: bool = False, progress: Callable[[di
         for s in cfg.scales:
             for name in VAL_DEGRADATIONS:
                 val_named[(s, name)] = [make_lr(h, s, name, seed=i) for i, h in enumerate(val.hr[s])]
-    arch = dict(base_ch=cfg.base_ch, n_blocks=cfg.n_blocks, upsampler=cfg.upsampler, padding_mode=cfg.padding_mode)
+    arch_name = cfg.arch
+    unknown = set(cfg.arch_options) - set(sr_arch_config(arch_name, dict.fromkeys(cfg.arch_options, 0)))
+    if unknown:
+        raise InputError(f"architecture {arch_name!r} takes no option {', '.join(sorted(unknown))}")
+    arch = sr_arch_config(arch_name, dict(base_ch=cfg.base_ch, n_blocks=cfg.n_blocks, upsampler=cfg.upsampler,
+                                          padding_mode=cfg.padding_mode, **cfg.arch_options))
     init_files: dict[int, Path] = {}
     if cfg.init:
-        init_files, arch = _init_files(cfg.init, cfg.scales)  # the starting weights decide the architecture
-        if cfg.n_blocks is not None:
+        # the starting weights decide the architecture
+        init_files, arch_name, arch = _init_files(cfg.init, cfg.scales)
+        if cfg.n_blocks is not None and arch_name == "srnet":
             # a deeper body than the starting weights': the new blocks start as identities (deepen_state)
             if cfg.n_blocks < arch["n_blocks"]:
                 raise InputError(f"--blocks {cfg.n_blocks}: the --init weights have {arch['n_blocks']} blocks; "
                                  "a body can be made deeper, not shallower")
             arch = {**arch, "n_blocks": cfg.n_blocks}
-    elif cfg.n_blocks is None:
+    elif arch_name == "srnet" and cfg.n_blocks is None:
         arch["n_blocks"] = 6
-    net = MultiScaleSR(cfg.scales, **arch).to(device)
+    # channels-last: oneDNN's convolutions skip a layout reorder per layer (~15 % of a CPU step)
+    net = MultiScaleSR(cfg.scales, arch_name, **arch).to(device, memory_format=torch.channels_last)
     for s, path in init_files.items():  # the bodies are shared: every file carries the same one
         sub = net.nets[str(s)]
-        sub.load_state_dict(deepen_state(load_model(path, device=str(device)).module.state_dict(), arch["n_blocks"],
-                                         sub.state_dict()))
+        start = load_model(path, device=str(device)).module.state_dict()
+        if arch_name == "srnet":
+            start = deepen_state(start, arch["n_blocks"], sub.state_dict())
+        sub.load_state_dict(start)
 
     def validate() -> dict[str, float]:
         net.eval()
@@ -304,30 +400,42 @@ def train_sr(cfg: SRTrainConfig, *, resume: bool = False, progress: Callable[[di
         return res
 
     degrade_fn = functools.partial(degrade_real, cfg=real) if real else None
+    init_meta: dict = {}
+    if init_files:
+        from restore.catalogue import read_metadata
+
+        init_meta = read_metadata(init_files[cfg.scales[-1]])
 
     def step_loss(model: nn.Module, rng: np.random.Generator, step: int) -> torch.Tensor:
         s = cfg.scales[step % len(cfg.scales)]
         lr_b, hr_b = pairs.batch(s, cfg.batch, cfg.lr_patch, rng, degrade_fn=degrade_fn)
-        x = torch.from_numpy(lr_b).to(device)
+        x = torch.from_numpy(lr_b).to(device).contiguous(memory_format=torch.channels_last)
         y = torch.from_numpy(hr_b).to(device)
         return pixel_loss(model(x, s).float(), y)
 
     # the best validated weights are exported (the last ones without validation)
     state = fit(net, step_loss, iters=cfg.iters, lr=cfg.lr, seed=cfg.seed, world=world, device=device, amp=amp,
                 out=out, resume=resume, val_every=cfg.val_every, validate=validate if val is not None else None,
-                unused_parameters=len(cfg.scales) > 1, progress=progress)
+                unused_parameters=len(cfg.scales) > 1, progress=progress, on_step=tick,
+                on_start=lambda st: open_segment(st, device, world.size), before_log=close_segment)
     world.close()
     if not world.main:
         return []
+    segments = [{k: v for k, v in seg.items() if not k.startswith("_")} for seg in state.get("segments", [])
+                if seg["to_step"] > seg["from_step"]]
+    stage = {"name": cfg.name, "command": cfg.command, "iterations": state["step"], "init": cfg.init, "lr": cfg.lr,
+             "wall_s": round(sum(sg["wall_s"] for sg in segments), 1), "segments": segments,
+             "cpu_hours": segments_cpu_hours(segments), "best_val_psnr_y": state.get("best_val"),
+             "finished": time.strftime("%Y-%m-%d")}
+    stages = prior_stages(init_meta) + [stage]
     written = []
     for s in cfg.scales:
-        single = SRNet(scale=s, **arch)
-        single.load_state_dict(net.nets[str(s)].state_dict())
+        single = export_sr(net.nets[str(s)])
+        config = {**arch, "scale": s}
         info = {
-            "name": f"{cfg.name}-x{s}", "task": "sr", "arch": "srnet", "scale": s,
-            "config": {**arch, "scale": s}, "default": cfg.default,
-            "description": f"SRNet {arch['base_ch']}ch×{arch['n_blocks']} blocks, {arch['upsampler']}, ×{s}"
-                           + (", real-photo degradations" if real else ""),
+            "name": f"{cfg.name}-x{s}", "task": "sr", "arch": arch_name, "scale": s,
+            "config": config, "default": cfg.default,
+            "description": _describe_sr(arch_name, config) + (", real-photo degradations" if real else ""),
             "training": {
                 "data": [str(d) for d in cfg.data], "train_images": len(train_paths),
                 "val_images": [p.name for p in val_paths], "iterations": state["step"],
@@ -338,11 +446,29 @@ def train_sr(cfg: SRTrainConfig, *, resume: bool = False, progress: Callable[[di
                                 else "MATLAB bicubic (antialiased), uint8"),
                 "precision": str(amp).replace("torch.", "") if amp else "float32",
                 "init": cfg.init, "world_size": world.size, "loss": cfg.loss,
+                "stages": stages, "cpu_hours_total": round(sum(st.get("cpu_hours") or 0 for st in stages), 3),
+                "total_iterations": sum(int(st.get("iterations") or 0) for st in stages),
             },
         }
         written.append(save_model(single, out / f"{cfg.name}-x{s}.safetensors", info))
     (out / "history.json").write_text(json.dumps(state["history"], indent=1))
     return written
+
+
+def export_sr(net: nn.Module) -> nn.Module:
+    """The network to ship for a trained one: a copy on the CPU in the default memory format, collapsed by its
+    own ``export()`` where the architecture has one (training-time branches folded into the same architecture
+    and config, as re-parameterisable blocks are)."""
+    import copy
+
+    single = copy.deepcopy(net).to("cpu", memory_format=torch.contiguous_format).eval()
+    return single.export() if hasattr(single, "export") else single
+
+
+def _describe_sr(arch: str, config: dict) -> str:
+    if arch == "srnet":
+        return f"SRNet {config['base_ch']}ch×{config['n_blocks']} blocks, {config['upsampler']}, ×{config['scale']}"
+    return f"{arch} " + ", ".join(f"{k}={v}" for k, v in sorted(config.items()))
 
 
 # --- inpainting ------------------------------------------------------------------------------------------

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from enum import Enum
+import time
 from pathlib import Path
 from typing import Annotated, Any, Optional
 
@@ -169,6 +170,10 @@ def eval_inpaint_cmd(
 
 def _progress_printer() -> Callable[[dict], None]:
     def show(rec: dict) -> None:
+        import sys
+
+        if sys.stderr.isatty():
+            typer.echo("\r\x1b[K", err=True, nl=False)  # clear the progress line first
         if "prefill_val" in rec:
             vs = " ".join(f"{k}={v:.2f}" for k, v in rec["prefill_val"].items())
             typer.echo(f"step {rec['step']:>6}  pre-fill alone: val {vs}")
@@ -181,11 +186,40 @@ def _progress_printer() -> Callable[[dict], None]:
     return show
 
 
+class _Ticker:
+    """A long run is never silent: on a terminal, one line rewritten in place (step, steps/s, ETA, loss);
+    otherwise (a log file) one status line every ``every`` seconds."""
+
+    def __init__(self, total: int, every: float = 60.0) -> None:
+        import sys
+
+        self.total, self.tty = total, sys.stderr.isatty()
+        self.every = 0.5 if self.tty else every
+        self.t0 = self.last = time.monotonic()
+        self.first: int | None = None
+
+    def __call__(self, step: int, loss: float) -> None:
+        now = time.monotonic()
+        if self.first is None:
+            self.first, self.t0 = step, now  # the rate counts from the first step of this process (resumes)
+            return
+        if now - self.last < self.every and step + 1 < self.total:
+            return
+        self.last = now
+        rate = (step - self.first) / max(now - self.t0, 1e-9)
+        eta = (self.total - step - 1) / rate if rate > 0 else float("inf")
+        h, m = divmod(int(eta // 60), 60) if eta != float("inf") else (0, 0)
+        line = (f"step {step + 1}/{self.total} ({100 * (step + 1) / self.total:.1f} %)  {rate:.2f} steps/s  "
+                f"ETA {h}h{m:02d}m  loss {loss:.4f}")
+        typer.echo(("\r" + line + "\x1b[K") if self.tty else line, err=True, nl=not self.tty)
+
+
 @train_app.command("sr")
 @_handle_errors
 def train_sr_cmd(
     data: Annotated[list[Path], typer.Option("--data", exists=True, help="Training image folder(s); repeat the option for several.", show_default=False)],
     scales: Annotated[str, typer.Option("--scales", help="Comma-separated scales sharing one body, e.g. 2,3,4.")] = "2,3,4",
+    arch: Annotated[str, typer.Option("--arch", help="A registered SR architecture (restore.models.ARCHITECTURES); --base-ch, --blocks, --upsampler and --padding go to it where it takes them.")] = "srnet",
     base_ch: Annotated[int, typer.Option("--base-ch")] = 48,
     n_blocks: Annotated[Optional[int], typer.Option("--blocks", min=1, help="Body depth: 6 from scratch, or the --init weights' depth; more than that grows the --init body with identity blocks.", show_default=False)] = None,
     upsampler: Annotated[str, typer.Option("--upsampler")] = "pixelshuffle",
@@ -230,9 +264,9 @@ def train_sr_cmd(
                         upsampler=upsampler, padding_mode=padding, iters=iters, batch=batch, lr_patch=patch,
                         lr=lr, seed=seed, val_images=val_images, val_every=val_every, device=device,
                         precision=precision, out=str(out), name=name, default=default, degradation=degradation,
-                        init=init, degradation_settings=settings, loss=loss)
+                        init=init, degradation_settings=settings, loss=loss, command=_command_line(), arch=arch)
     try:
-        paths = train_sr(cfg, resume=resume, progress=_progress_printer())
+        paths = train_sr(cfg, resume=resume, progress=_progress_printer(), tick=_Ticker(iters))
     except ValueError as e:
         raise _error_exit(str(e), EXIT_USAGE) from None
     for p in paths:
@@ -293,6 +327,14 @@ def train_inpaint_cmd(
     if path is not None:  # None: a torchrun rank other than 0, which exports nothing
         _record_command(path)
         typer.echo(f"wrote {path}")
+
+
+def _command_line() -> str | None:
+    """The command line of this run (None when not run as the console script, e.g. a test calling the app)."""
+    import shlex
+    import sys
+
+    return shlex.join(["restore", *sys.argv[1:]]) if Path(sys.argv[0]).name == "restore" else None
 
 
 def _record_command(path: Path) -> None:

@@ -53,6 +53,8 @@ class SRNet(nn.Module):
     """
 
     task = "sr"
+    #: what networks of several scales share when trained together (restore.train.MultiScaleSR)
+    shared_parts = ("head", "body", "body_tail")
     #: bf16 autocast on CPU keeps PSNR within 0.01 dB (the skip stays float32): see engine.resolve_precision
     cpu_bf16 = True
 

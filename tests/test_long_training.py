@@ -1,0 +1,116 @@
+"""Long SR training: every registered SR architecture trains and tiles exactly; a run resumed across
+processes records each segment and the whole lineage; the self-ensemble keeps exact tiling."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from restore.catalogue import read_metadata
+from restore.io import write_image
+from restore.models import ARCHITECTURES
+from restore.weights import load_model
+
+torch.set_num_threads(1)
+
+SR_ARCHS = [name for name, cls in ARCHITECTURES.items() if getattr(cls, "task", None) == "sr"]
+
+
+@pytest.fixture
+def tiny_data(tmp_path) -> Path:
+    from skimage import data as skdata
+
+    d = tmp_path / "train"
+    for i, name in enumerate(["astronaut", "coffee", "chelsea", "rocket"]):
+        write_image(d / f"{i}_{name}.png", np.ascontiguousarray(getattr(skdata, name)()[::3, ::3]))
+    return d
+
+
+def test_the_registry_has_an_sr_architecture() -> None:
+    assert "srnet" in SR_ARCHS
+
+
+@pytest.mark.parametrize("arch", SR_ARCHS)
+def test_every_sr_architecture_trains_and_tiles_exactly(arch, tiny_data, tmp_path) -> None:
+    """A few steps through `train_sr --arch`, then the exported file's tiled output equals its untiled output
+    with the receptive radius it declares."""
+    from restore.engine import upscale_array
+    from restore.train import SRTrainConfig, train_sr
+
+    cfg = SRTrainConfig(data=[str(tiny_data)], scales=[2], arch=arch, base_ch=8, n_blocks=1, iters=3, batch=2,
+                        lr_patch=12, val_images=1, val_every=3, out=str(tmp_path / "run"), name="a", precision="fp32")
+    (path,) = train_sr(cfg)
+    meta = read_metadata(path)
+    assert meta["arch"] == arch and meta["training"]["iterations"] == 3
+    x = np.random.default_rng(0).random((37, 29, 3), dtype=np.float32)
+    whole = upscale_array(x, 2, str(path), tile=0, precision="fp32", device="cpu")
+    tiled = upscale_array(x, 2, str(path), tile=10, precision="fp32", device="cpu")
+    np.testing.assert_allclose(tiled, whole, atol=2e-6)
+
+
+def test_unknown_architecture_and_option_are_refused(tiny_data, tmp_path) -> None:
+    from restore.errors import InputError
+    from restore.train import SRTrainConfig, train_sr
+
+    with pytest.raises(InputError, match="unknown SR architecture"):
+        train_sr(SRTrainConfig(data=[str(tiny_data)], arch="unet", out=str(tmp_path / "r")))
+    with pytest.raises(InputError, match="takes no option"):
+        train_sr(SRTrainConfig(data=[str(tiny_data)], arch="srnet", arch_options={"wings": 2}, out=str(tmp_path / "r")))
+
+
+def test_lineage_records_every_stage_and_segment(tiny_data, tmp_path) -> None:
+    """Stage 1 trains from scratch; stage 2 starts from its files and is resumed once: the exported file
+    lists both stages, the second with its two segments, and the totals add up."""
+    from restore.train import SRTrainConfig, train_sr
+
+    common = dict(data=[str(tiny_data)], scales=[2, 4], base_ch=8, n_blocks=1, batch=2, lr_patch=12, val_images=1,
+                  val_every=2, precision="fp32")
+    train_sr(SRTrainConfig(**common, iters=2, out=str(tmp_path / "one"), name="s", command="stage one"))
+    cfg = SRTrainConfig(**common, iters=2, out=str(tmp_path / "two"), name="t", init=str(tmp_path / "one" / "s"),
+                        command="stage two")
+    train_sr(cfg)
+    cfg.iters = 4
+    paths = train_sr(cfg, resume=True)
+    tr = read_metadata(paths[1])["training"]
+    one, two = tr["stages"]
+    assert one["command"] == "stage one" and one["iterations"] == 2 and len(one["segments"]) == 1
+    assert two["command"] == "stage two" and two["init"].endswith("s") and two["iterations"] == 4
+    assert [(s["from_step"], s["to_step"]) for s in two["segments"]] == [(0, 2), (2, 4)]
+    assert tr["total_iterations"] == 6
+    assert tr["cpu_hours_total"] == pytest.approx(one["cpu_hours"] + two["cpu_hours"], abs=1e-3)
+    assert two["wall_s"] == pytest.approx(sum(s["wall_s"] for s in two["segments"]), abs=0.2)
+
+
+def test_prior_stage_from_a_file_without_stages() -> None:
+    """Weights written before stages were recorded count as one stage, their cores read off the hardware."""
+    from restore.train import prior_stages
+
+    (st,) = prior_stages({"name": "old", "training": {"iterations": 5000, "wall_s": 3600.0,
+                                                      "hardware": "2-core x86_64 CPU", "command": "restore train sr"}})
+    assert st["iterations"] == 5000 and st["cpu_hours"] == pytest.approx(2.0)
+    assert prior_stages({}) == []
+
+
+def test_self_ensemble_tiles_exactly_and_differs_from_one_pass() -> None:
+    from restore.engine import upscale_array
+    from restore.models import SRNet
+
+    torch.manual_seed(0)
+    net = SRNet(base_ch=8, n_blocks=2, scale=3).eval()
+    x = np.random.default_rng(1).random((31, 23, 3), dtype=np.float32)
+    whole = upscale_array(x, 3, net, tile=0, precision="fp32", device="cpu", ensemble=True)
+    tiled = upscale_array(x, 3, net, tile=12, precision="fp32", device="cpu", ensemble=True)
+    np.testing.assert_allclose(tiled, whole, atol=2e-6)
+    plain = upscale_array(x, 3, net, tile=0, precision="fp32", device="cpu")
+    assert np.abs(whole - plain).max() > 1e-4
+
+
+def test_self_ensemble_of_an_equivariant_map_is_itself() -> None:
+    """Each output is turned back the right way: a map that commutes with flips and rotations is unchanged."""
+    from restore.engine import SelfEnsemble
+
+    up = lambda t: torch.nn.functional.interpolate(t, scale_factor=2, mode="nearest")  # noqa: E731
+    x = torch.rand(1, 3, 9, 7)
+    torch.testing.assert_close(SelfEnsemble(up)(x), up(x))
