@@ -84,7 +84,7 @@ def _rgb_u8(path: Path) -> np.ndarray:
 
 def eval_sr(data: str | Path, scale: int, *, method: str = "bicubic-matlab", model: Any = None,
             device: str = "auto", degradation: Any = "clean", precision: str = "fp32",
-            on_image: Callable[[str], None] | None = None) -> dict[str, Any]:
+            on_image: Callable[[str], None] | None = None, ensemble: bool = False) -> dict[str, Any]:
     """Evaluate one SR method/model on a folder by the standard protocol; returns means and per-image rows.
 
     ``precision``: the network's arithmetic (:func:`restore.upscale`'s); ``fp32`` by default, so a model's
@@ -109,14 +109,15 @@ def eval_sr(data: str | Path, scale: int, *, method: str = "bicubic-matlab", mod
             raise InputError(f"{f.name}: {hr.shape[1]}×{hr.shape[0]} px is too small to evaluate at ×{scale}")
         lr = make_lr(hr, scale, deg, seed=i)
         t = time.perf_counter()
-        sr = upscale(lr, scale, method=method, model=model, device=device, tile=0, precision=precision)
+        sr = upscale(lr, scale, method=method, model=model, device=device, tile=0, precision=precision,
+                     ensemble=ensemble)
         dt = time.perf_counter() - t
         rows.append({"image": f.name, "psnr_y": psnr_y_np(sr, hr, scale), "ssim_y": ssim_y_np(sr, hr, scale),
                      "blockiness": blockiness(sr, 8 * scale),
                      "seconds": dt, "out_mp": hr.shape[0] * hr.shape[1] / 1e6})
     return {
         "task": "sr", "data": str(data), "scale": scale, "method": _label("sr", method, model, scale),
-        "degradation": str(deg), "precision": precision, "images": len(rows),
+        "degradation": str(deg), "precision": precision, "ensemble": ensemble, "images": len(rows),
         "psnr_y": float(np.mean([r["psnr_y"] for r in rows])),
         "ssim_y": float(np.mean([r["ssim_y"] for r in rows])),
         "blockiness": float(np.nanmean([r["blockiness"] for r in rows])) if rows else float("nan"),

@@ -102,6 +102,7 @@ def eval_sr_cmd(
     per_image: Annotated[bool, typer.Option("--per-image", help="Also list each image.")] = False,
     precision: Annotated[Precision, typer.Option("--precision", help="The network's arithmetic (fp32 by default: a model's scores, whatever the CPU; auto = what restore upscale runs here).")] = Precision.fp32,
     threads: ThreadsOpt = None,
+    ensemble: Annotated[bool, typer.Option("--ensemble", help="Average the network over the 8 flips and rotations of each input (8x the time).")] = False,
 ) -> None:
     """Super-resolution: LR = MATLAB bicubic of HR (then --degradation), PSNR/SSIM on Y with the scale shaved (the
     published protocol), and blockiness (JPEG block edges in the output; about 1 = none)."""
@@ -114,7 +115,8 @@ def eval_sr_cmd(
         deg = parse_test_degradation(degradation)
     except InputError as e:
         raise _error_exit(str(e), EXIT_USAGE) from None
-    r = eval_sr(data, scale, method=method, model=model, device=device, degradation=deg, precision=precision.value)
+    r = eval_sr(data, scale, method=method, model=model, device=device, degradation=deg, precision=precision.value,
+                ensemble=ensemble)
     if as_json:
         _emit_json(r)
         return
