@@ -1,6 +1,6 @@
-"""Batch throughput of ``restore upscale`` against its compute alone (issue #16's measure).
+"""Batch throughput of ``restore upscale`` against its compute alone.
 
-    python benchmarks/batch_throughput.py --data ../shared/data/bench/BSD68 --scale 4 [--threads 2]
+    python benchmarks/batch_throughput.py --data path/to/BSD68 --scale 4 [--threads 2]
 
 1. compute only: every image decoded first, then ``restore.upscale`` timed alone, image after image;
 2. the batch: ``restore.cli.run_upscale`` into a fresh folder (decode → compute → PNG encode and atomic write,
@@ -25,7 +25,7 @@ from restore.io import read_image
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--data", default="../shared/data/bench/BSD68")
+    ap.add_argument("--data", required=True, help="a folder of images (e.g. BSD68)")
     ap.add_argument("--scale", type=int, default=4)
     ap.add_argument("--threads", type=int, default=2)
     a = ap.parse_args()

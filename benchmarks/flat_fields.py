@@ -1,4 +1,4 @@
-"""What reduced precision does to flat areas (issue #18): every SR model of ours upscales flat grey fields (levels
+"""What reduced precision does to flat areas: every SR model of ours upscales flat grey fields (levels
 0, 15, …, 255) at each precision, and the interior of the output (the model's border context cut off) is compared
 with the level. PSNR hides this: a quantised body gives each of the scale² output phases its own small constant
 offset on a flat field, so where an offset passes half a grey level, one phase in scale² is rounded to the next

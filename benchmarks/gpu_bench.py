@@ -1,4 +1,4 @@
-"""One short GPU run (issue #16, item 4): throughput of the ×4 models by precision, with and without
+"""One short GPU run: throughput of the ×4 models by precision, with and without
 ``torch.compile`` and tile batching, one inpainting pass, peak GPU memory; results to a JSON file.
 
     bash benchmarks/gpu.sh            # = python benchmarks/gpu_bench.py --out benchmarks/results/gpu.json

@@ -1,7 +1,8 @@
 """Driving `restore serve`'s page in the distribution's headless Chromium (Playwright, no browser download).
 
-Used by the browser test and by ``scripts/page_demo.py`` (the README's screenshots and the timings through the
-page); kept apart from the test so both do exactly the same steps.
+Used by the browser test (imported by name: pytest puts ``tests/`` on the path) and by ``scripts/page_demo.py``
+(the README's screenshots and the timings through the page), which loads this file by its path; kept apart from
+the test so both do exactly the same steps. It imports nothing from the test suite.
 """
 from __future__ import annotations
 

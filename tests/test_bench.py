@@ -40,7 +40,8 @@ def tiny(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 
 
 def _peers_present() -> bool:
-    return bench.default_peers_dir().is_dir() and bench.peer_python(create=False) is not None
+    pdir = bench.default_peers_dir()
+    return pdir is not None and pdir.is_dir() and bench.peer_python(create=False) is not None
 
 
 @pytest.fixture(scope="module")
@@ -116,15 +117,34 @@ def test_inpaint_rows(result: dict) -> None:
             assert abs(r["d_quality_vs_fp32"]) < 0.5
 
 
-def test_large_and_targets(result: dict) -> None:
+def test_large_and_key_figures(result: dict) -> None:
     tiled, untiled = result["large"]
     assert tiled["tile"] is None and untiled["tile"] == 0
     for r in (tiled, untiled):
         assert "error" not in r, r
         assert r["out_mp"] == pytest.approx((24 * 4) ** 2 / 1e6) and r["peak_mb"] > 0
-    kinds = [t["target"] for t in result["targets"]]
-    assert any("inpainting" in k for k in kinds) and any("peak RSS" in k for k in kinds)
-    assert all(t["met"] in (True, False, None) for t in result["targets"])
+        assert r["peak_beyond_output_mb"] == pytest.approx(r["peak_mb"] - r["out_bytes"] / 2**20)
+    # figures, never verdicts: no pass/fail against a threshold
+    figures = [f["figure"] for f in result["summary"]]
+    assert any("inpainting" in f for f in figures) and any("peak RSS" in f for f in figures)
+    assert all(set(f) == {"figure", "value"} for f in result["summary"])
+    assert "targets" not in result
+    text = bench.format_tables(result)
+    assert "### Key figures" in text and "target" not in text.lower()
+
+
+def test_data_folder_is_the_callers(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No default image folder: --data, else $RESTORE_BENCH_DATA (its Set5/ and BSD68/ where present)."""
+    from restore.errors import InputError
+
+    monkeypatch.delenv("RESTORE_BENCH_DATA", raising=False)
+    with pytest.raises(InputError, match="RESTORE_BENCH_DATA"):
+        bench.run_bench(bench.BenchConfig(task="sr", peers=False, large=False, isolate=False))
+    (tmp_path / "Set5").mkdir()
+    monkeypatch.setenv("RESTORE_BENCH_DATA", str(tmp_path))
+    assert bench.bench_data(bench.BenchConfig(), "sr") == tmp_path / "Set5"
+    assert bench.bench_data(bench.BenchConfig(), "inpaint") == tmp_path  # no BSD68/: the folder itself
+    assert bench.bench_data(bench.BenchConfig(data=tmp_path / "x"), "inpaint") == tmp_path / "x"
 
 
 def test_tables_and_json(result: dict) -> None:
@@ -168,6 +188,8 @@ def test_cli(runner, tiny: dict[str, Path]) -> None:
     assert "| 2 | tiny-x2" in r.output and "cv2-lanczos" in r.output
     bad = runner.invoke(app, ["bench", "--scales", "5", "--no-peers"])
     assert bad.exit_code == 1 and "unsupported scale" in bad.output
+    no_data = runner.invoke(app, ["bench", "--task", "sr", "--no-peers", "--no-large"], env={"RESTORE_BENCH_DATA": ""})
+    assert no_data.exit_code == 1 and "--data" in no_data.output
 
 
 def test_help_is_cheap() -> None:
@@ -187,8 +209,8 @@ def test_threads_rows(result: dict) -> None:
 
 
 def test_gpu_script_code_path_runs_on_the_cpu(tmp_path) -> None:
-    """benchmarks/gpu_bench.py --dry-run: the measurements a GPU session would make, on the CPU, so a mistake in
-    them costs seconds here rather than the few GPU minutes a session may get."""
+    """benchmarks/gpu_bench.py --dry-run: the measurements a GPU run would make, on the CPU, so a mistake in
+    them costs seconds here rather than scarce GPU minutes."""
     import json
     import subprocess
     import sys

@@ -1,4 +1,4 @@
-"""Benchmarks (issue #7): quality, speed and memory of our CNNs against classical methods and peer CNNs.
+"""Benchmarks: quality, speed and memory of our CNNs against classical methods and peer CNNs.
 
 What is measured, and how
     * Quality: the evaluation protocols of :mod:`restore.evaluate` — SR: HR mod-cropped, LR = MATLAB
@@ -18,20 +18,23 @@ What is measured, and how
       runs there as the worker (``python -P worker.py _worker job.json``): that is why :mod:`.worker`
       imports only the standard library and NumPy at the top.
 
+Images: ``BenchConfig.data`` (``--data``), else ``$RESTORE_BENCH_DATA`` (:func:`bench_data`); there is no
+default folder. Peer models: ``peers_dir`` (``--peers-dir``), else ``$RESTORE_BENCH_PEERS``, else they are skipped
+with a note. The result carries figures (:func:`key_figures`), never pass/fail verdicts.
+
 The library raises; ``restore bench`` (:mod:`restore.cli.bench_cmd`) prints.
 """
 from __future__ import annotations
 
 # worker: memory probes, timing, one method's job (also runs by path in the peer venv); suites: the peer venv,
-# dispatch and the suites; report: targets and tables
-from restore.bench.report import check_targets, format_tables
-from restore.bench.suites import BenchConfig, dispatch, peer_python, run_bench
+# dispatch and the suites; report: key figures and tables
+from restore.bench.report import format_tables, key_figures
+from restore.bench.suites import BenchConfig, bench_data, dispatch, peer_python, run_bench
 from restore.bench.worker import (
     CLASSICAL_INPAINT, CLASSICAL_SR, PEER_SR, default_bench_dir, default_peers_dir, flops_per_output_pixel,
     precision_variants, synthetic_image,
 )
 
-__all__ = ["BenchConfig", "CLASSICAL_INPAINT", "CLASSICAL_SR", "PEER_SR", "check_targets", "default_bench_dir",
-           "dispatch",
-           "default_peers_dir", "flops_per_output_pixel", "format_tables", "peer_python", "precision_variants",
-           "run_bench", "synthetic_image"]
+__all__ = ["BenchConfig", "CLASSICAL_INPAINT", "CLASSICAL_SR", "PEER_SR", "bench_data", "default_bench_dir",
+           "default_peers_dir", "dispatch", "flops_per_output_pixel", "format_tables", "key_figures", "peer_python",
+           "precision_variants", "run_bench", "synthetic_image"]

@@ -17,7 +17,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from restore.bench import worker
-from restore.bench.report import check_targets
+from restore.bench.report import key_figures
 from restore.bench.worker import (
     CLASSICAL_INPAINT, CLASSICAL_SR, HOLE_LABELS, INPAINT_SIZE, LARGE_SIZE, PEER_SR, cpu_peaks, default_bench_dir,
     auto_variant, default_peers_dir, flops_per_output_pixel, precision_variants, run_job, synthetic_image,
@@ -363,14 +363,14 @@ def bench_large(model: str, *, work: Path, threads: int, device: str, size: int 
         res = dispatch(job, work, python=None, isolate=isolate)
         out_bytes = size * size * scale * scale * 3
         row = {"task": "large", "size": size, "scale": scale, "tile": tile, "model": model,
-               "out_bytes": out_bytes, "target_mb": out_bytes / 2**20 + 1536.0}
+               "out_bytes": out_bytes}
         if "error" in res:
             rows.append({**row, "error": res["error"]})
             continue
         row.update({k: res[k] for k in ("seconds", "out_mp", "rss_before_mb", "peak_mb", "peak_delta_mb",
                                         "peak_how", "ru_maxrss_mb", "threads")})
         row["mp_per_s"] = res["out_mp"] / res["seconds"]
-        row["meets_target"] = res["peak_mb"] < row["target_mb"]
+        row["peak_beyond_output_mb"] = res["peak_mb"] - out_bytes / 2**20
         # memory grows linearly with the input: extrapolate the largest input that fits what was available
         per_mp = res["peak_delta_mb"] / (size * size / 1e6)
         row["growth_mb_per_input_mp"] = per_mp
@@ -449,8 +449,9 @@ class BenchConfig:
 
     Attributes:
         task: sr | inpaint | all.
-        data: one image folder for every task; default Set5 (SR) and BSD68 (inpainting) under
-            :func:`default_bench_dir`.
+        data: one image folder for every task; without it ``$RESTORE_BENCH_DATA`` (:func:`default_bench_dir`):
+            its ``Set5/`` (SR) and ``BSD68/`` (inpainting) where it has them, else the folder itself. Neither set:
+            :func:`run_bench` raises :class:`~restore.errors.InputError` before any work.
         scales, device, repeats, threads: SR scales; device of our models; timed runs per image after a warm-up
             (the median is kept; fewer when a call takes longer than ``budget_s``); threads of every method.
         models, shipped: extra ``.safetensors`` of ours; whether the shipped models run.
@@ -501,6 +502,9 @@ def _peers_for(cfg: BenchConfig, notes: list[str], log: Callable[[str], None]) -
     if not cfg.peers:
         return None, None
     pdir = Path(cfg.peers_dir) if cfg.peers_dir else default_peers_dir()
+    if pdir is None:
+        notes.append("peer CNNs skipped: no peer folder (--peers-dir or RESTORE_BENCH_PEERS)")
+        return None, None
     if not pdir.is_dir():
         notes.append(f"peer CNNs skipped: {pdir} not found")
         return None, None
@@ -524,15 +528,29 @@ def _default_model(cfg: BenchConfig, task: str, scale: int | None = None) -> str
                  if (e := _extra_model(m, task)) is not None and (scale is None or e.get("scale") == scale)), None)
 
 
+def bench_data(cfg: BenchConfig, task: str) -> Path:
+    """The image folder for ``task`` (``sr``: Set5, ``inpaint``: BSD68 under ``$RESTORE_BENCH_DATA``)."""
+    from restore.errors import InputError
+
+    if cfg.data:
+        return Path(cfg.data)
+    root = default_bench_dir()
+    if root is None:
+        raise InputError("no benchmark images: pass --data DIR (a folder of images) or set RESTORE_BENCH_DATA")
+    sub = root / ("Set5" if task == "sr" else "BSD68")
+    return sub if sub.is_dir() else root
+
+
 def run_bench(cfg: BenchConfig | None = None, *, log: Callable[[str], None] = lambda s: None) -> dict[str, Any]:
     """Run the benchmark and return everything as one JSON-able dict (``sr``, ``inpaint``, ``large``,
-    ``threads`` rows, ``targets``, ``notes``, ``env``)."""
+    ``threads`` rows, ``summary``, ``notes``, ``env``)."""
     cfg = cfg or BenchConfig()
+    tasks = ("sr", "inpaint") if cfg.task == "all" else (cfg.task,)
+    data = {t: bench_data(cfg, t) for t in tasks}  # refused here, before any work, when there is none
     threads = int(cfg.threads or os.cpu_count() or 1)
     notes: list[str] = [n for n in (_preload_note(),) if n]
     result: dict[str, Any] = {"env": {**_environment(threads), "peaks": cpu_peaks(threads)}, "repeats": cfg.repeats,
                               "notes": notes, "sr": [], "inpaint": [], "large": [], "threads": []}
-    bench_dir = default_bench_dir()
     common = dict(threads=threads, device=cfg.device, isolate=cfg.isolate, log=log)
     with contextlib.ExitStack() as stack:
         work = Path(cfg.work_dir) if cfg.work_dir else Path(stack.enter_context(
@@ -541,7 +559,7 @@ def run_bench(cfg: BenchConfig | None = None, *, log: Callable[[str], None] = la
         with _ForeignLoad() as foreign:  # load from other processes while the measured suites run
             if cfg.task in ("sr", "all"):
                 peer_py, pdir = _peers_for(cfg, notes, log)
-                result["sr"] = bench_sr(Path(cfg.data) if cfg.data else bench_dir / "Set5", cfg.scales, work=work,
+                result["sr"] = bench_sr(data["sr"], cfg.scales, work=work,
                                         repeats=cfg.repeats, extra_models=cfg.models, peers_dir=pdir, peer_py=peer_py,
                                         shipped=cfg.shipped, budget_s=cfg.budget_s, **common)
                 if cfg.large:
@@ -552,7 +570,7 @@ def run_bench(cfg: BenchConfig | None = None, *, log: Callable[[str], None] = la
                         result["large"] = bench_large(model4, work=work, size=cfg.large_size,
                                                       tiles=(None, 0) if cfg.untiled else (None,), **common)
             if cfg.task in ("inpaint", "all"):
-                result["inpaint"] = bench_inpaint(Path(cfg.data) if cfg.data else bench_dir / "BSD68", work=work,
+                result["inpaint"] = bench_inpaint(data["inpaint"], work=work,
                                                   repeats=cfg.repeats, n_images=cfg.inpaint_images,
                                                   families=cfg.families, size=cfg.inpaint_size,
                                                   extra_models=cfg.models, shipped=cfg.shipped,
@@ -567,7 +585,7 @@ def run_bench(cfg: BenchConfig | None = None, *, log: Callable[[str], None] = la
     if foreign.cores is not None and foreign.cores > CONTENDED_CORES:
         notes.append(f"CONTENDED: other processes kept {foreign.cores:.2f} of {os.cpu_count()} cores busy on "
                      "average during the run; wall-clock figures are pessimistic")
-    result["targets"] = check_targets(result)
+    result["summary"] = key_figures(result)
     return result
 
 

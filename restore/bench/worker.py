@@ -32,15 +32,17 @@ def repo_root() -> Path:
     return Path(__file__).resolve().parents[2]
 
 
-def default_bench_dir() -> Path:
-    """``$RESTORE_BENCH_DATA`` or ``../shared/data/bench`` next to the checkout."""
+def default_bench_dir() -> Path | None:
+    """``$RESTORE_BENCH_DATA`` (a folder of images, or one holding ``Set5/`` and ``BSD68/``), else None: the
+    benchmark images are the caller's to name, nothing is assumed about the checkout's surroundings."""
     env = os.environ.get("RESTORE_BENCH_DATA")
-    return Path(env) if env else repo_root().parent / "shared" / "data" / "bench"
+    return Path(env) if env else None
 
 
-def default_peers_dir() -> Path:
+def default_peers_dir() -> Path | None:
+    """``$RESTORE_BENCH_PEERS`` (the folder of OpenCV's dnn_superres ``.pb`` files), else None (peers skipped)."""
     env = os.environ.get("RESTORE_BENCH_PEERS")
-    return Path(env) if env else repo_root().parent / "shared" / "peers" / "opencv_dnn_superres"
+    return Path(env) if env else None
 
 
 # --- memory probes (Linux /proc; stdlib only so the peer venv can use them) ----------------------------

@@ -1,6 +1,6 @@
 """Benchmark: 4-level Laplacian pyramid, this package (torch CPU) vs OpenCV vs scikit-image.
 
-    python -m pyramids.bench [--size 2048] [--repeats 5] [--levels 4]
+    python benchmarks/pyramids_bench.py [--size 2048] [--repeats 5] [--levels 4]
 
 Prints the median wall time (ms) per pyramid for "build" and "build + reconstruct"
 on a size×size RGB float32 image, and each method's time relative to pyramids.
@@ -31,7 +31,7 @@ def _median_ms(fn: Callable[[], object], repeats: int) -> float:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m pyramids.bench", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python benchmarks/pyramids_bench.py", description=__doc__.splitlines()[0])
     parser.add_argument("--size", type=int, default=2048, help="image side in pixels (default 2048)")
     parser.add_argument("--repeats", type=int, default=5, help="timed runs per method (default 5)")
     parser.add_argument("--levels", type=int, default=4, help="pyramid levels incl. residual (default 4)")
