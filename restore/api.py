@@ -227,16 +227,15 @@ def upscale(
             ``denoise=1`` (the CLI does this by itself for such files).
         precision: ``auto | fp32 | bf16 | fp16 | int8`` for the CNN path. ``auto`` on a CPU: the clean SR models
             (``sr-x2/3/4``, whose files declare ``cpu_int8``) run quantised to int8 by ONNX Runtime where the CPU has
-            VNNI and ONNX Runtime is installed
-            (``sr-x4``: 3.1–3.5× float32 on Set5/Set14 ×4 on the reference CPU, −0.011/−0.012 dB PSNR-Y,
-            ``benchmarks/results/bench_s7_sr.md``; :func:`restore.engine.auto_int8`), other networks in bfloat16
-            on CPUs with native bf16 (PSNR within 0.01 dB of float32), float32 otherwise; float16 on CUDA.
+            VNNI and ONNX Runtime is installed (:func:`restore.engine.auto_int8`; its speed and cost:
+            docs/BENCHMARKS.md), other networks in bfloat16 on CPUs with native bf16, float32 otherwise;
+            float16 on CUDA.
             ``fp32`` / ``bf16`` force PyTorch at that precision, ``int8`` the quantised model.
         backend: ``auto`` (ONNX Runtime for int8, PyTorch otherwise), ``torch`` or ``onnxruntime`` (CPU only,
             needs the ``onnx`` extra; float32 unless ``precision="int8"``, also with ``precision="auto"``;
-            :func:`restore.engine.resolve_backend` has the measurements).
+            :func:`restore.engine.resolve_backend` says why).
         ensemble: for the CNN path, average the network's outputs over the 8 flips and rotations of the
-            input (self-ensemble: 8× the time for a small PSNR gain; tiling stays exact). Ignored by
+            input (self-ensemble: 8 forward passes for a small PSNR gain; tiling stays exact). Ignored by
             classical methods.
 
     Returns:

@@ -21,14 +21,12 @@ from restore.catalogue import BACKENDS
 from restore.models.descriptor import ModelDescriptor, describe
 from restore.pixels import store
 
-#: default SR tile (input pixels per side) and context margin around it
-#: CPU tiles measured by benchmarks/tune_tiles.py (1024² input, 2 threads, 2-core reference machine): the
-#: 48-channel models ran fastest at 384 (sr-x4: fp32 4.4 MP/s against 3.4 at 512; bf16 8.9 against 8.8), the
-#: narrow sr-fast-x4 (first layer ≤ NARROW_WIDTH channels) at 256 (bf16 54.8 against 35.8 at 512)
+#: default SR tile (input pixels per side) and context margin around it; a speed setting only (tiled output equals
+#: untiled). The CPU tiles come from benchmarks/tune_tiles.py: narrow networks (first layer ≤ NARROW_WIDTH
+#: channels) get their own; the figures behind them are in docs/BENCHMARKS.md
 DEFAULT_TILE = {"cpu": 384, "cuda": 512, "mps": 384}
 NARROW_CPU_TILE, NARROW_WIDTH = 256, 16
-#: ONNX Runtime's tile: its untiled or 512-px runs of sr-fast-x4 at 1024² beat its 256-px ones (33–37 against
-#: 24–27 MP/s, session 6), as each new input shape costs it a re-plan
+#: ONNX Runtime's tile: larger than PyTorch's, as each new input shape costs it a re-plan (docs/BENCHMARKS.md)
 ORT_TILE = 512
 TILE_MARGIN = 16
 #: inpainting runs on crops around the holes; a crop larger than this (pixels) is processed in pieces
@@ -56,7 +54,7 @@ def get_model(model: Any, device: str | torch.device = "auto") -> ModelDescripto
         net = describe(model)
         if _ready(net.module, dev):  # a batch passes the same loaded model for every file: nothing to move
             return net
-        # channels-last: measured 1.2–1.7× faster convolutions on CPU (benchmarks/NOTES.md)
+        # channels-last: oneDNN's convolutions run fastest in it on CPU (docs/BENCHMARKS.md)
         return net.to(dev, memory_format=torch.channels_last)
     with _cache_lock:
         return _cached_model(str(model), str(dev))
@@ -146,11 +144,9 @@ def is_narrow(net: ModelDescriptor) -> bool:
 
 def resolve_backend(backend: str, precision: str) -> str:
     """``auto`` → ``onnxruntime`` for int8 (ONNX Runtime's quantised model), ``torch`` otherwise (whether
-    ``precision="auto"`` means int8 is :func:`auto_int8`'s to say, in :func:`sr_runner`). Measured for float32
-    ONNX Runtime against bf16 PyTorch on the reference CPU (2 threads): for the narrow ``sr-fast-x4`` ONNX
-    Runtime was ~2× faster on tiny inputs (Set5 ×4: 40.2 against 19.7 MP/s, bench_s6_sr.md) but 5–20 % slower
-    from ~300 px inputs up (1024²: 34 against 37–41 MP/s), and slower for the 48-channel models at every size —
-    photographs are large, so float32 stays on PyTorch. Other values are returned as they are.
+    ``precision="auto"`` means int8 is :func:`auto_int8`'s to say, in :func:`sr_runner`). Float32 stays on
+    PyTorch: float32 ONNX Runtime only wins for narrow networks on tiny inputs (docs/BENCHMARKS.md). Other values
+    are returned as they are.
 
     Raises:
         InputError: an unknown backend, or int8 asked of PyTorch.
@@ -170,14 +166,12 @@ def auto_int8(net: ModelDescriptor, dev: torch.device) -> bool:
     (:func:`restore.devices.cpu_has_vnni`), with ONNX Runtime installed.
 
     A file declares it where int8 was measured to cost nothing a user could see: PSNR-Y within 0.02 dB of float32
-    on the held-back training images and the benchmark sets, and flat areas nearly untouched. Quantised
-    activations give each output phase its own offset on a flat field (``benchmarks/flat_fields.py``), so some
-    pixels round one grey level off in a periodic pattern: 1–6 % of a flat field's pixels for ``sr-x2`` /
-    ``sr-x3`` / ``sr-x4`` (declared), 14 % for ``sr-fast-x4`` and 37 % for ``sr-real-x4`` (not declared: bf16).
-    Speed on the reference CPU (2 threads, AVX512-VNNI and -BF16, no AMX), through ``restore.upscale``:
-    ``sr-x4`` on Set5 / Set14 ×4 3.5× / 3.1× float32 and 2.2× / 2.0× bf16 PyTorch, for −0.012 / −0.011 dB
-    (the bicubic skip kept float32: :func:`restore.export.float_skip_nodes`). A model without the declaration
-    (trained, blended, or another architecture) follows :func:`restore.devices.resolve_precision`'s rule.
+    on the held-back training images and the benchmark sets, and flat areas nearly untouched (quantised
+    activations give each output phase its own offset on a flat field, so some pixels round one grey level off
+    in a periodic pattern: ``benchmarks/flat_fields.py``). The bicubic skip stays float32
+    (:func:`restore.export.float_skip_nodes`). The measurements are in the file's metadata and in
+    docs/BENCHMARKS.md. A model without the declaration (trained, blended, or another architecture) follows
+    :func:`restore.devices.resolve_precision`'s rule.
     """
     if dev.type != "cpu" or net.task != "sr" or isinstance(net.module, OrtSR):
         return False
@@ -240,8 +234,8 @@ def backend_model(model: Any, backend: str, dev: torch.device, *, int8: bool = F
 def to_tensor(f: np.ndarray, device: torch.device) -> torch.Tensor:
     """``H×W×C`` float32 → ``(1, C, H, W)`` in channels-last memory format: a view of the (contiguous)
     HWC array, since HWC is NHWC's layout, and the layout oneDNN's convolutions run fastest in."""
-    # the batch axis is added before the permute, so its stride is H·W·C: added after, it was C, an odd
-    # stride with which F.pad returned NCHW and the SR nets' skip convolution ran 1.07 instead of 0.39 ms (128²)
+    # the batch axis is added before the permute, so its stride is H·W·C: added after, it would be C, an odd
+    # stride with which F.pad returns NCHW and the SR nets' skip convolution runs several times slower
     return torch.from_numpy(np.ascontiguousarray(f)).unflatten(0, (1, f.shape[0])).permute(0, 3, 1, 2).to(device)
 
 

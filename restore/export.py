@@ -139,11 +139,10 @@ def _need_onnxruntime() -> None:
 def onnx_int8_bytes(net: Any, fp32: bytes | None = None) -> bytes:
     """The network as int8 ONNX: ONNX Runtime's static quantisation (QDQ, per-channel int8 weights, uint8
     activations — the VNNI-friendly U8S8 layout), activation ranges calibrated on :func:`calibration_inputs`
-    by ONNX Runtime's percentile method (99.999 %: a few outlier activations no longer stretch the 8-bit range;
-    on Set5 ×4 it cost 0.023–0.028 dB against min/max's 0.032–0.044). The bicubic skip and the add that joins it
-    stay float32 (:func:`float_skip_nodes`): chosen on the held-back training images, where it halved the cost
-    (``sr-x4``: −0.015 → −0.008 dB; then Set5 −0.027 → −0.012, Set14 −0.020 → −0.011) at no loss of speed.
-    ``benchmarks/ort_int8.py`` measures it. ``fp32``: the network's :func:`onnx_bytes`, when the caller has them.
+    by ONNX Runtime's percentile method (a few outlier activations do not stretch the 8-bit range as they do
+    min/max's). The bicubic skip and the add that joins it stay float32 (:func:`float_skip_nodes`), chosen on
+    the held-back training images; what each choice cost is in docs/BENCHMARKS.md. ``fp32``: the network's
+    :func:`onnx_bytes`, when the caller has them.
 
     Raises:
         ModelError: onnx / onnxruntime missing.
@@ -202,7 +201,7 @@ def cache_dir() -> Path:
 
 def cached_int8_bytes(net: Any) -> bytes:
     """:func:`onnx_int8_bytes`, kept in :func:`cache_dir` under a hash of the float32 graph (weights and
-    metadata), ONNX Runtime's version and :data:`INT8_RECIPE`: calibrating takes 1–4 s, which a one-photo
+    metadata), ONNX Runtime's version and :data:`INT8_RECIPE`: calibrating takes seconds, which a one-photo
     run should not pay each time. Nothing is fetched: the file is made here from the shipped weights, and
     made again (silently) when the cache cannot be read or written, or holds something that is not ONNX.
 

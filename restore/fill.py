@@ -42,7 +42,7 @@ def _stencil_weights(stencil: float | Sequence[float] | torch.Tensor, bi: torch.
 
 #: free pixels from which a level's sweeps run as a sparse product (MKL, threaded): below it, as a gather and
 #: a batched product in PyTorch's own kernels, which run small tensors inline, while every MKL call wakes its
-#: thread pool (~60 µs each with OpenMP's passive waiting; measured by benchmarks/fill_sweeps.py)
+#: thread pool under OpenMP's passive waiting (the crossover measured: docs/BENCHMARKS.md)
 SPARSE_MIN = 1000
 
 
@@ -55,8 +55,8 @@ def _jacobi(f: torch.Tensor, free: torch.Tensor, iters: int,
     A sweep is linear in the free pixels, ``x ← S·x + b``: ``S`` holds the weights between free pixels (two
     entries per neighbour pair a row) and ``b`` what the fixed neighbours contribute, both built once, so a
     sweep is one product — sparse (``torch.addmm`` with a CSR matrix) from :data:`SPARSE_MIN` free pixels up,
-    else a gather and a batched ``(1×k)·(k×C)`` product. Gathering, weighing, reducing, scattering and
-    refreshing the border at every sweep had cost a 512² pre-fill's ~500 sweeps 30–50 ms. Replicate borders
+    else a gather and a batched ``(1×k)·(k×C)`` product (nothing is gathered, weighed or scattered per sweep
+    beyond the product itself). Replicate borders
     are neighbour indices read through a map of the padded grid to the pixels it replicates.
 
     Shape:
@@ -95,7 +95,7 @@ def _jacobi(f: torch.Tensor, free: torch.Tensor, iters: int,
     wn = wn * ~fixed
     x = planes[:, p].t().contiguous()
     if n >= SPARSE_MIN and dev.type in ("cpu", "cuda"):  # the sparse kernels exist there
-        col, order = col.sort(dim=1)  # sorted within rows: MKL's product ran 1.5× faster so
+        col, order = col.sort(dim=1)  # sorted within rows: MKL's product runs faster so
         crow = torch.arange(0, n * k + 1, k, dtype=torch.int32, device=dev)
         with warnings.catch_warnings():  # "sparse CSR support is in beta": its addmm is what this uses, tested
             warnings.simplefilter("ignore")
@@ -169,8 +169,8 @@ def _gauss_blur(x: torch.Tensor, sigma: float) -> torch.Tensor:
     k = k / k.sum()
     c = x.shape[1]
     if x.device.type == "cpu" and c > 1:
-        # oneDNN's depthwise 1×25 / 25×1 convolutions run 3× faster channels-last (5 against 17 ms for the
-        # structure tensor at 512²), with bit-identical results
+        # oneDNN's depthwise 1×25 / 25×1 convolutions run several times faster channels-last, with
+        # bit-identical results
         x = x.contiguous(memory_format=torch.channels_last)
     x = F.conv2d(F.pad(x, (r, r, 0, 0), mode="replicate"), k.view(1, 1, 1, -1).expand(c, 1, 1, -1), groups=c)
     y = F.conv2d(F.pad(x, (0, 0, r, r), mode="replicate"), k.view(1, 1, -1, 1).expand(c, 1, -1, 1), groups=c)
@@ -202,8 +202,8 @@ def structure_stencils(image: torch.Tensor, holes: torch.Tensor, *, strength: fl
     valid = kp[..., 1:-1, 2:] * kp[..., 1:-1, :-2] * kp[..., 2:, 1:-1] * kp[..., :-2, 1:-1]
     tensor = torch.cat([gx * gx, gx * gy, gy * gy], dim=1) * valid
     if bool((valid < 1).any()):
-        # push–pull alone: only the blurred orientation matters, and the harmonic sweeps cost 50 ms at 512²
-        # for no gain (training images: box 18.245 with them, 18.255 without)
+        # push–pull alone: only the blurred orientation matters, and the harmonic sweeps cost time for no gain
+        # on the training images (docs/INPAINTING.md)
         tensor = pyramid_fill(tensor, 1.0 - valid, smooth_iters=0)
     jxx, jxy, jyy = _gauss_blur(tensor, sigma).unbind(1)
     diff, tr = jxx - jyy, jxx + jyy
@@ -229,16 +229,13 @@ def pyramid_fill(image: torch.Tensor, holes: torch.Tensor, *, confidence: float 
     the upsampled coarser estimate elsewhere, then relaxes the uncertain pixels towards a harmonic
     (Laplace) fill with Jacobi sweeps — ``smooth_iters`` at full resolution, ``growth`` times more per
     coarser level (capped at ``max_iters``): a multigrid solve, so large holes converge at the coarse
-    levels for little cost (100 sweeps per level are as good as 1000 there, at half the time). It beats
+    levels for little cost (the sweeps per level are capped: more gave nothing on the training images). It beats
     biharmonic on thin holes and by far on large ones, in milliseconds where biharmonic takes seconds, and
     it gives the network a sensible start, so it learns a correction instead of a fill from zeros.
     ``stencil`` is the sweeps' stencil (see :func:`_stencil_weights`): 0.5 = isotropic, the default; a
     per-pixel field (from :func:`structure_stencils`, as :func:`guided_fill` does) is resampled to each
     level by area averaging. Settings were chosen on training images by ``scripts/tune_fill.py``, never on
-    benchmark images, and checked on a second slice of them: growth 3 gained +0.12 / +0.13 dB on boxes over
-    a flat 10 sweeps per level (thick +0.10 / +0.05); one fixed direction (a horizontal share of 0.7)
-    gained +0.10 dB on boxes on the first slice but nothing on the second and lost 0.13 dB on the
-    validation images — a direction per pixel is what works.
+    benchmark images, and checked on a second slice of them (the figures: docs/INPAINTING.md).
 
     Shape:
         image ``(B, C, H, W)``, holes ``(B, 1, H, W)`` (1 = hole) → ``(B, C, H, W)``; known pixels unchanged.

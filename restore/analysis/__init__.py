@@ -1,4 +1,4 @@
-"""The upsampler and padding-mode study (issue #6): checkerboard and border artifacts, measured and drawn.
+"""The upsampler and padding-mode study: checkerboard and border artifacts, measured and drawn.
 
 Modules (import them directly; this package imports nothing heavy so ``restore --help`` stays instant):
 
