@@ -431,11 +431,13 @@ def train_sr(cfg: SRTrainConfig, *, resume: bool = False, progress: Callable[[di
     written = []
     for s in cfg.scales:
         single = export_sr(net.nets[str(s)])
-        config = {**arch, "scale": s}
+        # a training-time form (collapsible blocks) ships as the plain architecture it folds into
+        ship_arch = getattr(net.nets[str(s)], "export_arch", arch_name)
+        config = {**sr_arch_config(ship_arch, arch), "scale": s}
         info = {
-            "name": f"{cfg.name}-x{s}", "task": "sr", "arch": arch_name, "scale": s,
+            "name": f"{cfg.name}-x{s}", "task": "sr", "arch": ship_arch, "scale": s,
             "config": config, "default": cfg.default,
-            "description": _describe_sr(arch_name, config) + (", real-photo degradations" if real else ""),
+            "description": _describe_sr(ship_arch, config) + (", real-photo degradations" if real else ""),
             "training": {
                 "data": [str(d) for d in cfg.data], "train_images": len(train_paths),
                 "val_images": [p.name for p in val_paths], "iterations": state["step"],
@@ -446,6 +448,7 @@ def train_sr(cfg: SRTrainConfig, *, resume: bool = False, progress: Callable[[di
                                 else "MATLAB bicubic (antialiased), uint8"),
                 "precision": str(amp).replace("torch.", "") if amp else "float32",
                 "init": cfg.init, "world_size": world.size, "loss": cfg.loss,
+                "trained_as": {"arch": arch_name, "config": arch},
                 "stages": stages, "cpu_hours_total": round(sum(st.get("cpu_hours") or 0 for st in stages), 3),
                 "total_iterations": sum(int(st.get("iterations") or 0) for st in stages),
             },

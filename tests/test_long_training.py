@@ -43,7 +43,8 @@ def test_every_sr_architecture_trains_and_tiles_exactly(arch, tiny_data, tmp_pat
                         lr_patch=12, val_images=1, val_every=3, out=str(tmp_path / "run"), name="a", precision="fp32")
     (path,) = train_sr(cfg)
     meta = read_metadata(path)
-    assert meta["arch"] == arch and meta["training"]["iterations"] == 3
+    assert meta["training"]["trained_as"]["arch"] == arch and meta["training"]["iterations"] == 3
+    assert meta["arch"] == getattr(ARCHITECTURES[arch], "export_arch", arch)
     x = np.random.default_rng(0).random((37, 29, 3), dtype=np.float32)
     whole = upscale_array(x, 2, str(path), tile=0, precision="fp32", device="cpu")
     tiled = upscale_array(x, 2, str(path), tile=10, precision="fp32", device="cpu")
@@ -114,3 +115,27 @@ def test_self_ensemble_of_an_equivariant_map_is_itself() -> None:
     up = lambda t: torch.nn.functional.interpolate(t, scale_factor=2, mode="nearest")  # noqa: E731
     x = torch.rand(1, 3, 9, 7)
     torch.testing.assert_close(SelfEnsemble(up)(x), up(x))
+
+
+@pytest.mark.parametrize("padding_mode", ["zeros", "reflect"])
+def test_collapsible_blocks_fold_exactly_into_the_plain_network(padding_mode) -> None:
+    """Training-time linear blocks (3×3 expand, 1×1 squeeze, identity) ship as the plain SRNet of the same
+    config: same outputs, same parameter count and receptive radius as a plain SRNet."""
+    from restore.models import SRNet
+    from restore.models.sr_rep import SRNetRep
+
+    torch.manual_seed(0)
+    rep = SRNetRep(base_ch=8, n_blocks=2, scale=3, padding_mode=padding_mode, expand=32)
+    with torch.no_grad():  # move every branch off its initial value
+        for p in rep.parameters():
+            p.add_(0.05 * torch.randn_like(p))
+    rep.eval()
+    plain = rep.export()
+    ref = SRNet(base_ch=8, n_blocks=2, scale=3, padding_mode=padding_mode)
+    assert type(plain) is SRNet
+    assert sum(p.numel() for p in plain.parameters()) == sum(p.numel() for p in ref.parameters())
+    assert plain.receptive_radius == rep.receptive_radius == ref.receptive_radius
+    x = torch.rand(2, 3, 13, 11)
+    with torch.no_grad():
+        torch.testing.assert_close(plain(x), rep(x), atol=1e-5, rtol=1e-5)
+    assert sum(p.numel() for p in rep.parameters()) > 2 * sum(p.numel() for p in plain.parameters())
