@@ -1,12 +1,12 @@
-"""The table of issue #13: PSNR-Y (and blockiness) of bicubic, ``sr-x<s>`` and ``sr-real-x<s>`` under each named
+"""The real-photo table: PSNR-Y (and blockiness) of bicubic, ``sr-x<s>`` and ``sr-real-x<s>`` under each named
 test degradation, per benchmark set and scale — the same protocol as ``restore eval sr --degradation D``
 (``restore.evaluate.eval_sr``), in one process.
 
-    python scripts/eval_real_sr.py --data ../shared/data/bench/Set14 --data ../shared/data/bench/BSD68 \\
+    python scripts/eval_real_sr.py --data path/to/Set14 --data path/to/BSD68 \\
         --scales 4,2 --out benchmarks/results/eval_real_sr
 
 ``--real PATTERN`` evaluates another real-photo candidate (``{s}`` = scale), e.g. a run's files. Writes
-``OUT.json`` (every figure) and ``OUT.md`` (the tables, with the issue's ×4 targets checked).
+``OUT.json`` (every figure) and ``OUT.md`` (the tables, with the ×4 minimums of docs/SR_REAL_NOTES.md checked).
 """
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ DEGRADATIONS = ("jpeg:50", "jpeg:75", "noise:5", "blur:1.6", "clean")
 
 
 def target(deg: str, real: float, clean: float, bicubic: float) -> tuple[str, bool]:
-    """The issue's minimum for sr-real-x4 under ``deg`` and whether it holds."""
+    """The minimum set for sr-real-x4 under ``deg`` and whether it holds."""
     if deg == "jpeg:50":
         return "≥ bicubic + 0.7", real >= bicubic + 0.7
     if deg == "jpeg:75":

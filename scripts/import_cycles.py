@@ -1,5 +1,5 @@
 """Import cycles among the modules of restore/ and pyramids/, module-level and function-level imports alike
-(issue #17's measurable): ``python scripts/import_cycles.py`` prints each strongly connected group and exits 1
+(tests/test_layout.py runs it): ``python scripts/import_cycles.py`` prints each strongly connected group and exits 1
 if there is one. Importing a submodule counts as importing its parent packages' ``__init__`` too.
 """
 import ast, sys, pathlib

@@ -1,6 +1,6 @@
 """Evaluate the shipped models by `restore eval`'s protocols and record the scores in their metadata.
 
-    python scripts/score_models.py --bench ../shared/data/bench [--skip-inpaint] [--only NAME ...]
+    python scripts/score_models.py --bench path/to/bench [--skip-inpaint] [--only NAME ...]
 
 Writes ``scores`` into each ``restore/weights/*.safetensors`` and prints a Markdown table for the README.
 """
@@ -17,7 +17,7 @@ from restore.weights import update_metadata
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--bench", default="../shared/data/bench")
+    ap.add_argument("--bench", required=True, help="folder holding Set5/, Set14/, BSD68/")
     ap.add_argument("--skip-inpaint", action="store_true")
     ap.add_argument("--only", action="append", help="score only this model (repeatable)")
     args = ap.parse_args()

@@ -1,6 +1,6 @@
 """Choose the push–pull pre-fill's settings on *training* images (never on a benchmark set).
 
-    python scripts/tune_fill.py [--data ../shared/data/train/bsds400] [--images 50] [--structure 0.95/4 ...]
+    python scripts/tune_fill.py --data path/to/train/bsds400 [--images 50] [--structure 0.95/4 ...]
 
 Prints hole PSNR (mean over images, RGB) per mask family for Telea and for each pyramid_fill setting
 (confidence, full-resolution Jacobi sweeps, growth of the sweeps per coarser level). Masks come from the
@@ -67,7 +67,7 @@ FAMILIES = ("thin", "thick", "box")
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--data", nargs="+", default=["../shared/data/train/bsds400"])
+    ap.add_argument("--data", nargs="+", required=True, help="training image folders (never benchmark images)")
     ap.add_argument("--images", type=int, default=50)
     ap.add_argument("--slice", default="::8", help="which training images, as a Python slice")
     ap.add_argument("--seed", type=int, default=77, help="mask seed")
