@@ -1,4 +1,4 @@
-"""The shape of the code (issue #17's measurables): no import cycles, no module over 600 lines, and
+"""The shape of the code: no import cycles, no module over 600 lines, and
 `restore --help` without torch."""
 from __future__ import annotations
 
