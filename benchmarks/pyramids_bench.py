@@ -91,9 +91,12 @@ def main(argv: list[str] | None = None) -> None:
     sk_repeats = max(1, args.repeats // 3)  # skimage is ~100x slower
     rows = []
     with torch.inference_mode():
-        rows.append(("pyramids (torch CPU)", _median_ms(torch_build, args.repeats), _median_ms(torch_both, args.repeats), args.repeats))
-    rows.append(("cv2.pyrDown/pyrUp loop", _median_ms(cv2_build, args.repeats), _median_ms(cv2_both, args.repeats), args.repeats))
-    rows.append(("skimage pyramid_laplacian", _median_ms(sk_build, sk_repeats), _median_ms(sk_both, sk_repeats), sk_repeats))
+        rows.append(("pyramids (torch CPU)", _median_ms(torch_build, args.repeats),
+                     _median_ms(torch_both, args.repeats), args.repeats))
+    rows.append(("cv2.pyrDown/pyrUp loop", _median_ms(cv2_build, args.repeats), _median_ms(cv2_both, args.repeats),
+                 args.repeats))
+    rows.append(("skimage pyramid_laplacian", _median_ms(sk_build, sk_repeats), _median_ms(sk_both, sk_repeats),
+                 sk_repeats))
 
     base_b, base_r = rows[0][1], rows[0][2]
     print(

@@ -83,7 +83,8 @@ def main() -> None:
 
     show("inpaint", inpaint, inpaint_size)
     show("upscale ×4", up, up_size)
-    print(f"screenshots: {', '.join(str(args.out / n) for n in ('serve_mask.jpg', 'serve_inpainted.jpg', 'serve_upscaled.jpg'))}")
+    shots = ("serve_mask.jpg", "serve_inpainted.jpg", "serve_upscaled.jpg")
+    print(f"screenshots: {', '.join(str(args.out / n) for n in shots)}")
 
 
 if __name__ == "__main__":

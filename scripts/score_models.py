@@ -44,13 +44,15 @@ def main() -> None:
             scores = {f"BSD68_{fam}_psnr_hole": round(v["psnr_hole"], 3) for fam, v in res.items()}
             # what the network itself adds over its pre-fill (same crops, same code path), and the margin
             # over the best classical method of each family
-            scores.update({f"BSD68_{fam}_gain_over_prefill": round(v["gain_over_prefill"], 3) for fam, v in res.items()})
+            scores.update({f"BSD68_{fam}_gain_over_prefill": round(v["gain_over_prefill"], 3)
+                           for fam, v in res.items()})
             for fam, v in res.items():
                 best = max(r["results"][c][fam]["psnr_hole"] for c in ("telea", "ns", "biharmonic"))
                 scores[f"BSD68_{fam}_gain_over_best_classical"] = round(v["psnr_hole"] - best, 3)
             update_metadata(p, scores=scores)
             print(json.dumps({meta["name"]: scores}))
-    print("\n| model | data | scale | PSNR-Y | SSIM-Y | bicubic PSNR-Y | bicubic SSIM-Y |\n|---|---|---|---|---|---|---|")
+    print("\n| model | data | scale | PSNR-Y | SSIM-Y | bicubic PSNR-Y | bicubic SSIM-Y |"
+          "\n|---|---|---|---|---|---|---|")
     for name, ds, s, p_, s_, bp, bs in rows:
         print(f"| {name} | {ds} | ×{s} | {p_:.2f} | {s_:.4f} | {bp:.2f} | {bs:.4f} |")
 

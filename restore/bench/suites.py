@@ -102,7 +102,8 @@ def our_models(task: str, scale: int | None = None) -> list[dict[str, Any]]:
     out = []
     for p, m in _shipped():
         if m["task"] == task and (scale is None or m.get("scale") == scale):
-            out.append({"name": m["name"], "path": str(p), "params": m.get("params"), "default": bool(m.get("default"))})
+            out.append({"name": m["name"], "path": str(p), "params": m.get("params"),
+                        "default": bool(m.get("default"))})
     return sorted(out, key=lambda d: (not d["default"], d["name"]))
 
 
@@ -440,7 +441,9 @@ def _environment(threads: int) -> dict[str, Any]:
 
 def _preload_note() -> str | None:
     pre = os.environ.get("RESTORE_BENCH_PRELOAD")
-    return f"RESTORE_BENCH_PRELOAD={pre} ran in the workers of our models (rows 'ours' and the large image)" if pre else None
+    if not pre:
+        return None
+    return f"RESTORE_BENCH_PRELOAD={pre} ran in the workers of our models (rows 'ours' and the large image)"
 
 
 @dataclass(frozen=True)

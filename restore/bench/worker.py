@@ -175,8 +175,9 @@ def _make_ort_fn(job: dict[str, Any]) -> tuple[Callable[[np.ndarray], np.ndarray
     torch.set_num_threads(int(job["threads"]))  # ONNX Runtime's session takes the same thread count
     s = int(job["scale"])
     prec = "int8" if job.get("variant") == "onnxruntime-int8" else "fp32"
+    params = read_metadata(job["model"]).get("params")
     return (lambda lr: restore.upscale(lr, s, model=job["model"], device="cpu", tile=job.get("tile"),
-                                       backend="onnxruntime", precision=prec)), read_metadata(job["model"]).get("params")
+                                       backend="onnxruntime", precision=prec)), params
 
 
 def flops_per_output_pixel(model: str | Path, scale: int) -> float:
@@ -195,7 +196,8 @@ def flops_per_output_pixel(model: str | Path, scale: int) -> float:
         cin = m.in_channels if isinstance(m, torch.nn.Conv2d) else m.out_channels
         total[0] += 2.0 * out.numel() * (cin / m.groups) * kh * kw
 
-    hooks = [m.register_forward_hook(hook) for m in net.module.modules() if isinstance(m, (torch.nn.Conv2d, torch.nn.ConvTranspose2d))]
+    convs = (torch.nn.Conv2d, torch.nn.ConvTranspose2d)
+    hooks = [m.register_forward_hook(hook) for m in net.module.modules() if isinstance(m, convs)]
     with torch.inference_mode():
         net(torch.zeros(1, 3, 64, 64))
     for h in hooks:
@@ -320,7 +322,8 @@ def run_job(job: dict[str, Any]) -> dict[str, Any]:
             seconds.append(med)
             runs.append(times)
             warmups.append(warm)
-    return {"seconds": seconds, "cpu_seconds": cpu, "runs": runs, "warmup": warmups, "outputs": outputs, "params": params,
+    return {"seconds": seconds, "cpu_seconds": cpu, "runs": runs, "warmup": warmups, "outputs": outputs,
+            "params": params,
             "threads": threads, "rss_before_mb": win.before, "peak_mb": win.peak, "peak_delta_mb": win.delta,
             "peak_how": win.how}
 
@@ -405,7 +408,8 @@ def precision_variants() -> tuple[list[str], str]:
 
 def auto_variant(model: str | Path, torch_auto: str) -> str:
     """The variant ``precision="auto"`` runs ``model`` as on this machine: ``onnxruntime-int8`` where the engine
-    quantises it by default (:func:`restore.engine.auto_int8`), else ``torch_auto`` (from :func:`precision_variants`)."""
+    quantises it by default (:func:`restore.engine.auto_int8`), else ``torch_auto`` (from
+    :func:`precision_variants`)."""
     import torch
 
     from restore.engine import auto_int8, get_model
