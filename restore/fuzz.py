@@ -1,23 +1,31 @@
-"""Byte-level fuzzing of the decoding paths: image files, mask files and model files.
+"""Fuzzing of the decoding paths: image files, mask files and model files.
 
 Seeds are small valid files made here (PNG 8/16-bit, gray+alpha PNG, JPEG, TIFF, WebP, a safetensors model);
-each mutation flips, overwrites, inserts, deletes or truncates bytes. An input passes when the reader either
-returns or raises the library's own error (``RestoreError``: one line through the CLI); anything else — another
-exception type, a hang past the deadline — is a finding. Used by ``tests/test_fuzz.py`` (a short bounded run)
+each mutation flips, overwrites, inserts, deletes or truncates bytes. The model loader has a second, structured
+mutator (``model-struct``: :func:`mutate_model`) that edits the safetensors header as JSON — metadata values,
+config fields, the tensor table's dtypes, shapes and offsets — so the mutations reach past the JSON parser. An
+input passes when the reader either returns or raises the library's own error (``RestoreError``; for model
+files ``ModelError``: one line through the CLI) within ``DEADLINE`` seconds; anything else — another exception
+type, a slow input — is a finding. Used by ``tests/test_fuzz.py`` (a short bounded run)
 and ``scripts/fuzz.py`` (a long one that reports how many inputs it tried).
 """
 from __future__ import annotations
 
 import io as _io
+import json
+import struct
 import tempfile
+import time
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 
-from restore.errors import RestoreError
+from restore.errors import ModelError, RestoreError
 
-KINDS = ("png", "png16", "png-la", "jpeg", "tiff", "webp", "mask", "model")
+KINDS = ("png", "png16", "png-la", "jpeg", "tiff", "webp", "mask", "model", "model-struct")
+#: seconds one input may take to be read or refused (a tiny model loads in a few ms)
+DEADLINE = 5.0
 
 
 def seeds(folder: Path) -> dict[str, bytes]:
@@ -43,7 +51,7 @@ def seeds(folder: Path) -> dict[str, bytes]:
     m[5:12, 4:9] = 255
     write_image(folder / "m.png", m, overwrite=True)
     out["mask"] = (folder / "m.png").read_bytes()
-    out["model"] = _model_seed(folder)
+    out["model"] = out["model-struct"] = _model_seed(folder)
     return out
 
 
@@ -81,18 +89,84 @@ def mutate(data: bytes, rng: np.random.Generator, max_ops: int = 4) -> bytes:
     return bytes(b)
 
 
+#: values a structured mutation puts where the loader expects something else (sizes, depths, types)
+_ODD: tuple = (0, -1, 1, 3, 7, 2**31, 2**63, 10**7, 10**30, 1.5, float("nan"), float("inf"), "x", "", None, True,
+               [], {}, [10**6] * 3, {"a": {"b": {"c": {"d": {"e": [1]}}}}}, "F32", [2, 2], [0, 10**12])
+
+
+def mutate_model(data: bytes, rng: np.random.Generator, max_ops: int = 3) -> bytes:
+    """A safetensors file with 1…``max_ops`` edits made to its header as JSON: a config or metadata field set
+    to an odd value, a tensor's dtype, shape or offsets changed, entries removed, duplicated or replaced, the
+    header or metadata replaced by another JSON type or by deeply nested text, the length prefix or the data
+    cut; now and then a byte mutation on top."""
+    (n,) = struct.unpack("<Q", data[:8])
+    header = json.loads(data[8:8 + n])
+    body = data[8 + n:]
+    meta = json.loads(header["__metadata__"]["restore"])
+
+    def odd() -> object:
+        return _ODD[int(rng.integers(0, len(_ODD)))]
+
+    raw_meta: str | None = None
+    for _ in range(int(rng.integers(1, max_ops + 1))):
+        names = [k for k in header if k != "__metadata__"]
+        key = names[int(rng.integers(0, len(names)))] if names else None
+        op = int(rng.integers(0, 10))
+        if op in (0, 1) and isinstance(meta, dict) and isinstance(meta.get("config"), dict):
+            cfg = meta["config"]
+            field = list(cfg)[int(rng.integers(0, len(cfg)))] if cfg and op == 0 else str(odd())
+            cfg[field] = odd()
+        elif op == 2 and isinstance(meta, dict):
+            meta[("name", "task", "arch", "scale", "config")[int(rng.integers(0, 5))]] = odd()
+        elif op == 3 and key is not None and isinstance(header[key], dict):
+            header[key]["dtype"] = str(rng.choice(["F16", "BF16", "I64", "U8", "BOOL", "F8_E4M3", "Q4", "f32"]))
+        elif op == 4 and key is not None and isinstance(header[key], dict):
+            shape = list(header[key].get("shape") or [1])
+            i = int(rng.integers(0, len(shape) + 1))
+            shape[i:i + int(rng.integers(0, 2))] = [odd() if rng.random() < 0.5 else int(rng.integers(0, 10**6))]
+            header[key]["shape"] = shape
+        elif op == 5 and key is not None and isinstance(header[key], dict):
+            header[key]["data_offsets"] = odd() if rng.random() < 0.3 else \
+                [int(x) for x in rng.integers(-2, len(body) + 64, 2)]
+        elif op == 6 and key is not None:
+            r = rng.random()
+            if r < 0.4:
+                del header[key]
+            elif r < 0.7:
+                header[f"{key}.copy"] = header[key]
+            else:
+                header[key] = odd()
+        elif op == 7:
+            raw_meta = ("[" * 100_000) if rng.random() < 0.5 else json.dumps(odd())
+        elif op == 8:
+            if rng.random() < 0.5:
+                header["__metadata__"] = odd()
+            else:
+                header = {"__metadata__": header["__metadata__"], **{f"t{i}": {"dtype": "F32", "shape": [0],
+                          "data_offsets": [0, 0]} for i in range(int(rng.integers(1, 5000)))}}
+        else:
+            body = body[:int(rng.integers(0, len(body) + 1))] if rng.random() < 0.5 else body + bytes(8)
+    if isinstance(header.get("__metadata__"), dict):
+        header["__metadata__"]["restore"] = raw_meta if raw_meta is not None else json.dumps(meta)
+    text = json.dumps(header).encode()
+    length = len(text) if rng.random() < 0.9 else int(rng.choice([0, len(text) - 1, len(text) + 1, 2**63]))
+    out = struct.pack("<Q", length % 2**64) + text + body
+    return mutate(out, rng, 2) if rng.random() < 0.2 else out
+
+
 def reader(kind: str, tmp: Path) -> Callable[[bytes], object]:
     """The library call that decodes a file of ``kind``."""
     from restore.io import read_image
     from restore.masks import load_mask
     from restore.weights import load_model
 
-    suffix = {"jpeg": ".jpg", "tiff": ".tif", "webp": ".webp", "model": ".safetensors"}.get(kind, ".png")
+    suffix = ".safetensors" if kind.startswith("model") else \
+        {"jpeg": ".jpg", "tiff": ".tif", "webp": ".webp"}.get(kind, ".png")
     path = tmp / f"fuzz{suffix}"
 
     def run(data: bytes) -> object:
         path.write_bytes(data)
-        if kind == "model":
+        if kind.startswith("model"):
             return load_model(path, device="cpu")
         if kind == "mask":
             return load_mask(path, (24, 20))
@@ -102,16 +176,24 @@ def reader(kind: str, tmp: Path) -> Callable[[bytes], object]:
 
 
 def check(kind: str, data: bytes, tmp: Path) -> str | None:
-    """None when ``data`` is read or refused with the library's error; else what went wrong."""
+    """None when ``data`` is read or refused with the library's error (``ModelError`` for a model file) within
+    ``DEADLINE``; else what went wrong."""
     from restore.sniff import native_stderr
 
+    ours = ModelError if kind.startswith("model") else RestoreError
+    start = time.perf_counter()
     with native_stderr() as said:  # whatever reaches fd 2 past our own capture would show through the CLI
         try:
             reader(kind, tmp)(data)
-        except RestoreError:
+        except ours:
             pass
-        except Exception as exc:  # the finding
-            return f"{kind}: {type(exc).__name__}: {exc}"
+        except BaseException as exc:  # the finding (a Rust panic is a BaseException)
+            if isinstance(exc, KeyboardInterrupt):
+                raise
+            return f"{kind}: {type(exc).__name__}: {' '.join(str(exc).split())[:300]}"
+    took = time.perf_counter() - start
+    if took > DEADLINE:
+        return f"{kind}: took {took:.1f} s"
     stray = [ln for ln in said if ln.strip()]
     return f"{kind}: printed to stderr: {stray[0]}" if stray else None
 
@@ -125,7 +207,8 @@ def run(n: int, seed: int = 0, kinds: tuple[str, ...] = KINDS) -> tuple[int, lis
         base = seeds(tmp)
         for i in range(n):
             kind = kinds[i % len(kinds)]
-            f = check(kind, mutate(base[kind], rng), tmp)
+            data = mutate_model(base[kind], rng) if kind == "model-struct" else mutate(base[kind], rng)
+            f = check(kind, data, tmp)
             if f:
                 findings.append(f)
     return n, findings

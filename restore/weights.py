@@ -9,8 +9,11 @@ Listing the shipped models reads only the JSON headers, so it needs no torch.
 from __future__ import annotations
 
 import json
+import math
 import os
+import struct
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -51,10 +54,204 @@ def save_model(model, path: str | Path, info: dict[str, Any]) -> Path:
     return _write(path, state, info)
 
 
+#: safetensors dtypes and their sizes in bytes; any other dtype is refused
+DTYPE_SIZES = {"BOOL": 1, "U8": 1, "I8": 1, "F8_E4M3": 1, "F8_E5M2": 1, "I16": 2, "U16": 2, "F16": 2, "BF16": 2,
+               "I32": 4, "U32": 4, "F32": 4, "I64": 8, "U64": 8, "F64": 8}
+#: a file with more tensors than this is refused before anything is built (ours have < 100)
+MAX_TENSORS = 4096
+#: the JSON header's size limit (ours are a few kB)
+MAX_HEADER = 16 << 20
+#: an int anywhere in a config may reach the file's tensor count or its largest tensor dimension, or this
+#: much (loop counts such as the pre-fill's sweeps are not tensor sizes)
+INT_FLOOR = 1024
+
+
+@dataclass(frozen=True)
+class Header:
+    """A validated safetensors header: each tensor's dtype and shape (in file order) and the metadata."""
+
+    tensors: dict[str, tuple[str, tuple[int, ...]]]
+    metadata: dict[str, str]
+    size: int  # bytes of the header JSON
+
+    @property
+    def elements(self) -> int:
+        return sum(math.prod(shape) for _, shape in self.tensors.values())
+
+
+def _is_int(v: Any) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def parse_header(raw: bytes, data_len: int, name: str) -> Header:
+    """Validate a safetensors header (the JSON after the 8-byte length) against the ``data_len`` bytes that
+    follow it: a JSON object of tensors with a known dtype, a shape of non-negative ints and offsets that tile
+    the data exactly, plus an optional ``__metadata__`` of strings.
+
+    Raises:
+        ModelError: anything else, in one line.
+    """
+    def bad(why: str) -> ModelError:
+        return ModelError(f"{name}: not a valid safetensors file ({why})")
+
+    try:
+        header = json.loads(raw.decode("utf-8"))
+    except (ValueError, RecursionError):
+        raise bad("header is not JSON") from None
+    if not isinstance(header, dict):
+        raise bad("header is not a JSON object")
+    meta = header.pop("__metadata__", None) or {}
+    if not isinstance(meta, dict) or not all(isinstance(v, str) for v in meta.values()):
+        raise bad("__metadata__ is not a map of strings")
+    if len(header) > MAX_TENSORS:
+        raise bad(f"more than {MAX_TENSORS} tensors")
+    tensors: dict[str, tuple[str, tuple[int, ...]]] = {}
+    spans = []
+    for key, t in header.items():
+        if not isinstance(t, dict) or set(t) != {"dtype", "shape", "data_offsets"}:
+            raise bad(f"entry {key[:40]!r} is not a tensor")
+        dtype, shape, offs = t["dtype"], t["shape"], t["data_offsets"]
+        if not isinstance(dtype, str) or dtype not in DTYPE_SIZES:
+            raise bad(f"tensor {key[:40]!r} has an unknown dtype")
+        if not isinstance(shape, list) or len(shape) > 8 or not all(_is_int(d) and 0 <= d <= MAX_PARAMS for d in shape):
+            raise bad(f"tensor {key[:40]!r} has an invalid shape")
+        if not isinstance(offs, list) or len(offs) != 2 or not all(_is_int(o) for o in offs) \
+                or not 0 <= offs[0] <= offs[1] <= data_len:
+            raise bad(f"tensor {key[:40]!r} has invalid offsets")
+        n = math.prod(shape)
+        if n > MAX_PARAMS or offs[1] - offs[0] != n * DTYPE_SIZES[dtype]:
+            raise bad(f"tensor {key[:40]!r}: offsets disagree with its shape")
+        tensors[key] = (dtype, tuple(shape))
+        spans.append((offs[0], offs[1]))
+    end = 0
+    for a, b in sorted(spans):
+        if a != end:
+            raise bad("tensor data overlaps or has gaps")
+        end = b
+    if end != data_len:
+        raise bad("tensor data does not fill the file" if end < data_len else "truncated")
+    out = Header(tensors, meta, len(raw))
+    if out.elements > MAX_PARAMS:
+        raise ModelError(f"{name}: more than {MAX_PARAMS // 1_000_000} M parameters; not a model of this project")
+    return out
+
+
+def read_file(path: Path) -> tuple[Header, bytes, str]:
+    """A weights file's validated header, its bytes and their sha256, read once (so the digest is of exactly
+    the bytes loaded). The header is checked before the tensor data is read: a huge file is refused unread.
+
+    Raises:
+        ModelError: unreadable, not a regular file, or a malformed header.
+    """
+    import hashlib
+    import stat
+
+    try:
+        # O_NONBLOCK: opening a FIFO must not wait for a writer; it is refused as not a regular file
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+        with os.fdopen(fd, "rb") as fh:
+            st = os.fstat(fh.fileno())
+            if not stat.S_ISREG(st.st_mode):
+                raise ModelError(f"{path.name}: not a regular file")
+            head = fh.read(8)
+            if len(head) != 8:
+                raise ModelError(f"{path.name}: not a safetensors file (too short)")
+            (n,) = struct.unpack("<Q", head)
+            if n > min(MAX_HEADER, st.st_size - 8):
+                raise ModelError(f"{path.name}: not a safetensors file (bad header length)")
+            raw = fh.read(n)
+            header = parse_header(raw, st.st_size - 8 - n, path.name)
+            data = head + raw + fh.read()
+    except OSError as e:
+        raise ModelError(f"cannot read weights {path}: {e.strerror or e}") from None
+    if len(data) != st.st_size:
+        raise ModelError(f"{path.name}: changed while being read")
+    return header, data, hashlib.sha256(data).hexdigest()
+
+
+def _info(header: Header, name: str) -> dict[str, Any]:
+    """The ``restore`` metadata, its fields' types checked."""
+    meta = header.metadata.get("restore")
+    if meta is None:
+        raise ModelError(f"{name}: no 'restore' metadata; cannot tell which architecture it holds")
+    try:
+        info = json.loads(meta)
+    except (ValueError, RecursionError):
+        raise ModelError(f"{name}: 'restore' metadata is not valid JSON") from None
+    if not isinstance(info, dict):
+        raise ModelError(f"{name}: 'restore' metadata is not a JSON object")
+    for key, kind in (("name", str), ("task", str), ("arch", str), ("config", dict)):
+        if key not in info:
+            raise ModelError(f"{name}: metadata lacks {key!r}")
+        if not isinstance(info[key], kind):
+            raise ModelError(f"{name}: metadata {key!r} is not a {'string' if kind is str else 'JSON object'}")
+    if info.get("scale") is not None and not (_is_int(info["scale"]) and info["scale"] in (2, 3, 4)):
+        raise ModelError(f"{name}: metadata 'scale' is not 2, 3 or 4")
+    return info
+
+
+def check_config(config: Any, header: Header, name: str) -> None:
+    """Refuse a config that asks for more than the file holds, before anything is built: no int in it may
+    exceed the file's tensor count or its largest tensor dimension (or ``INT_FLOOR``), no list may be longer
+    than the tensor count, and floats must be finite.
+
+    Raises:
+        ModelError: the first value out of bounds.
+    """
+    dims = [d for _, shape in header.tensors.values() for d in shape]
+    bound = max(len(header.tensors), max(dims, default=0), INT_FLOOR)
+
+    def walk(v: Any, where: str, depth: int) -> None:
+        if depth > 4:
+            raise ModelError(f"{name}: config is nested too deeply ({where})")
+        if isinstance(v, bool) or v is None:
+            return
+        if _is_int(v):
+            if abs(v) > bound:
+                raise ModelError(f"{name}: config {where} = {v} is more than the file holds ({len(header.tensors)} "
+                                 f"tensors, none larger than {max(dims, default=0)} along any axis)")
+        elif isinstance(v, float):
+            if not math.isfinite(v):
+                raise ModelError(f"{name}: config {where} is not finite")
+        elif isinstance(v, str):
+            if len(v) > 256:
+                raise ModelError(f"{name}: config {where} is too long")
+        elif isinstance(v, list):
+            if len(v) > max(len(header.tensors), 16):
+                raise ModelError(f"{name}: config {where} has more entries than the file has tensors")
+            for i, x in enumerate(v):
+                walk(x, f"{where}[{i}]", depth + 1)
+        elif isinstance(v, dict):
+            for k, x in v.items():
+                walk(x, f"{where}.{k}" if where else str(k), depth + 1)
+        else:
+            raise ModelError(f"{name}: config {where} has an unsupported value")
+
+    walk(config, "", 0)
+
+
+def read_info(name_or_path: str | Path) -> dict[str, Any]:
+    """A weights file's ``restore`` metadata after the checks :func:`load_model` makes before building anything
+    (header structure, metadata types, config bounded by the tensors present); no torch needed.
+
+    Raises:
+        ModelError: unknown name, missing or malformed file, a config asking for more than the file holds.
+    """
+    path = resolve(name_or_path)
+    header, _, _ = read_file(path)
+    info = _info(header, path.name)
+    check_config(info["config"], header, path.name)
+    return info
+
+
 def load_model(name_or_path, *, device: str = "auto"):
     """A :class:`~restore.models.descriptor.ModelDescriptor` of a network rebuilt from a weights file (a
-    shipped name or a path), eval mode, on ``device``; the file's metadata is its ``metadata``. An ``nn.Module``
-    or a descriptor is described and moved instead.
+    shipped name or a path), eval mode, on ``device``; the file's metadata is its ``metadata`` and the sha256 of
+    the file's bytes its ``digest``. An ``nn.Module`` or a descriptor is described and moved instead.
+
+    A weights file is untrusted input: its header is validated, and its config bounded by the tensors the file
+    holds, before anything is built; the network is then built on the meta device within a budget set by the
+    tensor count, and its shapes compared with the file's, before any tensor is materialised.
 
     Raises:
         ModelError: unknown name, missing or corrupt file, config and tensors that disagree, too many
@@ -64,43 +261,57 @@ def load_model(name_or_path, *, device: str = "auto"):
     from torch import nn
 
     from restore.devices import pick_device
-    from restore.models import create_model, migrate_config
+    from restore.models import build_bounded, create_model, migrate_config
     from restore.models.descriptor import ModelDescriptor, describe
 
     dev = pick_device(device)
     if isinstance(name_or_path, (nn.Module, ModelDescriptor)):
         return describe(name_or_path).to(dev)
     path = resolve(name_or_path)
-    info = read_metadata(path)
-    try:
-        from safetensors.torch import load_file
-
-        state = load_file(str(path))
-    except Exception as e:  # safetensors raises its own error types for corrupt files
-        raise ModelError(f"{path.name}: corrupt safetensors file ({e})") from None
+    header, data, digest = read_file(path)
+    info = _info(header, path.name)
+    if header.elements > MAX_PARAMS:
+        raise ModelError(f"{path.name}: more than {MAX_PARAMS // 1_000_000} M parameters; not a model of this project")
+    check_config(info["config"], header, path.name)
     try:
         config = migrate_config(info["arch"], info["config"])
-        # built on the meta device first: no memory is allocated, so a config that asks for an absurd network
-        # is refused by its shapes and size before anything is built for real
-        with torch.device("meta"):
-            skeleton = create_model(info["arch"], **config)
-    except (TypeError, ValueError) as e:
-        raise ModelError(f"{path.name}: config in metadata is invalid: {e}") from None
+        check_config(config, header, path.name)
+        # on the meta device (no memory) and within a budget of module / tensor registrations set by the file's
+        # tensor count: a config asking for a deeper network than the file holds stops early
+        skeleton = build_bounded(info["arch"], config, 8 * len(header.tensors) + 256)
+    except ModelError:
+        raise
+    except Exception as e:  # any failure to build from an untrusted config is the file's fault
+        raise ModelError(f"{path.name}: config in metadata is invalid: {_one_line(e)}") from None
     expected = {k: tuple(v.shape) for k, v in skeleton.state_dict().items()}
-    got = {k: tuple(v.shape) for k, v in state.items()}
+    got = {k: shape for k, (_, shape) in header.tensors.items()}
     if expected != got:
         diff = sorted(set(expected) ^ set(got)) or [k for k in expected if expected[k] != got[k]]
-        raise ModelError(f"{path.name}: tensors do not match the config in its metadata (first difference: {diff[0]})")
-    if sum(v.numel() for v in state.values()) > MAX_PARAMS:
-        raise ModelError(f"{path.name}: more than {MAX_PARAMS // 1_000_000} M parameters; not a model of this project")
+        raise ModelError(f"{path.name}: tensors do not match the config in its metadata "
+                         f"(first difference: {diff[0][:60]})")
+    if info.get("scale") is not None and getattr(skeleton, "scale", info["scale"]) != info["scale"]:
+        raise ModelError(f"{path.name}: metadata says ×{info['scale']} but the config builds ×{skeleton.scale}")
+    try:
+        from safetensors.torch import load as load_bytes
+
+        state = load_bytes(data)
+    except Exception as e:  # safetensors raises its own error types for corrupt files
+        raise ModelError(f"{path.name}: corrupt safetensors file ({_one_line(e)})") from None
     bad = [k for k, v in state.items() if v.is_floating_point() and not bool(torch.isfinite(v).all())]
     if bad:
-        raise ModelError(f"{path.name}: weights contain NaN or infinite values ({bad[0]})")
+        raise ModelError(f"{path.name}: weights contain NaN or infinite values ({bad[0][:60]})")
     model = create_model(info["arch"], **config)
-    model.load_state_dict(state, strict=True)
+    try:
+        model.load_state_dict(state, strict=True)
+    except RuntimeError as e:  # a dtype that cannot be copied into the parameter
+        raise ModelError(f"{path.name}: tensors do not fit the network ({_one_line(e)[:200]})") from None
     for p in model.parameters():
         p.requires_grad_(False)
-    return describe(model.to(dev), name=info.get("name") or path.stem, metadata=info)
+    return describe(model.to(dev), name=info.get("name") or path.stem, metadata=info, digest=digest)
+
+
+def _one_line(e: BaseException) -> str:
+    return " ".join(str(e).split())[:300]
 
 
 def blend_models(a, b, t: float, *, device: str = "auto"):
@@ -111,6 +322,8 @@ def blend_models(a, b, t: float, *, device: str = "auto"):
     Raises:
         ModelError: the files differ in architecture or config.
     """
+    import hashlib
+
     import torch
 
     from restore.models.descriptor import describe
@@ -145,8 +358,10 @@ def blend_models(a, b, t: float, *, device: str = "auto"):
     end = ia if t == 0 else ib if t == 1 else {}
     if end.get("cpu_int8"):
         kept["cpu_int8"] = end["cpu_int8"]
+    # the blend's identity: the two files' bytes and the weight (a change to either file is another model)
+    digest = hashlib.sha256(f"{da.digest}\n{db.digest}\n{float(t)!r}".encode()).hexdigest()
     return describe(ma, name=name, metadata={**kept, "name": name, "default": False,
-                                             "blend": {"a": da.name, "b": db.name, "t": t}})
+                                             "blend": {"a": da.name, "b": db.name, "t": t}}, digest=digest)
 
 
 def update_metadata(path: str | Path, **fields: Any) -> Path:

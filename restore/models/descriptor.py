@@ -34,6 +34,8 @@ class ModelDescriptor:
             ``precision="auto"`` may use it on CPUs with native bf16.
         metadata: the weights file's ``restore`` metadata (config, training, scores); empty for a module built
             in code.
+        digest: sha256 of the weights file's bytes (of both files and the weight, for a blend): what the
+            weights are, whatever the file is called; empty for a module built in code.
     """
 
     module: nn.Module
@@ -43,6 +45,7 @@ class ModelDescriptor:
     receptive_radius: int = 16
     cpu_bf16: bool = False
     metadata: Mapping[str, Any] = field(default_factory=dict)
+    digest: str = ""
 
     def __call__(self, *inputs: Any) -> Any:
         return self.module(*inputs)
@@ -57,7 +60,7 @@ class ModelDescriptor:
 
 
 def describe(model: nn.Module | ModelDescriptor, *, name: str | None = None,
-             metadata: Mapping[str, Any] | None = None) -> ModelDescriptor:
+             metadata: Mapping[str, Any] | None = None, digest: str = "") -> ModelDescriptor:
     """The descriptor of a network: returned as is for a descriptor; for a module, read from what its class
     declares (``task``, and ``scale``, ``receptive_radius``, ``cpu_bf16`` where it has them) — the one place that
     does.
@@ -82,4 +85,5 @@ def describe(model: nn.Module | ModelDescriptor, *, name: str | None = None,
         receptive_radius=int(getattr(model, "receptive_radius", 16)),
         cpu_bf16=bool(getattr(model, "cpu_bf16", False)),
         metadata=meta,
+        digest=digest,
     )
