@@ -26,6 +26,13 @@ Writing
     so copying it would rotate the image twice). The ICC profile of ``meta`` is written for
     PNG (8 and 16 bit) and for 8-bit JPEG, WebP and TIFF; it is dropped for 16-bit/float TIFF,
     BMP and anything converted from float.
+
+Colour and compression stay honest
+    A profile travels only with pixels of its colour space: an RGB profile with colour pixels, a gray one with
+    gray pixels; any other is dropped, on reading and on writing. A CMYK image with a CMYK profile is read as
+    sRGB converted through that profile (LittleCMS, by Pillow), or, where the profile cannot be used, as the
+    decoder's RGB without the profile. ``ImageMeta.lossy`` records whether a file was lossily compressed
+    (judged by content); a WebP written with the ``meta`` of a losslessly stored image is lossless WebP.
 """
 from __future__ import annotations
 
@@ -44,7 +51,7 @@ import numpy as np
 
 from restore.errors import ImageReadError, ImageWriteError, InputError
 from restore.pixels import to_uint8
-from restore.sniff import header_info, native_stderr, png_color_type, tiff_size
+from restore.sniff import header_info, icc_colour_space, native_stderr, png_color_type, tiff_size
 
 __all__ = [
     "IMAGE_EXTENSIONS",
@@ -85,6 +92,8 @@ class ImageMeta:
         icc_profile: the embedded ICC profile, or None.
         exif_orientation: the EXIF orientation tag found (1..8); already applied to the pixels.
         frames: frames or pages in the file; only the first is read.
+        lossy: the file was lossily compressed (JPEG, lossy WebP; judged by content). A WebP output of an image
+            read losslessly is written lossless (see ``write_image``).
     """
 
     format: str
@@ -92,6 +101,7 @@ class ImageMeta:
     icc_profile: bytes | None = None
     exif_orientation: int = 1
     frames: int = 1  # > 1: an animation (GIF, WebP, APNG, multi-page TIFF), of which the first frame was read
+    lossy: bool = False
 
 
 def is_image_path(path: str | os.PathLike[str]) -> bool:
@@ -197,6 +207,8 @@ def decode_image(data: bytes, name: str | os.PathLike[str] = "image", *,
         raise ImageReadError(f"{p}: not an image, or corrupt/truncated ({what}{'; ' + codec if codec else ''})")
 
     arr = _to_rgb(arr, p)
+    if icc_colour_space(icc) == "CMYK" and arr.ndim == 3:
+        arr, icc = _cmyk_through_profile(data, icc, arr)
     if fmt == "gif" and arr.ndim == 3 and arr.shape[2] == 4 and (arr[:, :, 3] == 255).all():
         arr = np.ascontiguousarray(arr[:, :, :3])  # OpenCV decodes every GIF with alpha; opaque ones are RGB
     if arr.ndim == 3 and arr.shape[2] == 4 and png_color_type(data) == 4:
@@ -205,8 +217,42 @@ def decode_image(data: bytes, name: str | os.PathLike[str] = "image", *,
     if fmt is None:
         fmt = p.suffix.lower().lstrip(".") or "unknown"
     bit_depth = {np.dtype(np.uint8): 8, np.dtype(np.uint16): 16, np.dtype(np.float32): 32}[arr.dtype]
-    return arr, ImageMeta(format=fmt, bit_depth=bit_depth, icc_profile=icc, exif_orientation=orientation,
-                          frames=frames)
+    return arr, ImageMeta(format=fmt, bit_depth=bit_depth, icc_profile=_icc_for(arr, icc),
+                          exif_orientation=orientation, frames=frames, lossy=is_lossy_data(data))
+
+
+def _cmyk_through_profile(data: bytes, icc: bytes | None, decoded: np.ndarray) -> tuple[np.ndarray, bytes | None]:
+    """A CMYK image (a print-ready JPEG or TIFF) and its CMYK profile: OpenCV hands back RGB from a naive
+    conversion, to which that profile does not apply. The CMYK samples are converted to sRGB through the profile
+    (LittleCMS, by Pillow); where that is impossible (a profile it cannot use, a file Pillow cannot read) the
+    decoded RGB is kept. Either way no CMYK profile travels with RGB pixels: sRGB is what untagged pixels mean."""
+    from PIL import Image, ImageCms
+
+    try:
+        with Image.open(_io.BytesIO(data)) as im:
+            if im.mode != "CMYK" or im.size != (decoded.shape[1], decoded.shape[0]):
+                return decoded, None
+            rgb = ImageCms.profileToProfile(im, ImageCms.ImageCmsProfile(_io.BytesIO(icc or b"")),
+                                            ImageCms.createProfile("sRGB"), outputMode="RGB")
+        out = np.asarray(rgb, dtype=np.uint8)
+    except Exception:  # Pillow / LittleCMS raise many types for a profile or file they cannot use
+        return decoded, None
+    if decoded.dtype != np.uint8:  # (CMYK is 8-bit here; a 16-bit CMYK TIFF keeps OpenCV's conversion)
+        return decoded, None
+    return np.ascontiguousarray(out), None
+
+
+def _icc_for(arr: np.ndarray, icc: bytes | None, fmt: str | None = None) -> bytes | None:
+    """``icc`` if it describes pixels laid out as ``arr`` will be stored in ``fmt`` (RGB profile for colour, gray
+    profile for gray), else None: a profile of another colour space attached to these pixels would make viewers
+    convert them wrongly. ``fmt`` None: ``arr`` as read (gray or gray + alpha is gray). Stored as gray: gray in
+    PNG, JPEG and TIFF, gray + alpha in PNG only; WebP is always colour."""
+    space = icc_colour_space(icc)
+    if space is None:
+        return None
+    channels = 1 if arr.ndim == 2 else arr.shape[2]
+    gray = channels == 1 and fmt != "webp" or channels == 2 and fmt in (None, "png")
+    return icc if space == ("GRAY" if gray else "RGB") else None
 
 
 def _read_bytes(p: Path) -> bytes:
@@ -281,8 +327,10 @@ def write_image(
     The format comes from the extension (see ``IMAGE_EXTENSIONS``). dtypes are converted
     to what the format stores: PNG keeps 8/16 bit (float -> 16 bit); TIFF keeps 8/16 bit and
     float32; JPEG, WebP and BMP are 8 bit (16 bit and float are scaled down). JPEG has no
-    alpha channel, so alpha is dropped. ``quality`` (1-100) applies to JPEG and WebP.
-    Parent folders are created.
+    alpha channel, so alpha is dropped. ``quality`` (1-100) applies to JPEG, and to WebP unless ``meta`` says
+    the source was stored losslessly: then the WebP is lossless, so a lossless input is never written lossily
+    in a lossless-capable format. An ICC profile of ``meta`` is written only where it matches the pixels'
+    colour space (RGB / gray). Parent folders are created.
 
     Raises:
         ImageWriteError: the file exists and ``overwrite`` is False; ``path`` is one of
@@ -397,7 +445,9 @@ def _encode(array: np.ndarray, fmt: str, meta: ImageMeta | None, quality: int, p
     from_float = arr.dtype.kind == "f"
     arr = _convert_dtype(arr, fmt)
     quality = int(min(max(quality, 1), 100))
-    icc = meta.icc_profile if meta is not None and not from_float else None
+    icc = _icc_for(arr, meta.icc_profile if meta is not None and not from_float else None, fmt)
+    # a lossless source stays lossless: WebP has a lossless mode (JPEG has none; PNG / TIFF / BMP always are)
+    lossless = fmt == "webp" and meta is not None and not meta.lossy
     if arr.ndim == 3 and arr.shape[2] == 2:
         if fmt == "png":
             return _encode_png_gray_alpha(arr, icc)
@@ -407,7 +457,7 @@ def _encode(array: np.ndarray, fmt: str, meta: ImageMeta | None, quality: int, p
         arr = arr[:, :, :3]
 
     if icc and fmt in ("jpeg", "webp", "tiff") and arr.dtype == np.uint8:
-        return _encode_pillow(arr, fmt, icc, quality, p)
+        return _encode_pillow(arr, fmt, icc, quality, p, lossless)
 
     if arr.ndim == 3:
         arr = cv2.cvtColor(arr, cv2.COLOR_RGB2BGR if arr.shape[2] == 3 else cv2.COLOR_RGBA2BGRA)
@@ -415,7 +465,7 @@ def _encode(array: np.ndarray, fmt: str, meta: ImageMeta | None, quality: int, p
     if fmt == "jpeg":
         params = [cv2.IMWRITE_JPEG_QUALITY, quality]
     elif fmt == "webp":
-        params = [cv2.IMWRITE_WEBP_QUALITY, quality]
+        params = [cv2.IMWRITE_WEBP_QUALITY, 101 if lossless else quality]  # above 100: lossless
     try:
         ok, buf = cv2.imencode(_CV_EXT[fmt], arr, params)
     except cv2.error as exc:
@@ -458,7 +508,7 @@ def _convert_dtype(arr: np.ndarray, fmt: str) -> np.ndarray:
     return arr
 
 
-def _encode_pillow(arr: np.ndarray, fmt: str, icc: bytes, quality: int, p: Path) -> bytes:
+def _encode_pillow(arr: np.ndarray, fmt: str, icc: bytes, quality: int, p: Path, lossless: bool = False) -> bytes:
     """8-bit encode with Pillow, which (unlike OpenCV) can embed an ICC profile."""
     from PIL import Image
 
@@ -468,6 +518,8 @@ def _encode_pillow(arr: np.ndarray, fmt: str, icc: bytes, quality: int, p: Path)
         kwargs: dict[str, object] = {"icc_profile": icc}
         if fmt in ("jpeg", "webp"):
             kwargs["quality"] = quality
+        if fmt == "webp" and lossless:
+            kwargs["lossless"] = True
         if fmt == "tiff":
             kwargs["compression"] = "tiff_lzw"
         im.save(buf, format={"jpeg": "JPEG", "webp": "WEBP", "tiff": "TIFF"}[fmt], **kwargs)

@@ -7,12 +7,16 @@ Routes
     ``POST /api/upscale``    multipart ``image``, ``scale``, optional ``model`` / ``method`` / ``denoise`` → PNG
     ``POST /api/preview``    multipart ``image`` → an 8-bit PNG of it, for formats browsers cannot show (TIFF)
 
-Errors are ``{"error": "one line"}`` with a 4xx status (413 for an upload over the limit, 503 when the queue is
-full), or 500 for a bug, whose traceback goes to the server's log, never into a response.
+Errors are ``{"error": "one line"}`` with a 4xx status (413 for an upload over the limit or an image whose
+processing would pass the memory budget, 503 when the queue is full), or 500 for a bug, whose traceback goes to
+the server's log, never into a response.
 
 Safety
     * Uploads are read into memory with a running byte count, refused with 413 as soon as they pass the limit
       (the ``Content-Length`` header is checked first); nothing is spooled to disk, nothing is written.
+    * Memory is bounded per request before anything is decoded: the header's width, height, channels and
+      bit depth and the requested scale give an upper bound of the request's peak (:func:`request_bytes`), and
+      an image over ``max_request_memory`` is refused with 413 — a few hundred KB of PNG can decode to GBs.
     * Formats are sniffed from the bytes (:func:`restore.io.decode_image`); file names only name the download.
     * ``model`` / ``method`` must be names from the catalogue: a client can never make the server open a path.
     * One request computes at a time (models are loaded once and shared, through the engine's cache), and at most
@@ -47,6 +51,8 @@ log = logging.getLogger("restore.server")
 
 #: largest upload (the whole multipart body), bytes
 DEFAULT_MAX_UPLOAD = 50 * 1024 * 1024
+#: largest estimated peak memory of one request (:func:`request_bytes`), bytes
+DEFAULT_MAX_REQUEST_MEMORY = 4 * 1024**3
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
 _MAX_PARTS = 8
 
@@ -65,6 +71,8 @@ class ServeConfig:
     allowed_hosts: tuple[str, ...] = field(default=LOOPBACK_HOSTS)
     #: seconds a request may take to send its body (it holds an admission slot meanwhile)
     read_timeout: float = 120.0
+    #: largest estimated peak memory of one request (bytes), checked from the headers before decoding
+    max_request_memory: int = DEFAULT_MAX_REQUEST_MEMORY
 
 
 class HTTPProblem(Exception):
@@ -113,7 +121,7 @@ async def read_form(request: Any, limit: int) -> Form:
     Raises:
         HTTPProblem: 413 over the limit; 400 for a body that is not multipart/form-data or is malformed.
     """
-    from python_multipart.exceptions import MultipartParseError
+    from python_multipart.exceptions import FormParserError
     from starlette.requests import ClientDisconnect
     from python_multipart.multipart import MultipartParser, parse_options_header
 
@@ -155,12 +163,12 @@ async def read_form(request: Any, limit: int) -> Form:
     def on_part_data(data: bytes, start: int, end: int) -> None:
         parts[-1].data += data[start:end]
 
-    parser = MultipartParser(opts[b"boundary"], {
-        "on_part_begin": on_part_begin, "on_header_field": on_header_field, "on_header_value": on_header_value,
-        "on_header_end": on_header_end, "on_headers_finished": on_headers_finished, "on_part_data": on_part_data,
-    })
     total = 0
     try:
+        parser = MultipartParser(opts[b"boundary"], {
+            "on_part_begin": on_part_begin, "on_header_field": on_header_field, "on_header_value": on_header_value,
+            "on_header_end": on_header_end, "on_headers_finished": on_headers_finished, "on_part_data": on_part_data,
+        })
         async for chunk in request.stream():
             total += len(chunk)
             if total > limit:  # a body without (or lying in) Content-Length stops here, not after the whole upload
@@ -169,7 +177,7 @@ async def read_form(request: Any, limit: int) -> Form:
         parser.finalize()
     except ClientDisconnect:
         raise HTTPProblem(400, "the upload was interrupted") from None
-    except MultipartParseError as exc:
+    except FormParserError as exc:  # every parser error is the body's fault (a boundary over 256 characters too)
         raise HTTPProblem(400, f"malformed multipart body ({str(exc).splitlines()[0] if str(exc) else 'parse error'})") from None
     return Form(parts)
 
@@ -192,6 +200,34 @@ def _choice(value: str | None, allowed: list[str], what: str) -> str | None:
     if value is not None and value not in allowed:
         raise HTTPProblem(400, f"unknown {what} {value!r}; choose from {', '.join(allowed)}")
     return value
+
+
+def request_bytes(width: int, height: int, channels: int, sample_bytes: int, scale: int = 1) -> int:
+    """An upper bound of one request's peak memory for an image of this decoded layout: the decoded array and its
+    float32 working copy, then the result at ``scale`` as float32 (classical methods compute it so), in the
+    input's dtype, its BGR copy for the encoder and the encoded bytes (incompressible at worst)."""
+    pixels = width * height * channels
+    return pixels * (sample_bytes + 4) + pixels * scale * scale * (3 * sample_bytes + 4)
+
+
+def _within_budget(uploads: list[tuple[bytes, str]], scale: int, cfg: ServeConfig) -> None:
+    """Refuse (413) a request whose images, by their headers, would need more than the server's per-request
+    budget; the first upload is the image (processed at ``scale``), the others are read beside it (a mask).
+    Uploads whose header says nothing are left to the decoder, which refuses them."""
+    from restore.sniff import decoded_layout
+
+    need, said = 0, ""
+    for k, (data, what) in enumerate(uploads):
+        layout = decoded_layout(data)
+        if layout is None:
+            continue
+        w, h, c, b = layout
+        need += request_bytes(w, h, c, b, scale if k == 0 else 1)
+        said = said or f"{what} of {w}×{h} px, {c} channel{'s' if c > 1 else ''} of {8 * b} bit"
+    if need > cfg.max_request_memory:
+        what = f" at ×{scale}" if scale > 1 else ""
+        raise HTTPProblem(413, f"the {said}{what} needs about {need / 1e9:.1f} GB, above this server's "
+                               f"{cfg.max_request_memory / 1e9:g} GB per request")
 
 
 def upscale_png(image_bytes: bytes, filename: str | None, *, scale: str | None, model: str | None,
@@ -217,6 +253,7 @@ def upscale_png(image_bytes: bytes, filename: str | None, *, scale: str | None, 
             strength = float(denoise)
         except ValueError:
             raise HTTPProblem(400, f"bad denoise {denoise!r}; a number from 0 to 1") from None
+    _within_budget([(image_bytes, "image")], s, cfg)
     image, meta = decode_image(image_bytes, filename or "image", max_pixels=cfg.max_pixels)
     out_px = image.shape[0] * image.shape[1] * s * s
     if out_px > cfg.max_pixels:  # the result is held and encoded in memory too
@@ -249,6 +286,7 @@ def inpaint_png(image_bytes: bytes, filename: str | None, mask_bytes: bytes, *, 
     from restore.masks import mask_from_image
 
     method = _choice(method, inpaint_methods(), "method") or "auto"
+    _within_budget([(image_bytes, "image"), (mask_bytes, "mask")], 1, cfg)
     image, meta = decode_image(image_bytes, filename or "image", max_pixels=cfg.max_pixels)
     mask_image, _ = decode_image(mask_bytes, "mask", max_pixels=cfg.max_pixels)
     holes = mask_from_image(mask_image, image.shape, name="mask")
@@ -270,6 +308,7 @@ def preview_png(image_bytes: bytes, filename: str | None, *, cfg: ServeConfig) -
     from restore.io import decode_image, encode_image
     from restore.pixels import to_uint8
 
+    _within_budget([(image_bytes, "image")], 1, cfg)
     image, _meta = decode_image(image_bytes, filename or "image", max_pixels=cfg.max_pixels)
     if image.dtype.kind == "f":
         image = (np.clip(np.nan_to_num(image), 0, 1) * 255 + 0.5).astype(np.uint8)

@@ -73,11 +73,58 @@ def tiff_size(data: bytes) -> tuple[int, int] | None:
         return None
 
 
+def icc_colour_space(icc: bytes | None) -> str | None:
+    """The data colour space an ICC profile describes, from its header (bytes 16–19): "RGB", "GRAY", "CMYK",
+    "Lab", ...; None for no profile or one too short to say."""
+    if not icc or len(icc) < 20:
+        return None
+    return icc[16:20].decode("latin-1").strip() or None
+
+
 def png_color_type(data: bytes) -> int | None:
     """The colour type in a PNG's IHDR (0 gray, 2 RGB, 3 palette, 4 gray + alpha, 6 RGBA), or None."""
     if data[:8] == b"\x89PNG\r\n\x1a\n" and data[12:16] == b"IHDR" and len(data) > 25:
         return data[25]
     return None
+
+
+#: channels of an image Pillow opens in each mode, as this package decodes it (palette: up to RGBA)
+_MODE_CHANNELS = {"1": 1, "L": 1, "P": 4, "LA": 2, "La": 2, "PA": 4, "RGB": 3, "RGBA": 4, "RGBa": 4, "RGBX": 4,
+                  "CMYK": 4, "YCbCr": 3, "LAB": 3, "HSV": 3, "I": 1, "F": 1}
+
+
+def decoded_layout(data: bytes) -> tuple[int, int, int, int] | None:
+    """(width, height, channels, bytes per sample) of what decoding ``data`` would produce, from the header
+    alone — an upper bound where the header leaves a choice (a palette may expand to RGBA; a TIFF Pillow cannot
+    open counts as four float32 channels). None when the header says nothing. Never raises."""
+    from PIL import Image
+
+    if data[:8] == b"\x89PNG\r\n\x1a\n" and data[12:16] == b"IHDR" and len(data) >= 26:
+        w, h = struct.unpack(">II", data[16:24])
+        channels = {0: 1, 2: 3, 3: 4, 4: 2, 6: 4}.get(data[25], 4)
+        return w, h, channels, 2 if data[24] == 16 else 1
+    bomb_limit = Image.MAX_IMAGE_PIXELS
+    try:
+        Image.MAX_IMAGE_PIXELS = None  # (as header_info: only the header is read)
+        with native_stderr():
+            with Image.open(_io.BytesIO(data)) as im:
+                w, h = (int(v) for v in im.size)
+                mode = im.mode
+                channels = _MODE_CHANNELS.get(mode, 4)
+                sample = 4 if mode in ("I", "F") else 2 if mode.startswith("I;16") else 1
+                tags = getattr(im, "tag_v2", None)
+                if tags is not None:  # TIFF: the samples as stored (Pillow's mode may be a reduced one)
+                    with suppress(Exception):
+                        bits = tags.get(258, (8,))
+                        bits = bits if isinstance(bits, tuple) else (bits,)
+                        channels = max(channels, int(tags.get(277, channels)))
+                        sample = max(sample, (max(int(b) for b in bits) + 7) // 8)
+                return w, h, channels, sample
+    except Exception:
+        size = tiff_size(data)
+        return (size[0], size[1], 4, 4) if size else None
+    finally:
+        Image.MAX_IMAGE_PIXELS = bomb_limit
 
 
 def header_info(data: bytes) -> tuple[str | None, bytes | None, int, tuple[int, int] | None, int]:

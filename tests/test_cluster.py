@@ -66,3 +66,73 @@ def test_ray_recursive_folders_resume(tmp_path, runner) -> None:
         np.testing.assert_array_equal(read_image(tmp_path / "out" / rel), read_image(tmp_path / "local" / rel))
     r = runner.invoke(app, [*base, "--engine", "ray"])
     assert "skipped 2" in r.output and r.exit_code == 1  # the bad file fails again; the others are kept
+
+
+def _closed_port() -> int:
+    import socket
+
+    with socket.socket() as s:  # bound and released: nothing listens there now
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_an_unreachable_ray_address_is_one_usage_line_within_the_timeout(tmp_path, runner) -> None:
+    import time
+
+    write_image(tmp_path / "a.png", make_image((8, 8, 3)))
+    tic = time.perf_counter()
+    r = runner.invoke(app, ["upscale", str(tmp_path / "a.png"), "-o", str(tmp_path / "o"), "--method", "bicubic",
+                            "--engine", "ray", "--ray-address", f"127.0.0.1:{_closed_port()}", "--ray-timeout", "5"])
+    assert time.perf_counter() - tic < 30
+    assert r.exit_code == 2, r.output
+    lines = [ln for ln in r.stderr.splitlines() if ln.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error: cannot join Ray at 127.0.0.1:"), r.stderr
+    assert not list(tmp_path.glob("o/*.png"))
+
+
+def test_a_silent_address_is_given_up_after_the_timeout() -> None:
+    """A port that accepts connections but never answers as Ray would keep Ray's client waiting for minutes:
+    the probe passes, and the join is abandoned after the timeout."""
+    import socket
+    import threading
+    import time
+
+    from restore.cluster import _init_within, check_reachable
+    from restore.errors import InputError
+
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen(4)
+        address = f"127.0.0.1:{server.getsockname()[1]}"
+        check_reachable(address, 2.0)  # TCP answers
+
+        class HangingRay:
+            never = threading.Event()
+
+            def init(self, **_kwargs) -> None:
+                self.never.wait(60)
+
+        tic = time.perf_counter()
+        with pytest.raises(TimeoutError, match="within 0.5 s"):
+            _init_within(HangingRay(), 0.5, address=address)
+        assert time.perf_counter() - tic < 5
+        HangingRay.never.set()
+    with pytest.raises(InputError, match="one line|Connection refused|refused"):
+        check_reachable(f"127.0.0.1:{_closed_port()}", 2.0)
+
+
+@pytest.mark.parametrize("address, expected", [
+    ("10.0.0.1:6380", ("10.0.0.1", 6380)), ("head", ("head", 6379)), ("ray://head:10002", ("head", 10002)),
+    ("ray://head", ("head", 10001)), ("[::1]:7000", ("::1", 7000)), ("auto", None), ("local", None),
+])
+def test_ray_addresses_are_parsed_for_the_probe(address, expected) -> None:
+    from restore.cluster import _host_port
+
+    assert _host_port(address) == expected
+
+
+def test_a_bad_ray_port_is_one_line(tmp_path, runner) -> None:
+    write_image(tmp_path / "a.png", make_image((8, 8, 3)))
+    r = runner.invoke(app, ["upscale", str(tmp_path / "a.png"), "-o", str(tmp_path / "o"), "--method", "bicubic",
+                            "--engine", "ray", "--ray-address", "127.0.0.1:99999"])
+    assert r.exit_code == 2 and r.stderr.startswith("error: --ray-address 127.0.0.1:99999: bad port"), r.stderr

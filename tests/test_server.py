@@ -381,3 +381,69 @@ def test_int8_serves_upscaling_and_leaves_inpainting_at_auto():
     assert np.array_equal(up, ref)
     out = decode(api.post("/api/inpaint", files={"image": ("a.png", png(img)), "mask": ("m.png", png(hole_mask(20, 24)))}))
     assert np.array_equal(out, restore.inpaint(img, hole_mask(20, 24) > 0, device="cpu"))
+
+
+def test_a_multipart_boundary_longer_than_the_parser_takes_is_a_one_line_400(caplog):
+    import logging
+
+    caplog.set_level(logging.ERROR, logger="restore.server")
+    boundary = "b" * 300
+    body = (f'--{boundary}\r\nContent-Disposition: form-data; name="image"; filename="a.png"\r\n\r\n'.encode()
+            + png(make_image((8, 8, 3))) + f"\r\n--{boundary}--\r\n".encode())
+    for route in ("/api/upscale", "/api/inpaint", "/api/preview"):
+        r = client().post(route, content=body, headers={"content-type": f"multipart/form-data; boundary={boundary}"})
+        assert "boundary" in error_of(r, 400).lower()
+    assert not [rec for rec in caplog.records if rec.exc_info]  # no traceback in the log
+
+
+def _png_16bit_rgba(w: int, h: int) -> bytes:
+    """A valid all-black 16-bit RGBA PNG, compressed row by row (the raw pixels are never held at once)."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body) & 0xFFFFFFFF)
+
+    z, row, idat = zlib.compressobj(9), bytes(1 + 8 * w), bytearray()
+    for _ in range(h):
+        idat += z.compress(row)
+    idat += z.flush()
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 16, 6, 0, 0, 0))
+            + chunk(b"IDAT", bytes(idat)) + chunk(b"IEND", b""))
+
+
+def test_memory_per_request_is_bounded_from_the_header_before_decoding():
+    from restore.server import request_bytes
+
+    # the estimate: a 6000² 16-bit RGBA image at ×2 needs GBs though its PNG is a few hundred KB
+    assert request_bytes(6000, 6000, 4, 2, 2) > 4e9
+    small = _png_16bit_rgba(600, 500)
+    assert len(small) < 20_000
+    # 600×500×4 samples: ×(2+4) bytes decoded, then ×4 of them ×(3·2+4) at ×2: 55 MB; 19 MB each for an
+    # image and its mask at ×1
+    api = client(max_request_memory=30_000_000)
+    r = api.post("/api/upscale", files={"image": ("big.png", small, "image/png")},
+                 data={"scale": "2", "method": "nearest"})
+    msg = error_of(r, 413)
+    assert "600×500" in msg and "16 bit" in msg and "×2" in msg
+    # the same image within the budget is served
+    r = client(max_request_memory=100_000_000).post("/api/upscale", files={"image": ("big.png", small, "image/png")},
+                                                    data={"scale": "2", "method": "nearest"})
+    assert decode(r).shape == (1000, 1200, 4)
+    r = api.post("/api/inpaint", files={"image": ("big.png", small, "image/png"),
+                                        "mask": ("m.png", small, "image/png")})
+    error_of(r, 413)
+
+
+def test_the_default_budget_refuses_a_huge_16_bit_rgba_image_before_decoding():
+    """Only the header is read: a file claiming 6000×6000 16-bit RGBA (within the pixel limit) is refused at ×2
+    from its IHDR, whatever its pixel data (here cut short, which the decoder alone would call corrupt)."""
+    import struct
+    import zlib
+
+    ihdr = struct.pack(">IIBBBBB", 6000, 6000, 16, 6, 0, 0, 0)
+    head = (b"\x89PNG\r\n\x1a\n" + struct.pack(">I", 13) + b"IHDR" + ihdr
+            + struct.pack(">I", zlib.crc32(b"IHDR" + ihdr) & 0xFFFFFFFF))
+    r = client().post("/api/upscale", files={"image": ("big.png", head + b"\0" * 64, "image/png")},
+                      data={"scale": "2", "method": "nearest"})
+    assert "per request" in error_of(r, 413)

@@ -10,8 +10,9 @@ from typing import Annotated, Any, Optional
 import typer
 
 from restore.cli.common import (
-    Backend, BatchSizeOpt, DeviceOpt, EXIT_CODES_HELP, EXIT_USAGE, Engine, EngineOpt, EngineOptions,
-    GpusPerWorkerOpt, MaxPixelsOpt, OutFormat, Precision, RayAddressOpt, Reporter, ThreadsOpt, WorkersOpt,
+    DEFAULT_RAY_TIMEOUT, Backend, BatchSizeOpt, DeviceOpt, EXIT_CODES_HELP, EXIT_USAGE, Engine, EngineOpt,
+    EngineOptions, GpusPerWorkerOpt, MaxPixelsOpt, OutFormat, Precision, RayAddressOpt, RayTimeoutOpt, Reporter,
+    ThreadsOpt, WorkersOpt, _check_output_formats, _inpaint_ext, _say_lossy_outputs,
     _apply_threads, _check_scale, _describe, _engine_options, _error_exit, _file_error, _handle_errors, _load_model,
     _method_names, _per_file_errors, _quiet_opencv, _resolve_scale, _split_method, app,
 )
@@ -33,7 +34,7 @@ def upscale(
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace existing outputs (default: skip them, so a re-run resumes a batch). Inputs are never overwritten.")] = False,
     fmt: Annotated[OutFormat, typer.Option("--format", "-f", help="Output format; same = the input's.")] = OutFormat.same,
     suffix: Annotated[Optional[str], typer.Option("--suffix", help="Appended to output file stems: <stem><suffix>.<ext>. Default: none, or _x<scale> when writing into an input's folder.", show_default=False)] = None,
-    quality: Annotated[int, typer.Option("--quality", "-q", min=1, max=100, help="JPEG/WebP quality.")] = 95,
+    quality: Annotated[int, typer.Option("--quality", "-q", min=1, max=100, help="JPEG quality, and WebP's for lossy inputs (a losslessly stored input is written as lossless WebP).")] = 95,
     max_pixels: MaxPixelsOpt = None,
     denoise: Annotated[Optional[float], typer.Option("--denoise", min=0.0, max=1.0, help="Real-photo strength from 0 (sr-x<scale>, for clean images) to 1 (sr-real-x<scale>, for JPEG, noise, blur): the two models' weights blended. Default with --method auto: 1 for JPEG and lossy WebP inputs, 0 for the rest.", show_default=False)] = None,
     precision: Annotated[Precision, typer.Option("--precision", help="CNN arithmetic. auto: sr-x2/x3/x4 run int8 on ONNX Runtime on CPUs with VNNI (sr-x4: ~3x fp32 for ~0.01 dB; quantised once, then cached), other networks bfloat16 on CPUs with native bf16 (within 0.01 dB of fp32), float16 on CUDA, else fp32. fp32 / bf16 force PyTorch; int8 forces the quantised model.")] = Precision.auto,
@@ -44,17 +45,19 @@ def upscale(
     workers: WorkersOpt = 1,
     gpus_per_worker: GpusPerWorkerOpt = 0.0,
     batch_size: BatchSizeOpt = 4,
+    ray_timeout: RayTimeoutOpt = DEFAULT_RAY_TIMEOUT,
 ) -> None:
     """Upscale images by 2, 3 or 4 (files or folders; resumable batch).
 
     With --method auto, JPEG and lossy WebP inputs (judged by content) get the real-photo model sr-real-x<scale>,
     which does not sharpen compression blocks; other inputs get the clean model sr-x<scale>. --denoise,
-    --method or --model override that choice."""
+    --method or --model override that choice. A losslessly stored input written as WebP is lossless WebP."""
     _apply_threads(threads)
     code = run_upscale(paths, output, scale=scale, method=method, model=model, device=device, tile=tile,
                        recursive=recursive, overwrite=overwrite, fmt=fmt.value, suffix=suffix, quality=quality,
                        max_pixels=max_pixels, denoise=denoise, precision=precision.value, backend=backend.value,
-                       opts=_engine_options(engine, ray_address, workers, gpus_per_worker, batch_size))
+                       opts=_engine_options(engine, ray_address, workers, gpus_per_worker, batch_size,
+                                           ray_timeout))
     raise typer.Exit(code)
 
 
@@ -111,6 +114,7 @@ def run_upscale(
         suffix = f"_x{scale}" if same_dir else ""
     ext = None if fmt == "same" else f".{fmt}"
     plan = plan_outputs(images, output, suffix=suffix, ext=ext, out_is_file=out_is_file)
+    _check_output_formats(plan.jobs, output if out_is_file else None, fmt)
     for src, msg in plan.problems:
         rep.error(f"{src}: {msg}")
         rep.failed += 1
@@ -247,7 +251,7 @@ def _run_batch(todo: list[_Task], work: Any, opts: EngineOptions, manifest: Any,
             results: Iterator[tuple[_Task, Any]] = (
                 (todo[i], err) for i, err in run_on_ray(items, work, threads=threads, address=opts.address,
                                                         workers=opts.workers, gpus_per_worker=opts.gpus_per_worker,
-                                                        batch_size=opts.batch_size))
+                                                        batch_size=opts.batch_size, timeout=opts.timeout))
             yield from _account(results, manifest, rep, len(todo))
         except InputError as exc:  # Ray could not start or join the cluster: nothing was done
             raise _error_exit(str(exc), EXIT_USAGE) from None
@@ -288,6 +292,8 @@ INPAINT_HELP = """Fill holes in images.
 Mask: a gray/RGB image the size of the input; pixels >= 127 (after conversion to gray) are holes. Without --mask, a sidecar <stem>_mask.<ext> (or <stem>.mask.png) beside the image is used, else the image's transparent pixels (alpha < 128) are the holes and the output is opaque RGB. An empty mask copies the image through, with a warning.
 
 Single image: the output is <stem>_inpainted.<ext> beside it unless -o is given. Folder: -o OUTDIR is required and outputs keep their names (<stem>_inpainted.<ext> when OUTDIR is the input folder); --mask is a folder of masks matched by file stem (<stem>.* or <stem>_mask.*), or one mask file for every image; mask sidecars in the folder are not inpainted themselves.
+
+Formats: pixels outside the holes are written exactly as decoded wherever the output format is lossless. So a lossy input (JPEG, lossy WebP, judged by content) is written as PNG unless --format or an -o file name asks for another format, and a lossless WebP stays lossless WebP. A JPEG output (or a WebP one from a lossy input) re-encodes the whole image, so pixels outside the holes change slightly as well; a warning says so.
 """
 
 
@@ -305,7 +311,7 @@ def inpaint(
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace existing outputs (default: skip them). Inputs are never overwritten.")] = False,
     fmt: Annotated[OutFormat, typer.Option("--format", "-f", help="Output format; same = the input's.")] = OutFormat.same,
     suffix: Annotated[Optional[str], typer.Option("--suffix", help="Appended to output file stems: <stem><suffix>.<ext>. Default: _inpainted beside the input or in its folder, none in another folder.", show_default=False)] = None,
-    quality: Annotated[int, typer.Option("--quality", "-q", min=1, max=100, help="JPEG/WebP quality.")] = 95,
+    quality: Annotated[int, typer.Option("--quality", "-q", min=1, max=100, help="JPEG quality, and WebP's for lossy inputs (a losslessly stored input is written as lossless WebP).")] = 95,
     max_pixels: MaxPixelsOpt = None,
     precision: Annotated[Precision, typer.Option("--precision", help="CNN arithmetic: auto = bfloat16 on CPUs with native bf16 and float16 on CUDA (the pre-fill stays fp32), else fp32.")] = Precision.auto,
     threads: ThreadsOpt = None,
@@ -314,12 +320,14 @@ def inpaint(
     workers: WorkersOpt = 1,
     gpus_per_worker: GpusPerWorkerOpt = 0.0,
     batch_size: BatchSizeOpt = 4,
+    ray_timeout: RayTimeoutOpt = DEFAULT_RAY_TIMEOUT,
 ) -> None:
     _apply_threads(threads)
     code = run_inpaint(path, mask=mask, output=output, method=method, model=model, device=device,
                        dilate_px=dilate_px, resize_mask=resize_mask, overwrite=overwrite, quality=quality,
                        max_pixels=max_pixels, fmt=fmt.value, suffix=suffix, precision=precision.value,
-                       opts=_engine_options(engine, ray_address, workers, gpus_per_worker, batch_size))
+                       opts=_engine_options(engine, ray_address, workers, gpus_per_worker, batch_size,
+                                           ray_timeout))
     raise typer.Exit(code)
 
 
@@ -361,7 +369,7 @@ def run_inpaint(
     """The ``inpaint`` command; returns the exit code."""
     opts = opts or EngineOptions()
     from restore.batch import InpaintJob
-    from restore.io import is_image_path, output_suffix
+    from restore.io import is_image_path
     from restore.manifest import Manifest
 
     rep, method, model = _start("inpaint", method, model, precision)
@@ -379,22 +387,28 @@ def run_inpaint(
         if suffix is None:
             # writing into the input folder: a suffix keeps the inputs (and lets a re-run resume)
             suffix = INPAINT_SUFFIX if output.resolve() == path.resolve() else ""
-        plan = plan_outputs([(f, Path(f.name)) for f in images], output, suffix=suffix, ext=ext)
+        # rel carries each output's extension (a lossy input's is .png); plan_outputs keeps it
+        plan = plan_outputs([(f, Path(f.stem + _inpaint_ext(f, ext))) for f in images], output, suffix=suffix,
+                            ext=ext)
     elif path.is_file():
         if not is_image_path(path):
             raise _error_exit(f"{path}: not an image file (extension {path.suffix or 'missing'})", EXIT_USAGE)
         if output is None:
-            dst = path.with_name(f"{path.stem}{INPAINT_SUFFIX if suffix is None else suffix}{ext or output_suffix(path.suffix)}")
+            dst = path.with_name(f"{path.stem}{INPAINT_SUFFIX if suffix is None else suffix}{_inpaint_ext(path, ext)}")
         elif is_image_path(output) and not output.is_dir():
             dst = output
         else:
             same_dir = output.resolve() == path.parent.resolve()
             sfx = suffix if suffix is not None else (INPAINT_SUFFIX if same_dir else "")
-            dst = output / f"{path.stem}{sfx}{ext or output_suffix(path.suffix)}"
+            dst = output / f"{path.stem}{sfx}{_inpaint_ext(path, ext)}"
         plan = plan_outputs([(path, Path(path.name))], dst, out_is_file=True)
     else:
         raise _error_exit(f"{path}: no such file or folder", EXIT_USAGE)
 
+    out_file = output if output is not None and path.is_file() and is_image_path(output) and not output.is_dir() \
+        else None
+    _check_output_formats(plan.jobs, out_file, fmt)
+    _say_lossy_outputs(plan.jobs, ext if out_file is None else out_file.suffix, rep)
     for src, msg in plan.problems:
         rep.error(f"{src}: {msg}")
         rep.failed += 1

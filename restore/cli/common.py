@@ -1,5 +1,6 @@
 """Common parts of the command line: exit codes, the Typer app, the reporter (one line per problem), error
-handling, shared options (precision, backend, engine, threads) and the batch's accounting. Imports no torch.
+handling, shared options (precision, backend, engine, threads), the checks of output formats and the batch's
+accounting. Imports no torch.
 """
 from __future__ import annotations
 
@@ -7,13 +8,14 @@ import functools
 import os
 import time
 import warnings
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Optional, TypeVar
 
 import typer
+from typer.core import TyperGroup
 
 from restore.catalogue import BACKENDS, PRECISIONS  # torch- and NumPy-free
 
@@ -24,7 +26,41 @@ if TYPE_CHECKING:
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 EXIT_CODES_HELP = "Exit codes: 0 = all files ok or skipped, 1 = some file failed, 2 = usage error (bad option, no input found, unknown method/model)."
 
+class OneLineUsageErrors(TyperGroup):
+    """The app's command group: click's usage errors — a bad option value, an unknown option, a missing argument,
+    in any command — become one line, ``error: <message> (see <command> --help)``, exit 2, instead of click's
+    usage text and Typer's boxed panel. Both places click raises them are covered: parsing the top-level
+    arguments (``make_context``) and parsing / running a subcommand (``invoke``)."""
+
+    def make_context(self, *args: Any, **kwargs: Any) -> Any:
+        with _UsageErrorsAsOneLine():
+            return super().make_context(*args, **kwargs)
+
+    def invoke(self, ctx: Any) -> Any:
+        with _UsageErrorsAsOneLine():
+            return super().invoke(ctx)
+
+
+class _UsageErrorsAsOneLine:
+    """Context: a click error raised inside leaves as one error line and its exit code (typer.Exit)."""
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, kind: Any, exc: BaseException | None, tb: Any) -> bool:
+        # by class name: Typer ships its own copy of click (typer._click), older Typers use click itself
+        names = {k.__name__ for k in type(exc).__mro__}
+        if "ClickException" not in names or "NoArgsIsHelpError" in names:
+            return False  # (no arguments at all: the help was printed, and click exits as it should)
+        ctx = getattr(exc, "ctx", None)
+        hint = f" (see {ctx.command_path} --help)" if ctx is not None else ""
+        msg = exc.format_message().strip().rstrip(".")  # type: ignore[union-attr]
+        raise _error_exit(msg[:1].lower() + msg[1:] + hint,
+                          EXIT_USAGE if "UsageError" in names else int(getattr(exc, "exit_code", 1))) from None
+
+
 app = typer.Typer(
+    cls=OneLineUsageErrors,
     name="restore",
     help="Image restoration: CNN super-resolution and inpainting, with classical baselines.",
     epilog=EXIT_CODES_HELP,
@@ -248,14 +284,20 @@ class Engine(str, Enum):
 
 # options shared by several commands, declared once (a command lists the ones it takes in its signature, as
 # Typer needs)
+#: upper bounds of the numeric options: far above any real use, low enough that no library below is handed a
+#: number it cannot hold (torch's thread count is a C int, Ray's actors are processes)
+MAX_THREADS, MAX_WORKERS, MAX_BATCH, MAX_GPUS = 4096, 1024, 1 << 20, 1024.0
+DEFAULT_RAY_TIMEOUT = 20.0
+
 DeviceOpt = Annotated[str, typer.Option("--device", "-d", help="auto, cpu, cuda or mps (CNN only).")]
-ThreadsOpt = Annotated[Optional[int], typer.Option("--threads", min=1, help=THREADS_HELP, show_default=False)]
-MaxPixelsOpt = Annotated[Optional[int], typer.Option("--max-pixels", min=1, help="Refuse images with more pixels than this, read from the file's header before decoding (default: restore.io.DEFAULT_MAX_PIXELS, 250 MP).", show_default=False)]
+ThreadsOpt = Annotated[Optional[int], typer.Option("--threads", min=1, max=MAX_THREADS, help=THREADS_HELP, show_default=False)]
+MaxPixelsOpt = Annotated[Optional[int], typer.Option("--max-pixels", min=1, max=1 << 48, help="Refuse images with more pixels than this, read from the file's header before decoding (default: restore.io.DEFAULT_MAX_PIXELS, 250 MP).", show_default=False)]
 EngineOpt = Annotated[Engine, typer.Option("--engine", help="local (this process; pipelined reads and writes) or ray (Ray actors, each loading the model once; pip install 'restore[cluster]').")]
 RayAddressOpt = Annotated[Optional[str], typer.Option("--ray-address", help="Join this Ray cluster (default: start a local Ray instance).", show_default=False)]
-WorkersOpt = Annotated[int, typer.Option("--workers", min=1, help="Ray actors (--engine ray).")]
-GpusPerWorkerOpt = Annotated[float, typer.Option("--gpus-per-worker", min=0.0, help="GPUs each Ray actor asks for (--engine ray).")]
-BatchSizeOpt = Annotated[int, typer.Option("--batch-size", min=1, help="Files per Ray task (--engine ray).")]
+RayTimeoutOpt = Annotated[float, typer.Option("--ray-timeout", min=0.1, max=3600.0, envvar="RESTORE_RAY_TIMEOUT", help="Seconds to reach the --ray-address cluster before giving up with one error line (--engine ray).")]
+WorkersOpt = Annotated[int, typer.Option("--workers", min=1, max=MAX_WORKERS, help="Ray actors (--engine ray).")]
+GpusPerWorkerOpt = Annotated[float, typer.Option("--gpus-per-worker", min=0.0, max=MAX_GPUS, help="GPUs each Ray actor asks for (--engine ray).")]
+BatchSizeOpt = Annotated[int, typer.Option("--batch-size", min=1, max=MAX_BATCH, help="Files per Ray task (--engine ray).")]
 
 
 @dataclass
@@ -267,10 +309,11 @@ class EngineOptions:
     workers: int = 1
     gpus_per_worker: float = 0.0
     batch_size: int = 4
+    timeout: float = DEFAULT_RAY_TIMEOUT  # seconds to reach ``address``
 
 
 def _engine_options(engine: Engine, ray_address: str | None, workers: int, gpus_per_worker: float,
-                    batch_size: int) -> EngineOptions:
+                    batch_size: int, ray_timeout: float = DEFAULT_RAY_TIMEOUT) -> EngineOptions:
     if engine == Engine.ray:
         from restore.cluster import require_ray
         from restore.errors import InputError
@@ -281,7 +324,7 @@ def _engine_options(engine: Engine, ray_address: str | None, workers: int, gpus_
             raise _error_exit(str(exc), EXIT_USAGE) from None
     elif ray_address is not None:
         raise _error_exit("--ray-address needs --engine ray", EXIT_USAGE)
-    return EngineOptions(engine.value, ray_address, workers, gpus_per_worker, batch_size)
+    return EngineOptions(engine.value, ray_address, workers, gpus_per_worker, batch_size, ray_timeout)
 
 
 def _apply_threads(threads: int | None) -> None:
@@ -294,8 +337,8 @@ def _apply_threads(threads: int | None) -> None:
             threads = int(env)
         except ValueError:
             threads = 0
-        if threads < 1:
-            raise _error_exit(f"RESTORE_THREADS={env!r} must be a whole number ≥ 1", EXIT_USAGE)
+        if not 1 <= threads <= MAX_THREADS:
+            raise _error_exit(f"RESTORE_THREADS={env!r} must be a whole number from 1 to {MAX_THREADS}", EXIT_USAGE)
     import torch
 
     torch.set_num_threads(threads)
@@ -365,3 +408,54 @@ def _resolve_scale(scale: int | None, method: str, model: str | None) -> int:
         raise _error_exit(f"model {name!r} upscales ×{own}, but --scale is {scale}; drop --scale or pick a ×{scale} model",
                           EXIT_USAGE)
     return int(own or scale or 4)
+
+
+# --------------------------------------------------------------------------- output formats
+
+
+def _check_output_formats(jobs: Sequence[Any], out_file: Path | None, fmt: str) -> None:
+    """Before any work: every planned output must have an extension this tool writes (``-o out.gif`` is a usage
+    error, not N failures after the computing), and an output file named with ``-o`` must agree with an explicit
+    ``--format`` (``-o x.jpg --format webp`` says two things; neither is guessed)."""
+    from restore.errors import ImageWriteError
+    from restore.io import format_from_path
+
+    try:
+        for job in jobs:
+            format_from_path(job.dst)
+    except ImageWriteError as exc:
+        raise _error_exit(str(exc), EXIT_USAGE) from None
+    if out_file is not None and fmt != "same" and format_from_path(out_file) != format_from_path(f"x.{fmt}"):
+        raise _error_exit(f"-o {out_file} names a {out_file.suffix} file but --format is {fmt}; drop one of them, "
+                          "or make them agree", EXIT_USAGE)
+
+
+def _inpaint_ext(src: Path, ext: str | None) -> str:
+    """An inpainted output's extension: ``ext`` (from ``--format``) when given; else the input's, but PNG for a
+    lossy input (JPEG, lossy WebP, judged by content), whose re-encoding would change every pixel outside the
+    mask too; a GIF's is PNG (GIF is not written)."""
+    from restore.io import is_lossy, output_suffix
+
+    if ext is not None:
+        return ext
+    return ".png" if is_lossy(src) else output_suffix(src.suffix)
+
+
+def _say_lossy_outputs(jobs: Sequence[Any], ext: str | None, rep: Reporter) -> None:
+    """One line each: lossy inputs written as PNG by default (``ext`` None: neither ``--format`` nor an output
+    file name chose), and outputs that will be lossy (then the pixels outside the mask change as well, which
+    inpainting otherwise never does)."""
+    from restore.io import is_lossy
+
+    lossy = [j for j in jobs if is_lossy(j.src)]
+    moved = [j for j in lossy if ext is None and j.dst.suffix.lower() == ".png" and j.src.suffix.lower() != ".png"]
+    if moved:
+        n = len(moved)
+        rep.info(f"{n} lossy input{'s' if n > 1 else ''} (JPEG / lossy WebP) written as PNG, so that pixels outside "
+                 "the mask stay as decoded (--format jpg or webp re-encodes them lossily)")
+    # WebP is written lossless from a lossless input (restore.io), lossy from a lossy one; JPEG is always lossy
+    reencoded = [j for j in jobs if j.dst.suffix.lower() in (".jpg", ".jpeg")
+                 or (j.dst.suffix.lower() == ".webp" and j in lossy)]
+    if reencoded:
+        rep.warn(f"{reencoded[0].dst}{' and others' if len(reencoded) > 1 else ''}: a lossy format: pixels outside "
+                 "the mask change too when re-encoded (PNG keeps them exactly)")
