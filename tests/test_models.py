@@ -197,7 +197,7 @@ def test_unet_learns_beyond_its_prefill_on_a_fixed_batch() -> None:
     network clearly above its own pre-fill there (hole PSNR): a head that stays at zero, a gradient that does
     not reach the network or a loss that ignores the holes all fail it. (Measured: +19 dB after 300 steps;
     a network that does not train: +0.00.)"""
-    from restore.train import inpaint_loss
+    from restore.train_inpaint import inpaint_loss
 
     torch.manual_seed(0)
     x, m = _astronaut_batch()

@@ -33,11 +33,6 @@ SKIP_SUFFIXES = {".css"}
 
 #: files of others that still carry labels; each is checked in its own (non-strict xfail) test below, so the main
 #: test stays green while they are being rewritten and turns any new label into a failure
-OWNED_ELSEWHERE = {
-    "restore/cli/analyze_cmds.py",  # its module docstring names the study's ticket
-    "restore/cli/bench_cmd.py",  # --data's help names a default folder beside the checkout
-    "tests/test_train_eval.py",  # a skip reason names that folder
-}
 
 
 def scanned_files() -> list[Path]:
@@ -82,15 +77,9 @@ def test_the_scan_finds_labels_and_spares_ordinary_text() -> None:
 
 
 def test_no_labels_in_the_product() -> None:
-    files = [p for p in scanned_files() if p.relative_to(ROOT).as_posix() not in OWNED_ELSEWHERE]
+    files = scanned_files()
     assert len(files) > 50  # the scan found the tree
     hits = _hits(files)
-    assert not hits, json.dumps(hits, indent=1, ensure_ascii=False)
-
-
-@pytest.mark.xfail(strict=False, reason="files owned by other changes, still being rewritten (OWNED_ELSEWHERE)")
-def test_no_labels_in_files_owned_elsewhere() -> None:
-    hits = _hits([ROOT / p for p in sorted(OWNED_ELSEWHERE)])
     assert not hits, json.dumps(hits, indent=1, ensure_ascii=False)
 
 

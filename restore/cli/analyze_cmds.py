@@ -1,4 +1,4 @@
-"""``restore analyze checkerboard | padding``: the upsampler and padding-mode study (issue #6).
+"""``restore analyze checkerboard | padding``: the upsampler and padding-mode study.
 
 Registered by :mod:`restore.cli`; the study itself is :mod:`restore.analysis`. Importing this module is cheap (Typer only): torch, the study
 and matplotlib are imported inside the commands, so ``restore --help`` stays instant. Progress goes to stderr;

@@ -23,7 +23,7 @@ def _ints(text: str, what: str) -> list[int]:
 
 def bench_command(
     task: Annotated[BenchTask, typer.Option("--task", help="sr, inpaint or all.")] = BenchTask.all,
-    data: Annotated[Optional[Path], typer.Option("--data", help="Image folder for every task (default: Set5 for SR, BSD68 for inpainting, under ../shared/data/bench or $RESTORE_BENCH_DATA).", show_default=False)] = None,
+    data: Annotated[Optional[Path], typer.Option("--data", help="Image folder for every task (else $RESTORE_BENCH_DATA: its Set5/ and BSD68/, or the folder itself; there is no default).", show_default=False)] = None,
     scales: Annotated[str, typer.Option("--scales", help="SR scales, comma-separated.")] = "2,3,4",
     device: Annotated[str, typer.Option("--device", "-d", help="Device for our models (peers run on the CPU).")] = "auto",
     repeats: Annotated[int, typer.Option("--repeats", "-r", help="Timed runs per image after one warm-up (median kept).", min=1)] = 5,

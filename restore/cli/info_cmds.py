@@ -308,7 +308,7 @@ def train_inpaint_cmd(
 ) -> None:
     """Train the inpainting U-Net on random crops with thin/thick/box holes; exports safetensors."""
     _apply_threads(threads)
-    from restore.train import InpaintTrainConfig, train_inpaint
+    from restore.train_inpaint import InpaintTrainConfig, train_inpaint
 
     try:
         ws = [int(x) for x in widths.split(",") if x.strip()]
