@@ -150,6 +150,13 @@ def fit(net: nn.Module, step_loss: Callable[[nn.Module, np.random.Generator, int
     return state
 
 
+def portable_data(folder: str | Path) -> str:
+    """A training folder as the lineage records it: ``DATA/<its name>``, where DATA stands for wherever the
+    training images are kept on the machine that runs the command (the metadata describes the data, not the
+    machine's layout)."""
+    return f"DATA/{Path(folder).name}"
+
+
 def split_validation(paths: list[Path], n_val: int) -> tuple[list[Path], list[Path]]:
     """Hold back every k-th image (deterministic) for validation, so checkpoints are never chosen on a
     benchmark set."""
@@ -468,7 +475,7 @@ def train_sr(cfg: SRTrainConfig, *, resume: bool = False, progress: Callable[[di
             "config": config, "default": cfg.default,
             "description": _describe_sr(ship_arch, config) + (", real-photo degradations" if real else ""),
             "training": {
-                "data": [str(d) for d in cfg.data], "train_images": len(train_paths),
+                "data": [portable_data(d) for d in cfg.data], "train_images": len(train_paths),
                 "val_images": [p.name for p in val_paths], "iterations": state["step"],
                 "batch": cfg.batch, "lr_patch": cfg.lr_patch, "lr": cfg.lr, "seed": cfg.seed,
                 "scales_shared_body": cfg.scales, "hardware": hardware_note(device),

@@ -15,7 +15,7 @@ from restore.data import MASK_FAMILIES, hole_crops, list_images, load_rgb, make_
 from restore.devices import hardware_note
 from restore.distributed import World
 from restore.models import UNet
-from restore.train import autocast_dtype, fit, split_validation
+from restore.train import autocast_dtype, fit, portable_data, split_validation
 from restore.weights import save_model
 
 
@@ -191,7 +191,7 @@ def train_inpaint(cfg: InpaintTrainConfig, *, resume: bool = False,
         "description": f"U-Net {'/'.join(map(str, cfg.widths))} + full-resolution refinement, {cfg.upsampler}, "
                        "on the orientation-guided push-pull pre-fill",
         "training": {
-            "data": [str(d) for d in cfg.data], "train_images": len(train_paths),
+            "data": [portable_data(d) for d in cfg.data], "train_images": len(train_paths),
             "val_images": [p.name for p in val_paths], "val_masks_per_family": cfg.val_masks,
             "iterations": state["step"], "batch": cfg.batch, "patch": cfg.patch, "lr": cfg.lr, "seed": cfg.seed,
             "mask_families": cfg.families, "loss": "mean per-crop log hole MSE",

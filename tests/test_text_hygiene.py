@@ -108,8 +108,6 @@ def safetensors_metadata(path: Path) -> dict[str, str]:
 WEIGHTS = sorted((ROOT / "restore" / "weights").glob("*.safetensors"))
 
 
-@pytest.mark.xfail(strict=False, reason="the shipped weights' metadata still names work periods and the data "
-                                        "folder beside the checkout; it is rewritten with the retrained SR weights")
 @pytest.mark.parametrize("path", WEIGHTS, ids=[p.name for p in WEIGHTS])
 def test_no_labels_in_weights_metadata(path: Path) -> None:
     hits = sorted({h for s in _metadata_strings(safetensors_metadata(path)) for h in labels_in(s)})

@@ -332,22 +332,28 @@ def train_inpaint_cmd(
 
 
 def _command_line() -> str | None:
-    """The command line of this run (None when not run as the console script, e.g. a test calling the app)."""
+    """The command line of this run (None when not run as the console script, e.g. a test calling the app),
+    with each training folder written as ``DATA/<its name>`` (restore.train.portable_data)."""
     import shlex
     import sys
 
-    return shlex.join(["restore", *sys.argv[1:]]) if Path(sys.argv[0]).name == "restore" else None
+    from restore.train import portable_data
+
+    if Path(sys.argv[0]).name != "restore":
+        return None
+    args = sys.argv[1:]
+    args = [portable_data(a) if i and args[i - 1] == "--data" else
+            "--data=" + portable_data(a[7:]) if a.startswith("--data=") else a for i, a in enumerate(args)]
+    return shlex.join(["restore", *args])
 
 
 def _record_command(path: Path) -> None:
-    """Provenance: the exact command line that trained a weights file goes into its metadata."""
-    import shlex
-    import sys
-
+    """Provenance: the command line that trained a weights file goes into its metadata."""
     from restore.weights import update_metadata
 
-    if Path(sys.argv[0]).name == "restore":  # the console script (not a test runner calling the app)
-        update_metadata(path, training={"command": shlex.join(["restore", *sys.argv[1:]])})
+    command = _command_line()
+    if command is not None:  # the console script (not a test runner calling the app)
+        update_metadata(path, training={"command": command})
 
 
 
