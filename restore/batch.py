@@ -8,6 +8,8 @@ propagates. At most ``depth`` items wait on each side, so memory stays a few ima
 """
 from __future__ import annotations
 
+import os
+import stat
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -87,6 +89,19 @@ def inpaint_decoded(src: Path, image: Any, holes: Any, source: Any, *, method: s
 
 # --- the per-file work of a batch: one home for the local pipeline and the Ray actors --------------------------
 
+def must_be_regular(path: Path) -> None:
+    """Refuse, before it is opened, what is not a regular file: opening a FIFO blocks until someone writes to
+    it, which would hang the batch (a file can be swapped for one after the folder was scanned).
+
+    Raises:
+        ImageReadError: a FIFO, socket, device or folder. OSError: missing, a link loop, unreadable.
+    """
+    from restore.errors import ImageReadError
+
+    if not stat.S_ISREG(os.stat(path).st_mode):
+        raise ImageReadError(f"{path}: not a regular file")
+
+
 @dataclass(frozen=True)
 class UpscaleJob:
     """The settings of an upscale batch, and its three per-file steps (picklable: Ray actors receive it)."""
@@ -104,6 +119,7 @@ class UpscaleJob:
     def read(self, src: Path) -> Any:
         from restore.io import DEFAULT_MAX_PIXELS, read_image_with_meta
 
+        must_be_regular(src)
         return read_image_with_meta(src, max_pixels=self.max_pixels or DEFAULT_MAX_PIXELS)
 
     def compute(self, src: Path, data: Any, model: Any, warn: Callable[[str], None] | None = None) -> Any:
@@ -139,6 +155,9 @@ class InpaintJob:
         from restore.io import DEFAULT_MAX_PIXELS, read_image_with_meta
         from restore.masks import resolve_mask
 
+        must_be_regular(src)
+        if self.mask is not None and not os.path.isdir(self.mask):
+            must_be_regular(self.mask)
         image, meta = read_image_with_meta(src, max_pixels=self.max_pixels or DEFAULT_MAX_PIXELS)
         holes, source = resolve_mask(src, image, self.mask, resize=self.resize_mask)
         return image, meta, holes, source

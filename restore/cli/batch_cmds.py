@@ -17,7 +17,7 @@ from restore.cli.common import (
     _method_names, _per_file_errors, _quiet_opencv, _resolve_scale, _split_method, app,
 )
 from restore.cli.inputs import (
-    INPAINT_SUFFIX, MIN_FAST_TILE, _out_is_file, collect_images, plan_outputs,
+    INPAINT_SUFFIX, MIN_FAST_TILE, _out_is_file, collect_images, entry_problem, plan_outputs,
 )
 
 @app.command(epilog=EXIT_CODES_HELP)
@@ -90,18 +90,21 @@ def run_upscale(
     from restore.manifest import Manifest
 
     rep, method, model = _start("upscale", method, model, precision, backend, device)
+    _check_model_file(model)
     scale = _resolve_scale(scale, method, model)
     if tile is not None and 0 < tile < MIN_FAST_TILE:
         # every tile is cut with the network's receptive radius of context on each side: tiny tiles redo most
         # of the work (measured 28× slower at --tile 16)
         rep.warn(f"--tile {tile} is below {MIN_FAST_TILE} px: much slower, same result; 0 = untiled")
+    problems: list[tuple[Path, str]] = []
     try:
-        images, others = collect_images(paths, recursive=recursive, exclude=output)
+        images, others = collect_images(paths, recursive=recursive, exclude=output, problems=problems)
     except InputError as exc:
         raise _error_exit(str(exc), EXIT_USAGE) from None
     rep.not_images = len(others)
-    if not images:
+    if not images and not problems:
         raise _error_exit(f"no image found in {', '.join(map(str, paths))}", EXIT_USAGE)
+    _report_problems(problems, rep)
 
     single_file = len(paths) == 1 and paths[0].is_file()
     out_is_file = _out_is_file(output, len(images), single_file)
@@ -119,18 +122,23 @@ def run_upscale(
         rep.error(f"{src}: {msg}")
         rep.failed += 1
 
+    blend = None
     if denoise is not None:
-        _denoise_model(scale, denoise, method, model, device)  # a bad combination is one usage error
+        blend = _denoise_model(scale, denoise, method, model, device)  # a bad combination is one usage error
         loaded, lossy, lossy_model = None, set(), None  # each file: the (cached) blend, through `denoise`
     else:
         loaded = _load_model("upscale", method, model, device, scale)
         lossy, lossy_model = _lossy_model(scale, method, model, device, plan.jobs, rep)
     real = api.real_model(scale)
-    manifest = Manifest()
+    manifest = Manifest(warn=rep.warn)
     todo = []
     for job in plan.jobs:
         net = lossy_model if job.src in lossy else loaded
         request = {"op": "upscale", "scale": scale, "model": _model_label(net, method, model)}
+        # the weights by content: another file under the same name is another request
+        weights = getattr(blend if blend is not None else net, "digest", "")
+        if weights:
+            request["weights_sha256"] = weights
         if denoise is not None:
             request["denoise"] = denoise
         redo = overwrite or _made_differently(job.dst, request, manifest, rep)
@@ -186,17 +194,69 @@ def _start(task: str, method: str, model: str | None, precision: str = "auto",
     return Reporter(), *_split_method(task, method, model)
 
 
+def _mask_digest(src: Path, mask: Path | None) -> str:
+    """sha256 of the file ``src``'s mask will be read from, found as :func:`restore.masks.resolve_mask` finds it
+    (the explicit file, the match in a mask folder, the sidecar; else the image itself, whose alpha is the
+    mask); ``unreadable`` when it cannot be read (the file then fails when it is processed)."""
+    from restore.manifest import content_digest
+    from restore.masks import find_mask_in_folder, find_sidecar_mask
+
+    found = None
+    if mask is not None:
+        found = find_mask_in_folder(mask, src) if mask.is_dir() else mask
+    found = found or find_sidecar_mask(src) or src
+    try:
+        return content_digest(found)
+    except OSError:
+        return "unreadable"
+
+
 def _model_label(loaded: Any, method: str, model: str | None) -> str:
     """What computes a batch's outputs, for the manifest: the loaded network's name, else the method."""
     return str(loaded.name if loaded is not None else model or method)
 
 
+def _check_model_file(model: str | None) -> None:
+    """A --model file is untrusted input: its header, metadata and config are checked before anything reads
+    them for planning (a malformed file is one usage error)."""
+    if model is None:
+        return
+    from restore.errors import ModelError
+    from restore.weights import read_info
+
+    try:
+        read_info(model)
+    except ModelError as exc:
+        raise _error_exit(_describe(exc), EXIT_USAGE) from None
+
+
+def _report_problems(problems: Sequence[tuple[Path, str]], rep: Reporter) -> None:
+    """Entries of the scan that are not regular files (links to nowhere, loops, FIFOs, unlistable folders): one
+    failure each; the batch goes on."""
+    for path, msg in problems:
+        rep.error(_file_error(path, msg))
+        rep.failed += 1
+
+
+#: fault-injection point of tests: called with "intent", "written" and "recorded" around each output's write
+def _checkpoint(step: str) -> None:
+    pass
+
+
 def _made_differently(dst: Path, request: dict[str, Any], manifest: Any, rep: Reporter) -> bool:
-    """Whether an existing output was recorded as made by another request (then it is redone, and said so)."""
+    """Whether an existing output is to be redone (and said so): recorded as made by another request, or as
+    being written when an earlier run stopped (its content is unknown). An output without a record is kept."""
     if not dst.exists():
         return False
-    before = manifest.request_of(dst)
-    if before is None or before == request:
+    rec = manifest.record_of(dst)
+    if rec is None:
+        return False
+    if rec.pending:
+        rep.warn_once("unfinished", f"{dst}: an earlier run stopped while writing it; redoing it and any other "
+                                    "such output")
+        return True
+    before = rec.request
+    if before == request:
         return False
     from restore.manifest import describe
 
@@ -247,12 +307,14 @@ def _run_batch(todo: list[_Task], work: Any, opts: EngineOptions, manifest: Any,
 
         threads = None if opts.address else max(1, (os.cpu_count() or 1) // max(1, opts.workers))
         items = [(k, str(t.src), str(t.dst), t.redo, t.ref) for k, t in enumerate(todo)]
+        for t in todo:  # the actors write; an output whose result never comes back stays an intent: redone
+            manifest.begin(t.dst, t.request)
         try:
             results: Iterator[tuple[_Task, Any]] = (
                 (todo[i], err) for i, err in run_on_ray(items, work, threads=threads, address=opts.address,
                                                         workers=opts.workers, gpus_per_worker=opts.gpus_per_worker,
                                                         batch_size=opts.batch_size, timeout=opts.timeout))
-            yield from _account(results, manifest, rep, len(todo))
+            yield from _account(results, manifest, rep, len(todo), record=True)
         except InputError as exc:  # Ray could not start or join the cluster: nothing was done
             raise _error_exit(str(exc), EXIT_USAGE) from None
         return
@@ -266,19 +328,35 @@ def _run_batch(todo: list[_Task], work: Any, opts: EngineOptions, manifest: Any,
         with rep.library_warnings(t.src):
             return work.compute(t.src, data, t.model, warn=rep.warn)
 
+    def write(t: _Task, result: Any) -> None:
+        # the intent is on disk before the output changes, and the record follows it on this thread: an
+        # interruption anywhere leaves either the old record with the old output, or an intent (redone next time)
+        manifest.begin(t.dst, t.request)
+        _checkpoint("intent")
+        work.write(t.src, t.dst, result, t.redo)
+        _checkpoint("written")
+        manifest.record(t.dst, t.request)
+        _checkpoint("recorded")
+
     from restore.batch import run_pipeline
 
-    yield from _account(run_pipeline(todo, lambda t: work.read(t.src), process,
-                                     lambda t, r: work.write(t.src, t.dst, r, t.redo), catch=_per_file_errors()),
+    yield from _account(run_pipeline(todo, lambda t: work.read(t.src), process, write, catch=_per_file_errors()),
                         manifest, rep, len(todo))
 
 
-def _account(results: Iterator[tuple[_Task, Any]], manifest: Any, rep: Reporter, total: int) -> Iterator[_Task]:
+def _account(results: Iterator[tuple[_Task, Any]], manifest: Any, rep: Reporter, total: int,
+             record: bool = False) -> Iterator[_Task]:
+    """Count and report each result; ``record``: the manifest record is written here (the writer did not)."""
     for t, err in rep.progress(results, lambda r: r[0].src.name, total=total):
         if err is None:
-            manifest.record(t.dst, t.request)
+            if record:
+                manifest.record(t.dst, t.request)
             rep.done += 1
             yield t
+        elif not t.redo and t.dst.exists() and manifest.made_elsewhere(t.dst, t.request):
+            # another run of the same request wrote it first (two identical batches at once): it is right
+            manifest.record(t.dst, t.request)
+            rep.skipped += 1
         else:
             rep.error(_file_error(t.src, err))
             rep.failed += 1
@@ -331,13 +409,14 @@ def inpaint(
     raise typer.Exit(code)
 
 
-def collect_inpaint_images(folder: Path, mask: Path | None = None, exclude: Path | None = None) -> tuple[list[Path], list[Path]]:
+def collect_inpaint_images(folder: Path, mask: Path | None = None, exclude: Path | None = None,
+                           problems: list[tuple[Path, str]] | None = None) -> tuple[list[Path], list[Path]]:
     """Images of ``folder`` to inpaint (non-recursive), leaving out mask files: sidecars of another
     image there (``x_mask.png`` when ``x.*`` exists) and the ``mask`` file itself. Returns
-    (images, non-image files)."""
+    (images, non-image files); entries that are not regular files go to ``problems``."""
     from restore.masks import mask_owner_stem
 
-    pairs, others = collect_images([folder], exclude=exclude)
+    pairs, others = collect_images([folder], exclude=exclude, problems=problems)
     files = [f for f, _ in pairs]
     stems = {f.stem for f in files}
     mask_file = mask.resolve() if mask is not None and mask.is_file() else None
@@ -376,13 +455,17 @@ def run_inpaint(
     ext = None if fmt == "same" else f".{fmt}"
     if mask is not None and not mask.exists():
         raise _error_exit(f"{mask}: no such mask file or folder", EXIT_USAGE)
+    why = entry_problem(mask)[0] if mask is not None else None
+    if why is not None:  # a FIFO would block every read
+        raise _error_exit(f"{mask}: {why}", EXIT_USAGE)
+    problems: list[tuple[Path, str]] = []
 
     if path.is_dir():
         if output is None:
             raise _error_exit("a folder input needs -o OUTDIR", EXIT_USAGE)
-        images, others = collect_inpaint_images(path, mask, exclude=output)
+        images, others = collect_inpaint_images(path, mask, exclude=output, problems=problems)
         rep.not_images = len(others)
-        if not images:
+        if not images and not problems:
             raise _error_exit(f"no image found in {path}", EXIT_USAGE)
         if suffix is None:
             # writing into the input folder: a suffix keeps the inputs (and lets a re-run resume)
@@ -402,8 +485,14 @@ def run_inpaint(
             sfx = suffix if suffix is not None else (INPAINT_SUFFIX if same_dir else "")
             dst = output / f"{path.stem}{sfx}{_inpaint_ext(path, ext)}"
         plan = plan_outputs([(path, Path(path.name))], dst, out_is_file=True)
+    elif os.path.lexists(path):  # a link to nowhere, a loop, a FIFO: this file fails, not the command
+        from restore.cli.inputs import Plan
+
+        problems.append((path, entry_problem(path)[0] or "not a regular file"))
+        plan = Plan()
     else:
         raise _error_exit(f"{path}: no such file or folder", EXIT_USAGE)
+    _report_problems(problems, rep)
 
     out_file = output if output is not None and path.is_file() and is_image_path(output) and not output.is_dir() \
         else None
@@ -413,11 +502,15 @@ def run_inpaint(
         rep.error(f"{src}: {msg}")
         rep.failed += 1
     loaded = _load_model("inpaint", method, model, device)
-    manifest = Manifest()
-    request = {"op": "inpaint", "model": _model_label(loaded, method, model), "dilate": dilate_px,
-               "mask": str(mask.resolve()) if mask is not None else "sidecar or alpha"}
+    manifest = Manifest(warn=rep.warn)
+    common = {"op": "inpaint", "model": _model_label(loaded, method, model), "dilate": dilate_px,
+              "mask": str(mask.resolve()) if mask is not None else "sidecar or alpha"}
+    if getattr(loaded, "digest", ""):
+        common["weights_sha256"] = loaded.digest
     todo = []
     for job in plan.jobs:
+        # the mask by content: an edited mask file at the same path is another request
+        request = {**common, "mask_sha256": _mask_digest(job.src, mask)}
         redo = overwrite or _made_differently(job.dst, request, manifest, rep)
         if job.dst.exists() and not redo:
             rep.skipped += 1

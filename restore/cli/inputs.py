@@ -1,7 +1,9 @@
 """Finding a batch's inputs and planning its outputs (no torch)."""
 from __future__ import annotations
 
+import errno
 import os
+import stat
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,25 +35,49 @@ def _is_hidden(name: str) -> bool:
     return name.startswith(".")
 
 
-def _inside(path: Path, folder: Path | None) -> bool:
+def _real(path: Path) -> str:
+    # os.path.realpath, unlike Path.resolve, never raises on a symlink loop
+    return os.path.realpath(path)
+
+
+def _inside(path: Path, folder: str | None) -> bool:
     if folder is None:
         return False
+    real = _real(path)
+    return real == folder or real.startswith(folder.rstrip(os.sep) + os.sep)
+
+
+def entry_problem(path: Path) -> tuple[str | None, str]:
+    """What ``path`` is, without opening it: ``(None, "file" | "dir")``, or ``(problem, "")`` for a dangling
+    symlink, a symlink loop, a FIFO, socket or device (opening one could block forever), or a path that cannot
+    be examined. ``("missing", "")`` when nothing at all is there."""
     try:
-        path.resolve().relative_to(folder)
-        return True
-    except ValueError:
-        return False
+        st = os.stat(path)
+    except FileNotFoundError:
+        return ("dangling symlink" if os.path.islink(path) else "missing"), ""
+    except OSError as e:
+        return ("symlink loop" if e.errno == errno.ELOOP else f"cannot examine: {e.strerror or e}"), ""
+    if stat.S_ISREG(st.st_mode):
+        return None, "file"
+    if stat.S_ISDIR(st.st_mode):
+        return None, "dir"
+    return "not a regular file (FIFO, socket or device)", ""
 
 
 def collect_images(
-    paths: Sequence[Path], *, recursive: bool = False, exclude: Path | None = None
+    paths: Sequence[Path], *, recursive: bool = False, exclude: Path | None = None,
+    problems: list[tuple[Path, str]] | None = None,
 ) -> tuple[list[tuple[Path, Path]], list[Path]]:
     """Expand files and folders into (image, path relative to its root) pairs, sorted.
 
     Files given explicitly are taken as is (relative path = file name). Folders yield their
-    image files (and, with ``recursive``, those of subfolders, relative to the folder given).
-    Hidden files and folders and anything under ``exclude`` (the output folder, so a re-run
-    never takes earlier outputs as inputs) are ignored. Returns (images, non-image files).
+    image files (and, with ``recursive``, those of subfolders, relative to the folder given;
+    symlinked subfolders are not followed, so a link loop cannot recurse). Hidden files and folders
+    and anything under ``exclude`` (the output folder, so a re-run never takes earlier outputs as
+    inputs) are ignored, and so are this tool's recorded outputs beside their source. Returns
+    (images, non-image files). Only regular files are taken: a dangling link, a link loop, a FIFO
+    or a folder that cannot be listed is appended to ``problems`` as (path, message), given or named
+    explicitly alike, and the scan goes on.
 
     Raises:
         InputError: a path does not exist.
@@ -59,40 +85,52 @@ def collect_images(
     from restore.errors import InputError
     from restore.io import is_image_path
 
-    excl = exclude.resolve() if exclude is not None else None
+    found = problems if problems is not None else []
+    excl = _real(exclude) if exclude is not None else None
     images: list[tuple[Path, Path]] = []
     others: list[Path] = []
+
+    def take(f: Path, rel: Path) -> None:
+        why, kind = entry_problem(f)
+        if why is not None:
+            found.append((f, why))
+        elif kind == "file":
+            (images.append((f, rel)) if is_image_path(f) else others.append(f))
+        # a folder reached here is a symlinked one under a scanned folder: not followed
+
     for root in paths:
-        if root.is_file():
-            if is_image_path(root):
-                images.append((root, Path(root.name)))
-            else:
-                others.append(root)
-            continue
-        if not root.is_dir():
+        why, kind = entry_problem(root)
+        if why == "missing":
             raise InputError(f"{root}: no such file or folder")
+        if kind != "dir":
+            take(root, Path(root.name))
+            continue
         # Output folder == this input folder: nothing to exclude (outputs get a suffix instead).
-        excl_here = excl if excl is not None and excl != root.resolve() else None
-        if recursive:
-            for dirpath, dirnames, filenames in os.walk(root):
-                d = Path(dirpath)
-                dirnames[:] = sorted(n for n in dirnames if not _is_hidden(n) and not _inside(d / n, excl_here))
-                for name in sorted(filenames):
-                    f = d / name
-                    if _is_hidden(name) or _inside(f, excl_here):
-                        continue
-                    if is_image_path(f):
-                        images.append((f, f.relative_to(root)))
-                    else:
-                        others.append(f)
-        else:
-            for f in sorted(root.iterdir()):
-                if _is_hidden(f.name) or not f.is_file() or _inside(f, excl_here):
+        excl_here = excl if excl is not None and excl != _real(root) else None
+        stack = [root]
+        while stack:
+            d = stack.pop()
+            try:
+                with os.scandir(d) as it:
+                    entries = sorted(it, key=lambda e: e.name)
+            except OSError as e:
+                found.append((d, f"cannot list folder: {e.strerror or e}"))
+                continue
+            subdirs = []
+            for e in entries:
+                f = Path(e.path)
+                if _is_hidden(e.name) or _inside(f, excl_here):
                     continue
-                if is_image_path(f):
-                    images.append((f, Path(f.name)))
-                else:
-                    others.append(f)
+                try:
+                    is_real_dir = e.is_dir(follow_symlinks=False)
+                except OSError:
+                    is_real_dir = False
+                if is_real_dir:
+                    if recursive:
+                        subdirs.append(f)
+                    continue
+                take(f, f.relative_to(root) if recursive else Path(e.name))
+            stack.extend(reversed(subdirs))
     return _without_derived(images), others
 
 
@@ -106,13 +144,17 @@ DERIVED_SUFFIXES = (INPAINT_SUFFIX, "_x2", "_x3", "_x4")
 
 def _without_derived(images: list[tuple[Path, Path]]) -> list[tuple[Path, Path]]:
     """Drop, from a folder scan, the images that are this tool's own outputs beside their source (``a_x4.png``
-    or ``a_inpainted.png`` next to ``a.png``): a re-run, or the next command on the folder, must not take them
-    for inputs. An image whose stem merely ends that way, with no such source beside it, is kept."""
+    or ``a_inpainted.png`` next to ``a.png``) as its folder's manifest records them: a re-run, or the next
+    command on the folder, must not take them for inputs. A file that merely looks like one (a user's own
+    ``a_x4.png``, which the manifest does not record) is an input."""
+    from restore.manifest import Manifest
+
     stems = {(src.parent, src.stem) for src, _ in images}
+    manifest = Manifest()
     out = []
     for src, rel in images:
         base = next((src.stem[: -len(sfx)] for sfx in DERIVED_SUFFIXES if src.stem.endswith(sfx)), None)
-        if base and (src.parent, base) in stems:
+        if base and (src.parent, base) in stems and manifest.is_recorded(src):
             continue
         out.append((src, rel))
     return out
@@ -148,7 +190,7 @@ def plan_outputs(
         return out / rel.parent / f"{rel.stem}{suffix}{ext if ext is not None else output_suffix(rel.suffix)}"
 
     def key(p: Path) -> str:
-        return os.path.normcase(p.resolve())
+        return os.path.normcase(_real(p))
 
     planned = [(src, dst_of(rel)) for src, rel in images]
     dst_keys = {key(dst): src for src, dst in planned}
