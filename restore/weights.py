@@ -137,13 +137,13 @@ def parse_header(raw: bytes, data_len: int, name: str) -> Header:
 
 
 def read_file(path: Path) -> tuple[Header, bytes, str]:
-    """A weights file's validated header, its bytes and their sha256, read once (so the digest is of exactly
-    the bytes loaded). The header is checked before the tensor data is read: a huge file is refused unread.
+    """A weights file's validated header, its bytes and its digest (:func:`weights_digest`), read once (so the
+    digest is of exactly the bytes loaded). The header is checked before the tensor data is read: a huge file is
+    refused unread.
 
     Raises:
         ModelError: unreadable, not a regular file, or a malformed header.
     """
-    import hashlib
     import stat
 
     try:
@@ -166,7 +166,23 @@ def read_file(path: Path) -> tuple[Header, bytes, str]:
         raise ModelError(f"cannot read weights {path}: {e.strerror or e}") from None
     if len(data) != st.st_size:
         raise ModelError(f"{path.name}: changed while being read")
-    return header, data, hashlib.sha256(data).hexdigest()
+    return header, data, weights_digest(header, data[8 + header.size:])
+
+
+def weights_digest(header: Header, tensor_data: bytes) -> str:
+    """sha256 of what a file computes: the architecture and config in its metadata, its tensor table and the
+    tensor bytes. Other metadata (scores, descriptions, provenance) is left out, so editing it keeps the
+    identity; any change to the weights or the network does not."""
+    import hashlib
+
+    try:
+        meta = json.loads(header.metadata.get("restore", "null"))
+    except (ValueError, RecursionError):
+        meta = None
+    network = {k: meta.get(k) for k in ("arch", "config")} if isinstance(meta, dict) else None
+    h = hashlib.sha256(json.dumps({"network": network, "tensors": header.tensors}, sort_keys=True).encode())
+    h.update(tensor_data)
+    return h.hexdigest()
 
 
 def _info(header: Header, name: str) -> dict[str, Any]:
@@ -247,7 +263,7 @@ def read_info(name_or_path: str | Path) -> dict[str, Any]:
 def load_model(name_or_path, *, device: str = "auto"):
     """A :class:`~restore.models.descriptor.ModelDescriptor` of a network rebuilt from a weights file (a
     shipped name or a path), eval mode, on ``device``; the file's metadata is its ``metadata`` and the sha256 of
-    the file's bytes its ``digest``. An ``nn.Module`` or a descriptor is described and moved instead.
+    its network and tensors its ``digest`` (:func:`weights_digest`). An ``nn.Module`` or a descriptor is described and moved instead.
 
     A weights file is untrusted input: its header is validated, and its config bounded by the tensors the file
     holds, before anything is built; the network is then built on the meta device within a budget set by the

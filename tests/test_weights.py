@@ -197,3 +197,16 @@ def test_a_module_that_is_not_one_of_ours_is_refused_with_one_line() -> None:
         load_model(torch.nn.Conv2d(3, 3, 3), device="cpu")
     d = describe(SRNet(base_ch=8, n_blocks=1, scale=3), name="mine")
     assert (d.name, d.task, d.scale) == ("mine", "sr", 3) and describe(d) is d
+
+
+def test_digest_is_the_network_and_its_weights_not_the_file_name_or_other_metadata(tmp_path) -> None:
+    from restore.weights import update_metadata
+
+    net = SRNet(base_ch=8, n_blocks=1, scale=2)
+    a = load_model(save_model(net, tmp_path / "a.safetensors", _sr_info()), device="cpu").digest
+    assert load_model(save_model(net, tmp_path / "b.safetensors", _sr_info(description="x")), device="cpu").digest == a
+    update_metadata(tmp_path / "b.safetensors", scores={"psnr": 30.0})
+    assert load_model(tmp_path / "b.safetensors", device="cpu").digest == a
+    with torch.no_grad():
+        net.head.bias[0] += 1e-3
+    assert load_model(save_model(net, tmp_path / "c.safetensors", _sr_info()), device="cpu").digest != a

@@ -34,8 +34,8 @@ class ModelDescriptor:
             ``precision="auto"`` may use it on CPUs with native bf16.
         metadata: the weights file's ``restore`` metadata (config, training, scores); empty for a module built
             in code.
-        digest: sha256 of the weights file's bytes (of both files and the weight, for a blend): what the
-            weights are, whatever the file is called; empty for a module built in code.
+        digest: sha256 of the weights file's network and tensors (of both files' and the weight, for a blend):
+            what the weights are, whatever the file is called; empty for a module built in code.
     """
 
     module: nn.Module
