@@ -16,8 +16,6 @@ from restore.video.container import (
     Frame,
     VideoInfo,
     VideoReader,
-    VideoWriter,
-    available_encoders,
     default_codec,
     is_video_path,
     looks_like_video,
@@ -25,6 +23,7 @@ from restore.video.container import (
     read_frames,
     sniff_video,
 )
+from restore.video.writer import VideoWriter, available_encoders
 from restore.video.pipeline import VideoReport, inpaint_video, run_video, upscale_video, video_mask
 from restore.video.temporal import TemporalFiller, TemporalStats
 

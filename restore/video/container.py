@@ -27,7 +27,6 @@ Writing
 from __future__ import annotations
 
 import os
-import secrets
 from collections.abc import Iterator
 from contextlib import suppress
 from dataclasses import dataclass
@@ -53,11 +52,11 @@ ODD_MODES = ("pad", "444", "crop")
 EXTRA_HINT = "pip install 'restore[video]'"
 
 # AVColorSpace codes → the swscale matrix names PyAV takes (the codes coincide with SWS_CS_*)
-_MATRIX = {1: "itu709", 4: "fcc", 5: "itu601", 6: "smpte170m", 7: "smpte240m", 9: "bt2020", 10: "bt2020"}
+SWS_MATRIX = {1: "itu709", 4: "fcc", 5: "itu601", 6: "smpte170m", 7: "smpte240m", 9: "bt2020", 10: "bt2020"}
 _MATRIX_NAME = {1: "bt709", 4: "fcc", 5: "bt470bg", 6: "smpte170m", 7: "smpte240m", 9: "bt2020nc", 10: "bt2020c"}
 _UNSPECIFIED = 2
-_BT709, _BT601 = 1, 6
-_RANGE_LIMITED, _RANGE_FULL = 1, 2
+BT709, _BT601 = 1, 6
+RANGE_LIMITED, _RANGE_FULL = 1, 2
 
 
 def require_av() -> Any:
@@ -140,10 +139,10 @@ class Colour:
 def source_colour(frame: Any, stream: Any) -> Colour:
     """How to read a decoded frame's YUV: its own tags, else the stream's, else the players' default."""
     cc = stream.codec_context
-    spc = frame.colorspace if frame.colorspace in _MATRIX else cc.colorspace
-    tagged = spc in _MATRIX
+    spc = frame.colorspace if frame.colorspace in SWS_MATRIX else cc.colorspace
+    tagged = spc in SWS_MATRIX
     if not tagged:
-        spc = _BT709 if frame.height >= 720 else _BT601
+        spc = BT709 if frame.height >= 720 else _BT601
     rng = frame.color_range or cc.color_range
     full = rng == _RANGE_FULL or frame.format.name.startswith("yuvj")
     return Colour(spc, full, int(frame.color_primaries or cc.color_primaries or _UNSPECIFIED),
@@ -153,10 +152,10 @@ def source_colour(frame: Any, stream: Any) -> Colour:
 def output_colour(src: Colour) -> Colour:
     """The tags an output is encoded with: the source's where it said them, else BT.709; limited range."""
     if src.tagged:
-        primaries = src.primaries if src.primaries != _UNSPECIFIED else (_BT709 if src.matrix == _BT709 else 6)
-        trc = src.trc if src.trc != _UNSPECIFIED else (_BT709 if src.matrix == _BT709 else 6)
+        primaries = src.primaries if src.primaries != _UNSPECIFIED else (BT709 if src.matrix == BT709 else 6)
+        trc = src.trc if src.trc != _UNSPECIFIED else (BT709 if src.matrix == BT709 else 6)
         return Colour(src.matrix, False, primaries, trc)
-    return Colour(_BT709, False, _BT709, _BT709)
+    return Colour(BT709, False, BT709, BT709)
 
 
 def _is_rgb_format(name: str) -> bool:
@@ -314,7 +313,7 @@ class VideoReader:
         if _is_rgb_format(fr.format.name) or fr.format.name.startswith("gray"):
             return fr.to_ndarray(format="rgb48le" if self._bytes == 2 else "rgb24")
         return fr.to_ndarray(format="rgb48le" if self._bytes == 2 else "rgb24",
-                             src_colorspace=_MATRIX[self.colour.matrix],
+                             src_colorspace=SWS_MATRIX[self.colour.matrix],
                              src_color_range=ColorRange.JPEG if self.colour.full_range else ColorRange.MPEG,
                              dst_color_range=ColorRange.JPEG,
                              interpolation=Interpolation.BICUBIC | Interpolation.ACCURATE_RND
@@ -397,274 +396,6 @@ def read_frames(path: str | os.PathLike[str]) -> Iterator[Frame]:
 
 # --------------------------------------------------------------------------------------------- writing
 
-class VideoWriter:
-    """Encode RGB frames into a new video file, written atomically.
-
-    Frames are given with their source timestamps (``pts`` in ``time_base``), which are kept as they are:
-    variable frame rates stay variable. Audio streams of a :class:`VideoReader` can be copied packet by packet
-    (:meth:`copy_packet`). The file appears under ``path`` only when :meth:`close` succeeds; :meth:`abort`
-    (or leaving the ``with`` block with an exception) removes the temporary file.
-
-    Args:
-        path: the output file; the container comes from its extension (:data:`VIDEO_EXTENSIONS`).
-        width, height: the frame size of the arrays that will be written.
-        time_base: the time base of the timestamps given to :meth:`write` (the source's).
-        rate: the nominal frame rate (rate control and the container's header), or None.
-        codec: an FFmpeg encoder name; None = libx264 (libvpx-vp9 for ``.webm``).
-        crf: constant rate factor for x264 / x265 / VP9 / AV1 (None = :data:`DEFAULT_CRF`); lower is better.
-        colour: the source's :class:`Colour` (tags are chosen by :func:`output_colour`), or None (BT.709).
-        bit_depth: 8, or 16 for arrays of uint16 (encoded 10-bit where the encoder supports it).
-        display_matrix: the source's display matrix (rotation), copied as is; or ``rotation`` in degrees.
-        audio_from: audio streams to copy (a :class:`VideoReader`'s ``audio_streams``).
-        odd: ``"pad"``, ``"444"`` or ``"crop"`` for odd sizes with 4:2:0 encoders (module docstring).
-        overwrite: replace an existing file (never one of ``inputs``).
-        inputs: files that must not be overwritten (the source).
-        crf_offset: added to the default ``crf`` (not to a given one); inpainting uses
-            :data:`INPAINT_CRF_OFFSET`.
-
-    Raises:
-        InputError: PyAV missing; unknown encoder, or one that is not a video encoder; bad ``crf`` or ``odd``.
-        ImageWriteError: unsupported extension, output exists without ``overwrite`` or is an input, folder not
-            writable, or the encoder / muxer refused the settings.
-    """
-
-    def __init__(self, path: str | os.PathLike[str], width: int, height: int, *, time_base: Fraction,
-                 rate: Fraction | None = None, codec: str | None = None, crf: int | None = None,
-                 colour: Colour | None = None, bit_depth: int = 8, display_matrix: tuple[int, ...] | None = None,
-                 rotation: int = 0, audio_from: list[Any] = (), odd: str = "pad", overwrite: bool = False,
-                 inputs: tuple[str | os.PathLike[str], ...] = (), crf_offset: int = 0) -> None:
-        av = require_av()
-        from restore.io import same_file
-
-        p = self.path = Path(path)
-        fmt = output_format(p)
-        for src in inputs:
-            if same_file(p, Path(src)):
-                raise ImageWriteError(f"{p}: refusing to overwrite an input file")
-        if not overwrite and os.path.lexists(p):
-            raise ImageWriteError(f"{p}: already exists (use overwrite to replace it)")
-        if p.is_dir():
-            raise ImageWriteError(f"{p}: is a folder")
-        if odd not in ODD_MODES:
-            raise InputError(f"odd must be one of {', '.join(ODD_MODES)}, got {odd!r}")
-        codec = codec or default_codec(p)
-        try:
-            enc = av.codec.Codec(codec, "w")
-        except (av.FFmpegError, ValueError):
-            raise InputError(f"unknown video encoder {codec!r} (this FFmpeg build has "
-                             f"{', '.join(available_encoders())})") from None
-        if enc.type != "video":
-            raise InputError(f"{codec!r} is not a video encoder")
-        if crf is not None and (isinstance(crf, bool) or not isinstance(crf, (int, np.integer)) or not 0 <= crf <= 63):
-            raise InputError(f"crf must be an integer from 0 to 63, got {crf!r}")
-        self.codec = codec
-        self.crf = crf if crf is not None else (DEFAULT_CRF[codec] + crf_offset if codec in DEFAULT_CRF else None)
-        formats = [f.name for f in (enc.video_formats or ())]
-        deep = bit_depth > 8
-        self.colour = output_colour(colour) if colour is not None else Colour(_BT709, False, _BT709, _BT709)
-        odd_size = width % 2 or height % 2
-        choice = ["yuv420p10le", "yuv420p"] if deep else ["yuv420p"]
-        if odd_size and odd == "444":
-            choice = (["yuv444p10le"] if deep else []) + ["yuv444p"] + choice
-        self.pix_fmt = next((f for f in choice if f in formats), formats[0] if formats else "yuv420p")
-        self.rgb = not self.pix_fmt.startswith(("yuv", "nv", "gray"))
-        sub = self.pix_fmt.startswith(("yuv420", "nv12", "nv21", "yuva420")) or self.pix_fmt.startswith("yuv422")
-        self.size = (width, height)
-        self.pad = (0, 0)
-        self.crop = (0, 0)
-        if odd_size and sub:
-            if odd == "crop":
-                self.crop = (width % 2, height % 2)
-            else:
-                self.pad = (width % 2, height % 2)
-        self.out_size = (width + self.pad[0] - self.crop[0], height + self.pad[1] - self.crop[1])
-        self._deep = deep
-        if min(self.out_size) < 2:
-            raise InputError(f"a {width}×{height} frame is too small to encode")
-
-        try:
-            p.parent.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise ImageWriteError(f"{p}: cannot create folder {p.parent} ({exc.strerror or exc})") from None
-        self._overwrite = overwrite
-        self._started = False
-        self._audio: list[Any] = []
-        self._tmp = p.parent / f".{p.name}.{secrets.token_hex(4)}.tmp"
-        options = {"movflags": "+faststart"} if fmt in ("mp4", "mov") else {}
-        try:
-            self._c = av.open(str(self._tmp), "w", format=fmt, options=options)
-        except (av.FFmpegError, OSError) as exc:
-            raise ImageWriteError(f"{p}: cannot write ({_first_line(exc)})") from None
-        try:
-            self._setup(av, time_base, rate, display_matrix, rotation, audio_from)
-        except BaseException:
-            self.abort()
-            raise
-        self.frames = 0
-
-    def _setup(self, av: Any, time_base: Fraction, rate: Fraction | None, display_matrix: Any, rotation: int,
-               audio_from: list[Any]) -> None:
-        p = self.path
-        try:
-            s = self._c.add_stream(self.codec, rate=rate) if rate else self._c.add_stream(self.codec)
-        except (av.FFmpegError, ValueError) as exc:
-            raise ImageWriteError(f"{p}: cannot store {self.codec} in this container ({_first_line(exc)})") from None
-        s.width, s.height = self.out_size
-        s.pix_fmt = self.pix_fmt
-        s.time_base = time_base
-        cc = s.codec_context
-        cc.time_base = time_base
-        col = self.colour
-        if not self.rgb:
-            cc.colorspace, cc.color_range = col.matrix, _RANGE_LIMITED
-        cc.color_primaries, cc.color_trc = col.primaries, col.trc
-        opts: dict[str, str] = {}
-        if self.crf is not None and self.codec in DEFAULT_CRF:
-            opts["crf"] = str(int(self.crf))
-            if self.codec == "libvpx-vp9":
-                opts.update({"b:v": "0", "row-mt": "1", "deadline": "good", "cpu-used": "4"})
-        if self.codec in ("libx264", "libx265"):
-            opts["preset"] = "medium"
-        s.options = opts
-        if display_matrix is not None:
-            s.set_display_matrix(list(display_matrix))
-        elif rotation:
-            s.set_display_rotation(rotation)
-        self._video = s
-        for a in audio_from:
-            if a.codec_context.name not in self._c.supported_codecs:
-                raise ImageWriteError(f"{p}: {a.codec_context.name} audio cannot be stored in "
-                                      f"{p.suffix or 'this container'} without re-encoding; use .mkv")
-            self._audio.append(self._c.add_stream_from_template(a))
-
-    def write(self, image: np.ndarray, pts: int) -> None:
-        """Encode one ``H×W×3`` RGB frame (uint8, or uint16 when ``bit_depth`` was 16) with timestamp ``pts``
-        (in ``time_base`` units; strictly increasing)."""
-        av = require_av()
-        from av.video.reformatter import ColorRange
-
-        a = np.asarray(image)
-        if a.shape != (self.size[1], self.size[0], 3):
-            raise InputError(f"frame is {a.shape}, the writer expects {self.size[1]}×{self.size[0]}×3")
-        if self.pad != (0, 0):
-            a = np.pad(a, ((0, self.pad[1]), (0, self.pad[0]), (0, 0)), mode="edge")
-        if self.crop != (0, 0):
-            a = a[:a.shape[0] - self.crop[1], :a.shape[1] - self.crop[0]]
-        if self._deep:
-            a = a.astype(np.uint16) if a.dtype != np.uint16 else a
-            fr = av.VideoFrame.from_ndarray(np.ascontiguousarray(a), format="rgb48le")
-        else:
-            a = a if a.dtype == np.uint8 else (a.astype(np.float32) / 257.0 + 0.5).astype(np.uint8)
-            fr = av.VideoFrame.from_ndarray(np.ascontiguousarray(a), format="rgb24")
-        col = self.colour
-        if self.rgb:
-            fr = fr.reformat(format=self.pix_fmt)
-        else:
-            from av.video.reformatter import Interpolation
-
-            fr = fr.reformat(format=self.pix_fmt, dst_colorspace=_MATRIX[col.matrix],
-                             src_color_range=ColorRange.JPEG, dst_color_range=ColorRange.MPEG,
-                             interpolation=Interpolation.BICUBIC | Interpolation.ACCURATE_RND)
-        fr.pts = int(pts)
-        fr.time_base = self._video.codec_context.time_base
-        try:
-            for packet in self._video.encode(fr):
-                self._mux(packet)
-        except av.FFmpegError as exc:
-            raise self._error("encoding failed", exc) from None
-        self.frames += 1
-
-    def _mux(self, packet: Any) -> None:
-        self._c.mux(packet)  # the first one writes the header: where a container refuses a stream's codec
-        self._started = True
-
-    def _codecs(self) -> str:
-        return ", ".join([self.codec] + [a.codec_context.name for a in self._audio])
-
-    def _error(self, what: str, exc: BaseException) -> ImageWriteError:
-        msg = _first_line(exc).replace(f"'{self._tmp}' ", "").replace(str(self._tmp), self.path.name)
-        codecs = self._codecs()
-        hint = "; .mkv holds any codec" if (self._audio or not self._started) and self.path.suffix.lower() != ".mkv" \
-            else ""
-        if not self._started:
-            return ImageWriteError(f"{self.path}: cannot start a {self.path.suffix} file with {codecs} ({msg}){hint}")
-        return ImageWriteError(f"{self.path}: {what} ({msg}){hint}")
-
-    def copy_packet(self, index: int, packet: Any) -> None:
-        """Mux a packet of the ``index``-th copied audio stream unchanged (its timestamps rescaled only)."""
-        av = require_av()
-        packet.stream = self._audio[index]
-        try:
-            self._mux(packet)
-        except av.FFmpegError as exc:
-            raise self._error("cannot copy the audio", exc) from None
-
-    def close(self) -> Path:
-        """Flush the encoder, finish the container and move it to its final name; returns the path."""
-        av = require_av()
-        try:
-            for packet in self._video.encode(None):
-                self._mux(packet)
-        except av.FFmpegError as exc:
-            self.abort()
-            raise self._error("encoding failed", exc) from None
-        except BaseException:
-            self.abort()
-            raise
-        try:
-            self._c.close()
-        except av.FFmpegError as exc:
-            self.abort()
-            raise self._error(f"cannot finish the {self.path.suffix} file with {self._codecs()}", exc) from None
-        except BaseException:
-            self.abort()
-            raise
-        try:
-            with open(self._tmp, "rb+") as fh:
-                os.fsync(fh.fileno())
-            if self._overwrite:
-                os.replace(self._tmp, self.path)
-            else:
-                try:
-                    os.link(self._tmp, self.path)
-                except FileExistsError:
-                    raise ImageWriteError(f"{self.path}: already exists (use overwrite to replace it)") from None
-                except OSError:
-                    if os.path.lexists(self.path):
-                        raise ImageWriteError(f"{self.path}: already exists (use overwrite to replace it)") from None
-                    os.replace(self._tmp, self.path)
-                with suppress(FileNotFoundError):
-                    os.unlink(self._tmp)
-        except BaseException:
-            with suppress(OSError):
-                os.unlink(self._tmp)
-            raise
-        return self.path
-
-    def abort(self) -> None:
-        """Give up: close what is open and remove the temporary file (the final name is never touched)."""
-        with suppress(Exception):
-            self._c.close()
-        with suppress(OSError):
-            os.unlink(self._tmp)
-
-    def __enter__(self) -> VideoWriter:
-        return self
-
-    def __exit__(self, exc_type: Any, *rest: object) -> None:
-        if exc_type is None:
-            self.close()
-        else:
-            self.abort()
-
-
-def available_encoders() -> list[str]:
-    """The video encoders of the installed FFmpeg that this module knows settings for, in order of preference."""
-    av = require_av()
-    known = ["libx264", "libx265", "libvpx-vp9", "libsvtav1", "libaom-av1", "mpeg4", "ffv1"]
-    return [c for c in known if c in av.codecs_available]
-
-
-def _first_line(exc: BaseException) -> str:
+def first_line(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()
     return " ".join(text[-1].split()) if text else type(exc).__name__

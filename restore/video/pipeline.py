@@ -20,7 +20,8 @@ from typing import Any
 import numpy as np
 
 from restore.errors import InputError
-from restore.video.container import INPAINT_CRF_OFFSET, Frame, VideoInfo, VideoReader, VideoWriter, require_av
+from restore.video.container import INPAINT_CRF_OFFSET, Frame, VideoInfo, VideoReader, require_av
+from restore.video.writer import VideoWriter
 from restore.video.temporal import TemporalFiller, TemporalStats
 
 Progress = Callable[[int, "int | None"], None]
