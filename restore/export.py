@@ -69,7 +69,7 @@ def onnx_bytes(net: Any) -> bytes:
         import onnx
     except ImportError as exc:  # torch's exporter needs the onnx package
         raise ModelError(f"ONNX export needs the onnx package ({exc}); pip install 'restore[onnx]'") from None
-    proto = onnx.load_from_string(buf.getvalue())
+    proto = fold_constants(onnx.load_from_string(buf.getvalue()))
     meta = {"task": "sr", "scale": str(net.scale), "receptive_radius": str(net.receptive_radius),
             "name": net.name, "input": "image (N, 3, H, W) float32 RGB in [0, 1]",
             "output": "output (N, 3, H*scale, W*scale) float32 in [0, 1]",
@@ -80,6 +80,47 @@ def onnx_bytes(net: Any) -> bytes:
     proto.producer_name = "restore"
     proto.doc_string = f"{net.name}: {info.get('description', '')}"
     return proto.SerializeToString()
+
+
+def fold_constants(proto: Any) -> Any:
+    """``proto`` with every value that depends on constants only computed once and stored as an initializer.
+
+    The TorchScript exporter writes the replicate padding's pad widths as a small shape-computing subgraph
+    (ConstantOfShape, Concat, Reshape, Slice, Transpose, Cast) although they are constants; runtimes that plan
+    a graph from static shapes, as OpenCV's DNN module does, refuse it. Folded, the graph is convolutions,
+    element-wise operators, one Pad with constant widths and one DepthToSpace.
+    """
+    import onnx
+    from onnx import numpy_helper
+    from onnx.reference import ReferenceEvaluator
+
+    g = proto.graph
+    const = {i.name for i in g.initializer}
+    foldable = []
+    for node in g.node:
+        if all(not i or i in const for i in node.input):
+            foldable.append(node)
+            const.update(node.output)
+    folded_out = {o for n in foldable for o in n.output}
+    needed = sorted({i for n in g.node if n not in foldable for i in n.input if i in folded_out}
+                    | {o.name for o in g.output if o.name in folded_out})
+    computed = [n for n in foldable if n.op_type != "Constant"]
+    if not computed or not needed:
+        return proto
+    sub = onnx.helper.make_model(
+        onnx.helper.make_graph(foldable, "constants", [], [onnx.helper.make_tensor_value_info(n, 0, None)
+                                                           for n in needed], initializer=list(g.initializer)),
+        opset_imports=proto.opset_import)
+    values = ReferenceEvaluator(sub).run(None, {})
+    keep = [n for n in g.node if n not in foldable]
+    del g.node[:]
+    g.node.extend(keep)
+    g.initializer.extend(numpy_helper.from_array(v, name) for name, v in zip(needed, values))
+    used = {i for n in g.node for i in n.input} | {o.name for o in g.output}
+    live = [i for i in g.initializer if i.name in used]
+    del g.initializer[:]
+    g.initializer.extend(live)
+    return proto
 
 
 #: scikit-image's bundled photographs (read offline, deterministic, never a benchmark set): what the int8

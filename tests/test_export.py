@@ -44,6 +44,31 @@ def test_onnx_matches_pytorch_at_several_sizes(tmp_path) -> None:
         assert np.abs(y - ref).max() < 1e-4
 
 
+def test_onnx_graph_has_no_shape_computations(tmp_path) -> None:
+    """The exported graph is convolutions, element-wise operators, one Pad with constant widths and one
+    DepthToSpace: no shape-computing subgraph that a static-shape runtime (OpenCV's DNN) refuses."""
+    onnx = pytest.importorskip("onnx")
+    proto = onnx.load(str(export_onnx(_tiny(tmp_path), tmp_path / "tiny.onnx")))
+    ops = {n.op_type for n in proto.graph.node}
+    assert ops <= {"Conv", "Add", "Mul", "Relu", "Pad", "DepthToSpace", "Clip", "Cast"}, ops
+    (pad,) = [n for n in proto.graph.node if n.op_type == "Pad"]
+    assert pad.input[1] in {i.name for i in proto.graph.initializer}
+
+
+def test_onnx_runs_in_opencv_dnn_as_in_pytorch(tmp_path) -> None:
+    pytest.importorskip("onnx")
+    import cv2
+
+    src = _tiny(tmp_path, scale=2)
+    dnn = cv2.dnn.readNetFromONNX(str(export_onnx(src, tmp_path / "tiny.onnx")))
+    x = np.random.default_rng(1).random((1, 3, 23, 31), dtype=np.float32)
+    dnn.setInput(x)
+    y = dnn.forward()
+    with torch.inference_mode():
+        ref = load_model(src, device="cpu")(torch.from_numpy(x)).clamp(0, 1).numpy()
+    assert y.shape == ref.shape and np.abs(y - ref).max() < 1e-4
+
+
 def test_onnx_metadata_carries_the_contract_and_provenance(tmp_path) -> None:
     meta = onnx_metadata(export_onnx(_tiny(tmp_path, scale=2), tmp_path / "m.onnx"))
     assert meta["task"] == "sr" and meta["scale"] == "2" and meta["name"] == "tiny"

@@ -66,6 +66,8 @@ app = typer.Typer(
     epilog=EXIT_CODES_HELP,
     no_args_is_help=True,
     add_completion=False,
+    # help text is plain text: with markup on, "pip install 'restore[onnx]'" lost its "[onnx]"
+    rich_markup_mode=None,
     pretty_exceptions_enable=False,  # our errors are one line; anything else is a bug and should show as one
     context_settings={"help_option_names": ["-h", "--help"]},
 )
