@@ -9,10 +9,11 @@ from torch import nn
 
 from restore.models.blocks import PADDING_MODES
 from restore.models.sr import SRNet
+from restore.models.sr_rep import SRNetRep
 from restore.models.unet import UNet, migrate_config as _migrate_unet
 from restore.models.upsamplers import UPSAMPLERS, make_upsampler, supported_factors
 
-ARCHITECTURES: dict[str, type[nn.Module]] = {"srnet": SRNet, "unet": UNet}
+ARCHITECTURES: dict[str, type[nn.Module]] = {"srnet": SRNet, "srnet-rep": SRNetRep, "unet": UNet}
 #: config migrations of older weight files, per architecture (applied once, at load time)
 _MIGRATIONS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {"unet": _migrate_unet}
 
