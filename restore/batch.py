@@ -115,6 +115,7 @@ class UpscaleJob:
     denoise: float | None = None
     quality: int = 95
     max_pixels: int | None = None
+    ensemble: bool = False
 
     def read(self, src: Path) -> Any:
         from restore.io import DEFAULT_MAX_PIXELS, read_image_with_meta
@@ -129,7 +130,7 @@ class UpscaleJob:
         image, meta = data
         return restore.upscale(image, self.scale, method=self.method, model=model, device=self.device,
                                tile=self.tile, precision=self.precision, backend=self.backend,
-                               denoise=self.denoise), meta
+                               denoise=self.denoise, ensemble=self.ensemble), meta
 
     def write(self, src: Path, dst: Path, result: Any, redo: bool) -> None:
         from restore.io import write_image

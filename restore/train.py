@@ -409,7 +409,7 @@ def train_sr(cfg: SRTrainConfig, *, resume: bool = False, progress: Callable[[di
         arch["n_blocks"] = 6
     # channels-last: oneDNN's convolutions skip a layout reorder per layer (~15 % of a CPU step)
     net = MultiScaleSR(cfg.scales, arch_name, **arch).to(device, memory_format=torch.channels_last)
-    for buf in net.buffers():  # a channels-last (N, 1, k, k) buffer has overlapping strides, which DDP's broadcast refuses
+    for buf in net.buffers():  # a channels-last (N, 1, k, k) buffer has overlapping strides: DDP's broadcast refuses
         buf.data = buf.data.clone(memory_format=torch.contiguous_format)
     for s, path in init_files.items():  # the bodies are shared: every file carries the same one
         sub = net.nets[str(s)]

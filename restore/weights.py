@@ -263,7 +263,8 @@ def read_info(name_or_path: str | Path) -> dict[str, Any]:
 def load_model(name_or_path, *, device: str = "auto"):
     """A :class:`~restore.models.descriptor.ModelDescriptor` of a network rebuilt from a weights file (a
     shipped name or a path), eval mode, on ``device``; the file's metadata is its ``metadata`` and the sha256 of
-    its network and tensors its ``digest`` (:func:`weights_digest`). An ``nn.Module`` or a descriptor is described and moved instead.
+    its network and tensors its ``digest`` (:func:`weights_digest`). An ``nn.Module`` or a descriptor is
+    described and moved instead.
 
     A weights file is untrusted input: its header is validated, and its config bounded by the tensors the file
     holds, before anything is built; the network is then built on the meta device within a budget set by the

@@ -162,7 +162,8 @@ def test_a_users_own_file_named_like_an_output_is_an_input(tmp_path, runner) -> 
     assert r.exit_code == 0 and sorted(p.name for p in (tmp_path / "o").glob("*.png")) == ["a.png", "a_x4.png"]
     # the tool's own output beside its source (recorded in that folder's manifest) is not an input
     write_image(d / "b.png", make_image((8, 8, 3)))
-    assert _ok(runner.invoke(app, ["upscale", str(d / "b.png"), "-o", str(d), "-s", "2", "-m", "nearest"])).exit_code == 0
+    r = _ok(runner.invoke(app, ["upscale", str(d / "b.png"), "-o", str(d), "-s", "2", "-m", "nearest"]))
+    assert r.exit_code == 0
     assert (d / "b_x2.png").exists()
     r = _ok(runner.invoke(app, ["upscale", str(d), "-o", str(tmp_path / "o2"), "-s", "2", "-m", "nearest"]))
     assert sorted(p.name for p in (tmp_path / "o2").glob("*.png")) == ["a.png", "a_x4.png", "b.png"]

@@ -16,6 +16,7 @@ from restore.cli.common import (
     _apply_threads, _check_scale, _describe, _engine_options, _error_exit, _file_error, _handle_errors, _load_model,
     _method_names, _per_file_errors, _quiet_opencv, _resolve_scale, _split_method, app,
 )
+from restore.cli.video_cmds import VideoPlan, inpaint_videos, is_video, run_videos, split_videos
 from restore.cli.inputs import (
     INPAINT_SUFFIX, MIN_FAST_TILE, _out_is_file, collect_images, entry_problem, plan_outputs,
 )
@@ -46,18 +47,24 @@ def upscale(
     gpus_per_worker: GpusPerWorkerOpt = 0.0,
     batch_size: BatchSizeOpt = 4,
     ray_timeout: RayTimeoutOpt = DEFAULT_RAY_TIMEOUT,
+    ensemble: Annotated[bool, typer.Option("--ensemble", help="Average the CNN over the 8 flips and rotations of each input (self-ensemble: about 4-8x the time for a small gain).")] = False,
+    codec: Annotated[Optional[str], typer.Option("--codec", help="Video inputs: the encoder (default libx264 in MP4/MOV/MKV, libvpx-vp9 in WebM; needs the video extra: pip install 'restore[video]').", show_default=False)] = None,
+    crf: Annotated[Optional[int], typer.Option("--crf", min=0, max=63, help="Video inputs: the encoder's quality (lower = better; default 18 for upscale, 14 for inpaint with libx264).", show_default=False)] = None,
 ) -> None:
-    """Upscale images by 2, 3 or 4 (files or folders; resumable batch).
+    """Upscale images (and video clips) by 2, 3 or 4 (files or folders; resumable batch).
 
     With --method auto, JPEG and lossy WebP inputs (judged by content) get the real-photo model sr-real-x<scale>,
     which does not sharpen compression blocks; other inputs get the clean model sr-x<scale>. --denoise,
-    --method or --model override that choice. A losslessly stored input written as WebP is lossless WebP."""
+    --method or --model override that choice. A losslessly stored input written as WebP is lossless WebP.
+
+    Video clips (MP4, MOV, MKV, WebM, AVI) are compressed, so they get the real-photo model too; each clip keeps
+    its frame timestamps, audio (copied), rotation and colour tags, in its own container format."""
     _apply_threads(threads)
     code = run_upscale(paths, output, scale=scale, method=method, model=model, device=device, tile=tile,
                        recursive=recursive, overwrite=overwrite, fmt=fmt.value, suffix=suffix, quality=quality,
                        max_pixels=max_pixels, denoise=denoise, precision=precision.value, backend=backend.value,
                        opts=_engine_options(engine, ray_address, workers, gpus_per_worker, batch_size,
-                                           ray_timeout))
+                                           ray_timeout), ensemble=ensemble, codec=codec, crf=crf)
     raise typer.Exit(code)
 
 
@@ -80,6 +87,9 @@ def run_upscale(
     precision: str = "auto",
     backend: str = "auto",
     opts: EngineOptions | None = None,
+    ensemble: bool = False,
+    codec: str | None = None,
+    crf: int | None = None,
 ) -> int:
     """The ``upscale`` command; returns the exit code."""
     opts = opts or EngineOptions()
@@ -101,8 +111,9 @@ def run_upscale(
         images, others = collect_images(paths, recursive=recursive, exclude=output, problems=problems)
     except InputError as exc:
         raise _error_exit(str(exc), EXIT_USAGE) from None
+    videos, others = split_videos(others, paths)
     rep.not_images = len(others)
-    if not images and not problems:
+    if not images and not videos and not problems:
         raise _error_exit(f"no image found in {', '.join(map(str, paths))}", EXIT_USAGE)
     _report_problems(problems, rep)
 
@@ -141,6 +152,8 @@ def run_upscale(
             request["weights_sha256"] = weights
         if denoise is not None:
             request["denoise"] = denoise
+        if ensemble:
+            request["ensemble"] = True
         redo = overwrite or _made_differently(job.dst, request, manifest, rep)
         if job.dst.exists() and not redo:
             rep.skipped += 1
@@ -149,9 +162,29 @@ def run_upscale(
         todo.append(_Task(job.src, job.dst, request, redo, net if net is not None else model,
                           ref=real if job.src in lossy else model))
     work = UpscaleJob(scale, method=method, device=device, tile=tile, precision=precision, backend=backend,
-                      denoise=denoise, quality=quality, max_pixels=max_pixels)
+                      denoise=denoise, quality=quality, max_pixels=max_pixels, ensemble=ensemble)
     for _done in _run_batch(todo, work, opts, manifest, rep):
         pass
+    if videos:
+        # a clip is compressed: the rule of lossy images picks its model
+        lossy_name = api.model_for_lossy(scale, method=method, model=model, denoise=denoise)
+        net = blend if blend is not None else (
+            _load_model("upscale", method, lossy_name, device, scale) if lossy_name else loaded)
+        request = {"scale": scale, "model": _model_label(net, method, model), "codec": codec, "crf": crf,
+                   "weights_sha256": getattr(net, "digest", "")}
+        options = dict(scale=scale, method=method, model=net if net is not None else model, device=device,
+                       tile=tile, precision=precision, backend=backend, codec=codec, crf=crf, ensemble=ensemble)
+        one = len(paths) == 1 and len(videos) == 1 and not images and is_video(output) and not output.is_dir()
+        vsuffix = suffix if suffix is not None else ""
+
+        def dst_of(src: Path, rel: Path) -> Path:
+            if one:
+                return output
+            sfx = vsuffix or (f"_x{scale}" if (output / rel.parent).resolve() == src.parent.resolve() else "")
+            return output / rel.parent / f"{rel.stem}{sfx}{rel.suffix}"
+
+        run_videos(videos, dst_of, VideoPlan("upscale", request, options), overwrite=overwrite,
+                   redo_of=lambda d, r: _made_differently(d, r, manifest, rep), manifest=manifest, rep=rep)
     rep.summary("upscaled")
     return rep.exit_code
 
@@ -399,13 +432,15 @@ def inpaint(
     gpus_per_worker: GpusPerWorkerOpt = 0.0,
     batch_size: BatchSizeOpt = 4,
     ray_timeout: RayTimeoutOpt = DEFAULT_RAY_TIMEOUT,
+    codec: Annotated[Optional[str], typer.Option("--codec", help="Video inputs: the encoder (default libx264 in MP4/MOV/MKV, libvpx-vp9 in WebM; needs the video extra: pip install 'restore[video]').", show_default=False)] = None,
+    crf: Annotated[Optional[int], typer.Option("--crf", min=0, max=63, help="Video inputs: the encoder's quality (lower = better; default 18 for upscale, 14 for inpaint with libx264).", show_default=False)] = None,
 ) -> None:
     _apply_threads(threads)
     code = run_inpaint(path, mask=mask, output=output, method=method, model=model, device=device,
                        dilate_px=dilate_px, resize_mask=resize_mask, overwrite=overwrite, quality=quality,
                        max_pixels=max_pixels, fmt=fmt.value, suffix=suffix, precision=precision.value,
                        opts=_engine_options(engine, ray_address, workers, gpus_per_worker, batch_size,
-                                           ray_timeout))
+                                           ray_timeout), codec=codec, crf=crf)
     raise typer.Exit(code)
 
 
@@ -444,6 +479,8 @@ def run_inpaint(
     suffix: str | None = None,
     precision: str = "auto",
     opts: EngineOptions | None = None,
+    codec: str | None = None,
+    crf: int | None = None,
 ) -> int:
     """The ``inpaint`` command; returns the exit code."""
     opts = opts or EngineOptions()
@@ -459,13 +496,15 @@ def run_inpaint(
     if why is not None:  # a FIFO would block every read
         raise _error_exit(f"{mask}: {why}", EXIT_USAGE)
     problems: list[tuple[Path, str]] = []
+    videos: list[tuple[Path, Path]] = []
 
     if path.is_dir():
         if output is None:
             raise _error_exit("a folder input needs -o OUTDIR", EXIT_USAGE)
         images, others = collect_inpaint_images(path, mask, exclude=output, problems=problems)
+        videos, others = split_videos(others, [path])
         rep.not_images = len(others)
-        if not images and not problems:
+        if not images and not videos and not problems:
             raise _error_exit(f"no image found in {path}", EXIT_USAGE)
         if suffix is None:
             # writing into the input folder: a suffix keeps the inputs (and lets a re-run resume)
@@ -473,6 +512,12 @@ def run_inpaint(
         # rel carries each output's extension (a lossy input's is .png); plan_outputs keeps it
         plan = plan_outputs([(f, Path(f.stem + _inpaint_ext(f, ext))) for f in images], output, suffix=suffix,
                             ext=ext)
+    elif path.is_file() and is_video(path):
+        if mask is None:
+            raise _error_exit(f"{path}: a video needs --mask FILE (white = hole), the same mask for every frame",
+                              EXIT_USAGE)
+        videos = [(path, Path(path.name))]
+        plan = plan_outputs([], path.parent)
     elif path.is_file():
         if not is_image_path(path):
             raise _error_exit(f"{path}: not an image file (extension {path.suffix or 'missing'})", EXIT_USAGE)
@@ -525,5 +570,11 @@ def run_inpaint(
     for t in _run_batch(todo, work, opts, manifest, rep, on_read=note):
         if len(plan.jobs) == 1 and t.note:
             rep.info(f"{t.note}; wrote {t.dst}")
+    if videos:
+        inpaint_videos(videos, path, mask, output, suffix, overwrite, manifest, rep, common,
+                       dict(method=method, model=loaded if loaded is not None else model, device=device,
+                            precision=precision, dilate=dilate_px, resize_mask=resize_mask, codec=codec, crf=crf),
+                       redo_of=lambda d, r: _made_differently(d, r, manifest, rep))
     rep.summary("inpainted")
     return rep.exit_code
+

@@ -212,7 +212,7 @@ def upscale_video(src: str | os.PathLike[str], dst: str | os.PathLike[str], scal
                   method: str = "auto", model: Any = None, device: str = "auto", tile: int | None = None,
                   denoise: float | None = None, precision: str = "auto", backend: str = "auto",
                   codec: str | None = None, crf: int | None = None, odd: str = "pad", overwrite: bool = False,
-                  progress: Progress | None = None, depth: int = 4) -> VideoReport:
+                  progress: Progress | None = None, depth: int = 4, ensemble: bool = False) -> VideoReport:
     """Upscale every frame of a video by 2, 3 or 4 with :func:`restore.upscale`, keeping its timing, audio,
     rotation and colours.
 
@@ -220,8 +220,8 @@ def upscale_video(src: str | os.PathLike[str], dst: str | os.PathLike[str], scal
         src: the input video (anything FFmpeg demuxes: MP4, MOV, MKV, WebM, AVI, ...).
         dst: the output; its extension picks the container (``.mp4 .m4v .mov .mkv .webm .avi``).
         scale: 2, 3 or 4.
-        method, model, device, tile, denoise, precision, backend: as :func:`restore.upscale`; the model is
-            loaded once for the whole video.
+        method, model, device, tile, denoise, precision, backend, ensemble: as :func:`restore.upscale`; the
+            model is loaded once for the whole video.
         codec: an FFmpeg video encoder (None: libx264, or libvpx-vp9 for ``.webm``).
         crf: the encoder's constant rate factor (None: 18 for libx264; lower = larger and closer).
         odd: what to do with an odd width or height for a 4:2:0 encoder: ``"pad"`` (one replicated edge
@@ -255,7 +255,8 @@ def upscale_video(src: str | os.PathLike[str], dst: str | os.PathLike[str], scal
 
     def make(info: VideoInfo) -> Any:
         return _per_frame(lambda im: restore.upscale(im, scale, method=method, model=model, device=device,
-                                                     tile=tile, precision=precision, backend=backend))
+                                                     tile=tile, precision=precision, backend=backend,
+                                                     ensemble=ensemble))
 
     return _run(src, dst, make, out_size=lambda i: (i.width * scale, i.height * scale), codec=codec, crf=crf,
                 odd=odd, overwrite=overwrite, progress=progress, depth=depth)
