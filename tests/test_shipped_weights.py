@@ -32,3 +32,31 @@ def test_every_shipped_file_records_its_training(path: Path) -> None:
     tr = json.loads(header["__metadata__"]["restore"])["training"]
     assert tr["command"].startswith("restore train ") and tr["iterations"] > 0
     assert all(d.startswith("DATA/") for d in tr["data"])
+
+
+def test_saved_files_name_their_tensors_and_keep_the_name_through_metadata_edits(tmp_path) -> None:
+    from restore.models import SRNet
+    from restore.weights import save_model, update_metadata
+
+    p = save_model(SRNet(base_ch=4, n_blocks=1, scale=2), tmp_path / "t.safetensors",
+                   {"name": "t", "task": "sr", "arch": "srnet", "scale": 2,
+                    "config": {"base_ch": 4, "n_blocks": 1, "scale": 2}})
+    header, data = _header_and_data(p)
+    first = json.loads(header["__metadata__"]["restore"])["tensors_sha256"]
+    assert first == hashlib.sha256(data).hexdigest()
+    update_metadata(p, scores={"x": 1.0})
+    header, data = _header_and_data(p)
+    assert json.loads(header["__metadata__"]["restore"])["tensors_sha256"] == first == hashlib.sha256(data).hexdigest()
+
+
+@pytest.mark.parametrize("header", [b"[1, 2]", b'{"__metadata__": [1]}', b'{"__metadata__": {"restore": 5}}',
+                                    b"[" * 100_000 + b"]" * 100_000, b'{"__metadata__": {"restore": "[1]"}}',
+                                    b"\xff\xfe"])
+def test_metadata_of_a_malformed_header_is_one_model_error(tmp_path, header) -> None:
+    from restore.catalogue import read_metadata
+    from restore.errors import ModelError
+
+    p = tmp_path / "bad.safetensors"
+    p.write_bytes(struct.pack("<Q", len(header)) + header)
+    with pytest.raises(ModelError):
+        read_metadata(p)
