@@ -27,6 +27,7 @@ def serve(
     max_upload_mb: Annotated[float, typer.Option("--max-upload-mb", min=0.001, help="Largest upload, refused (413) while it is being read.")] = 50.0,
     max_pixels: MaxPixelsOpt = None,
     queue: Annotated[int, typer.Option("--queue", min=1, help="Requests admitted at once (one computes; the others wait); more get 503.")] = 4,
+    max_request_mb: Annotated[float, typer.Option("--max-request-mb", min=1, max=1e9, help="Memory one request may need (MiB), estimated from the image header and the scale before decoding; more is refused (413).")] = 4096.0,
 ) -> None:
     """Serve a web page to paint masks, inpaint, upscale, compare and download (and its HTTP API)."""
     try:
@@ -49,6 +50,7 @@ def serve(
     loopback = host in LOOPBACK_HOSTS
     cfg = ServeConfig(device=device, precision=precision.value, max_upload=int(max_upload_mb * 2**20),
                       max_pixels=max_pixels or DEFAULT_MAX_PIXELS, max_queue=queue,
+                      max_request_memory=int(max_request_mb * 2**20),
                       allowed_hosts=LOOPBACK_HOSTS if loopback else ())
     try:  # bound here, so that the URL printed is the one listening (--port 0 gets a free port)
         family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
