@@ -1,4 +1,5 @@
-"""Training data: image folders, paired SR crops with the MATLAB bicubic degradation, hole-mask generators."""
+"""Training data: image folders, paired SR crops with the MATLAB bicubic degradation
+(:func:`restore.degradations.degrade`), hole-mask generators. Images are read by :func:`restore.io.read_rgb_u8`."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -7,21 +8,26 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from restore.classical import imresize
+from restore.degradations import degrade
 from restore.errors import InputError
-
-IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"}
 
 
 def list_images(folders: Sequence[str | Path]) -> list[Path]:
-    """Image files of one or more folders (recursively), sorted so runs are deterministic."""
+    """Image files (extensions of :data:`restore.io.IMAGE_EXTENSIONS`) of one or more folders, recursively, and
+    files named directly, sorted so runs are deterministic.
+
+    Raises:
+        InputError: a path that does not exist, or no image at all.
+    """
+    from restore.io import IMAGE_EXTENSIONS
+
     files: list[Path] = []
     for f in folders:
         p = Path(f)
         if p.is_file():
             files.append(p)
         elif p.is_dir():
-            files.extend(q for q in p.rglob("*") if q.suffix.lower() in IMAGE_SUFFIXES)
+            files.extend(q for q in p.rglob("*") if q.suffix.lower() in IMAGE_EXTENSIONS)
         else:
             raise InputError(f"training data not found: {p}")
     if not files:
@@ -29,25 +35,9 @@ def list_images(folders: Sequence[str | Path]) -> list[Path]:
     return sorted(files)
 
 
-def load_rgb(path: Path) -> np.ndarray:
-    """uint8 RGB ``H×W×3`` (gray replicated, alpha dropped)."""
-    import cv2
-
-    arr = cv2.imdecode(np.fromfile(str(path), dtype=np.uint8), cv2.IMREAD_COLOR)
-    if arr is None:
-        raise InputError(f"cannot decode {path}")
-    return cv2.cvtColor(arr, cv2.COLOR_BGR2RGB)
-
-
 def mod_crop(img: np.ndarray, s: int) -> np.ndarray:
     h, w = img.shape[:2]
     return img[: h - h % s, : w - w % s]
-
-
-def degrade(hr_u8: np.ndarray, scale: int) -> np.ndarray:
-    """The published SR degradation: MATLAB bicubic downscale of uint8 HR, rounded back to uint8."""
-    lr = imresize(hr_u8.astype(np.float32), 1.0 / scale)
-    return np.clip(np.round(lr), 0, 255).astype(np.uint8)
 
 
 def augment(arrays: list[np.ndarray], rng: np.random.Generator) -> list[np.ndarray]:
@@ -73,8 +63,10 @@ class SRPairs:
     def build(cls, paths: Sequence[Path], scales: Sequence[int]) -> "SRPairs":
         hr: dict[int, list[np.ndarray]] = {s: [] for s in scales}
         lr: dict[int, list[np.ndarray]] = {s: [] for s in scales}
+        from restore.io import read_rgb_u8
+
         for p in paths:
-            img = load_rgb(p)
+            img = read_rgb_u8(p)
             for s in scales:
                 h = mod_crop(img, s)
                 hr[s].append(h)

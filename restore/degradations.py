@@ -21,19 +21,28 @@ and a share ``clean_prob`` of samples gets the published MATLAB-bicubic downscal
 not forget clean inputs. Every draw comes from the ``numpy.random.Generator`` passed in, so a seed gives the
 same LR, bit for bit. The settings are stored in the trained weights' metadata (:meth:`RealDegradation.to_dict`).
 
-Evaluation (:func:`parse_test_degradation`, :func:`make_lr`): named, reproducible degradations applied around
-the published bicubic downscale — ``clean``, ``jpeg:Q``, ``noise:SIGMA``, ``blur:SIGMA`` — and
-:func:`blockiness`, which measures JPEG block edges in an upscaled output.
+The published SR degradation itself, :func:`degrade` (MATLAB-compatible bicubic downscale of uint8, rounded back
+to uint8), is the clean share above, the LR of the paired training data and of evaluation, and the input of
+the int8 calibration.
+
+Evaluation (:data:`TEST_DEGRADATIONS`, :func:`parse_test_degradation`, :func:`make_lr`): named, reproducible
+degradations applied around the published bicubic downscale — ``clean``, ``jpeg:Q``, ``noise:SIGMA``,
+``blur:SIGMA``, one table entry each — and :func:`blockiness`, which measures JPEG block edges in an upscaled
+output.
+
+NumPy and OpenCV are imported by the functions that use them, so the table and :func:`degradation_help` are
+read without them (the command line's help imports neither).
 """
 from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass, fields
-from typing import Any
-
-import numpy as np
+from typing import TYPE_CHECKING, Any, Callable
 
 from restore.errors import InputError
+
+if TYPE_CHECKING:
+    import numpy as np
 
 KERNELS = ("area", "bilinear", "bicubic", "matlab")
 
@@ -113,11 +122,28 @@ def parse_settings(text: str) -> dict[str, Any]:
     return out
 
 
+def degrade(hr_u8: np.ndarray, scale: int) -> np.ndarray:
+    """The published SR degradation: MATLAB-compatible bicubic downscale (antialiased) of uint8 HR by ``scale``,
+    rounded back to uint8.
+
+    Shape: ``H×W×3`` uint8 → ``ceil(H/scale)×ceil(W/scale)×3`` uint8 (crop HR to a multiple of ``scale`` first,
+    :func:`restore.data.mod_crop`, for an LR aligned with it).
+    """
+    import numpy as np
+
+    from restore.classical import imresize
+
+    lr = imresize(hr_u8.astype(np.float32), 1.0 / scale)
+    return np.clip(np.round(lr), 0, 255).astype(np.uint8)
+
+
 # --- the steps (float32 H×W×3 in [0, 255] in, same out, unless said) ---------------------------------------
 
 def gaussian_kernel(sigma_x: float, sigma_y: float | None = None, angle: float = 0.0) -> np.ndarray:
     """A normalised 2-D Gaussian kernel, anisotropic when ``sigma_y`` differs, rotated by ``angle`` (rad).
     Its radius is 3 σ of the larger axis."""
+    import numpy as np
+
     sigma_y = sigma_x if sigma_y is None else sigma_y
     r = max(1, int(math.ceil(3 * max(sigma_x, sigma_y))))
     t = np.arange(-r, r + 1, dtype=np.float64)
@@ -149,6 +175,8 @@ def downscale(img: np.ndarray, scale: int, kernel: str) -> np.ndarray:
 
 def gaussian_noise(img: np.ndarray, sigma: float, rng: np.random.Generator, gray: bool = False) -> np.ndarray:
     """Add N(0, σ²) noise (grey levels): one field for all channels when ``gray``, else one per channel."""
+    import numpy as np
+
     shape = img.shape[:2] + (1,) if gray else img.shape
     return img + rng.normal(0.0, sigma, size=shape).astype(np.float32)
 
@@ -156,6 +184,8 @@ def gaussian_noise(img: np.ndarray, sigma: float, rng: np.random.Generator, gray
 def poisson_noise(img: np.ndarray, scale: float, rng: np.random.Generator) -> np.ndarray:
     """Shot noise: photon counts ∝ brightness. ``scale`` sets its strength (σ ≈ √(v · scale · 255/100) at level
     v), so brighter pixels get more noise."""
+    import numpy as np
+
     v = np.clip(img, 0, 255) / 255.0
     photons = 10.0 ** rng.uniform(1.5, 3.0) / max(scale, 1e-3)  # photons at full white
     noisy = rng.poisson(v * photons).astype(np.float32) / photons
@@ -165,6 +195,7 @@ def poisson_noise(img: np.ndarray, scale: float, rng: np.random.Generator) -> np
 def jpeg(img: np.ndarray, quality: int) -> np.ndarray:
     """Round to uint8 and JPEG-compress at ``quality`` (OpenCV's libjpeg, 4:2:0 chroma), back to float."""
     import cv2
+    import numpy as np
 
     u8 = np.clip(np.round(img), 0, 255).astype(np.uint8)
     ok, buf = cv2.imencode(".jpg", u8[:, :, ::-1], [cv2.IMWRITE_JPEG_QUALITY, int(quality)])
@@ -201,7 +232,7 @@ def degrade_real(hr_u8: np.ndarray, scale: int, rng: np.random.Generator,
     Returns:
         ``(H/scale)×(W/scale)×3`` uint8.
     """
-    from restore.data import degrade
+    import numpy as np
 
     cfg = cfg or RealDegradation()
     h, w = hr_u8.shape[:2]
@@ -229,54 +260,130 @@ def degrade_real(hr_u8: np.ndarray, scale: int, rng: np.random.Generator,
 
 @dataclass(frozen=True)
 class TestDegradation:
-    """A named evaluation degradation: ``kind`` ∈ clean | jpeg | noise | blur, with its ``value``."""
+    """A named evaluation degradation: ``kind`` (a key of :data:`TEST_DEGRADATIONS`) with its ``value``
+    (0 for a kind without one). ``str()`` gives the name :func:`parse_test_degradation` reads back."""
 
     kind: str
     value: float = 0.0
 
+    def __post_init__(self) -> None:
+        if self.kind not in TEST_DEGRADATIONS:
+            raise InputError(f"unknown degradation {self.kind!r}; use {degradation_forms()}")
+
     def __str__(self) -> str:
-        return "clean" if self.kind == "clean" else f"{self.kind}:{self.value:g}"
+        return self.kind if not TEST_DEGRADATIONS[self.kind].value_name else f"{self.kind}:{self.value:g}"
+
+
+@dataclass(frozen=True)
+class DegradationKind:
+    """One entry of :data:`TEST_DEGRADATIONS`: everything the parser, the error messages, the CLI help and
+    :func:`make_lr` know about a kind.
+
+    Attributes:
+        value_name: the value's placeholder in ``KIND:VALUE`` (``Q``, ``SIGMA``), ``""`` for a kind without one.
+        value_range: what the value may be, as the error message says it (``1-100``, ``grey levels``).
+        help: what the kind does, for the CLI help.
+        valid: whether a finite value ≥ 0 is allowed for this kind.
+        apply: ``(hr_u8, scale, value, seed) → lr_u8``, the evaluation LR of an HR image (``H×W×3`` uint8, H and
+            W multiples of ``scale``) by the published downscale with the degradation; seeded by ``seed`` alone.
+    """
+
+    value_name: str
+    value_range: str
+    help: str
+    valid: Callable[[float], bool]
+    apply: Callable[[np.ndarray, int, float, int], np.ndarray]
+
+
+def _blurred_lr(hr_u8: np.ndarray, scale: int, sigma: float, seed: int) -> np.ndarray:
+    import numpy as np
+
+    hr = np.clip(np.round(blur(hr_u8.astype(np.float32), gaussian_kernel(sigma))), 0, 255).astype(np.uint8)
+    return degrade(hr, scale)
+
+
+def _jpeg_lr(hr_u8: np.ndarray, scale: int, quality: float, seed: int) -> np.ndarray:
+    import numpy as np
+
+    return jpeg(degrade(hr_u8, scale).astype(np.float32), int(quality)).astype(np.uint8)
+
+
+def _noisy_lr(hr_u8: np.ndarray, scale: int, sigma: float, seed: int) -> np.ndarray:
+    import numpy as np
+
+    noisy = gaussian_noise(degrade(hr_u8, scale).astype(np.float32), sigma, np.random.default_rng([seed, 5150]))
+    return np.clip(np.round(noisy), 0, 255).astype(np.uint8)
+
+
+#: The named test degradations of ``restore eval sr --degradation``, in the order the messages list them. A new
+#: kind is one entry here (tests/test_degradations.py::test_every_test_degradation iterates the table).
+TEST_DEGRADATIONS: dict[str, DegradationKind] = {
+    "clean": DegradationKind("", "", "the published protocol", lambda v: True,
+                             lambda hr, scale, v, seed: degrade(hr, scale)),
+    "jpeg": DegradationKind("Q", "1-100", "JPEG of the LR at quality Q",
+                            lambda v: 1 <= v <= 100 and v == int(v), _jpeg_lr),
+    "noise": DegradationKind("SIGMA", "grey levels", "Gaussian colour noise on the LR, seeded per image",
+                             lambda v: True, _noisy_lr),
+    "blur": DegradationKind("SIGMA", "pixels", "Gaussian blur of the HR before the downscale",
+                            lambda v: v > 0, _blurred_lr),
+}
+
+
+def _form(kind: str) -> str:
+    d = TEST_DEGRADATIONS[kind]
+    return f"{kind}:{d.value_name} ({d.value_range})" if d.value_name else kind
+
+
+def degradation_forms() -> str:
+    """The accepted ``--degradation`` forms, one line (what every parse error ends with)."""
+    return ", ".join(_form(k) for k in TEST_DEGRADATIONS)
+
+
+def degradation_help() -> str:
+    """The CLI help of ``--degradation``: every kind of :data:`TEST_DEGRADATIONS` with its form and what it does."""
+    return " | ".join(f"{_form(k)}: {d.help}" for k, d in TEST_DEGRADATIONS.items())
 
 
 def parse_test_degradation(spec: str) -> TestDegradation:
-    """``clean`` | ``jpeg:Q`` (quality 1–100) | ``noise:SIGMA`` (grey levels) | ``blur:SIGMA`` (HR pixels).
+    """Read a ``KIND`` or ``KIND:VALUE`` name of :data:`TEST_DEGRADATIONS` (case and surrounding space ignored):
+    ``clean`` | ``jpeg:Q`` (quality 1–100) | ``noise:SIGMA`` (grey levels) | ``blur:SIGMA`` (HR pixels).
 
     Raises:
-        InputError: anything else, with the accepted forms in the message.
+        InputError: anything else, with the accepted forms (:func:`degradation_forms`) in the message.
     """
-    forms = "clean, jpeg:Q (1-100), noise:SIGMA (grey levels), blur:SIGMA (pixels)"
+    forms = degradation_forms()
     s = spec.strip().lower()
-    if s == "clean":
-        return TestDegradation("clean")
-    kind, _, val = s.partition(":")
-    if kind not in ("jpeg", "noise", "blur") or not val:
+    kind, colon, val = s.partition(":")
+    d = TEST_DEGRADATIONS.get(kind)
+    if d is None or bool(d.value_name) != bool(colon) or (d.value_name and not val):
         raise InputError(f"unknown degradation {spec!r}; use {forms}")
+    if not d.value_name:
+        return TestDegradation(kind)
     try:
         v = float(val)
     except ValueError:
         raise InputError(f"bad value in degradation {spec!r}; use {forms}") from None
-    if not math.isfinite(v) or v < 0 or (kind == "jpeg" and not (1 <= v <= 100 and v == int(v))) or \
-            (kind == "blur" and v == 0):
+    if not math.isfinite(v) or v < 0 or not d.valid(v):
         raise InputError(f"bad value in degradation {spec!r}; use {forms}")
     return TestDegradation(kind, v)
 
 
 def make_lr(hr_u8: np.ndarray, scale: int, deg: TestDegradation | str = "clean", seed: int = 0) -> np.ndarray:
-    """The evaluation LR of an HR image: the published MATLAB-bicubic downscale, with ``deg`` applied (blur
-    to the HR before it; JPEG or seeded Gaussian colour noise to the LR after it). uint8 in and out."""
-    from restore.data import degrade
+    """The evaluation LR of an HR image: the published MATLAB-bicubic downscale (:func:`degrade`) with ``deg``
+    applied as its :data:`TEST_DEGRADATIONS` entry says (blur to the HR before it; JPEG or seeded Gaussian colour
+    noise to the LR after it).
 
+    Args:
+        hr_u8: ``H×W×3`` uint8, H and W multiples of ``scale``.
+        scale: the downscale factor.
+        deg: a :class:`TestDegradation` or its name.
+        seed: the image's seed (the same seed gives the same LR).
+
+    Returns:
+        ``(H/scale)×(W/scale)×3`` uint8.
+    """
     deg = parse_test_degradation(deg) if isinstance(deg, str) else deg
-    if deg.kind == "blur":
-        hr = np.clip(np.round(blur(hr_u8.astype(np.float32), gaussian_kernel(deg.value))), 0, 255).astype(np.uint8)
-        return degrade(hr, scale)
-    lr = degrade(hr_u8, scale)
-    if deg.kind == "jpeg":
-        return jpeg(lr.astype(np.float32), int(deg.value)).astype(np.uint8)
-    if deg.kind == "noise":
-        noisy = gaussian_noise(lr.astype(np.float32), deg.value, np.random.default_rng([seed, 5150]))
-        return np.clip(np.round(noisy), 0, 255).astype(np.uint8)
-    return lr
+    return TEST_DEGRADATIONS[deg.kind].apply(hr_u8, scale, deg.value, seed)
 
 
 def blockiness(img: np.ndarray, period: int) -> float:
@@ -286,6 +393,8 @@ def blockiness(img: np.ndarray, period: int) -> float:
 
     Shape: ``H×W×3`` (or ``H×W``), any numeric dtype on a 0–255 scale → float.
     """
+    import numpy as np
+
     a = np.asarray(img, dtype=np.float64)
     y = a @ np.array([0.299, 0.587, 0.114]) if a.ndim == 3 else a
     if y.shape[1] <= period + 1:

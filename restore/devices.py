@@ -71,8 +71,34 @@ INT8_TORCH_ERROR = ("int8 runs super-resolution models on ONNX Runtime only: use
                     "(library: backend=\"auto\")")
 
 
+def precision_dtype(precision: str, dev: torch.device, cpu_bf16: bool = False) -> torch.dtype | None:
+    """The precision → dtype mapping (``None`` = float32), the one used for inference and for training.
+
+    Args:
+        precision: ``auto`` (float16 on CUDA; bfloat16 on a CPU with native bf16 kernels when ``cpu_bf16``;
+            float32 elsewhere), ``fp32``, ``bf16`` or ``fp16`` (forced, on any device).
+        dev: the device the network runs on.
+        cpu_bf16: whether ``auto`` may choose bfloat16 on a CPU (the model declares it safe; training passes True).
+
+    Raises:
+        InputError: an unknown name, or ``int8`` (ONNX Runtime's, never a torch dtype).
+    """
+    if precision == "int8":
+        raise InputError(INT8_TORCH_ERROR)
+    if precision not in ("auto", "fp32", "bf16", "fp16"):
+        raise InputError(f"unknown precision {precision!r}; choose auto, bf16, fp16 or fp32")
+    if precision == "auto":
+        if dev.type == "cuda":
+            return torch.float16
+        if dev.type == "cpu" and cpu_bf16 and cpu_has_bf16():
+            return torch.bfloat16
+        return None
+    return _DTYPES.get(precision)
+
+
 def resolve_precision(precision: str, dev: torch.device, cpu_bf16: bool = False) -> torch.dtype | None:
-    """The reduced dtype a network runs in (``None`` = float32).
+    """The reduced dtype a network runs in (``None`` = float32): :func:`precision_dtype` after the checks of
+    inference.
 
     ``auto``: float16 on CUDA; bfloat16 on a CPU whose oneDNN has native bf16 kernels (AVX512-BF16 / AMX), for
     a model whose descriptor says it is safe (``cpu_bf16``: what needs precision — the SR nets' bicubic skip, the
@@ -85,17 +111,9 @@ def resolve_precision(precision: str, dev: torch.device, cpu_bf16: bool = False)
         InputError: an unknown name, or fp16 on a CPU (no fast kernels there).
     """
     precision = env_precision(precision)
-    if precision == "auto":
-        if dev.type == "cuda":
-            return torch.float16
-        if dev.type == "cpu" and cpu_bf16 and cpu_has_bf16():
-            return torch.bfloat16
-        return None
-    if precision == "int8":
-        raise InputError(INT8_TORCH_ERROR)
     if precision == "fp16" and dev.type == "cpu":
         raise InputError("fp16 is not supported on CPU; use bf16 or fp32")
-    return _DTYPES.get(precision)
+    return precision_dtype(precision, dev, cpu_bf16)
 
 
 def autocast(dev: torch.device, dtype: torch.dtype | None):

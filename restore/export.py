@@ -134,7 +134,7 @@ def calibration_inputs(scale: int, crop: int = 192) -> list[Any]:
     import numpy as np
     import skimage.data
 
-    from restore.data import degrade
+    from restore.degradations import degrade
 
     out = []
     c = crop // scale * scale

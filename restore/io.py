@@ -50,7 +50,7 @@ import cv2
 import numpy as np
 
 from restore.errors import ImageReadError, ImageWriteError, InputError
-from restore.pixels import to_uint8
+from restore.pixels import store, to_uint8
 from restore.sniff import header_info, icc_colour_space, native_stderr, png_color_type, tiff_size
 
 __all__ = [
@@ -62,6 +62,7 @@ __all__ = [
     "is_image_path",
     "read_image",
     "read_image_with_meta",
+    "read_rgb_u8",
     "write_image",
 ]
 
@@ -167,6 +168,29 @@ def read_image_with_meta(path: str | os.PathLike[str], *,
     """Like ``read_image``, also returning the file's ``ImageMeta`` (format, bit depth, ICC)."""
     p = Path(path)
     return decode_image(_read_bytes(p), p, max_pixels=max_pixels)
+
+
+def read_rgb_u8(path: str | os.PathLike[str]) -> np.ndarray:
+    """Read an image file as upright 8-bit RGB: the one reader of the training, evaluation and bench images.
+
+    Gray is replicated to three channels, alpha dropped (not composited), 16 bit rounded to 8 (``to_uint8``),
+    float clipped to [0, 1] and scaled.
+
+    Returns:
+        ``H×W×3`` uint8, C-contiguous.
+
+    Raises:
+        ImageReadError: as :func:`read_image`.
+    """
+    img = read_image(path)
+    if img.ndim == 3 and img.shape[2] == 2:  # gray + alpha
+        img = img[:, :, 0]
+    if img.ndim == 2:
+        img = np.repeat(img[:, :, None], 3, axis=2)
+    img = img[:, :, :3]
+    if np.issubdtype(img.dtype, np.floating):
+        return store(np.empty(img.shape, np.uint8), img)
+    return np.ascontiguousarray(to_uint8(img))
 
 
 def decode_image(data: bytes, name: str | os.PathLike[str] = "image", *,

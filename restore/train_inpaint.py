@@ -11,11 +11,12 @@ import numpy as np
 import torch
 from torch import nn
 
-from restore.data import MASK_FAMILIES, hole_crops, list_images, load_rgb, make_mask
-from restore.devices import hardware_note
+from restore.data import MASK_FAMILIES, hole_crops, list_images, make_mask
+from restore.devices import hardware_note, precision_dtype
 from restore.distributed import World
+from restore.io import read_rgb_u8
 from restore.models import UNet
-from restore.train import autocast_dtype, fit, portable_data, split_validation
+from restore.train import fit, portable_data, split_validation
 from restore.weights import save_model
 
 
@@ -130,13 +131,13 @@ def train_inpaint(cfg: InpaintTrainConfig, *, resume: bool = False,
     world = World()
     torch.manual_seed(cfg.seed)
     device = world.device(cfg.device)
-    amp = autocast_dtype(device, cfg.precision)
+    amp = precision_dtype(cfg.precision, device, cpu_bf16=True)
     out = Path(cfg.out)
     out.mkdir(parents=True, exist_ok=True)
     paths = list_images(cfg.data)
     train_paths, val_paths = split_validation(paths, cfg.val_images)
-    images = [load_rgb(p) for p in train_paths]
-    val_imgs = [load_rgb(p) for p in val_paths]
+    images = [read_rgb_u8(p) for p in train_paths]
+    val_imgs = [read_rgb_u8(p) for p in val_paths]
     val_set = validation_masks(val_imgs, cfg.families, cfg.val_masks)
     arch = dict(widths=list(cfg.widths), upsampler=cfg.upsampler, padding_mode=cfg.padding_mode,
                 n_bottleneck=cfg.n_bottleneck, refine=list(cfg.refine), centre_inputs=True, fill=fill)

@@ -9,7 +9,8 @@ from pathlib import Path
 import numpy as np
 
 from restore import inpaint, upscale
-from restore.data import degrade, mod_crop
+from restore.data import mod_crop
+from restore.degradations import degrade
 from restore.io import read_image
 from restore.masks import mask_from_alpha
 

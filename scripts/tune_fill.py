@@ -59,7 +59,8 @@ import cv2
 import numpy as np
 import torch
 
-from restore.data import list_images, load_rgb, make_mask
+from restore.data import list_images, make_mask
+from restore.io import read_rgb_u8
 from restore.fill import guided_fill
 
 FAMILIES = ("thin", "thick", "box")
@@ -77,7 +78,7 @@ def main() -> None:
     args = ap.parse_args()
     torch.set_num_threads(1)
     a, b, c = ((int(x) if x else None) for x in (args.slice.split(":") + ["", ""])[:3])
-    imgs = [load_rgb(p) for p in list_images(args.data)[a:b:c][: args.images]]
+    imgs = [read_rgb_u8(p) for p in list_images(args.data)[a:b:c][: args.images]]
     sets = [(i, f, make_mask(f, *im.shape[:2], np.random.default_rng([args.seed, i, j])))
             for i, im in enumerate(imgs) for j, f in enumerate(FAMILIES)]
 

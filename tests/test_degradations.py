@@ -4,8 +4,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from restore.degradations import (RealDegradation, blockiness, blur, degrade_real, gaussian_kernel, gaussian_noise,
-                                  jpeg, make_lr, parse_test_degradation)
+from restore.degradations import (TEST_DEGRADATIONS, RealDegradation, blockiness, blur, degrade, degrade_real,
+                                  degradation_forms, degradation_help, gaussian_kernel, gaussian_noise, jpeg, make_lr,
+                                  parse_test_degradation)
 from restore.errors import InputError
 
 
@@ -31,8 +32,6 @@ def test_pipeline_is_deterministic_for_a_seed_and_varies_across_seeds(photo) -> 
 
 
 def test_pipeline_clean_share_is_the_published_downscale(photo) -> None:
-    from restore.data import degrade
-
     cfg = RealDegradation(clean_prob=1.0)
     np.testing.assert_array_equal(degrade_real(photo, 2, np.random.default_rng(0), cfg), degrade(photo, 2))
     with pytest.raises(InputError, match="multiple"):
@@ -82,14 +81,57 @@ def test_bad_test_degradations_are_clear_errors(spec) -> None:
 
 
 def test_make_lr(photo) -> None:
-    from restore.data import degrade
-
     clean = make_lr(photo, 4, "clean")
     np.testing.assert_array_equal(clean, degrade(photo, 4))
     np.testing.assert_array_equal(make_lr(photo, 4, "noise:5", seed=1), make_lr(photo, 4, "noise:5", seed=1))
     assert not np.array_equal(make_lr(photo, 4, "noise:5", seed=1), make_lr(photo, 4, "noise:5", seed=2))
     assert _hf_energy(make_lr(photo, 4, "blur:1.6")) < _hf_energy(clean)
     assert not np.array_equal(make_lr(photo, 4, "jpeg:50"), clean)
+
+
+#: a valid value per kind of the table (a new kind adds its own here)
+KIND_VALUES = {"clean": None, "jpeg": 50, "noise": 5, "blur": 1.6}
+
+
+@pytest.mark.parametrize("kind", list(TEST_DEGRADATIONS))
+def test_every_test_degradation(kind, photo) -> None:
+    """Every kind of the table parses, round-trips its name, is in the messages and the help, and degrades an
+    image to a uint8 LR that depends on the seed alone."""
+    assert kind in KIND_VALUES, f"add a valid value of {kind!r} to KIND_VALUES"
+    entry, value = TEST_DEGRADATIONS[kind], KIND_VALUES[kind]
+    spec = kind if value is None else f"{kind}:{value}"
+    d = parse_test_degradation(spec.upper())
+    assert d.kind == kind and parse_test_degradation(str(d)) == d
+    assert str(d) == spec and kind in degradation_forms() and kind in degradation_help()
+    if entry.value_name:  # a kind with a value refuses a bare name; one without refuses a value
+        with pytest.raises(InputError, match="degradation"):
+            parse_test_degradation(kind)
+    else:
+        with pytest.raises(InputError, match="degradation"):
+            parse_test_degradation(f"{kind}:1")
+    hr = np.ascontiguousarray(photo[:64, :64])
+    lr = make_lr(hr, 4, d, seed=7)
+    assert lr.shape == (16, 16, 3) and lr.dtype == np.uint8
+    np.testing.assert_array_equal(lr, make_lr(hr, 4, spec, seed=7))
+    np.testing.assert_array_equal(lr, entry.apply(hr, 4, d.value, 7))
+
+
+def test_help_and_parsing_need_neither_numpy_nor_opencv() -> None:
+    """The command line builds its help from the table while importing neither."""
+    import subprocess
+    import sys
+
+    code = ("import sys; from restore.degradations import degradation_help, parse_test_degradation; "
+            "assert degradation_help() and parse_test_degradation('jpeg:50'); "
+            "bad = [m for m in ('numpy', 'cv2', 'torch') if m in sys.modules]; assert not bad, bad")
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
+
+
+def test_unknown_kind_is_refused() -> None:
+    from restore.degradations import TestDegradation
+
+    with pytest.raises(InputError, match="unknown degradation"):
+        TestDegradation("sharpen", 1.0)
 
 
 def test_eval_sr_degradation_and_cli_errors(tmp_path, runner) -> None:

@@ -191,8 +191,9 @@ def test_auto_int8_costs_little_psnr_on_a_photograph(monkeypatch) -> None:
     pytest.importorskip("onnxruntime")
     import restore
     from restore import engine
-    from restore.data import degrade, mod_crop
-    from restore.evaluate import psnr_y_np
+    from restore.data import mod_crop
+    from restore.degradations import degrade
+    from restore.metrics import psnr_y
 
     monkeypatch.setattr(engine, "cpu_has_vnni", lambda: True)
     import skimage.data
@@ -202,7 +203,7 @@ def test_auto_int8_costs_little_psnr_on_a_photograph(monkeypatch) -> None:
     auto = restore.upscale(lr, 4, model="sr-x4", device="cpu")
     fp32 = restore.upscale(lr, 4, model="sr-x4", device="cpu", precision="fp32")
     assert not np.array_equal(auto, fp32)  # it did run quantised
-    assert abs(psnr_y_np(auto, hr, 4) - psnr_y_np(fp32, hr, 4)) < 0.03
+    assert abs(psnr_y(auto, hr, 4) - psnr_y(fp32, hr, 4)) < 0.03
 
 
 def test_int8_moves_a_flat_field_by_at_most_one_grey_level(monkeypatch) -> None:

@@ -181,6 +181,26 @@ def test_is_image_path():
     assert ".webp" in IMAGE_EXTENSIONS
 
 
+def test_read_rgb_u8_and_the_one_extension_list(tmp_path):
+    """The reader of training, evaluation and bench images: 8-bit RGB from every layout; training and evaluation
+    folders list the same extensions."""
+    from restore.data import list_images
+    from restore.evaluate import bench_images
+    from restore.io import read_rgb_u8
+
+    rgb = make_image((12, 10, 3), np.uint8)
+    cases = {"rgb.png": (rgb, rgb), "gray.png": (rgb[..., 0], np.repeat(rgb[..., :1], 3, axis=2)),
+             "ga.png": (rgb[..., :2], np.repeat(rgb[..., :1], 3, axis=2)),
+             "rgba.png": (np.dstack([rgb, rgb[..., :1]]), rgb),
+             "rgb16.png": (rgb.astype(np.uint16) * 257, rgb), "rgb.webp": (rgb, rgb)}
+    for name, (arr, want) in cases.items():
+        write_image(tmp_path / name, arr, meta=None if name != "rgb.webp" else ImageMeta("png", 8))
+        got = read_rgb_u8(tmp_path / name)
+        assert got.dtype == np.uint8 and got.shape == (12, 10, 3) and got.flags.c_contiguous, name
+        np.testing.assert_array_equal(got, want, err_msg=name)
+    assert [p.name for p in bench_images(tmp_path)] == [p.name for p in list_images([tmp_path])] == sorted(cases)
+
+
 # --------------------------------------------------------------------------- write safety
 
 

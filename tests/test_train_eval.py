@@ -131,9 +131,10 @@ def test_train_inpaint_exports(tiny_data, tmp_path, structure) -> None:
 
 
 def test_inpaint_batch_always_holds_holes_and_never_loops_forever(tiny_data) -> None:
-    from restore.data import hole_crops, list_images, load_rgb
+    from restore.data import hole_crops, list_images
+    from restore.io import read_rgb_u8
 
-    images = [load_rgb(p) for p in list_images([tiny_data])]
+    images = [read_rgb_u8(p) for p in list_images([tiny_data])]
     fams3 = ["thin", "thick", "box"]
     x, m, fams = hole_crops(images, np.random.default_rng(0), batch=6, patch=64, families=fams3)
     assert x.shape == (6, 3, 64, 64) and m.shape == (6, 1, 64, 64)

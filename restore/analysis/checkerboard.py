@@ -210,7 +210,7 @@ def bench_error_spread(items, s: int, margin: int = 16) -> float | None:
     """Mean over bench images of the phase-mean spread of the Y error (output − reference), std-normalised:
     a checkerboard in a trained model's output on natural images (of the order of s/sqrt(pixels) for none).
     ``None`` when no image has an interior."""
-    from restore.evaluate import rgb_to_y
+    from restore.metrics import rgb_to_y
 
     vals = []
     for it in items:

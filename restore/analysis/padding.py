@@ -33,6 +33,7 @@ from restore.analysis.study import (
 )
 from restore.devices import hardware_note
 from restore.errors import InputError
+from restore.metrics import psnr_from_mse
 from restore.models.blocks import PADDING_MODES
 
 
@@ -45,7 +46,7 @@ def border_distance(h: int, w: int) -> np.ndarray:
 
 def _errors(it: BenchItem, task: str) -> tuple[np.ndarray, np.ndarray]:
     """Per-pixel error (H×W×C, 0–255) and the pixels that count (H×W bool)."""
-    from restore.evaluate import rgb_to_y
+    from restore.metrics import rgb_to_y
 
     if task == "sr":
         err = (rgb_to_y(it.output) - rgb_to_y(it.reference))[..., None]
@@ -91,7 +92,7 @@ def border_metrics(items: list[BenchItem], task: str, band: int, max_distance: i
     if not n["band"] or not n["interior"]:
         raise InputError(f"no measured pixel {'within' if not n['band'] else 'beyond'} {band} px of the border")
     mse = {k: se[k] / n[k] for k in se}
-    ps = {k: float("inf") if v == 0 else float(10 * np.log10(255.0**2 / v)) for k, v in mse.items()}
+    ps = {k: psnr_from_mse(v, 255.0) for k, v in mse.items()}
     prof = [float(s / k) if k else None for s, k in zip(prof_sum, prof_n)]
     return {
         "psnr_band": ps["band"], "psnr_interior": ps["interior"], "gap": ps["interior"] - ps["band"],

@@ -208,10 +208,11 @@ def with_drawing_output(net: nn.Module, cfg: StudyConfig) -> nn.Module:
 
 def load_images(folders: Sequence[str | Path], limit: int | None = None) -> tuple[list[Path], list[np.ndarray]]:
     """uint8 RGB images of one or more folders (sorted), the first ``limit`` of them."""
-    from restore.data import list_images, load_rgb
+    from restore.data import list_images
+    from restore.io import read_rgb_u8
 
     paths = list_images(folders)[:limit]
-    return paths, [load_rgb(p) for p in paths]
+    return paths, [read_rgb_u8(p) for p in paths]
 
 
 def sr_sampler(images: list[np.ndarray], cfg: StudyConfig) -> Callable[[np.random.Generator], tuple[torch.Tensor, ...]]:
@@ -220,7 +221,8 @@ def sr_sampler(images: list[np.ndarray], cfg: StudyConfig) -> Callable[[np.rando
     Raises:
         InputError: no training image has an LR side ≥ ``cfg.patch``.
     """
-    from restore.data import SRPairs, degrade, mod_crop
+    from restore.data import SRPairs, mod_crop
+    from restore.degradations import degrade
 
     s = cfg.scale
     hr = [mod_crop(im, s) for im in images]
@@ -336,7 +338,8 @@ def bench_sr(net: nn.Module | None, images: list[np.ndarray], names: list[str], 
         one :class:`BenchItem` per image (outputs at HR resolution).
     """
     from restore.classical import imresize
-    from restore.data import degrade, mod_crop
+    from restore.data import mod_crop
+    from restore.degradations import degrade
 
     items = []
     for name, img in zip(names, images):
@@ -373,10 +376,10 @@ def bench_predict(net: nn.Module | None, cfg: StudyConfig, images: list[np.ndarr
 
 def bench_psnr(items: list[BenchItem], cfg: StudyConfig) -> float:
     """The task's standard score: SR mean PSNR-Y (scale shaved); inpainting mean hole PSNR (RGB)."""
-    from restore.evaluate import psnr, psnr_y_np
+    from restore.metrics import psnr, psnr_y
 
     if cfg.task == "sr":
-        return float(np.mean([psnr_y_np(it.output, it.reference, cfg.scale) for it in items]))
+        return float(np.mean([psnr_y(it.output, it.reference, cfg.scale) for it in items]))
     return float(np.mean([psnr(it.output[it.mask], it.reference[it.mask], 255.0) for it in items if it.mask.any()]))
 
 

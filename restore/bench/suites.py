@@ -83,18 +83,6 @@ def dispatch(job: dict[str, Any], work: Path, *, python: str | Path | None, isol
     return json.loads(res_path.read_text())
 
 
-def _list_images(folder: Path) -> list[Path]:
-    from restore.evaluate import bench_images
-
-    return bench_images(folder)
-
-
-def _load_rgb(path: Path) -> np.ndarray:
-    from restore.data import load_rgb
-
-    return load_rgb(path)
-
-
 def our_models(task: str, scale: int | None = None) -> list[dict[str, Any]]:
     """Shipped models of a task (and scale), the default first: ``{"name", "path", "params", "default"}``."""
     from restore.catalogue import _shipped
@@ -124,10 +112,13 @@ def bench_sr(data: Path, scales: Sequence[int], *, work: Path, repeats: int, thr
              shipped: bool = True, isolate: bool = True, budget_s: float = 5.0,
              log: Callable[[str], None] = lambda s: None) -> list[dict[str, Any]]:
     """Rows of the SR table: every model of ours, the classical methods and the peers, per scale."""
-    from restore.data import degrade, mod_crop
-    from restore.evaluate import psnr_y_np, ssim_y_np
+    from restore.data import mod_crop
+    from restore.degradations import degrade
+    from restore.evaluate import bench_images
+    from restore.io import read_rgb_u8
+    from restore.metrics import psnr_y, ssim_y
 
-    files = _list_images(data)
+    files = bench_images(data)
     rows: list[dict[str, Any]] = []
     variants, auto = precision_variants()
     for s in scales:
@@ -135,7 +126,7 @@ def bench_sr(data: Path, scales: Sequence[int], *, work: Path, repeats: int, thr
         d.mkdir(parents=True, exist_ok=True)
         hrs, inputs = [], []
         for i, f in enumerate(files):
-            hr = mod_crop(_load_rgb(f), s)
+            hr = mod_crop(read_rgb_u8(f), s)
             hrs.append(hr)
             np.save(d / f"lr_{i}.npy", degrade(hr, s))
             inputs.append(str(d / f"lr_{i}.npy"))
@@ -173,8 +164,8 @@ def bench_sr(data: Path, scales: Sequence[int], *, work: Path, repeats: int, thr
             ps, ss = [], []
             for hr, o in zip(hrs, res["outputs"]):
                 sr = np.load(o)
-                ps.append(psnr_y_np(sr, hr, s))
-                ss.append(ssim_y_np(sr, hr, s))
+                ps.append(psnr_y(sr, hr, s))
+                ss.append(ssim_y(sr, hr, s))
             secs, cpu = float(sum(res["seconds"])), float(sum(res["cpu_seconds"]))
             rows.append({**row, "params": res["params"], "psnr_y": float(np.mean(ps)), "ssim_y": float(np.mean(ss)),
                          "seconds": secs, "out_mp": out_mp, "mp_per_s": out_mp / secs if secs > 0 else float("inf"),
@@ -213,9 +204,12 @@ def inpaint_inputs(data: Path, n_images: int, size: int = INPAINT_SIZE) -> tuple
     ``size`` (area when shrinking, cubic when enlarging), then centre-cropped."""
     import cv2
 
+    from restore.evaluate import bench_images
+    from restore.io import read_rgb_u8
+
     out, names = [], []
-    for f in _list_images(data)[:n_images]:
-        img = _load_rgb(f)
+    for f in bench_images(data)[:n_images]:
+        img = read_rgb_u8(f)
         h, w = img.shape[:2]
         k = size / min(h, w)
         nh, nw = max(size, round(h * k)), max(size, round(w * k))
@@ -231,7 +225,8 @@ def bench_inpaint(data: Path, *, work: Path, repeats: int, threads: int, device:
                   extra_models: Sequence[str] = (), shipped: bool = True, isolate: bool = True,
                   budget_s: float = 5.0, log: Callable[[str], None] = lambda s: None) -> list[dict[str, Any]]:
     """Rows of the inpainting table: ours vs cv2 Telea / NS and scikit-image biharmonic, per hole family."""
-    from restore.evaluate import inpaint_masks, psnr
+    from restore.evaluate import inpaint_masks
+    from restore.metrics import psnr
 
     images, _names = inpaint_inputs(data, n_images, size)
     triples = inpaint_masks(images, families)
