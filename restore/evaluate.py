@@ -1,4 +1,5 @@
-"""Evaluation protocols and metrics.
+"""Evaluation protocols (the image metrics they use are :mod:`restore.metrics`; the texture measures of a
+fill are here).
 
 SR (the protocol of every published SR table): crop HR to a multiple of the scale, LR = MATLAB-compatible
 bicubic downscale rounded to uint8, SR = method(LR) as uint8, PSNR and SSIM on the BT.601 Y channel
@@ -18,36 +19,8 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from restore.errors import InputError
-
-
-def rgb_to_y(img255: np.ndarray) -> np.ndarray:
-    """ITU-R BT.601 luma in [16, 235], rounded like MATLAB's ``rgb2ycbcr`` on uint8, from RGB in [0, 255]."""
-    y = 16.0 + (65.481 * img255[..., 0] + 128.553 * img255[..., 1] + 24.966 * img255[..., 2]) / 255.0
-    return np.round(y)
-
-
-def _shave(a: np.ndarray, s: int) -> np.ndarray:
-    return a[s:-s, s:-s] if s else a
-
-
-def psnr(a: np.ndarray, b: np.ndarray, peak: float) -> float:
-    mse = float(np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2))
-    return float("inf") if mse == 0 else 10.0 * np.log10(peak**2 / mse)
-
-
-def psnr_y_np(sr255: np.ndarray, hr255: np.ndarray, shave: int) -> float:
-    """PSNR on Y of two RGB images in [0, 255]."""
-    return psnr(_shave(rgb_to_y(sr255.astype(np.float64)), shave), _shave(rgb_to_y(hr255.astype(np.float64)), shave), 255.0)
-
-
-def ssim_y_np(sr255: np.ndarray, hr255: np.ndarray, shave: int) -> float:
-    """SSIM on Y with the standard 11×11 Gaussian window (σ = 1.5), as in the SR literature's MATLAB code."""
-    from skimage.metrics import structural_similarity
-
-    a = _shave(rgb_to_y(sr255.astype(np.float64)), shave)
-    b = _shave(rgb_to_y(hr255.astype(np.float64)), shave)
-    return float(structural_similarity(a, b, data_range=255.0, gaussian_weights=True, sigma=1.5,
-                                       use_sample_covariance=False))
+from restore.io import IMAGE_EXTENSIONS, read_rgb_u8
+from restore.metrics import psnr, psnr_y, ssim_y
 
 
 def _label(task: str, method: str, model: Any, scale: int | None = None) -> str:
@@ -62,24 +35,18 @@ def _label(task: str, method: str, model: Any, scale: int | None = None) -> str:
 
 
 def bench_images(data: str | Path) -> list[Path]:
+    """The image files (:data:`restore.io.IMAGE_EXTENSIONS`) directly in an evaluation folder, sorted.
+
+    Raises:
+        InputError: no such folder, or no image in it.
+    """
     p = Path(data)
     if not p.is_dir():
         raise InputError(f"evaluation data folder not found: {p}")
-    files = sorted(q for q in p.iterdir() if q.suffix.lower() in {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff"})
+    files = sorted(q for q in p.iterdir() if q.suffix.lower() in IMAGE_EXTENSIONS)
     if not files:
         raise InputError(f"no images in {p}")
     return files
-
-
-def _rgb_u8(path: Path) -> np.ndarray:
-    from restore.io import read_image
-    from restore.pixels import to_uint8
-
-    img = read_image(path)
-    img = to_uint8(img)
-    if img.ndim == 2:
-        img = np.repeat(img[:, :, None], 3, axis=2)
-    return np.ascontiguousarray(img[:, :, :3])
 
 
 def eval_sr(data: str | Path, scale: int, *, method: str = "bicubic-matlab", model: Any = None,
@@ -104,7 +71,7 @@ def eval_sr(data: str | Path, scale: int, *, method: str = "bicubic-matlab", mod
     for i, f in enumerate(bench_images(data)):
         if on_image:
             on_image(f.name)
-        hr = mod_crop(_rgb_u8(f), scale)
+        hr = mod_crop(read_rgb_u8(f), scale)
         if min(hr.shape[:2]) - 2 * scale < 7:  # SSIM's 7-px window after the shave
             raise InputError(f"{f.name}: {hr.shape[1]}×{hr.shape[0]} px is too small to evaluate at ×{scale}")
         lr = make_lr(hr, scale, deg, seed=i)
@@ -112,7 +79,7 @@ def eval_sr(data: str | Path, scale: int, *, method: str = "bicubic-matlab", mod
         sr = upscale(lr, scale, method=method, model=model, device=device, tile=0, precision=precision,
                      ensemble=ensemble)
         dt = time.perf_counter() - t
-        rows.append({"image": f.name, "psnr_y": psnr_y_np(sr, hr, scale), "ssim_y": ssim_y_np(sr, hr, scale),
+        rows.append({"image": f.name, "psnr_y": psnr_y(sr, hr, scale), "ssim_y": ssim_y(sr, hr, scale),
                      "blockiness": blockiness(sr, 8 * scale),
                      "seconds": dt, "out_mp": hr.shape[0] * hr.shape[1] / 1e6})
     return {
@@ -167,7 +134,7 @@ def eval_inpaint(data: str | Path, *, methods: Sequence[str] = ("auto", "pushpul
     from restore.api import inpaint
 
     files = bench_images(data)[:limit]
-    images = [_rgb_u8(f) for f in files]
+    images = [read_rgb_u8(f) for f in files]
     for f, img in zip(files, images):
         if min(img.shape[:2]) < 16:  # SSIM's 7-px window, and room for a hole with known pixels around it
             raise InputError(f"{f.name}: {img.shape[1]}×{img.shape[0]} px is too small to evaluate inpainting")
