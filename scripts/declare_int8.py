@@ -1,0 +1,98 @@
+"""Decide whether a clean SR model runs int8 by default on VNNI CPUs, from measurements, and record them in its
+file (the ``cpu_int8`` metadata that ``restore.engine.auto_int8`` reads).
+
+    python scripts/declare_int8.py restore/weights/sr-x4.safetensors --train DATA --bench path/to/bench [--dry-run]
+
+Measured, int8 on ONNX Runtime against float32 on PyTorch, through `restore eval sr`'s protocol:
+- PSNR-Y on the file's own held-back training images (``training.val_images``, found under the ``--train``
+  folders): the choice;
+- PSNR-Y on Set5 and Set14 (``--bench``): reported only;
+- flat grey fields (levels 0, 15, …, 255): the share of interior pixels rounded one level off, mean and worst
+  level — a quantised body gives each output phase its own offset, which PSNR hides.
+
+The model keeps (or gets) ``cpu_int8`` when the held-back loss is at most ``--max-loss`` dB and the mean flat-field
+share at most ``--max-flat``; otherwise ``cpu_int8`` is removed. Needs ONNX Runtime and a CPU with VNNI.
+"""
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+import numpy as np
+
+import restore  # first: it makes OpenMP wait passively before torch loads
+
+
+def psnr_delta(model: str, images: list[Path], scale: int) -> float:
+    """Mean PSNR-Y of int8 minus float32 over ``images`` (MATLAB-bicubic LR, scale shaved)."""
+    from restore.data import mod_crop
+    from restore.degradations import make_lr
+    from restore.io import read_rgb_u8
+    from restore.metrics import psnr_y
+
+    d = []
+    for i, p in enumerate(images):
+        hr = mod_crop(read_rgb_u8(p), scale)
+        lr = make_lr(hr, scale, "clean", seed=i)
+        a = restore.upscale(lr, scale, model=model, device="cpu", precision="int8", tile=0)
+        b = restore.upscale(lr, scale, model=model, device="cpu", precision="fp32", tile=0)
+        d.append(psnr_y(a, hr, scale) - psnr_y(b, hr, scale))
+    return float(np.mean(d))
+
+
+def flat_fields(model: str, scale: int, size: int = 48) -> tuple[float, float]:
+    """(mean, worst) share of interior output pixels of flat grey fields that int8 rounds off the level."""
+    shares = []
+    for v in range(0, 256, 15):
+        a = np.full((size, size, 3), v, np.uint8)
+        o = restore.upscale(a, scale, model=model, device="cpu", precision="int8")[8 * scale:-8 * scale,
+                                                                                    8 * scale:-8 * scale]
+        shares.append(float(np.mean(o != v)))
+    return float(np.mean(shares)), float(np.max(shares))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("model", type=Path)
+    ap.add_argument("--train", action="append", required=True, help="folder(s) holding the held-back images")
+    ap.add_argument("--bench", type=Path, default=None)
+    ap.add_argument("--max-loss", type=float, default=0.05, help="dB of PSNR-Y on the held-back images")
+    ap.add_argument("--max-flat", type=float, default=0.10)
+    ap.add_argument("--dry-run", action="store_true")
+    args = ap.parse_args()
+    from restore.catalogue import read_metadata
+    from restore.devices import cpu_has_vnni
+    from restore.weights import update_metadata
+
+    meta = read_metadata(args.model)
+    scale = int(meta["scale"])
+    names = set(meta["training"]["val_images"])
+    held = sorted(p for d in args.train for p in Path(d).rglob("*") if p.name in names)
+    if len(held) != len(names):
+        raise SystemExit(f"found {len(held)} of the {len(names)} held-back images under {args.train}")
+    model = str(args.model)  # precision="int8" is asked for explicitly below: auto plays no part
+    t = time.perf_counter()
+    rec = {"heldback_dpsnr_y": round(psnr_delta(model, held, scale), 4)}
+    if args.bench is not None:
+        for ds in ("Set5", "Set14"):
+            rec[f"{ds.lower()}_dpsnr_y"] = round(psnr_delta(model, sorted((args.bench / ds).glob("*.png")), scale), 4)
+    mean, worst = flat_fields(model, scale)
+    rec["flat_pixels_off"] = f"{100 * mean:.1f}% (worst level {100 * worst:.1f}%)"
+    import onnxruntime
+
+    from restore.devices import hardware_note
+
+    rec["measured"] = (f"{time.strftime('%Y-%m-%d')}, scripts/declare_int8.py on {hardware_note('cpu')} (VNNI: "
+                       f"{cpu_has_vnni()}), ONNX Runtime {onnxruntime.__version__} static int8, skip in float32")
+    rec["why"] = "what restore.engine.auto_int8 reads: precision auto runs this model int8 on ONNX Runtime on VNNI CPUs"
+    keep = rec["heldback_dpsnr_y"] >= -args.max_loss and mean <= args.max_flat
+    print({**rec, "declared": keep, "seconds": round(time.perf_counter() - t, 1)})
+    if args.dry_run:
+        return
+    # None (not removed): update_metadata merges, and auto_int8 reads a falsy cpu_int8 as "no"
+    update_metadata(args.model, cpu_int8=rec if keep else None)
+
+
+if __name__ == "__main__":
+    main()
