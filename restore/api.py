@@ -16,7 +16,7 @@ import numpy as np
 
 from restore import classical
 from restore.errors import ClippedWarning, InputError
-from restore.catalogue import PREFILL_METHOD, ModelInfo, inpaint_methods, upscale_methods
+from restore.catalogue import PREFILL_METHOD, TEXTURE_METHOD, ModelInfo, inpaint_methods, upscale_methods
 from restore.pixels import store, to_float
 
 #: Largest output an untiled classical upscale may produce (pixels); the CNN path is tiled.
@@ -31,8 +31,10 @@ def list_models() -> list[ModelInfo]:
     out = [
         ModelInfo(m, "sr", "classical", SCALES, None, {}, "interpolation") for m in classical.UPSCALE_METHODS
     ]
-    out += [ModelInfo(m, "inpaint", "classical", (), None, {},
-                      "the CNN's pre-fill: orientation-guided push-pull" if m == PREFILL_METHOD else "classical inpainting")
+    about = {PREFILL_METHOD: "the CNN's pre-fill: orientation-guided push-pull",
+             TEXTURE_METHOD: "the CNN's structure + texture from the photo's own patches (PatchMatch)"}
+    out += [ModelInfo(m, "inpaint", "hybrid" if m == TEXTURE_METHOD else "classical", (), None, {},
+                      about.get(m, "classical inpainting"))
             for m in classical.INPAINT_METHODS]
     return out + shipped_models()
 
@@ -316,6 +318,8 @@ def resolve_inpaint_method(method: str = "auto", model: Any = None) -> tuple[str
     if method == "auto":
         name = _default_cnn("inpaint")
         return ("telea", None) if name is None else (method, name)
+    if method == TEXTURE_METHOD:
+        return method, None  # its structure CNN (the default one) is loaded by restore.texture when it runs
     if method in classical.INPAINT_METHODS:
         return method, None
     if method not in inpaint_methods():
@@ -338,9 +342,11 @@ def inpaint(
         image: ``H×W``, ``H×W×2`` (gray + alpha), ``H×W×3`` (RGB) or ``H×W×4`` (RGBA); uint8, uint16 or
             float in [0, 1].
         mask: ``H×W``; nonzero = hole (the OpenCV / IOPaint convention).
-        method: ``"auto"`` (the shipped CNN, else telea), a shipped model name, telea, ns, biharmonic, or
-            pushpull (the CNN's classical pre-fill alone, run on the same crops as the CNN).
-        model: a model name, a ``.safetensors`` path or a loaded model; overrides ``method``.
+        method: ``"auto"`` (the shipped CNN, else telea), a shipped model name, telea, ns, biharmonic,
+            pushpull (the CNN's classical pre-fill alone, run on the same crops as the CNN), or texture (the
+            CNN's fill for structure, texture copied from the image's known pixels: :mod:`restore.texture`).
+        model: a model name, a ``.safetensors`` path or a loaded model; overrides ``method`` (with
+            ``method="texture"`` it is the CNN that gives the structure).
         device: ``auto | cpu | cuda | mps`` for the CNN path.
         precision: ``auto | fp32 | bf16 | fp16`` for the CNN path (as :func:`upscale`; the pre-fill and the
             composite stay float32).
@@ -362,7 +368,11 @@ def inpaint(
         return image.copy()
     if holes.all():
         raise InputError("the mask covers the whole image: there are no known pixels to fill from")
-    if model is not None:
+    if method == TEXTURE_METHOD:  # ``model``, if given, is the CNN whose fill gives the structure
+        from restore.texture import inpaint_texture
+
+        filled = inpaint_texture(f, holes, model=model, device=device, precision=precision)
+    elif model is not None:
         from restore.engine import inpaint_array
 
         filled = inpaint_array(f, holes, model, device=device, precision=precision)

@@ -23,7 +23,9 @@ CLASSICAL_INPAINT_METHODS = ("telea", "ns", "biharmonic")
 #: the CNN's classical pre-fill as a method of its own; it runs through the CNN's crop path (engine), so it is
 #: exactly the input a network with the default pre-fill corrects
 PREFILL_METHOD = "pushpull"
-INPAINT_METHODS = (*CLASSICAL_INPAINT_METHODS, PREFILL_METHOD)
+#: the CNN's fill for structure plus texture copied from the photo's own known pixels (restore.texture)
+TEXTURE_METHOD = "texture"
+INPAINT_METHODS = (*CLASSICAL_INPAINT_METHODS, PREFILL_METHOD, TEXTURE_METHOD)
 #: the networks' arithmetic (restore.devices.resolve_precision); int8 = SR models quantised for ONNX Runtime
 #: (restore.export.onnx_int8_bytes), with the onnxruntime backend only — what auto picks on CPUs with VNNI for
 #: the models whose file declares cpu_int8 (restore.engine.auto_int8)

@@ -8,7 +8,8 @@ published 33.66 / 30.39 / 28.42 dB.
 
 Inpainting: deterministic seeded masks of three families (thin strokes, thick strokes, boxes; see
 :func:`restore.data.make_mask`), PSNR over the whole image and over the hole alone (RGB, [0, 1]), SSIM
-on the whole image, and seconds per image.
+on the whole image, the texture in the hole (``hf``: high-frequency energy against the truth's; ``swd``: sliced
+Wasserstein distance between the hole's patches and the truth's), and seconds per image.
 """
 from __future__ import annotations
 
@@ -93,6 +94,105 @@ def eval_sr(data: str | Path, scale: int, *, method: str = "bicubic-matlab", mod
     }
 
 
+# --- texture in the hole: how much grain a fill has, and whether its patches look like the photo's ------------
+
+#: the hole is eroded by this many pixels before the Laplacian's variance is taken (its 3×3 support inside)
+HF_ERODE = 3
+#: SWD: patch side, random projections, most patches per level, seed
+SWD_PATCH, SWD_PROJECTIONS, SWD_MAX_PATCHES, SWD_SEED = 7, 128, 4096, 0
+
+
+def _grey255(img: np.ndarray) -> np.ndarray:
+    """BT.601 luma of an RGB (or grey) image in [0, 1] or uint8, on the 0–255 scale, float64."""
+    a = img.astype(np.float64) * (255.0 if np.issubdtype(img.dtype, np.floating) else 1.0)
+    if a.ndim == 3 and a.shape[2] >= 3:
+        return 0.299 * a[..., 0] + 0.587 * a[..., 1] + 0.114 * a[..., 2]
+    return a[..., 0] if a.ndim == 3 else a
+
+
+def hf_energy(img: np.ndarray, holes: np.ndarray) -> float:
+    """Variance of the Laplacian of the grey image over the hole eroded by :data:`HF_ERODE` px (NaN when
+    nothing is left after the erosion). Shape: ``H×W[×C]``, ``H×W`` bool → float."""
+    import cv2
+
+    k = np.ones((2 * HF_ERODE + 1, 2 * HF_ERODE + 1), np.uint8)
+    inner = cv2.erode(holes.astype(np.uint8), k, borderType=cv2.BORDER_CONSTANT, borderValue=0) > 0
+    if not inner.any():
+        return float("nan")
+    lap = cv2.Laplacian(_grey255(img), cv2.CV_64F, ksize=1)
+    return float(lap[inner].var())
+
+
+def _patches(band: np.ndarray, holes: np.ndarray, rng: np.random.Generator) -> np.ndarray | None:
+    """Mean-removed ``SWD_PATCH²`` patches of ``band`` centred on hole pixels (at most SWD_MAX_PATCHES)."""
+    r = SWD_PATCH // 2
+    h, w = band.shape
+    inner = np.zeros_like(holes)
+    inner[r:h - r, r:w - r] = holes[r:h - r, r:w - r]
+    idx = np.flatnonzero(inner)
+    if idx.size == 0:
+        return None
+    if idx.size > SWD_MAX_PATCHES:
+        idx = np.sort(rng.choice(idx, SWD_MAX_PATCHES, replace=False))
+    y, x = np.divmod(idx, w)
+    d = np.arange(-r, r + 1)
+    p = band[y[:, None, None] + d[None, :, None], x[:, None, None] + d[None, None, :]].reshape(idx.size, -1)
+    return p - p.mean(axis=1, keepdims=True)
+
+
+def swd_patches(out: np.ndarray, truth: np.ndarray, holes: np.ndarray) -> float:
+    """Sliced Wasserstein distance (W1, grey levels) between the hole's 7×7 patches in ``out`` and in ``truth``:
+    mean-removed patches of the grey image's Laplacian pyramid bands at full and half resolution, projected on
+    :data:`SWD_PROJECTIONS` random unit vectors (fixed seed), averaged over projections and the two levels.
+    NaN when the hole holds no patch centre.
+
+    Shape: ``H×W[×C]`` twice, ``H×W`` bool → float.
+    """
+    import cv2
+
+    from pyramids.numpy import laplacian_pyramid
+
+    a, b = _grey255(out), _grey255(truth)
+    levels = 3 if min(a.shape) >= 4 else 1
+    pa, pb = laplacian_pyramid(a, levels), laplacian_pyramid(b, levels)
+    rng = np.random.default_rng(SWD_SEED)
+    proj = rng.standard_normal((SWD_PATCH * SWD_PATCH, SWD_PROJECTIONS))
+    proj /= np.linalg.norm(proj, axis=0, keepdims=True)
+    m = holes
+    dists = []
+    for lev in range(min(2, levels - 1)):
+        if lev:
+            hh, ww = pa[lev].shape
+            m = cv2.resize(m.astype(np.float32), (ww, hh), interpolation=cv2.INTER_AREA) >= 0.5
+        pick = np.random.default_rng([SWD_SEED, lev])
+        xa = _patches(pa[lev], m, pick)
+        xb = _patches(pb[lev], m, np.random.default_rng([SWD_SEED, lev]))
+        if xa is None:
+            continue
+        sa, sb = np.sort(xa @ proj, axis=0), np.sort(xb @ proj, axis=0)
+        dists.append(float(np.abs(sa - sb).mean()))
+    return float(np.mean(dists)) if dists else float("nan")
+
+
+def texture_scores(out: np.ndarray, truth: np.ndarray, holes: np.ndarray) -> dict[str, float]:
+    """The texture measures of one fill: ``hf_out`` and ``hf_truth`` (:func:`hf_energy`) and ``swd``
+    (:func:`swd_patches`). A family's ``hf`` is the ratio of the means of ``hf_out`` and ``hf_truth``."""
+    return {"hf_out": hf_energy(out, holes), "hf_truth": hf_energy(truth, holes), "swd": swd_patches(out, truth, holes)}
+
+
+_TEXTURE_KEYS = ("hf_out", "hf_truth", "swd")
+
+
+def _texture_means(acc: dict[str, list[float]]) -> dict[str, float | None]:
+    """A family's ``hf`` (ratio of the mean energies over the images where the eroded hole is not empty) and
+    ``swd`` (mean); ``None`` where no image has a value."""
+    out_e, true_e = np.asarray(acc["hf_out"], float), np.asarray(acc["hf_truth"], float)
+    ok = np.isfinite(out_e) & np.isfinite(true_e)
+    hf = float(out_e[ok].mean() / true_e[ok].mean()) if ok.any() and true_e[ok].mean() > 0 else None
+    swd = np.asarray(acc["swd"], float)
+    return {"hf": hf, "swd": float(swd[np.isfinite(swd)].mean()) if np.isfinite(swd).any() else None}
+
+
 def inpaint_masks(images: Sequence[np.ndarray], families: Sequence[str], seed: int = 2024) -> list[tuple[int, str, np.ndarray]]:
     """Deterministic (image index, family, mask) triples: one mask per family per image, seeded by both."""
     from restore.data import MASK_FAMILIES, make_mask
@@ -126,8 +226,13 @@ def eval_inpaint(data: str | Path, *, methods: Sequence[str] = ("auto", "pushpul
     (:class:`restore.engine.Prefill`), and reports the difference as ``gain_over_prefill`` (dB of hole PSNR):
     what the network itself adds.
 
-    Returns ``{"results": {method or model: {family: {psnr, psnr_hole, ssim, seconds[, prefill_psnr_hole,
-    gain_over_prefill]}}}, ...}``.
+    Every row also has the texture measures of the hole (docs/INPAINTING.md): ``hf``, the high-frequency energy
+    of the fill over the truth's (:func:`hf_energy`: the ratio of the family's means; 1 = as textured as the
+    truth, 0 = a smear), and ``swd``, the mean over images of :func:`swd_patches` (0 = the hole's patches are
+    distributed as the truth's); ``None`` where no image of the family has a hole wide enough.
+
+    Returns ``{"results": {method or model: {family: {psnr, psnr_hole, ssim, seconds, hf, swd[,
+    prefill_psnr_hole, gain_over_prefill]}}}, ...}``.
     """
     from skimage.metrics import structural_similarity
 
@@ -148,7 +253,8 @@ def eval_inpaint(data: str | Path, *, methods: Sequence[str] = ("auto", "pushpul
 
             runs.append(("prefill", Prefill.describe(net)))
         acc: dict[str, dict[str, list[float]]] = {
-            fam: {k: [] for k in ("psnr", "psnr_hole", "ssim", "seconds", "prefill_psnr_hole")} for fam in families}
+            fam: {k: [] for k in ("psnr", "psnr_hole", "ssim", "seconds", "prefill_psnr_hole", "hf_out", "hf_truth",
+                                  "swd")} for fam in families}
         for i, fam, m in masks:
             if on_image:
                 on_image(f"{model or method} {fam} {files[i].name}")
@@ -166,7 +272,12 @@ def eval_inpaint(data: str | Path, *, methods: Sequence[str] = ("auto", "pushpul
                 acc[fam]["psnr_hole"].append(psnr(a[m], b[m], 1.0))
                 acc[fam]["ssim"].append(float(structural_similarity(a, b, data_range=1.0, channel_axis=2)))
                 acc[fam]["seconds"].append(dt)
-        row = {fam: {k: float(np.mean(v)) for k, v in d.items() if v} for fam, d in acc.items()}
+                for k, v in texture_scores(out, ref, m).items():
+                    acc[fam][k].append(v)
+        row = {fam: {k: float(np.mean(v)) for k, v in d.items() if v and k not in _TEXTURE_KEYS}
+               for fam, d in acc.items()}
+        for fam, r in row.items():
+            r.update(_texture_means(acc[fam]))
         for r in row.values():
             if "prefill_psnr_hole" in r:
                 r["gain_over_prefill"] = r["psnr_hole"] - r["prefill_psnr_hole"]

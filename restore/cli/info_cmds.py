@@ -146,7 +146,7 @@ def eval_inpaint_cmd(
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
     threads: ThreadsOpt = None,
 ) -> None:
-    """Inpainting: seeded masks, PSNR over the image and over the hole, SSIM, seconds per image."""
+    """Inpainting: seeded masks, PSNR over the image and over the hole, SSIM, texture in the hole (hf, swd), seconds per image."""
     _apply_threads(threads)
     from restore.evaluate import eval_inpaint
 
@@ -160,12 +160,13 @@ def eval_inpaint_cmd(
     from rich.table import Table
 
     t = Table(title=f"inpainting on {data} ({r['images']} images)", title_justify="left")
-    for c in ("method", "masks", "PSNR hole", "gain over its pre-fill", "PSNR", "SSIM", "s/image"):
+    for c in ("method", "masks", "PSNR hole", "gain over its pre-fill", "PSNR", "SSIM", "hf", "swd", "s/image"):
         t.add_column(c, justify="left" if c in ("method", "masks") else "right")
     for m, fams_r in r["results"].items():
         for fam, v in fams_r.items():
             gain = f"{v['gain_over_prefill']:+.2f}" if "gain_over_prefill" in v else ""
-            t.add_row(m, fam, f"{v['psnr_hole']:.2f}", gain, f"{v['psnr']:.2f}", f"{v['ssim']:.4f}",
+            tex = [f"{v[k]:{f}}" if v.get(k) is not None else "–" for k, f in (("hf", ".3f"), ("swd", ".2f"))]
+            t.add_row(m, fam, f"{v['psnr_hole']:.2f}", gain, f"{v['psnr']:.2f}", f"{v['ssim']:.4f}", *tex,
                       f"{v['seconds']:.3f}")
     Console().print(t)
 
