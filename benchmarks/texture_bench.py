@@ -46,7 +46,10 @@ def _parse_sets(items: list[str]):
         if k not in types:
             raise SystemExit(f"unknown setting {k}; one of {', '.join(types)}")
         cur = getattr(cfg, k)
-        kw[k] = tuple(int(x) for x in v.split(",")) if isinstance(cur, tuple) else type(cur)(v)
+        if isinstance(cur, bool):
+            kw[k] = v.lower() in ("1", "true", "yes")
+        else:
+            kw[k] = tuple(int(x) for x in v.split(",")) if isinstance(cur, tuple) else type(cur)(v)
     return replace(cfg, **kw)
 
 

@@ -19,8 +19,9 @@ patches of the same photo:
 4. Each hole pixel copies its own patch's source centre pixel (averaging the overlapping patches, as EM voting
    does, blurs the grain away), and the field is matched again against the copy (Wexler, Shechtman and
    Irani's expectation–maximisation, with the copy as the estimate) and carried to the next finer level.
-5. The output inside the hole is ``blur(structure) + gain · (copy − blur(copy))``: the network's structure
-   plus the copied grain.
+5. The output inside the hole is ``blur(structure) + gain · a · (copy − blur(copy))``: the network's structure
+   plus the copied grain, where ``a ≤ 1`` turns the band down wherever the copy is grainier than the known
+   pixels around the hole (their local energy carried into it by push–pull).
 
 NumPy plus one convolution per round (PyTorch, CPU); the draws come from one generator seeded by ``seed`` and
 the crop's index, so the result is a function of the input and the seed. Pixels outside the hole are returned
@@ -60,6 +61,7 @@ class TextureConfig:
             patch needs, not the phase of a pattern, which the known pixels decide.
         sigma: the structure / texture split (Gaussian σ, full-resolution pixels).
         gain: amplitude of the copied texture band (1 = as in the source patches).
+        match_energy: turn the copied band down where it is grainier than the known pixels around the hole.
         fine_radius: widest random-search window (px) below the coarsest level, where the field carried up
             from the coarser level is refined rather than found (the coarsest level searches the whole crop).
         context: known pixels kept around each group of holes (full resolution).
@@ -74,7 +76,8 @@ class TextureConfig:
     guide_weight: float = 2.0
     guide_sigma: float = 3.0
     sigma: float = 2.0
-    gain: float = 0.9
+    gain: float = 1.05
+    match_energy: bool = True
     fine_radius: int = 8
     context: int = 64
 
@@ -228,7 +231,7 @@ def _synthesise(img: np.ndarray, holes: np.ndarray, cfg: TextureConfig, rng: np.
             # sources is a fixed point, which the structure's low band, wrong where the network is, would upset
             nnf = level.search(level.vote(nnf), nnf, None if coarse is None else cfg.fine_radius)
         coarse = level.offsets(nnf)
-    return level.compose(level.vote(nnf), gain=cfg.gain)
+    return level.compose(level.vote(nnf), gain=cfg.gain, match_energy=cfg.match_energy)
 
 
 class _Level:
@@ -452,10 +455,38 @@ class _Level:
         flat[self.hole_idx] = flat[full[self.hole_idx]]
         return out
 
-    def compose(self, voted: np.ndarray, gain: float = 1.0) -> np.ndarray:
-        """The structure's low band plus the votes' high band, in the hole; known pixels as they are."""
+    def compose(self, voted: np.ndarray, gain: float = 1.0, match_energy: bool = False) -> np.ndarray:
+        """The structure's low band plus the copy's high band, in the hole; known pixels as they are.
+        ``match_energy``: where the copy is grainier than the known pixels around the hole lead one to expect
+        (grain copied into what borders on sky), its band is turned down to the expected energy."""
         band = voted - _blur(voted, self.sigma)
-        out = self.img.copy()
         m = self.holes
+        if match_energy:
+            band *= self._attenuation(band)[:, :, None]
+        out = self.img.copy()
         out[m] = np.clip(self.low[m] + gain * band[m], 0.0, 1.0)
         return out
+
+    def _attenuation(self, band: np.ndarray) -> np.ndarray:
+        """Per pixel ``min(1, sqrt(expected / copied))`` of the band's local energy; the expected energy is the
+        known pixels' (away from the hole, whose blur holds the structure) carried into the hole by push–pull."""
+        import cv2
+        import torch
+
+        from restore.fill import pyramid_fill
+
+        s = 2.0 * max(self.sigma, 1.0)
+        known_band = self.img - _blur(self.img, self.sigma)
+        k = int(2 * np.ceil(2 * self.sigma) + 1)
+        far = cv2.erode((~self.holes).astype(np.uint8), np.ones((k, k), np.uint8), borderType=cv2.BORDER_REPLICATE) > 0
+        if not far.any():
+            return np.ones(self.holes.shape, np.float32)
+        e_known = _blur((known_band ** 2).sum(axis=2) * far, s)
+        weight = _blur(far.astype(np.float32), s)
+        e_known = np.where(weight > 1e-3, e_known / np.maximum(weight, 1e-3), 0.0).astype(np.float32)
+        with torch.inference_mode():
+            t = torch.from_numpy(np.ascontiguousarray(e_known))[None, None]
+            hm = torch.from_numpy((weight <= 1e-3).astype(np.float32))[None, None]
+            expected = pyramid_fill(t, hm, smooth_iters=0)[0, 0].numpy() if hm.any() else e_known
+        copied = _blur((band ** 2).sum(axis=2), s)
+        return np.minimum(1.0, np.sqrt(np.maximum(expected, 0) / np.maximum(copied, 1e-12))).astype(np.float32)
