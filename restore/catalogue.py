@@ -86,15 +86,18 @@ def read_metadata(path: str | Path) -> dict[str, Any]:
             header = json.loads(fh.read(n))
     except OSError as e:
         raise ModelError(f"cannot read weights {path}: {e.strerror or e}") from None
-    except (json.JSONDecodeError, UnicodeDecodeError):
+    except (ValueError, RecursionError):  # bad JSON or bytes, or nesting deeper than the parser goes
         raise ModelError(f"{path.name}: not a safetensors file (bad header)") from None
-    meta = (header.get("__metadata__") or {}).get("restore")
-    if meta is None:
+    tables = header.get("__metadata__") if isinstance(header, dict) else None
+    meta = tables.get("restore") if isinstance(tables, dict) else None
+    if not isinstance(meta, str):
         raise ModelError(f"{path.name}: no 'restore' metadata; cannot tell which architecture it holds")
     try:
         info = json.loads(meta)
-    except json.JSONDecodeError:
+    except (ValueError, RecursionError):
         raise ModelError(f"{path.name}: 'restore' metadata is not valid JSON") from None
+    if not isinstance(info, dict):
+        raise ModelError(f"{path.name}: 'restore' metadata is not a JSON object")
     for key in ("name", "task", "arch", "config"):
         if key not in info:
             raise ModelError(f"{path.name}: metadata lacks {key!r}")

@@ -10,6 +10,7 @@ from typing import Annotated, Any, Optional
 import typer
 
 from restore.catalogue import format_params
+from restore.degradations import degradation_help
 from restore.cli.common import (
     EXIT_CODES_HELP, EXIT_USAGE, Precision, ThreadsOpt, _apply_threads, _check_scale, _describe, _error_exit,
     _handle_errors, app,
@@ -97,7 +98,7 @@ def eval_sr_cmd(
     method: Annotated[str, typer.Option("--method", "-m", help="auto, a CNN name or a classical method.")] = "auto",
     model: Annotated[Optional[str], typer.Option("--model", help="Model name or .safetensors path; overrides --method.", show_default=False)] = None,
     device: Annotated[str, typer.Option("--device", "-d")] = "auto",
-    degradation: Annotated[str, typer.Option("--degradation", help="clean (the published protocol) | jpeg:Q | noise:SIGMA (grey levels, on the LR) | blur:SIGMA (Gaussian blur of the HR before the downscale).")] = "clean",
+    degradation: Annotated[str, typer.Option("--degradation", help=degradation_help())] = "clean",
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
     per_image: Annotated[bool, typer.Option("--per-image", help="Also list each image.")] = False,
     precision: Annotated[Precision, typer.Option("--precision", help="The network's arithmetic (fp32 by default: a model's scores, whatever the CPU; auto = what restore upscale runs here).")] = Precision.fp32,
