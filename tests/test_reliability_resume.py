@@ -88,19 +88,19 @@ def test_an_interruption_at_any_step_never_leaves_a_stale_output_kept(tmp_path, 
         if s == step and calls.count(step) == 3:  # the third file, at this step
             raise Stop()
 
-    monkeypatch.setattr(batch_cmds, "_checkpoint", fault)
+    monkeypatch.setattr(batch_cmds, "checkpoint", fault)
     with pytest.raises(KeyboardInterrupt):
         run_upscale([tmp_path / "in"], out, scale=2, method="bicubic")
-    monkeypatch.setattr(batch_cmds, "_checkpoint", lambda s: None)
+    monkeypatch.setattr(batch_cmds, "checkpoint", lambda s: None)
     # another request: every output is redone, whatever the interruption left behind
     assert run_upscale([tmp_path / "in"], out, scale=3, method="bicubic") == 0
     assert all(read_image(out / f"a{i}.png").shape == (18, 15, 3) for i in range(4))
     # and the same request again after an interruption of that one: complete and consistent
-    monkeypatch.setattr(batch_cmds, "_checkpoint", fault)
+    monkeypatch.setattr(batch_cmds, "checkpoint", fault)
     calls.clear()
     with pytest.raises(KeyboardInterrupt):
         run_upscale([tmp_path / "in"], out, scale=2, method="bicubic", overwrite=True)
-    monkeypatch.setattr(batch_cmds, "_checkpoint", lambda s: None)
+    monkeypatch.setattr(batch_cmds, "checkpoint", lambda s: None)
     assert run_upscale([tmp_path / "in"], out, scale=2, method="bicubic") == 0
     assert all(read_image(out / f"a{i}.png").shape == (12, 10, 3) for i in range(4))
 
@@ -134,13 +134,13 @@ def test_two_identical_runs_at_once_both_succeed(tmp_path, monkeypatch, runner) 
             started.append(True)
             other.append(runner.invoke(app, args))
 
-    monkeypatch.setattr(batch_cmds, "_checkpoint", race)
+    monkeypatch.setattr(batch_cmds, "checkpoint", race)
     r = _ok(runner.invoke(app, args))
     assert other and other[0].exit_code == 0, other[0].output if other else ""
     assert r.exit_code == 0 and "failed 0" in r.output and "skipped 3" in r.output, r.output
     assert all(read_image(tmp_path / "out" / f"a{i}.png").shape == (12, 10, 3) for i in range(3))
     # a concurrent run of another request is still a conflict
-    monkeypatch.setattr(batch_cmds, "_checkpoint", lambda s: None)
+    monkeypatch.setattr(batch_cmds, "checkpoint", lambda s: None)
     args4 = ["upscale", str(tmp_path / "in"), "-o", str(tmp_path / "out4"), "-s", "2", "-m", "bicubic"]
     started.clear()
 
@@ -149,7 +149,7 @@ def test_two_identical_runs_at_once_both_succeed(tmp_path, monkeypatch, runner) 
             started.append(True)
             runner.invoke(app, [*args4[:-1], "nearest"])
 
-    monkeypatch.setattr(batch_cmds, "_checkpoint", race4)
+    monkeypatch.setattr(batch_cmds, "checkpoint", race4)
     r = _ok(runner.invoke(app, args4))
     assert r.exit_code == 1 and "already exists" in r.output
 

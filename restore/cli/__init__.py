@@ -1,11 +1,19 @@
-"""Command line interface (Typer): the app assembled from its parts.
+"""Command line interface (Typer): the app, assembled from one module per command family.
 
-``common`` (exit codes, the app object, reporter, error handling, shared options) ← ``inputs`` (finding inputs,
-planning outputs) ← ``batch_cmds`` (upscale, inpaint), ``info_cmds`` (models, eval, train, export), ``serve_cmd`` (serve),
-``bench_cmd`` (bench) and ``analyze_cmds`` (analyze) ← this module, which assembles them.
+Modules, one way down: ``common`` (exit codes, the usage-error group, reporter, error handling, shared options)
+← ``inputs`` (finding inputs, planning outputs) ← ``videos`` (video clips among a batch's inputs) ← the command
+modules ← this one. The command modules are ``batch_cmds`` (upscale, inpaint), ``models_cmd`` (models),
+``export_cmd`` (export), ``serve_cmd`` (serve), ``bench_cmd`` (bench), ``eval_cmds`` (eval sr | inpaint),
+``train_cmds`` (train sr | inpaint) and ``analyze_cmds`` (analyze checkerboard | padding); none imports another.
 
-Only the CLI prints and exits; the library raises. Heavy imports (torch, OpenCV, the API's
-model code) happen inside commands so that ``restore --help`` is instant.
+Registration, the one pattern: every command module defines its command functions (each wrapped in
+``common.handle_errors``), or a sub-app holding them, without touching the app, and exposes
+``register(app: typer.Typer) -> None``, which adds its commands (``app.command(name, ...)(fn)``) or its sub-app
+(``app.add_typer(sub_app, name=...)``). This module creates the app and calls each module's ``register`` in
+the order of :data:`COMMAND_MODULES` (``restore --help`` lists the commands in that order, groups after).
+
+Only the CLI prints and exits; the library raises. Heavy imports (torch, OpenCV, the API's model code) happen
+inside commands so that ``restore --help`` is instant.
 
 Exit codes: 0 every file ok (or skipped); 1 at least one file failed; 2 usage error
 (bad option, no input found, unknown method or model).
@@ -14,18 +22,36 @@ from __future__ import annotations
 
 import warnings
 
-from restore.cli import batch_cmds, info_cmds, serve_cmd  # noqa: F401  (importing them registers their commands on `app`)
-from restore.cli.analyze_cmds import analyze_app
-from restore.cli.bench_cmd import bench_command
+import typer
+
+from restore.cli import (
+    analyze_cmds, batch_cmds, bench_cmd, eval_cmds, export_cmd, models_cmd, serve_cmd, train_cmds,
+)
 from restore.cli.batch_cmds import run_inpaint, run_upscale
-from restore.cli.common import EXIT_CODES_HELP, EXIT_FAILED, EXIT_OK, EXIT_USAGE, _handle_errors, app
+from restore.cli.common import EXIT_CODES_HELP, EXIT_FAILED, EXIT_OK, EXIT_USAGE, OneLineUsageErrors
 from restore.cli.inputs import collect_images, plan_outputs
 
 __all__ = ["app", "main", "run_upscale", "run_inpaint", "collect_images", "plan_outputs",
            "EXIT_OK", "EXIT_FAILED", "EXIT_USAGE"]
 
-app.command("bench", epilog=EXIT_CODES_HELP)(_handle_errors(bench_command))
-app.add_typer(analyze_app, name="analyze")
+app = typer.Typer(
+    cls=OneLineUsageErrors,
+    name="restore",
+    help="Image restoration: CNN super-resolution and inpainting, with classical baselines.",
+    epilog=EXIT_CODES_HELP,
+    no_args_is_help=True,
+    add_completion=False,
+    # help text is plain text: with markup on, "pip install 'restore[onnx]'" lost its "[onnx]"
+    rich_markup_mode=None,
+    pretty_exceptions_enable=False,  # our errors are one line; anything else is a bug and should show as one
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+#: the command modules, in the order their commands are registered (and listed by ``restore --help``)
+COMMAND_MODULES = (batch_cmds, models_cmd, export_cmd, serve_cmd, bench_cmd, eval_cmds, train_cmds, analyze_cmds)
+
+for _module in COMMAND_MODULES:
+    _module.register(app)
 
 
 def main() -> None:

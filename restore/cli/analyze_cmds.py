@@ -1,6 +1,6 @@
 """``restore analyze checkerboard | padding``: the upsampler and padding-mode study.
 
-Registered by :mod:`restore.cli`; the study itself is :mod:`restore.analysis`. Importing this module is cheap (Typer only): torch, the study
+Added to the app by :func:`register`; the study itself is :mod:`restore.analysis`. Importing this module is cheap (Typer only): torch, the study
 and matplotlib are imported inside the commands, so ``restore --help`` stays instant. Progress goes to stderr;
 the table (or, with ``--json``, the JSON) to stdout.
 """
@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, Any, Callable, Optional
+from typing import Annotated, Callable, Optional
 
 import typer
 
-from restore.cli.common import _handle_errors
+from restore.cli.common import handle_errors
 
 analyze_app = typer.Typer(
     help="Study upsamplers (checkerboard artifacts) and padding modes (border artifacts): measure and draw.",
@@ -20,14 +20,14 @@ analyze_app = typer.Typer(
 )
 
 
+def register(app: typer.Typer) -> None:
+    """Add the ``analyze`` group to ``app``."""
+    app.add_typer(analyze_app, name="analyze")
+
+
 class Task(str, Enum):
     sr = "sr"
     inpaint = "inpaint"
-
-
-def _handled(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """The CLI's error handling (library errors → one line, exit 1)."""
-    return _handle_errors(fn)
 
 
 def _widths(text: str) -> tuple[int, ...]:
@@ -107,7 +107,7 @@ def _check_out(out: Path, study: str, overwrite: bool) -> None:
 
 
 @analyze_app.command("checkerboard")
-@_handled
+@handle_errors
 def checkerboard_cmd(
     task: TaskOpt = Task.sr,
     scale: Annotated[int, typer.Option("--scale", "-s", help="SR factor (transposed and laplacian: 2 only).")] = 2,
@@ -148,7 +148,7 @@ def checkerboard_cmd(
 
 
 @analyze_app.command("padding")
-@_handled
+@handle_errors
 def padding_cmd(
     task: TaskOpt = Task.sr,
     scale: Annotated[int, typer.Option("--scale", "-s", help="SR factor.")] = 2,

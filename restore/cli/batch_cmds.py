@@ -12,22 +12,28 @@ import typer
 from restore.cli.common import (
     DEFAULT_RAY_TIMEOUT, Backend, BatchSizeOpt, DeviceOpt, EXIT_CODES_HELP, EXIT_USAGE, Engine, EngineOpt,
     EngineOptions, GpusPerWorkerOpt, MaxPixelsOpt, OutFormat, Precision, RayAddressOpt, RayTimeoutOpt, Reporter,
-    ThreadsOpt, WorkersOpt, _check_output_formats, _inpaint_ext, _say_lossy_outputs,
-    _apply_threads, _check_scale, _describe, _engine_options, _error_exit, _file_error, _handle_errors, _load_model,
-    _method_names, _per_file_errors, _quiet_opencv, _resolve_scale, _split_method, app,
+    ThreadsOpt, WorkersOpt, apply_threads, check_output_formats, check_scale, describe_error, engine_options,
+    error_exit, file_error, handle_errors, inpaint_ext, load_batch_model, method_names, per_file_errors,
+    quiet_opencv, resolve_scale, say_lossy_outputs, split_method,
 )
-from restore.cli.video_cmds import VideoPlan, inpaint_videos, is_video, run_videos, split_videos
 from restore.cli.inputs import (
-    INPAINT_SUFFIX, MIN_FAST_TILE, _out_is_file, collect_images, entry_problem, plan_outputs,
+    INPAINT_SUFFIX, MIN_FAST_TILE, collect_images, entry_problem, output_is_file, plan_outputs,
 )
+from restore.cli.videos import VideoPlan, inpaint_videos, is_video, run_videos, split_videos
 
-@app.command(epilog=EXIT_CODES_HELP)
-@_handle_errors
+
+def register(app: typer.Typer) -> None:
+    """Add ``upscale`` and ``inpaint`` to ``app``."""
+    app.command("upscale", epilog=EXIT_CODES_HELP)(upscale)
+    app.command("inpaint", help=INPAINT_HELP, epilog=EXIT_CODES_HELP)(inpaint)
+
+
+@handle_errors
 def upscale(
     paths: Annotated[list[Path], typer.Argument(help="Image files and/or folders.", show_default=False)],
     output: Annotated[Path, typer.Option("--output", "-o", help="Output folder (or output file, for a single input file with an image extension).", show_default=False)],
-    scale: Annotated[Optional[int], typer.Option("--scale", "-s", help="Upscaling factor: 2, 3 or 4 (default: the --model's own scale, else 4).", callback=_check_scale, show_default=False)] = None,
-    method: Annotated[str, typer.Option("--method", "-m", help=f"Method: {_method_names('upscale')}. auto = shipped CNN for the scale, else bicubic.")] = "auto",
+    scale: Annotated[Optional[int], typer.Option("--scale", "-s", help="Upscaling factor: 2, 3 or 4 (default: the --model's own scale, else 4).", callback=check_scale, show_default=False)] = None,
+    method: Annotated[str, typer.Option("--method", "-m", help=f"Method: {method_names('upscale')}. auto = shipped CNN for the scale, else bicubic.")] = "auto",
     model: Annotated[Optional[str], typer.Option("--model", help="Model name (see `restore models`) or .safetensors path; overrides --method.", show_default=False)] = None,
     device: DeviceOpt = "auto",
     tile: Annotated[Optional[int], typer.Option("--tile", min=0, help="CNN tile size in input pixels (0 = untiled; default chosen per device).", show_default=False)] = None,
@@ -59,11 +65,11 @@ def upscale(
 
     Video clips (MP4, MOV, MKV, WebM, AVI) are compressed, so they get the real-photo model too; each clip keeps
     its frame timestamps, audio (copied), rotation and colour tags, in its own container format."""
-    _apply_threads(threads)
+    apply_threads(threads)
     code = run_upscale(paths, output, scale=scale, method=method, model=model, device=device, tile=tile,
                        recursive=recursive, overwrite=overwrite, fmt=fmt.value, suffix=suffix, quality=quality,
                        max_pixels=max_pixels, denoise=denoise, precision=precision.value, backend=backend.value,
-                       opts=_engine_options(engine, ray_address, workers, gpus_per_worker, batch_size,
+                       opts=engine_options(engine, ray_address, workers, gpus_per_worker, batch_size,
                                            ray_timeout), ensemble=ensemble, codec=codec, crf=crf)
     raise typer.Exit(code)
 
@@ -101,7 +107,7 @@ def run_upscale(
 
     rep, method, model = _start("upscale", method, model, precision, backend, device)
     _check_model_file(model)
-    scale = _resolve_scale(scale, method, model)
+    scale = resolve_scale(scale, method, model)
     if tile is not None and 0 < tile < MIN_FAST_TILE:
         # every tile is cut with the network's receptive radius of context on each side: tiny tiles redo most
         # of the work (measured 28× slower at --tile 16)
@@ -110,17 +116,17 @@ def run_upscale(
     try:
         images, others = collect_images(paths, recursive=recursive, exclude=output, problems=problems)
     except InputError as exc:
-        raise _error_exit(str(exc), EXIT_USAGE) from None
+        raise error_exit(str(exc), EXIT_USAGE) from None
     videos, others = split_videos(others, paths)
     rep.not_images = len(others)
     if not images and not videos and not problems:
-        raise _error_exit(f"no image found in {', '.join(map(str, paths))}", EXIT_USAGE)
+        raise error_exit(f"no image found in {', '.join(map(str, paths))}", EXIT_USAGE)
     _report_problems(problems, rep)
 
     single_file = len(paths) == 1 and paths[0].is_file()
-    out_is_file = _out_is_file(output, len(images), single_file)
+    out_is_file = output_is_file(output, len(images), single_file)
     if not out_is_file and is_image_path(output) and not output.is_dir():
-        raise _error_exit(f"-o {output} names one image file, but there are {len(images)} inputs; give a folder",
+        raise error_exit(f"-o {output} names one image file, but there are {len(images)} inputs; give a folder",
                           EXIT_USAGE)
     if suffix is None:
         # Writing into an input's folder: the plain name could be that input (or another one).
@@ -128,7 +134,7 @@ def run_upscale(
         suffix = f"_x{scale}" if same_dir else ""
     ext = None if fmt == "same" else f".{fmt}"
     plan = plan_outputs(images, output, suffix=suffix, ext=ext, out_is_file=out_is_file)
-    _check_output_formats(plan.jobs, output if out_is_file else None, fmt)
+    check_output_formats(plan.jobs, output if out_is_file else None, fmt)
     for src, msg in plan.problems:
         rep.error(f"{src}: {msg}")
         rep.failed += 1
@@ -138,7 +144,7 @@ def run_upscale(
         blend = _denoise_model(scale, denoise, method, model, device)  # a bad combination is one usage error
         loaded, lossy, lossy_model = None, set(), None  # each file: the (cached) blend, through `denoise`
     else:
-        loaded = _load_model("upscale", method, model, device, scale)
+        loaded = load_batch_model("upscale", method, model, device, scale)
         lossy, lossy_model = _lossy_model(scale, method, model, device, plan.jobs, rep)
     real = api.real_model(scale)
     manifest = Manifest(warn=rep.warn)
@@ -169,7 +175,7 @@ def run_upscale(
         # a clip is compressed: the rule of lossy images picks its model
         lossy_name = api.model_for_lossy(scale, method=method, model=model, denoise=denoise)
         net = blend if blend is not None else (
-            _load_model("upscale", method, lossy_name, device, scale) if lossy_name else loaded)
+            load_batch_model("upscale", method, lossy_name, device, scale) if lossy_name else loaded)
         request = {"scale": scale, "model": _model_label(net, method, model), "codec": codec, "crf": crf,
                    "weights_sha256": getattr(net, "digest", "")}
         options = dict(scale=scale, method=method, model=net if net is not None else model, device=device,
@@ -207,9 +213,9 @@ def _start(task: str, method: str, model: str | None, precision: str = "auto",
            backend: str = "auto", device: str = "auto") -> tuple[Reporter, str, str | None]:
     """The opening of a batch command: OpenCV's own logging off, a reporter, --method / --model and the
     precision / backend pair checked (a bad one is a usage error before any file is touched)."""
-    _quiet_opencv()
+    quiet_opencv()
     if precision == "int8" and task == "inpaint":
-        raise _error_exit("--precision int8 is for super-resolution on ONNX Runtime; inpainting runs in "
+        raise error_exit("--precision int8 is for super-resolution on ONNX Runtime; inpainting runs in "
                           "fp32, bf16 or fp16", EXIT_USAGE)
     if task == "upscale":
         from restore.devices import pick_device
@@ -220,11 +226,11 @@ def _start(task: str, method: str, model: str | None, precision: str = "auto",
             on_onnx = resolve_backend(backend, precision) == "onnxruntime"
             off_cpu = on_onnx and pick_device(device).type != "cpu"
         except InputError as exc:
-            raise _error_exit(str(exc), EXIT_USAGE) from None
+            raise error_exit(str(exc), EXIT_USAGE) from None
         if off_cpu:
-            raise _error_exit("ONNX Runtime (--backend onnxruntime, --precision int8) runs on the CPU: add "
+            raise error_exit("ONNX Runtime (--backend onnxruntime, --precision int8) runs on the CPU: add "
                               "--device cpu", EXIT_USAGE)
-    return Reporter(), *_split_method(task, method, model)
+    return Reporter(), *split_method(task, method, model)
 
 
 def _mask_digest(src: Path, mask: Path | None) -> str:
@@ -260,20 +266,20 @@ def _check_model_file(model: str | None) -> None:
     try:
         read_info(model)
     except ModelError as exc:
-        raise _error_exit(_describe(exc), EXIT_USAGE) from None
+        raise error_exit(describe_error(exc), EXIT_USAGE) from None
 
 
 def _report_problems(problems: Sequence[tuple[Path, str]], rep: Reporter) -> None:
     """Entries of the scan that are not regular files (links to nowhere, loops, FIFOs, unlistable folders): one
     failure each; the batch goes on."""
     for path, msg in problems:
-        rep.error(_file_error(path, msg))
+        rep.error(file_error(path, msg))
         rep.failed += 1
 
 
-#: fault-injection point of tests: called with "intent", "written" and "recorded" around each output's write
-def _checkpoint(step: str) -> None:
-    pass
+def checkpoint(step: str) -> None:
+    """Test hook (fault injection): called with "intent", "written" and "recorded" around each output's write;
+    a test replaces it (``monkeypatch.setattr(batch_cmds, "checkpoint", ...)``) to interrupt a batch there."""
 
 
 def _made_differently(dst: Path, request: dict[str, Any], manifest: Any, rep: Reporter) -> bool:
@@ -306,7 +312,7 @@ def _denoise_model(scale: int, denoise: float, method: str, model: str | None, d
     try:
         return api.denoise_model(scale, denoise, method=method, model=model, device=device)
     except (InputError, ModelError) as exc:
-        raise _error_exit(_describe(exc), EXIT_USAGE) from None
+        raise error_exit(describe_error(exc), EXIT_USAGE) from None
 
 
 def _lossy_model(scale: int, method: str, model: str | None, device: str, jobs: Sequence[Any],
@@ -326,7 +332,7 @@ def _lossy_model(scale: int, method: str, model: str | None, device: str, jobs: 
     n = len(lossy)
     rep.info(f"{n} JPEG/WebP input{'s' if n > 1 else ''}: using {name} (made for compressed photos; "
              "--denoise 0 keeps the clean model)")
-    return lossy, _load_model("upscale", name, None, device, scale)
+    return lossy, load_batch_model("upscale", name, None, device, scale)
 
 
 def _run_batch(todo: list[_Task], work: Any, opts: EngineOptions, manifest: Any, rep: Reporter,
@@ -349,7 +355,7 @@ def _run_batch(todo: list[_Task], work: Any, opts: EngineOptions, manifest: Any,
                                                         batch_size=opts.batch_size, timeout=opts.timeout))
             yield from _account(results, manifest, rep, len(todo), record=True)
         except InputError as exc:  # Ray could not start or join the cluster: nothing was done
-            raise _error_exit(str(exc), EXIT_USAGE) from None
+            raise error_exit(str(exc), EXIT_USAGE) from None
         return
 
     def process(t: _Task, data: Any) -> Any:
@@ -365,15 +371,15 @@ def _run_batch(todo: list[_Task], work: Any, opts: EngineOptions, manifest: Any,
         # the intent is on disk before the output changes, and the record follows it on this thread: an
         # interruption anywhere leaves either the old record with the old output, or an intent (redone next time)
         manifest.begin(t.dst, t.request)
-        _checkpoint("intent")
+        checkpoint("intent")
         work.write(t.src, t.dst, result, t.redo)
-        _checkpoint("written")
+        checkpoint("written")
         manifest.record(t.dst, t.request)
-        _checkpoint("recorded")
+        checkpoint("recorded")
 
     from restore.batch import run_pipeline
 
-    yield from _account(run_pipeline(todo, lambda t: work.read(t.src), process, write, catch=_per_file_errors()),
+    yield from _account(run_pipeline(todo, lambda t: work.read(t.src), process, write, catch=per_file_errors()),
                         manifest, rep, len(todo))
 
 
@@ -391,7 +397,7 @@ def _account(results: Iterator[tuple[_Task, Any]], manifest: Any, rep: Reporter,
             manifest.record(t.dst, t.request)
             rep.skipped += 1
         else:
-            rep.error(_file_error(t.src, err))
+            rep.error(file_error(t.src, err))
             rep.failed += 1
 
 
@@ -408,13 +414,12 @@ Formats: pixels outside the holes are written exactly as decoded wherever the ou
 """
 
 
-@app.command(help=INPAINT_HELP, epilog=EXIT_CODES_HELP)
-@_handle_errors
+@handle_errors
 def inpaint(
     path: Annotated[Path, typer.Argument(help="An image file, or a folder of images.", show_default=False)],
     mask: Annotated[Optional[Path], typer.Option("--mask", "-k", help="Mask file, or folder of masks matched by stem. Default: sidecar, then alpha.", show_default=False)] = None,
     output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Output file (single image) or folder. Default for a single image: <stem>_inpainted.<ext> beside it.", show_default=False)] = None,
-    method: Annotated[str, typer.Option("--method", "-m", help=f"Method: {_method_names('inpaint')}. auto = shipped CNN, else telea.")] = "auto",
+    method: Annotated[str, typer.Option("--method", "-m", help=f"Method: {method_names('inpaint')}. auto = shipped CNN, else telea.")] = "auto",
     model: Annotated[Optional[str], typer.Option("--model", help="Model name (see `restore models`) or .safetensors path; overrides --method.", show_default=False)] = None,
     device: DeviceOpt = "auto",
     dilate_px: Annotated[int, typer.Option("--dilate", min=0, help="Grow the holes by this many pixels (covers halos around objects).")] = 0,
@@ -435,11 +440,11 @@ def inpaint(
     codec: Annotated[Optional[str], typer.Option("--codec", help="Video inputs: the encoder (default libx264 in MP4/MOV/MKV, libvpx-vp9 in WebM; needs the video extra: pip install 'restore[video]').", show_default=False)] = None,
     crf: Annotated[Optional[int], typer.Option("--crf", min=0, max=63, help="Video inputs: the encoder's quality (lower = better; default 18 for upscale, 14 for inpaint with libx264).", show_default=False)] = None,
 ) -> None:
-    _apply_threads(threads)
+    apply_threads(threads)
     code = run_inpaint(path, mask=mask, output=output, method=method, model=model, device=device,
                        dilate_px=dilate_px, resize_mask=resize_mask, overwrite=overwrite, quality=quality,
                        max_pixels=max_pixels, fmt=fmt.value, suffix=suffix, precision=precision.value,
-                       opts=_engine_options(engine, ray_address, workers, gpus_per_worker, batch_size,
+                       opts=engine_options(engine, ray_address, workers, gpus_per_worker, batch_size,
                                            ray_timeout), codec=codec, crf=crf)
     raise typer.Exit(code)
 
@@ -491,44 +496,44 @@ def run_inpaint(
     rep, method, model = _start("inpaint", method, model, precision)
     ext = None if fmt == "same" else f".{fmt}"
     if mask is not None and not mask.exists():
-        raise _error_exit(f"{mask}: no such mask file or folder", EXIT_USAGE)
+        raise error_exit(f"{mask}: no such mask file or folder", EXIT_USAGE)
     why = entry_problem(mask)[0] if mask is not None else None
     if why is not None:  # a FIFO would block every read
-        raise _error_exit(f"{mask}: {why}", EXIT_USAGE)
+        raise error_exit(f"{mask}: {why}", EXIT_USAGE)
     problems: list[tuple[Path, str]] = []
     videos: list[tuple[Path, Path]] = []
 
     if path.is_dir():
         if output is None:
-            raise _error_exit("a folder input needs -o OUTDIR", EXIT_USAGE)
+            raise error_exit("a folder input needs -o OUTDIR", EXIT_USAGE)
         images, others = collect_inpaint_images(path, mask, exclude=output, problems=problems)
         videos, others = split_videos(others, [path])
         rep.not_images = len(others)
         if not images and not videos and not problems:
-            raise _error_exit(f"no image found in {path}", EXIT_USAGE)
+            raise error_exit(f"no image found in {path}", EXIT_USAGE)
         if suffix is None:
             # writing into the input folder: a suffix keeps the inputs (and lets a re-run resume)
             suffix = INPAINT_SUFFIX if output.resolve() == path.resolve() else ""
         # rel carries each output's extension (a lossy input's is .png); plan_outputs keeps it
-        plan = plan_outputs([(f, Path(f.stem + _inpaint_ext(f, ext))) for f in images], output, suffix=suffix,
+        plan = plan_outputs([(f, Path(f.stem + inpaint_ext(f, ext))) for f in images], output, suffix=suffix,
                             ext=ext)
     elif path.is_file() and is_video(path):
         if mask is None:
-            raise _error_exit(f"{path}: a video needs --mask FILE (white = hole), the same mask for every frame",
+            raise error_exit(f"{path}: a video needs --mask FILE (white = hole), the same mask for every frame",
                               EXIT_USAGE)
         videos = [(path, Path(path.name))]
         plan = plan_outputs([], path.parent)
     elif path.is_file():
         if not is_image_path(path):
-            raise _error_exit(f"{path}: not an image file (extension {path.suffix or 'missing'})", EXIT_USAGE)
+            raise error_exit(f"{path}: not an image file (extension {path.suffix or 'missing'})", EXIT_USAGE)
         if output is None:
-            dst = path.with_name(f"{path.stem}{INPAINT_SUFFIX if suffix is None else suffix}{_inpaint_ext(path, ext)}")
+            dst = path.with_name(f"{path.stem}{INPAINT_SUFFIX if suffix is None else suffix}{inpaint_ext(path, ext)}")
         elif is_image_path(output) and not output.is_dir():
             dst = output
         else:
             same_dir = output.resolve() == path.parent.resolve()
             sfx = suffix if suffix is not None else (INPAINT_SUFFIX if same_dir else "")
-            dst = output / f"{path.stem}{sfx}{_inpaint_ext(path, ext)}"
+            dst = output / f"{path.stem}{sfx}{inpaint_ext(path, ext)}"
         plan = plan_outputs([(path, Path(path.name))], dst, out_is_file=True)
     elif os.path.lexists(path):  # a link to nowhere, a loop, a FIFO: this file fails, not the command
         from restore.cli.inputs import Plan
@@ -536,17 +541,17 @@ def run_inpaint(
         problems.append((path, entry_problem(path)[0] or "not a regular file"))
         plan = Plan()
     else:
-        raise _error_exit(f"{path}: no such file or folder", EXIT_USAGE)
+        raise error_exit(f"{path}: no such file or folder", EXIT_USAGE)
     _report_problems(problems, rep)
 
     out_file = output if output is not None and path.is_file() and is_image_path(output) and not output.is_dir() \
         else None
-    _check_output_formats(plan.jobs, out_file, fmt)
-    _say_lossy_outputs(plan.jobs, ext if out_file is None else out_file.suffix, rep)
+    check_output_formats(plan.jobs, out_file, fmt)
+    say_lossy_outputs(plan.jobs, ext if out_file is None else out_file.suffix, rep)
     for src, msg in plan.problems:
         rep.error(f"{src}: {msg}")
         rep.failed += 1
-    loaded = _load_model("inpaint", method, model, device)
+    loaded = load_batch_model("inpaint", method, model, device)
     manifest = Manifest(warn=rep.warn)
     common = {"op": "inpaint", "model": _model_label(loaded, method, model), "dilate": dilate_px,
               "mask": str(mask.resolve()) if mask is not None else "sidecar or alpha"}

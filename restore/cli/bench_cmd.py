@@ -1,4 +1,5 @@
-"""``restore bench``: the command function, registered in :mod:`restore.cli` (cheap to import: no torch/cv2)."""
+"""``restore bench``: quality, speed and memory against classical methods and peer CNNs (cheap to import: no
+torch/cv2; the work is :mod:`restore.bench`)."""
 from __future__ import annotations
 
 from enum import Enum
@@ -6,6 +7,13 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
+
+from restore.cli.common import EXIT_CODES_HELP, handle_errors
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``bench`` to ``app``."""
+    app.command("bench", epilog=EXIT_CODES_HELP)(bench_command)
 
 
 class BenchTask(str, Enum):
@@ -21,6 +29,7 @@ def _ints(text: str, what: str) -> list[int]:
         raise typer.BadParameter(f"{what} must be comma-separated integers, got {text!r}") from None
 
 
+@handle_errors
 def bench_command(
     task: Annotated[BenchTask, typer.Option("--task", help="sr, inpaint or all.")] = BenchTask.all,
     data: Annotated[Optional[Path], typer.Option("--data", help="Image folder for every task (else $RESTORE_BENCH_DATA: its Set5/ and BSD68/, or the folder itself; there is no default).", show_default=False)] = None,

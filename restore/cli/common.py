@@ -1,6 +1,7 @@
-"""Common parts of the command line: exit codes, the Typer app, the reporter (one line per problem), error
-handling, shared options (precision, backend, engine, threads), the checks of output formats and the batch's
-accounting. Imports no torch.
+"""Common parts of the command line, shared by the command modules: exit codes, the app's command group
+(usage errors as one line), the reporter (one line per problem), error handling, JSON output, shared options
+(precision, backend, engine, threads), the batch's model and scale checks and the checks of output formats.
+Imports no torch. Every name another module imports is public; the rest is private to this module.
 """
 from __future__ import annotations
 
@@ -55,25 +56,11 @@ class _UsageErrorsAsOneLine:
         ctx = getattr(exc, "ctx", None)
         hint = f" (see {ctx.command_path} --help)" if ctx is not None else ""
         msg = exc.format_message().strip().rstrip(".")  # type: ignore[union-attr]
-        raise _error_exit(msg[:1].lower() + msg[1:] + hint,
+        raise error_exit(msg[:1].lower() + msg[1:] + hint,
                           EXIT_USAGE if "UsageError" in names else int(getattr(exc, "exit_code", 1))) from None
 
 
-app = typer.Typer(
-    cls=OneLineUsageErrors,
-    name="restore",
-    help="Image restoration: CNN super-resolution and inpainting, with classical baselines.",
-    epilog=EXIT_CODES_HELP,
-    no_args_is_help=True,
-    add_completion=False,
-    # help text is plain text: with markup on, "pip install 'restore[onnx]'" lost its "[onnx]"
-    rich_markup_mode=None,
-    pretty_exceptions_enable=False,  # our errors are one line; anything else is a bug and should show as one
-    context_settings={"help_option_names": ["-h", "--help"]},
-)
-
-
-def _method_names(task: str) -> str:
+def method_names(task: str) -> str:
     """Valid method names for --help (api's lists are cheap: no torch); never breaks --help."""
     try:
         from restore import catalogue
@@ -194,16 +181,24 @@ def _escape(s: str) -> str:
     return escape(s)
 
 
-def _error_exit(msg: str, code: int) -> typer.Exit:
+def error_exit(msg: str, code: int) -> typer.Exit:
+    """Print ``error: <msg>`` and return the exit to raise (``raise error_exit(...)``)."""
     Reporter().error(msg)
     return typer.Exit(code)
+
+
+def emit_json(obj: Any) -> None:
+    """Print ``obj`` as indented JSON on stdout (NumPy scalars as floats)."""
+    import json
+
+    typer.echo(json.dumps(obj, indent=1, default=float))
 
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-def _handle_errors(fn: F) -> F:
-    """Turn library/OS errors escaping a command into one red line and exit code 1 (never a traceback)."""
+def handle_errors(fn: F) -> F:
+    """Decorator of every command: turn library/OS errors escaping a command into one red line and exit code 1 (never a traceback)."""
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -214,14 +209,14 @@ def _handle_errors(fn: F) -> F:
         except typer.Exit:
             raise
         except (RestoreError, OSError, MemoryError) as exc:
-            raise _error_exit(_describe(exc), EXIT_FAILED) from None
+            raise error_exit(describe_error(exc), EXIT_FAILED) from None
         except KeyboardInterrupt:
-            raise _error_exit("interrupted", 130) from None
+            raise error_exit("interrupted", 130) from None
 
     return wrapper  # type: ignore[return-value]
 
 
-def _describe(exc: BaseException) -> str:
+def describe_error(exc: BaseException) -> str:
     from restore.errors import RestoreError
 
     if isinstance(exc, RestoreError):
@@ -234,14 +229,14 @@ def _describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"
 
 
-def _file_error(src: Path, exc: BaseException | str) -> str:
+def file_error(src: Path, exc: BaseException | str) -> str:
     """Error line for one file of a batch, naming the file once (``exc``: the exception, or its text as a Ray
     actor sends it back)."""
-    msg = exc if isinstance(exc, str) else _describe(exc)
+    msg = exc if isinstance(exc, str) else describe_error(exc)
     return msg if msg.startswith(str(src)) else f"{src}: {msg}"
 
 
-def _per_file_errors() -> tuple[type[BaseException], ...]:
+def per_file_errors() -> tuple[type[BaseException], ...]:
     """Errors that fail one file of a batch (the batch goes on). With RESTORE_DEBUG=1 unexpected
     exceptions propagate with their traceback instead of being reported as a failed file."""
     from restore.errors import RestoreError
@@ -251,7 +246,7 @@ def _per_file_errors() -> tuple[type[BaseException], ...]:
     return (Exception,)
 
 
-def _quiet_opencv() -> None:
+def quiet_opencv() -> None:
     """OpenCV logs decoder warnings on stderr; our own error line says the same thing, once."""
     import cv2
 
@@ -259,9 +254,6 @@ def _quiet_opencv() -> None:
         cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_SILENT)
     except AttributeError:  # very old builds
         pass
-
-
-
 
 
 class OutFormat(str, Enum):
@@ -314,7 +306,7 @@ class EngineOptions:
     timeout: float = DEFAULT_RAY_TIMEOUT  # seconds to reach ``address``
 
 
-def _engine_options(engine: Engine, ray_address: str | None, workers: int, gpus_per_worker: float,
+def engine_options(engine: Engine, ray_address: str | None, workers: int, gpus_per_worker: float,
                     batch_size: int, ray_timeout: float = DEFAULT_RAY_TIMEOUT) -> EngineOptions:
     if engine == Engine.ray:
         from restore.cluster import require_ray
@@ -323,13 +315,13 @@ def _engine_options(engine: Engine, ray_address: str | None, workers: int, gpus_
         try:
             require_ray()
         except InputError as exc:
-            raise _error_exit(str(exc), EXIT_USAGE) from None
+            raise error_exit(str(exc), EXIT_USAGE) from None
     elif ray_address is not None:
-        raise _error_exit("--ray-address needs --engine ray", EXIT_USAGE)
+        raise error_exit("--ray-address needs --engine ray", EXIT_USAGE)
     return EngineOptions(engine.value, ray_address, workers, gpus_per_worker, batch_size, ray_timeout)
 
 
-def _apply_threads(threads: int | None) -> None:
+def apply_threads(threads: int | None) -> None:
     """``--threads``, else ``$RESTORE_THREADS``, sets torch's intra-op threads; neither leaves torch's default."""
     if threads is None:
         env = os.environ.get("RESTORE_THREADS", "").strip()
@@ -340,19 +332,20 @@ def _apply_threads(threads: int | None) -> None:
         except ValueError:
             threads = 0
         if not 1 <= threads <= MAX_THREADS:
-            raise _error_exit(f"RESTORE_THREADS={env!r} must be a whole number from 1 to {MAX_THREADS}", EXIT_USAGE)
+            raise error_exit(f"RESTORE_THREADS={env!r} must be a whole number from 1 to {MAX_THREADS}", EXIT_USAGE)
     import torch
 
     torch.set_num_threads(threads)
 
 
-def _check_scale(value: int | None) -> int | None:
+def check_scale(value: int | None) -> int | None:
+    """Typer callback of ``--scale``: 2, 3 or 4 (or not given)."""
     if value is not None and value not in (2, 3, 4):
         raise typer.BadParameter(f"{value} is not one of 2, 3, 4")
     return value
 
 
-def _split_method(task: str, method: str, model: str | None) -> tuple[str, str | None]:
+def split_method(task: str, method: str, model: str | None) -> tuple[str, str | None]:
     """Validate --method/--model up front (usage error, exit 2, rather than N failed files).
     A classical name given to --model is taken as the method."""
     from restore import catalogue
@@ -362,11 +355,11 @@ def _split_method(task: str, method: str, model: str | None) -> tuple[str, str |
         return model, None
     valid = catalogue.upscale_methods() if task == "upscale" else catalogue.inpaint_methods()
     if model is None and method not in valid:
-        raise _error_exit(f"unknown {task} method {method!r}; choose from {', '.join(valid)}", EXIT_USAGE)
+        raise error_exit(f"unknown {task} method {method!r}; choose from {', '.join(valid)}", EXIT_USAGE)
     return method, model
 
 
-def _load_model(task: str, method: str, model: str | None, device: str, scale: int | None = None) -> Any:
+def load_batch_model(task: str, method: str, model: str | None, device: str, scale: int | None = None) -> Any:
     """Load the batch's CNN once — the one asked for, or the default that ``auto`` resolves to — so that a
     wrong name, a model of the other task or an unavailable device is one usage error (exit 2), not one
     failure per file. None: a classical method (or ``auto`` with no CNN shipped)."""
@@ -377,21 +370,21 @@ def _load_model(task: str, method: str, model: str | None, device: str, scale: i
         _, name = (api.resolve_upscale_method(method, model, scale or 4) if task == "upscale"
                    else api.resolve_inpaint_method(method, model))
     except InputError as exc:
-        raise _error_exit(_describe(exc), EXIT_USAGE) from None
+        raise error_exit(describe_error(exc), EXIT_USAGE) from None
     if name is None:
         return None
     try:
         loaded = api.load_model(name, device=device)
     except (ModelError, InputError, FileNotFoundError) as exc:
-        raise _error_exit(_describe(exc), EXIT_USAGE) from None
+        raise error_exit(describe_error(exc), EXIT_USAGE) from None
     want = "sr" if task == "upscale" else "inpaint"
     if loaded.task != want:
         what = "a super-resolution" if want == "sr" else "an inpainting"
-        raise _error_exit(f"model {name!r} is not {what} model; see `restore models`", EXIT_USAGE)
+        raise error_exit(f"model {name!r} is not {what} model; see `restore models`", EXIT_USAGE)
     return loaded
 
 
-def _resolve_scale(scale: int | None, method: str, model: str | None) -> int:
+def resolve_scale(scale: int | None, method: str, model: str | None) -> int:
     """--scale, or the scale of the one-scale model asked for (4 when neither says); a model and a --scale
     that disagree are a usage error."""
     from restore import catalogue
@@ -405,9 +398,9 @@ def _resolve_scale(scale: int | None, method: str, model: str | None) -> int:
     try:
         own = read_metadata(resolve(name)).get("scale")
     except ModelError as exc:
-        raise _error_exit(_describe(exc), EXIT_USAGE) from None
+        raise error_exit(describe_error(exc), EXIT_USAGE) from None
     if own is not None and scale is not None and scale != own:
-        raise _error_exit(f"model {name!r} upscales ×{own}, but --scale is {scale}; drop --scale or pick a ×{scale} model",
+        raise error_exit(f"model {name!r} upscales ×{own}, but --scale is {scale}; drop --scale or pick a ×{scale} model",
                           EXIT_USAGE)
     return int(own or scale or 4)
 
@@ -415,7 +408,7 @@ def _resolve_scale(scale: int | None, method: str, model: str | None) -> int:
 # --------------------------------------------------------------------------- output formats
 
 
-def _check_output_formats(jobs: Sequence[Any], out_file: Path | None, fmt: str) -> None:
+def check_output_formats(jobs: Sequence[Any], out_file: Path | None, fmt: str) -> None:
     """Before any work: every planned output must have an extension this tool writes (``-o out.gif`` is a usage
     error, not N failures after the computing), and an output file named with ``-o`` must agree with an explicit
     ``--format`` (``-o x.jpg --format webp`` says two things; neither is guessed)."""
@@ -426,13 +419,13 @@ def _check_output_formats(jobs: Sequence[Any], out_file: Path | None, fmt: str) 
         for job in jobs:
             format_from_path(job.dst)
     except ImageWriteError as exc:
-        raise _error_exit(str(exc), EXIT_USAGE) from None
+        raise error_exit(str(exc), EXIT_USAGE) from None
     if out_file is not None and fmt != "same" and format_from_path(out_file) != format_from_path(f"x.{fmt}"):
-        raise _error_exit(f"-o {out_file} names a {out_file.suffix} file but --format is {fmt}; drop one of them, "
+        raise error_exit(f"-o {out_file} names a {out_file.suffix} file but --format is {fmt}; drop one of them, "
                           "or make them agree", EXIT_USAGE)
 
 
-def _inpaint_ext(src: Path, ext: str | None) -> str:
+def inpaint_ext(src: Path, ext: str | None) -> str:
     """An inpainted output's extension: ``ext`` (from ``--format``) when given; else the input's, but PNG for a
     lossy input (JPEG, lossy WebP, judged by content), whose re-encoding would change every pixel outside the
     mask too; a GIF's is PNG (GIF is not written)."""
@@ -443,7 +436,7 @@ def _inpaint_ext(src: Path, ext: str | None) -> str:
     return ".png" if is_lossy(src) else output_suffix(src.suffix)
 
 
-def _say_lossy_outputs(jobs: Sequence[Any], ext: str | None, rep: Reporter) -> None:
+def say_lossy_outputs(jobs: Sequence[Any], ext: str | None, rep: Reporter) -> None:
     """One line each: lossy inputs written as PNG by default (``ext`` None: neither ``--format`` nor an output
     file name chose), and outputs that will be lossy (then the pixels outside the mask change as well, which
     inpainting otherwise never does)."""

@@ -160,7 +160,8 @@ def _without_derived(images: list[tuple[Path, Path]]) -> list[tuple[Path, Path]]
     return out
 
 
-def _out_is_file(out: Path, n_inputs: int, single_file: bool) -> bool:
+def output_is_file(out: Path, n_inputs: int, single_file: bool) -> bool:
+    """Whether ``-o out`` names the output file itself: one input file, and ``out`` an image name, not a folder."""
     from restore.io import is_image_path
 
     return single_file and n_inputs == 1 and is_image_path(out) and not out.is_dir()

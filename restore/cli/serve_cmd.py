@@ -9,15 +9,19 @@ from typing import Annotated
 import typer
 
 from restore.cli.common import (
-    EXIT_CODES_HELP, EXIT_USAGE, DeviceOpt, MaxPixelsOpt, Precision, ThreadsOpt, _apply_threads, _error_exit,
-    _handle_errors, app,
+    EXIT_CODES_HELP, EXIT_USAGE, DeviceOpt, MaxPixelsOpt, Precision, ThreadsOpt, apply_threads, error_exit,
+    handle_errors,
 )
 
 _INSTALL = 'restore serve needs the web extra: pip install "restore[serve]" (FastAPI, uvicorn, python-multipart)'
 
 
-@app.command(epilog=EXIT_CODES_HELP)
-@_handle_errors
+def register(app: typer.Typer) -> None:
+    """Add ``serve`` to ``app``."""
+    app.command("serve", epilog=EXIT_CODES_HELP)(serve)
+
+
+@handle_errors
 def serve(
     host: Annotated[str, typer.Option("--host", help="Address to listen on. The default answers this machine only; anything else lets other machines use it (a warning is printed).")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", "-p", min=0, max=65535, help="Port (0 = any free one).")] = 8000,
@@ -36,17 +40,17 @@ def serve(
         from restore.server import LOOPBACK_HOSTS, ServeConfig, create_app
     except ImportError as exc:
         if getattr(exc, "name", "") and exc.name.split(".")[0] in ("fastapi", "uvicorn", "python_multipart", "starlette"):
-            raise _error_exit(_INSTALL, EXIT_USAGE) from None
+            raise error_exit(_INSTALL, EXIT_USAGE) from None
         raise
     from restore.devices import pick_device
     from restore.errors import InputError
     from restore.io import DEFAULT_MAX_PIXELS
 
-    _apply_threads(threads)
+    apply_threads(threads)
     try:
         pick_device(device)  # a bad --device is a usage error now, not on every request
     except (InputError, ValueError) as exc:
-        raise _error_exit(str(exc), EXIT_USAGE) from None
+        raise error_exit(str(exc), EXIT_USAGE) from None
     loopback = host in LOOPBACK_HOSTS
     cfg = ServeConfig(device=device, precision=precision.value, max_upload=int(max_upload_mb * 2**20),
                       max_pixels=max_pixels or DEFAULT_MAX_PIXELS, max_queue=queue,
@@ -57,7 +61,7 @@ def serve(
         sock = socket.create_server((host, port), family=family)
     except OSError as exc:  # the port is taken, the address is not this machine's, ...
         why = os.strerror(exc.errno) if isinstance(exc.errno, int) and exc.errno > 0 else (exc.strerror or str(exc))
-        raise _error_exit(f"cannot listen on {host}:{port} ({why})", EXIT_USAGE) from None
+        raise error_exit(f"cannot listen on {host}:{port} ({why})", EXIT_USAGE) from None
     if not loopback:
         typer.echo(f"warning: listening on {host}: anyone who can reach this machine can use the server "
                    "(there is no login); use the default --host 127.0.0.1 to keep it to this machine", err=True)

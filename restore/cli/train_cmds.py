@@ -1,175 +1,23 @@
-"""The other commands: ``models``, ``eval``, ``train`` and ``export``."""
+"""``restore train sr | inpaint``: the training runs (the work is :mod:`restore.train` and
+:mod:`restore.train_inpaint`), with a progress ticker and the command line recorded in each exported weights
+file."""
 from __future__ import annotations
 
-from collections.abc import Callable
-from enum import Enum
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import Annotated, Optional
 
 import typer
 
-from restore.catalogue import format_params
-from restore.degradations import degradation_help
-from restore.cli.common import (
-    EXIT_CODES_HELP, EXIT_USAGE, Precision, ThreadsOpt, _apply_threads, _check_scale, _describe, _error_exit,
-    _handle_errors, app,
-)
+from restore.cli.common import EXIT_USAGE, ThreadsOpt, apply_threads, error_exit, handle_errors
 
-# --------------------------------------------------------------------------- models
-
-
-def _headline(scores: dict[str, Any], task: str) -> str:
-    """The one score a table row has room for: Set5 PSNR-Y for SR, BSD68 hole PSNR per family for inpainting."""
-    if task == "sr" and "Set5_psnr_y" in scores:
-        return f"Set5 {scores['Set5_psnr_y']:.2f}"
-    fams = [scores.get(f"BSD68_{f}_psnr_hole") for f in ("thin", "thick", "box")]
-    if task == "inpaint" and all(isinstance(v, (int, float)) for v in fams):
-        return "BSD68 " + "/".join(f"{v:.1f}" for v in fams)
-    return ""
-
-
-@app.command(epilog=EXIT_CODES_HELP)
-@_handle_errors
-def models(
-    as_json: Annotated[bool, typer.Option("--json", help="Print every entry with all its scores as JSON.")] = False,
-) -> None:
-    """List the upscaling and inpainting methods and shipped models (the defaults marked)."""
-    import dataclasses
-
-    import restore
-    from restore.catalogue import default_model
-
-    entries = restore.list_models()
-    defaults = {default_model("inpaint")} | {default_model("sr", s) for s in (2, 3, 4)}
-    if as_json:
-        _emit_json([{**dataclasses.asdict(m), "default": m.name in defaults} for m in entries])
-        return
-    from rich.console import Console
-    from rich.table import Table
-
-    from rich import box
-
-    console = Console()
-    # short columns that never wrap; the description only where the terminal has room for it (a narrow
-    # terminal gets the full entries from --json)
-    wide = console.width >= 120
-    table = Table(title="restore models (score: Set5 PSNR-Y dB; BSD68 hole PSNR dB, thin/thick/box)",
-                  title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
-    for col in ("name", "task", "kind", "×", "params", "score") + (("about",) if wide else ()):
-        table.add_column(col, no_wrap=col != "about", justify="right" if col == "params" else "left")
-    for m in entries:
-        kind = "default" if m.name in defaults else m.kind
-        row = [m.name, m.task, kind, ",".join(str(s) for s in m.scales), format_params(m.params),
-               _headline(dict(m.scores or {}), m.task)]
-        table.add_row(*row, *([m.description or ""] if wide else []))
-    console.print(table)
-    if not wide:
-        console.print("descriptions and every score: restore models --json")
-
-
-
-# --- evaluation and training ---------------------------------------------------------------------------
-
-eval_app = typer.Typer(help="Evaluate methods by the standard protocols (PSNR/SSIM).", no_args_is_help=True)
 train_app = typer.Typer(help="Train SR and inpainting networks (resumable; CPU or CUDA).", no_args_is_help=True)
-app.add_typer(eval_app, name="eval")
-app.add_typer(train_app, name="train")
 
 
-class MaskFamily(str, Enum):
-    thin = "thin"
-    thick = "thick"
-    box = "box"
-    all = "all"
-
-
-def _emit_json(obj: Any) -> None:
-    import json
-
-    typer.echo(json.dumps(obj, indent=1, default=float))
-
-
-@eval_app.command("sr")
-@_handle_errors
-def eval_sr_cmd(
-    data: Annotated[Path, typer.Option("--data", exists=True, help="Folder of HR images (e.g. Set5).", show_default=False)],
-    scale: Annotated[int, typer.Option("--scale", "-s", help="2, 3 or 4.", callback=_check_scale)] = 4,
-    method: Annotated[str, typer.Option("--method", "-m", help="auto, a CNN name or a classical method.")] = "auto",
-    model: Annotated[Optional[str], typer.Option("--model", help="Model name or .safetensors path; overrides --method.", show_default=False)] = None,
-    device: Annotated[str, typer.Option("--device", "-d")] = "auto",
-    degradation: Annotated[str, typer.Option("--degradation", help=degradation_help())] = "clean",
-    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
-    per_image: Annotated[bool, typer.Option("--per-image", help="Also list each image.")] = False,
-    precision: Annotated[Precision, typer.Option("--precision", help="The network's arithmetic (fp32 by default: a model's scores, whatever the CPU; auto = what restore upscale runs here).")] = Precision.fp32,
-    threads: ThreadsOpt = None,
-    ensemble: Annotated[bool, typer.Option("--ensemble", help="Average the network over the 8 flips and rotations of each input (8x the time).")] = False,
-) -> None:
-    """Super-resolution: LR = MATLAB bicubic of HR (then --degradation), PSNR/SSIM on Y with the scale shaved (the
-    published protocol), and blockiness (JPEG block edges in the output; about 1 = none)."""
-    _apply_threads(threads)
-    from restore.degradations import parse_test_degradation
-    from restore.errors import InputError
-    from restore.evaluate import eval_sr
-
-    try:
-        deg = parse_test_degradation(degradation)
-    except InputError as e:
-        raise _error_exit(str(e), EXIT_USAGE) from None
-    r = eval_sr(data, scale, method=method, model=model, device=device, degradation=deg, precision=precision.value,
-                ensemble=ensemble)
-    if as_json:
-        _emit_json(r)
-        return
-    from rich.console import Console
-    from rich.table import Table
-
-    t = Table(title=f"{r['method']} ×{scale} on {data} ({r['images']} images, {r['degradation']})", title_justify="left")
-    for c in ("image", "PSNR-Y", "SSIM-Y", "blockiness", "s"):
-        t.add_column(c, justify="right" if c != "image" else "left")
-    if per_image:
-        for row in r["rows"]:
-            t.add_row(row["image"], f"{row['psnr_y']:.3f}", f"{row['ssim_y']:.4f}", f"{row['blockiness']:.3f}",
-                      f"{row['seconds']:.3f}")
-    t.add_row("mean", f"{r['psnr_y']:.3f}", f"{r['ssim_y']:.4f}", f"{r['blockiness']:.3f}", f"{r['seconds_per_image']:.3f}")
-    Console().print(t)
-
-
-@eval_app.command("inpaint")
-@_handle_errors
-def eval_inpaint_cmd(
-    data: Annotated[Path, typer.Option("--data", exists=True, help="Folder of images (e.g. BSD68).", show_default=False)],
-    masks: Annotated[MaskFamily, typer.Option("--masks", help="Mask family: thin strokes, thick strokes, boxes, or all.")] = MaskFamily.all,
-    method: Annotated[Optional[list[str]], typer.Option("--method", "-m", help="Repeat to compare; default: auto pushpull telea ns biharmonic (none when --model is given).", show_default=False)] = None,
-    model: Annotated[Optional[list[str]], typer.Option("--model", help="A model name or .safetensors path to evaluate too; repeatable.", show_default=False)] = None,
-    device: Annotated[str, typer.Option("--device", "-d")] = "auto",
-    limit: Annotated[Optional[int], typer.Option("--limit", help="Only the first N images.", show_default=False)] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
-    threads: ThreadsOpt = None,
-) -> None:
-    """Inpainting: seeded masks, PSNR over the image and over the hole, SSIM, texture in the hole (hf, swd), seconds per image."""
-    _apply_threads(threads)
-    from restore.evaluate import eval_inpaint
-
-    fams = ("thin", "thick", "box") if masks == MaskFamily.all else (masks.value,)
-    methods = tuple(method) if method else () if model else ("auto", "pushpull", "telea", "ns", "biharmonic")
-    r = eval_inpaint(data, methods=methods, families=fams, device=device, limit=limit, models=tuple(model or ()))
-    if as_json:
-        _emit_json(r)
-        return
-    from rich.console import Console
-    from rich.table import Table
-
-    t = Table(title=f"inpainting on {data} ({r['images']} images)", title_justify="left")
-    for c in ("method", "masks", "PSNR hole", "gain over its pre-fill", "PSNR", "SSIM", "hf", "swd", "s/image"):
-        t.add_column(c, justify="left" if c in ("method", "masks") else "right")
-    for m, fams_r in r["results"].items():
-        for fam, v in fams_r.items():
-            gain = f"{v['gain_over_prefill']:+.2f}" if "gain_over_prefill" in v else ""
-            tex = [f"{v[k]:{f}}" if v.get(k) is not None else "–" for k, f in (("hf", ".3f"), ("swd", ".2f"))]
-            t.add_row(m, fam, f"{v['psnr_hole']:.2f}", gain, f"{v['psnr']:.2f}", f"{v['ssim']:.4f}", *tex,
-                      f"{v['seconds']:.3f}")
-    Console().print(t)
+def register(app: typer.Typer) -> None:
+    """Add the ``train`` group to ``app``."""
+    app.add_typer(train_app, name="train")
 
 
 def _progress_printer() -> Callable[[dict], None]:
@@ -219,7 +67,7 @@ class _Ticker:
 
 
 @train_app.command("sr")
-@_handle_errors
+@handle_errors
 def train_sr_cmd(
     data: Annotated[list[Path], typer.Option("--data", exists=True, help="Training image folder(s); repeat the option for several.", show_default=False)],
     scales: Annotated[str, typer.Option("--scales", help="Comma-separated scales sharing one body, e.g. 2,3,4.")] = "2,3,4",
@@ -248,7 +96,7 @@ def train_sr_cmd(
     degradation_set: Annotated[Optional[str], typer.Option("--degradation-set", help="Settings of the real degradation, e.g. clean_prob=0.1,jpeg_quality=30:95 (fields of restore.degradations.RealDegradation; ranges as LOW:HIGH).", show_default=False)] = None,
 ) -> None:
     """Train SR networks for one or more scales (shared body, per-scale upsampler); exports safetensors."""
-    _apply_threads(threads)
+    apply_threads(threads)
     from restore.degradations import parse_settings
     from restore.errors import InputError
     from restore.train import SRTrainConfig, train_sr
@@ -256,14 +104,14 @@ def train_sr_cmd(
     try:
         settings = parse_settings(degradation_set or "")
     except InputError as e:
-        raise _error_exit(str(e), EXIT_USAGE) from None
+        raise error_exit(str(e), EXIT_USAGE) from None
 
     try:
         sc = [int(x) for x in scales.split(",") if x.strip()]
     except ValueError:
-        raise _error_exit(f"bad --scales {scales!r}; e.g. 2,3,4", EXIT_USAGE) from None
+        raise error_exit(f"bad --scales {scales!r}; e.g. 2,3,4", EXIT_USAGE) from None
     if not sc or any(s not in (2, 3, 4) for s in sc):
-        raise _error_exit(f"bad --scales {scales!r}; each must be 2, 3 or 4", EXIT_USAGE)
+        raise error_exit(f"bad --scales {scales!r}; each must be 2, 3 or 4", EXIT_USAGE)
     cfg = SRTrainConfig(data=[str(d) for d in data], scales=sc, base_ch=base_ch, n_blocks=n_blocks,
                         upsampler=upsampler, padding_mode=padding, iters=iters, batch=batch, lr_patch=patch,
                         lr=lr, seed=seed, val_images=val_images, val_every=val_every, device=device,
@@ -272,14 +120,14 @@ def train_sr_cmd(
     try:
         paths = train_sr(cfg, resume=resume, progress=_progress_printer(), tick=_Ticker(iters))
     except ValueError as e:
-        raise _error_exit(str(e), EXIT_USAGE) from None
+        raise error_exit(str(e), EXIT_USAGE) from None
     for p in paths:
         _record_command(p)
         typer.echo(f"wrote {p}")
 
 
 @train_app.command("inpaint")
-@_handle_errors
+@handle_errors
 def train_inpaint_cmd(
     data: Annotated[list[Path], typer.Option("--data", exists=True, help="Training image folder(s); repeat the option for several.", show_default=False)],
     widths: Annotated[str, typer.Option("--widths", help="Channels per U-Net level, full resolution first.")] = "16,32,64,96",
@@ -309,14 +157,14 @@ def train_inpaint_cmd(
     threads: ThreadsOpt = None,
 ) -> None:
     """Train the inpainting U-Net on random crops with thin/thick/box holes; exports safetensors."""
-    _apply_threads(threads)
+    apply_threads(threads)
     from restore.train_inpaint import InpaintTrainConfig, train_inpaint
 
     try:
         ws = [int(x) for x in widths.split(",") if x.strip()]
         rf = [int(x) for x in refine.split(",") if x.strip()]
     except ValueError:
-        raise _error_exit(f"bad --widths {widths!r} or --refine {refine!r}; e.g. 16,32,64,96 and 1,2,4", EXIT_USAGE) from None
+        raise error_exit(f"bad --widths {widths!r} or --refine {refine!r}; e.g. 16,32,64,96 and 1,2,4", EXIT_USAGE) from None
     fill = dict(confidence=fill_confidence, iters=fill_iters, growth=fill_growth, structure=fill_structure,
                 structure_sigma=fill_structure_sigma)
     cfg = InpaintTrainConfig(data=[str(d) for d in data], widths=ws, upsampler=upsampler, padding_mode=padding,
@@ -327,7 +175,7 @@ def train_inpaint_cmd(
     try:
         path = train_inpaint(cfg, resume=resume, progress=_progress_printer())
     except ValueError as e:
-        raise _error_exit(str(e), EXIT_USAGE) from None
+        raise error_exit(str(e), EXIT_USAGE) from None
     if path is not None:  # None: a torchrun rank other than 0, which exports nothing
         _record_command(path)
         typer.echo(f"wrote {path}")
@@ -356,32 +204,3 @@ def _record_command(path: Path) -> None:
     command = _command_line()
     if command is not None:  # the console script (not a test runner calling the app)
         update_metadata(path, training={"command": command})
-
-
-
-# --- commands defined in other modules ---
-# The lead registers eval, train, analyze, bench here, e.g.:
-#   from restore.evaluate import eval_command
-#   app.command("eval")(eval_command)
-# Keep these imports cheap (import torch inside the command functions) so `restore --help` stays instant.
-
-
-
-@app.command("export", epilog=EXIT_CODES_HELP)
-@_handle_errors
-def export_cmd(
-    model: Annotated[str, typer.Argument(help="A shipped SR model name (see `restore models`) or a .safetensors path.", show_default=False)],
-    output: Annotated[Path, typer.Option("--output", "-o", help="The .onnx file to write.", show_default=False)],
-    overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace an existing file.")] = False,
-) -> None:
-    """Export an SR model to ONNX (opset 17, dynamic batch/height/width, input 'image' (N,3,H,W) RGB in [0,1],
-    output clamped to [0,1]; task, scale, receptive radius and provenance in the file's metadata). Needs the onnx
-    extra: pip install 'restore[onnx]'."""
-    from restore.errors import InputError, ModelError
-    from restore.export import export_onnx
-
-    try:
-        path = export_onnx(model, output, overwrite=overwrite)
-    except (InputError, ModelError) as exc:
-        raise _error_exit(_describe(exc), EXIT_USAGE) from None
-    typer.echo(f"wrote {path}")
