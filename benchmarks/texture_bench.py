@@ -16,7 +16,7 @@ The CNN's fill is computed once per mask and shared by ``texture``, so settings 
 A figure (rows: input with a centred box hole / CNN / texture / original, for the images with the most
 grain under the box)::
 
-    python benchmarks/texture_bench.py figure --data /path/to/BSD68 [--out docs/texture_examples.png]
+    python benchmarks/texture_bench.py figure --data /path/to/BSD68 [--out docs/texture_examples.jpg]
 
 Speed::
 
@@ -219,7 +219,7 @@ def main() -> None:
     g = sub.add_parser("figure")
     g.add_argument("--data", required=True)
     g.add_argument("--rows", type=int, default=3)
-    g.add_argument("--out", default="docs/texture_examples.png")
+    g.add_argument("--out", default="docs/texture_examples.jpg")
     g.add_argument("--scale", type=float, default=0.75, help="resize of the whole figure")
     args = ap.parse_args()
     {"quality": quality, "speed": speed, "figure": figure}[args.cmd](args)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from restore import fuzz
+import fuzzing as fuzz
 
 
 @pytest.mark.parametrize("kind", fuzz.KINDS)

@@ -1,4 +1,5 @@
-"""Fuzzing of the decoding paths: image files, mask files and model files.
+"""Fuzzing of what reads untrusted bytes: image files, mask files, model files, an output folder's manifest and
+the web server's multipart form parser.
 
 Seeds are small valid files made here (PNG 8/16-bit, gray+alpha PNG, JPEG, TIFF, WebP, a safetensors model);
 each mutation flips, overwrites, inserts, deletes or truncates bytes. The model loader has a second, structured
@@ -6,8 +7,10 @@ mutator (``model-struct``: :func:`mutate_model`) that edits the safetensors head
 config fields, the tensor table's dtypes, shapes and offsets — so the mutations reach past the JSON parser. An
 input passes when the reader either returns or raises the library's own error (``RestoreError``; for model
 files ``ModelError``: one line through the CLI) within ``DEADLINE`` seconds; anything else — another exception
-type, a slow input — is a finding. Used by ``tests/test_fuzz.py`` (a short bounded run)
-and ``scripts/fuzz.py`` (a long one that reports how many inputs it tried).
+type, a slow input — is a finding. A damaged manifest must never raise (its bad lines are skipped with a
+warning, and a record can still be appended); a mutated upload must never be answered with a 5xx. Used by
+``tests/test_fuzz.py`` (a short bounded run) and ``scripts/fuzz.py`` (a long one that reports how many inputs it
+tried).
 """
 from __future__ import annotations
 
@@ -17,13 +20,16 @@ import struct
 import tempfile
 import time
 from collections.abc import Callable
+from contextlib import nullcontext
 from pathlib import Path
 
 import numpy as np
 
 from restore.errors import ModelError, RestoreError
 
-KINDS = ("png", "png16", "png-la", "jpeg", "tiff", "webp", "mask", "model", "model-struct")
+KINDS = ("png", "png16", "png-la", "jpeg", "tiff", "webp", "mask", "model", "model-struct", "manifest", "form")
+#: the multipart boundary of the form seed (the request's Content-Type names it; the body is what is mutated)
+BOUNDARY = "fuzzboundary7MA4YWxkTrZu0gW"
 #: seconds one input may take to be read or refused (a tiny model loads in a few ms)
 DEADLINE = 5.0
 
@@ -52,7 +58,31 @@ def seeds(folder: Path) -> dict[str, bytes]:
     write_image(folder / "m.png", m, overwrite=True)
     out["mask"] = (folder / "m.png").read_bytes()
     out["model"] = out["model-struct"] = _model_seed(folder)
+    out["manifest"] = _manifest_seed(folder)
+    out["form"] = _form_seed(out["png"])
     return out
+
+
+def _manifest_seed(folder: Path) -> bytes:
+    from restore.manifest import NAME as MANIFEST_NAME, Manifest
+
+    d = folder / "manifest-seed"
+    d.mkdir(exist_ok=True)
+    m = Manifest()
+    for name, scale in (("a.png", 2), ("b.png", 4)):
+        (d / name).write_bytes(b"x")
+        m.begin(d / name, {"op": "upscale", "scale": scale, "weights_sha256": "0" * 64})
+        m.record(d / name, {"op": "upscale", "scale": scale, "weights_sha256": "0" * 64})
+    return (d / MANIFEST_NAME).read_bytes()
+
+
+def _form_seed(png: bytes) -> bytes:
+    part = "--{b}\r\nContent-Disposition: form-data; name=\"{n}\"{f}\r\n{t}\r\n"
+    body = part.format(b=BOUNDARY, n="image", f='; filename="a.png"', t="Content-Type: image/png\r\n").encode()
+    body += png + b"\r\n"
+    for n, v in (("scale", "2"), ("method", "nearest")):
+        body += part.format(b=BOUNDARY, n=n, f="", t="").encode() + v.encode() + b"\r\n"
+    return body + f"--{BOUNDARY}--\r\n".encode()
 
 
 def _model_seed(folder: Path) -> bytes:
@@ -164,6 +194,11 @@ def reader(kind: str, tmp: Path) -> Callable[[bytes], object]:
         {"jpeg": ".jpg", "tiff": ".tif", "webp": ".webp"}.get(kind, ".png")
     path = tmp / f"fuzz{suffix}"
 
+    if kind == "manifest":
+        return _manifest_reader(tmp)
+    if kind == "form":
+        return _form_reader()
+
     def run(data: bytes) -> object:
         path.write_bytes(data)
         if kind.startswith("model"):
@@ -175,16 +210,70 @@ def reader(kind: str, tmp: Path) -> Callable[[bytes], object]:
     return run
 
 
+def _manifest_reader(tmp: Path) -> Callable[[bytes], object]:
+    """Read a damaged manifest, then append to it: neither may raise."""
+    from restore.manifest import NAME as MANIFEST_NAME, Manifest
+
+    d = tmp / "manifest-fuzz"
+    d.mkdir(exist_ok=True)
+    (d / "a.png").write_bytes(b"x")
+
+    def run(data: bytes) -> object:
+        (d / MANIFEST_NAME).write_bytes(data)
+        m = Manifest(warn=lambda _msg: None)
+        m.request_of(d / "a.png")
+        m.record(d / "a.png", {"op": "upscale", "scale": 2})
+        return Manifest(warn=lambda _msg: None).request_of(d / "a.png")
+
+    return run
+
+
+_client = None
+
+
+def _form_reader() -> Callable[[bytes], object]:
+    """POST the bytes as a multipart upscale request: any answer but a 5xx passes."""
+    global _client
+    if _client is None:
+        from fastapi.testclient import TestClient
+
+        from restore.server import ServeConfig, create_app
+        from restore.sniff import capture_codec_messages
+
+        capture_codec_messages(False)  # as `restore serve` runs: fd 2 is the server's log
+        _client = TestClient(create_app(ServeConfig(device="cpu")), base_url="http://127.0.0.1:8000",
+                             raise_server_exceptions=False)
+        # a mutation that loses the method field asks for the default CNN: load it before the clock runs
+        from restore.io import encode_image
+
+        _client.post("/api/upscale", files={"image": ("a.png", encode_image(np.zeros((8, 8, 3), np.uint8)))},
+                     data={"scale": "2"})
+
+    def run(data: bytes) -> object:
+        r = _client.post("/api/upscale", content=data,
+                         headers={"Content-Type": f"multipart/form-data; boundary={BOUNDARY}"})
+        if r.status_code >= 500:
+            raise RuntimeError(f"HTTP {r.status_code}: {r.text[:200]}")
+        return r.status_code
+
+    return run
+
+
 def check(kind: str, data: bytes, tmp: Path) -> str | None:
     """None when ``data`` is read or refused with the library's error (``ModelError`` for a model file) within
     ``DEADLINE``; else what went wrong."""
     from restore.sniff import native_stderr
 
-    ours = ModelError if kind.startswith("model") else RestoreError
+    # a manifest and an upload are never refused with an exception: damage is skipped, bad forms are a 4xx
+    ours: type[BaseException] | tuple = ModelError if kind.startswith("model") else \
+        () if kind in ("manifest", "form") else RestoreError
+    read = reader(kind, tmp)  # set up (a server, a model) before the clock runs
     start = time.perf_counter()
-    with native_stderr() as said:  # whatever reaches fd 2 past our own capture would show through the CLI
+    # the server holds fd 2 itself (as `restore serve` runs it): a capture here would wait on its worker thread
+    capture = nullcontext([]) if kind == "form" else native_stderr()
+    with capture as said:  # whatever reaches fd 2 past our own capture would show through the CLI
         try:
-            reader(kind, tmp)(data)
+            read(data)
         except ours:
             pass
         except BaseException as exc:  # the finding (a Rust panic is a BaseException)
