@@ -72,6 +72,23 @@ def inpaint_methods() -> list[str]:
 
 # --- the shipped models, from their headers ------------------------------------------------------------
 
+def parse_restore_metadata(meta: Any, name: str) -> dict[str, Any]:
+    """The ``restore`` entry of a safetensors header's metadata (a JSON string) as a dict.
+
+    Raises:
+        ModelError: missing, not a string, not JSON, or not a JSON object.
+    """
+    if not isinstance(meta, str):
+        raise ModelError(f"{name}: no 'restore' metadata; cannot tell which architecture it holds")
+    try:
+        info = json.loads(meta)
+    except (ValueError, RecursionError):
+        raise ModelError(f"{name}: 'restore' metadata is not valid JSON") from None
+    if not isinstance(info, dict):
+        raise ModelError(f"{name}: 'restore' metadata is not a JSON object")
+    return info
+
+
 def read_metadata(path: str | Path) -> dict[str, Any]:
     """The ``restore`` metadata of a safetensors file (header only; no tensors read)."""
     path = Path(path)
@@ -89,15 +106,7 @@ def read_metadata(path: str | Path) -> dict[str, Any]:
     except (ValueError, RecursionError):  # bad JSON or bytes, or nesting deeper than the parser goes
         raise ModelError(f"{path.name}: not a safetensors file (bad header)") from None
     tables = header.get("__metadata__") if isinstance(header, dict) else None
-    meta = tables.get("restore") if isinstance(tables, dict) else None
-    if not isinstance(meta, str):
-        raise ModelError(f"{path.name}: no 'restore' metadata; cannot tell which architecture it holds")
-    try:
-        info = json.loads(meta)
-    except (ValueError, RecursionError):
-        raise ModelError(f"{path.name}: 'restore' metadata is not valid JSON") from None
-    if not isinstance(info, dict):
-        raise ModelError(f"{path.name}: 'restore' metadata is not a JSON object")
+    info = parse_restore_metadata(tables.get("restore") if isinstance(tables, dict) else None, path.name)
     for key in ("name", "task", "arch", "config"):
         if key not in info:
             raise ModelError(f"{path.name}: metadata lacks {key!r}")

@@ -41,7 +41,7 @@ import os
 import secrets
 import struct
 import zlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
@@ -364,13 +364,7 @@ def write_image(
     """
     p = Path(path)
     fmt = format_from_path(p)
-    for src in inputs:
-        if same_file(p, Path(src)):
-            raise ImageWriteError(f"{p}: refusing to overwrite an input file")
-    if not overwrite and os.path.lexists(p):
-        raise ImageWriteError(f"{p}: already exists (use overwrite to replace it)")
-    if p.is_dir():
-        raise ImageWriteError(f"{p}: is a folder")
+    check_destination(p, inputs, overwrite)
 
     data = _encode(array, fmt, meta, quality, p)
 
@@ -386,6 +380,22 @@ def write_image(
     except OSError as exc:
         raise ImageWriteError(f"{p}: cannot write ({exc.strerror or exc})") from None
     return p
+
+
+def check_destination(p: Path, inputs: Sequence[str | os.PathLike[str]] = (), overwrite: bool = False) -> None:
+    """The rules of every output file (images, videos): never one of ``inputs``, never over an existing file
+    unless ``overwrite``, never a folder.
+
+    Raises:
+        ImageWriteError: one of those, in one line.
+    """
+    for src in inputs:
+        if same_file(p, Path(src)):
+            raise ImageWriteError(f"{p}: refusing to overwrite an input file")
+    if not overwrite and os.path.lexists(p):
+        raise ImageWriteError(f"{p}: already exists (use overwrite to replace it)")
+    if p.is_dir():
+        raise ImageWriteError(f"{p}: is a folder")
 
 
 def encode_image(array: np.ndarray, fmt: str = "png", *, meta: ImageMeta | None = None, quality: int = 95,

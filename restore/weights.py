@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from restore.catalogue import _shipped, read_metadata, resolve
+from restore.catalogue import _shipped, parse_restore_metadata, read_metadata, resolve
 from restore.errors import ModelError
 
 FORMAT = 1
@@ -205,15 +205,7 @@ def weights_digest(header: Header, tensor_data: bytes) -> str:
 
 def _info(header: Header, name: str) -> dict[str, Any]:
     """The ``restore`` metadata, its fields' types checked."""
-    meta = header.metadata.get("restore")
-    if meta is None:
-        raise ModelError(f"{name}: no 'restore' metadata; cannot tell which architecture it holds")
-    try:
-        info = json.loads(meta)
-    except (ValueError, RecursionError):
-        raise ModelError(f"{name}: 'restore' metadata is not valid JSON") from None
-    if not isinstance(info, dict):
-        raise ModelError(f"{name}: 'restore' metadata is not a JSON object")
+    info = parse_restore_metadata(header.metadata.get("restore"), name)
     for key, kind in (("name", str), ("task", str), ("arch", str), ("config", dict)):
         if key not in info:
             raise ModelError(f"{name}: metadata lacks {key!r}")

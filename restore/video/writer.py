@@ -66,17 +66,11 @@ class VideoWriter:
                  rotation: int = 0, audio_from: list[Any] = (), odd: str = "pad", overwrite: bool = False,
                  inputs: tuple[str | os.PathLike[str], ...] = (), crf_offset: int = 0) -> None:
         av = require_av()
-        from restore.io import same_file
+        from restore.io import check_destination
 
         p = self.path = Path(path)
         fmt = output_format(p)
-        for src in inputs:
-            if same_file(p, Path(src)):
-                raise ImageWriteError(f"{p}: refusing to overwrite an input file")
-        if not overwrite and os.path.lexists(p):
-            raise ImageWriteError(f"{p}: already exists (use overwrite to replace it)")
-        if p.is_dir():
-            raise ImageWriteError(f"{p}: is a folder")
+        check_destination(p, inputs, overwrite)
         if odd not in ODD_MODES:
             raise InputError(f"odd must be one of {', '.join(ODD_MODES)}, got {odd!r}")
         codec = codec or default_codec(p)
