@@ -38,6 +38,9 @@ def main() -> None:
                     help="upscaled ×4 (its centre, at most 256×256, is cropped first)")
     ap.add_argument("--out", type=Path, default=ROOT / "docs")
     ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--inpaint-method", default="auto",
+                    help="the page's inpainting method; other than auto, only the fill is shot, as "
+                         "serve_inpainted_<method>.jpg")
     args = ap.parse_args()
     import cv2
 
@@ -58,18 +61,23 @@ def main() -> None:
         # a stroke over the spoon in scikit-image's coffee photo (fractions of the image)
         paint_stroke(page, [(0.705, 0.19), (0.68, 0.40), (0.655, 0.58), (0.61, 0.74), (0.60, 0.78)], brush=90)
         paint_stroke(page, [(0.64, 0.66), (0.61, 0.76), (0.58, 0.83), (0.555, 0.80)], brush=110)
-        page.screenshot(path=str(args.out / "serve_mask.jpg"), quality=85)
+        only_fill = args.inpaint_method != "auto"
+        if only_fill:
+            page.locator("#inpaint-method").select_option(args.inpaint_method)
+        else:
+            page.screenshot(path=str(args.out / "serve_mask.jpg"), quality=85)
         inpaint = [run_and_wait(page, "run-inpaint") for _ in range(args.repeats)]
         page.get_by_test_id("compare").fill("45")
-        page.screenshot(path=str(args.out / "serve_inpainted.jpg"), quality=85)
+        shot = f"serve_inpainted_{args.inpaint_method}.jpg" if only_fill else "serve_inpainted.jpg"
+        page.screenshot(path=str(args.out / shot), quality=85)
         inpaint_size = result_size(page)
-
-        open_image(page, crop_path)
-        page.get_by_test_id("scale-select").select_option("4")
-        up = [run_and_wait(page, "run-upscale") for _ in range(args.repeats)]
-        up_size = result_size(page)
-        page.get_by_test_id("compare").fill("50")
-        page.screenshot(path=str(args.out / "serve_upscaled.jpg"), quality=85)
+        if not only_fill:
+            open_image(page, crop_path)
+            page.get_by_test_id("scale-select").select_option("4")
+            up = [run_and_wait(page, "run-upscale") for _ in range(args.repeats)]
+            up_size = result_size(page)
+            page.get_by_test_id("compare").fill("50")
+            page.screenshot(path=str(args.out / "serve_upscaled.jpg"), quality=85)
     for p in work.iterdir():
         p.unlink()
     work.rmdir()
@@ -81,7 +89,10 @@ def main() -> None:
         print(f"{name} ({size[0]}×{size[1]} result): first {times[0]:.3f} s{later} "
               "(click to result displayed, through the page)")
 
-    show("inpaint", inpaint, inpaint_size)
+    show(f"inpaint ({args.inpaint_method})", inpaint, inpaint_size)
+    if only_fill:
+        print(f"screenshot: {args.out / shot}")
+        return
     show("upscale ×4", up, up_size)
     shots = ("serve_mask.jpg", "serve_inpainted.jpg", "serve_upscaled.jpg")
     print(f"screenshots: {', '.join(str(args.out / n) for n in shots)}")

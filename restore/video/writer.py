@@ -150,7 +150,7 @@ class VideoWriter:
             if self.codec == "libvpx-vp9":
                 opts.update({"b:v": "0", "row-mt": "1", "deadline": "good", "cpu-used": "4"})
         if self.codec in ("libx264", "libx265"):
-            opts["preset"] = "medium"
+            opts["preset"] = "faster"
         s.options = opts
         if display_matrix is not None:
             s.set_display_matrix(list(display_matrix))
