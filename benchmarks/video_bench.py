@@ -11,7 +11,7 @@ Then the quality of temporal inpainting against filling each frame on its own, o
 truth is known (a logo pasted over a pan across a photograph; a static shot with sensor-like noise): PSNR in
 the hole, and flicker = mean absolute frame-to-frame difference in the hole (the truth's own for reference).
 
-    python benchmarks/video_bench.py [--frames 24] [--device auto] [--keep DIR]
+    python benchmarks/video_bench.py [--frames 24] [--device auto] [--keep DIR] [--strip docs/video_logo_strip.jpg]
 """
 from __future__ import annotations
 
@@ -59,6 +59,8 @@ def main() -> int:
     ap.add_argument("--frames", type=int, default=24)
     ap.add_argument("--device", default="auto")
     ap.add_argument("--keep", type=Path, default=None, help="write the clips and outputs here (else a temp folder)")
+    ap.add_argument("--strip", type=Path, default=None,
+                    help="also draw the logo clip's middle frame around the logo: source / each frame alone / temporal")
     args = ap.parse_args()
 
     import restore
@@ -108,6 +110,17 @@ def main() -> int:
     a = np.stack([f.image[~holes] for f in frames]).astype(np.float64)
     b = np.stack([f.image[~holes] for f in read_frames(rep.dst)]).astype(np.float64)
     print(f"  outside the logo, output vs source (decoded): {_psnr(a, b):.1f} dB PSNR")
+    if args.strip is not None:
+        from restore.io import write_image
+
+        k = n // 2
+        y0, y1, x0, x1 = box[0] - 24, box[1] + 40, box[2] - 120, box[3] + 40
+        out = [f.image for f in read_frames(rep.dst)][k]
+        tiles = [frames[k].image, fill(frames[k].image, holes), out]
+        strip = np.concatenate([np.pad(t[max(0, y0):y1, x0:x1], ((0, 4), (0, 4), (0, 0)), constant_values=255)
+                                for t in tiles], axis=1)
+        write_image(args.strip, strip, overwrite=True)
+        print(f"  strip (source / each frame alone / temporal): {args.strip}")
     temporal_quality()
     tmp.cleanup()
     return 0
