@@ -1,15 +1,14 @@
 """The training loop (CPU or CUDA with AMP, resumable from checkpoints, DDP under torchrun), the lineage a run
 records in its weights, and the SR training (the inpainting training is :mod:`restore.train_inpaint`).
 
-Checkpoints (for resuming) hold only tensors and plain values and are loaded with
-``torch.load(weights_only=True)``, so no pickle code runs; shipped weights are written as safetensors.
+Checkpoints (for resuming) and shipped weights are safetensors (:mod:`restore.checkpoint`,
+:mod:`restore.weights`): no pickle is written or read.
 """
 from __future__ import annotations
 
 import functools
 import json
 import math
-import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,6 +19,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from restore.checkpoint import load_checkpoint, save_checkpoint
 from restore.errors import InputError
 from restore.data import SRPairs, list_images
 from restore.devices import hardware_note, precision_dtype
@@ -34,14 +34,6 @@ def _cosine(step: int, total: int, lr: float, warmup: int = 100, floor: float = 
         return lr * (step + 1) / warmup
     t = (step - warmup) / max(1, total - warmup)
     return lr * (floor + (1 - floor) * 0.5 * (1 + math.cos(math.pi * min(t, 1.0))))
-
-
-def _save_atomic(obj: dict, path: Path) -> None:
-    """``torch.save`` through a temporary file and a rename: an interruption (or a commit of the run folder
-    while it is written) never sees half a checkpoint."""
-    tmp = path.with_name(path.name + ".tmp")
-    torch.save(obj, tmp)
-    os.replace(tmp, path)
 
 
 def _log_interval(state: dict, loss_avg: float, tic: float, validate: Callable[[], dict[str, float]] | None,
@@ -59,9 +51,9 @@ def _log_interval(state: dict, loss_avg: float, tic: float, validate: Callable[[
         if score > state["best"]:
             state["best"] = score
             state["best_val"] = {"step": state["step"], **v}
-            _save_atomic({"model": net.state_dict()}, best_path)
+            save_checkpoint(best_path, net.state_dict())
     state["history"].append(rec)
-    _save_atomic({"model": net.state_dict(), "opt": opt.state_dict(), "state": json.dumps(state)}, ckpt)
+    save_checkpoint(ckpt, net.state_dict(), opt.state_dict(), state)
     if progress:
         progress(rec)
     return tic
@@ -86,9 +78,10 @@ def fit(net: nn.Module, step_loss: Callable[[nn.Module, np.random.Generator, int
             ``model`` (``net``, or its DDP wrapper) on it; runs under autocast.
         iters, lr, warmup: steps, peak learning rate, warm-up steps.
         seed: the batch stream (:meth:`World.rng`; one process: ``np.random.default_rng(seed)``).
-        out: run folder for ``checkpoint.pt`` (resumable: weights, optimiser, state) and ``best.pt``; None =
+        out: run folder for ``checkpoint.safetensors`` (resumable: weights, optimiser, state) and
+            ``best.safetensors`` (:mod:`restore.checkpoint`: no pickle); None =
             nothing written (the study's variants).
-        resume: continue from ``out/checkpoint.pt`` when it exists.
+        resume: continue from ``out/checkpoint.safetensors`` when it exists.
         val_every: with ``out`` given and > 0: every this many steps (and at the end), on rank 0,
             ``before_log(state)``, ``validate()``, keep the best by the mean of ``score_keys`` (all keys by
             default), checkpoint, ``progress(record)``. Without ``out`` (or with 0) none of these run.
@@ -111,12 +104,11 @@ def fit(net: nn.Module, step_loss: Callable[[nn.Module, np.random.Generator, int
     if out is not None:
         out = Path(out)
         out.mkdir(parents=True, exist_ok=True)
-        ckpt, best_path = out / "checkpoint.pt", out / "best.pt"
+        ckpt, best_path = out / "checkpoint.safetensors", out / "best.safetensors"
         if resume and ckpt.exists():
-            ck = torch.load(ckpt, map_location=device, weights_only=True)
-            net.load_state_dict(ck["model"])
-            opt.load_state_dict(ck["opt"])
-            state = json.loads(ck["state"])
+            weights, opt_state, state = load_checkpoint(ckpt)
+            net.load_state_dict(weights)
+            opt.load_state_dict(opt_state)
     rng = world.rng(seed, state["step"])
     if on_start is not None:
         on_start(state)
@@ -147,7 +139,7 @@ def fit(net: nn.Module, step_loss: Callable[[nn.Module, np.random.Generator, int
                 before_log(state)
             tic = _log_interval(state, loss_avg, tic, validate, net, opt, best_path, ckpt, progress, score_keys)
     if world.main and best_path is not None and best_path.exists():
-        net.load_state_dict(torch.load(best_path, map_location=device, weights_only=True)["model"])
+        net.load_state_dict(load_checkpoint(best_path)[0])
     return state
 
 

@@ -3,7 +3,7 @@ the weights' lineage (the stages before the run included), one line per scale.
 
     python scripts/plot_training.py training/sr -o docs/sr_training_curve.png [--offset 5000]
 
-Reads the run folder's ``checkpoint.pt`` (a run in progress) or ``history.json`` (a finished run). ``--offset``
+Reads the run folder's ``checkpoint.safetensors`` (a run in progress) or ``history.json`` (a finished run). ``--offset``
 is the iterations of the stages the run started from (default: read from the shipped ``sr-x4``'s lineage).
 Also writes the points as ``<output>.json`` beside the picture.
 """
@@ -15,11 +15,10 @@ from pathlib import Path
 
 
 def load_history(run: Path) -> list[dict]:
-    if (run / "checkpoint.pt").exists():
-        import torch
+    if (run / "checkpoint.safetensors").exists():
+        from restore.checkpoint import load_checkpoint
 
-        state = json.loads(torch.load(run / "checkpoint.pt", map_location="cpu", weights_only=True)["state"])
-        return state["history"]
+        return load_checkpoint(run / "checkpoint.safetensors")[2]["history"]
     return json.loads((run / "history.json").read_text())
 
 

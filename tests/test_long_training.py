@@ -139,3 +139,21 @@ def test_collapsible_blocks_fold_exactly_into_the_plain_network(padding_mode) ->
     with torch.no_grad():
         torch.testing.assert_close(plain(x), rep(x), atol=1e-5, rtol=1e-5)
     assert sum(p.numel() for p in rep.parameters()) > 2 * sum(p.numel() for p in plain.parameters())
+
+
+def test_checkpoints_are_safetensors_and_resume_exactly(tiny_data, tmp_path) -> None:
+    """A run folder holds no pickle: the checkpoint is safetensors with the optimiser's tensors and the run state,
+    the shared body stored once; loading it gives back what was saved."""
+    from restore.checkpoint import load_checkpoint
+    from restore.train import MultiScaleSR, SRTrainConfig, train_sr
+
+    cfg = SRTrainConfig(data=[str(tiny_data)], scales=[2, 4], base_ch=8, n_blocks=1, iters=2, batch=2, lr_patch=12,
+                        val_images=1, val_every=2, out=str(tmp_path / "run"), name="c", precision="fp32")
+    train_sr(cfg)
+    run = tmp_path / "run"
+    assert not list(run.glob("*.pt")) and (run / "checkpoint.safetensors").exists()
+    model, opt, state = load_checkpoint(run / "checkpoint.safetensors")
+    assert state["step"] == 2 and opt["param_groups"] and opt["state"]
+    net = MultiScaleSR([2, 4], base_ch=8, n_blocks=1)
+    net.load_state_dict(model)  # every name, shared ones included
+    assert torch.equal(model["nets.2.body.0.body.0.weight"], model["nets.4.body.0.body.0.weight"])

@@ -87,7 +87,7 @@ def train_sr_cmd(
     out: Annotated[Path, typer.Option("--out", "-o", help="Run folder (checkpoints, history, exported weights).")] = Path("runs/sr"),
     name: Annotated[str, typer.Option("--name", help="Model name prefix; files are <name>-x<scale>.safetensors.")] = "sr",
     default: Annotated[bool, typer.Option("--default", help="Mark the exported models as the default for their scale.")] = False,
-    resume: Annotated[bool, typer.Option("--resume", help="Continue from <out>/checkpoint.pt.")] = False,
+    resume: Annotated[bool, typer.Option("--resume", help="Continue from <out>/checkpoint.safetensors.")] = False,
     degradation: Annotated[str, typer.Option("--degradation", help="bicubic (the published protocol) | real (blur, mixed-kernel downscale, noise, JPEG, in up to two rounds: restore/degradations.py).")] = "bicubic",
     init: Annotated[Optional[str], typer.Option("--init", help="Start from <init>-x<scale> weights (a shipped name prefix, e.g. sr); their architecture is used.", show_default=False)] = None,
     precision: Annotated[str, typer.Option("--precision", help="auto (bf16 on CPUs with native bf16, fp16 on CUDA) | bf16 | fp16 | fp32.")] = "auto",
