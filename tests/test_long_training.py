@@ -157,3 +157,19 @@ def test_checkpoints_are_safetensors_and_resume_exactly(tiny_data, tmp_path) -> 
     net = MultiScaleSR([2, 4], base_ch=8, n_blocks=1)
     net.load_state_dict(model)  # every name, shared ones included
     assert torch.equal(model["nets.2.body.0.body.0.weight"], model["nets.4.body.0.body.0.weight"])
+
+
+def test_status_line_in_a_log_reports_progress_and_eta(capsys) -> None:
+    """Not a terminal: one line per interval (here every update) with done/total, rate and ETA, and always a line
+    when the job completes."""
+    from restore.cli.common import StatusLine
+
+    line = StatusLine("step ", "steps", every=0.0)
+    for done in range(1, 5):
+        line.update(done, 4, "  loss 0.1")
+    err = capsys.readouterr().err.splitlines()
+    assert err and err[-1].startswith("step 4/4 (100.0 %)") and "steps/s  ETA 0h00m00s  loss 0.1" in err[-1]
+    line = StatusLine("clip: frame ", "fps", every=3600.0)
+    line.update(1)
+    line.update(2)
+    assert capsys.readouterr().err == ""  # within the interval, and no total to complete

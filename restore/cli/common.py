@@ -454,3 +454,46 @@ def say_lossy_outputs(jobs: Sequence[Any], ext: str | None, rep: Reporter) -> No
     if reencoded:
         rep.warn(f"{reencoded[0].dst}{' and others' if len(reencoded) > 1 else ''}: a lossy format: pixels outside "
                  "the mask change too when re-encoded (PNG keeps them exactly)")
+
+
+class StatusLine:
+    """A long job is never silent: on a terminal one line rewritten in place (done/total, rate, ETA), in a log a
+    line every ``every`` seconds. The rate counts from the first update, so a resumed run's ETA is its own.
+
+    ``update(done, total, extra)``: ``done`` units finished (``total`` None when unknown), ``extra`` appended.
+    """
+
+    def __init__(self, label: str, unit: str, every: float = 60.0) -> None:
+        import sys
+
+        self.label, self.unit, self.tty = label, unit, sys.stderr.isatty()
+        self.every = 0.5 if self.tty else every
+        self.first: int | None = None
+        self.t0 = self.last = 0.0
+        self.shown = False
+
+    def update(self, done: int, total: int | None = None, extra: str = "") -> None:
+        import time
+
+        now = time.monotonic()
+        if self.first is None:
+            self.first, self.t0, self.last = done, now, now
+            return
+        if now - self.last < self.every and (total is None or done < total):
+            return
+        self.last = now
+        rate = (done - self.first) / max(now - self.t0, 1e-9)
+        line = f"{self.label}{done}"
+        if total:
+            eta = (total - done) / rate if rate > 0 else 0.0
+            h, rest = divmod(int(eta), 3600)
+            line += f"/{total} ({100 * done / total:.1f} %)  {rate:.2f} {self.unit}/s  ETA {h}h{rest // 60:02d}m{rest % 60:02d}s"
+        else:
+            line += f"  {rate:.2f} {self.unit}/s"
+        self.shown = True
+        typer.echo(("\r" + line + extra + "\x1b[K") if self.tty else line + extra, err=True, nl=not self.tty)
+
+    def close(self) -> None:
+        if self.shown and self.tty:
+            typer.echo("\r\x1b[K", err=True, nl=False)
+

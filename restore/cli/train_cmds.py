@@ -3,14 +3,13 @@
 file."""
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
 
-from restore.cli.common import EXIT_USAGE, ThreadsOpt, apply_threads, error_exit, handle_errors
+from restore.cli.common import EXIT_USAGE, StatusLine, ThreadsOpt, apply_threads, error_exit, handle_errors
 
 train_app = typer.Typer(help="Train SR and inpainting networks (resumable; CPU or CUDA).", no_args_is_help=True)
 
@@ -38,32 +37,10 @@ def _progress_printer() -> Callable[[dict], None]:
     return show
 
 
-class _Ticker:
-    """A long run is never silent: on a terminal, one line rewritten in place (step, steps/s, ETA, loss);
-    otherwise (a log file) one status line every ``every`` seconds."""
-
-    def __init__(self, total: int, every: float = 60.0) -> None:
-        import sys
-
-        self.total, self.tty = total, sys.stderr.isatty()
-        self.every = 0.5 if self.tty else every
-        self.t0 = self.last = time.monotonic()
-        self.first: int | None = None
-
-    def __call__(self, step: int, loss: float) -> None:
-        now = time.monotonic()
-        if self.first is None:
-            self.first, self.t0 = step, now  # the rate counts from the first step of this process (resumes)
-            return
-        if now - self.last < self.every and step + 1 < self.total:
-            return
-        self.last = now
-        rate = (step - self.first) / max(now - self.t0, 1e-9)
-        eta = (self.total - step - 1) / rate if rate > 0 else float("inf")
-        h, m = divmod(int(eta // 60), 60) if eta != float("inf") else (0, 0)
-        line = (f"step {step + 1}/{self.total} ({100 * (step + 1) / self.total:.1f} %)  {rate:.2f} steps/s  "
-                f"ETA {h}h{m:02d}m  loss {loss:.4f}")
-        typer.echo(("\r" + line + "\x1b[K") if self.tty else line, err=True, nl=not self.tty)
+def _ticker(total: int) -> Callable[[int, float], None]:
+    """``tick(step, loss)`` for the training loop: a :class:`StatusLine` in steps."""
+    line = StatusLine("step ", "steps")
+    return lambda step, loss: line.update(step + 1, total, f"  loss {loss:.4f}")
 
 
 @train_app.command("sr")
@@ -118,7 +95,7 @@ def train_sr_cmd(
                         precision=precision, out=str(out), name=name, default=default, degradation=degradation,
                         init=init, degradation_settings=settings, loss=loss, command=_command_line(), arch=arch)
     try:
-        paths = train_sr(cfg, resume=resume, progress=_progress_printer(), tick=_Ticker(iters))
+        paths = train_sr(cfg, resume=resume, progress=_progress_printer(), tick=_ticker(iters))
     except ValueError as e:
         raise error_exit(str(e), EXIT_USAGE) from None
     for p in paths:

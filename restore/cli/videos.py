@@ -2,14 +2,12 @@
 recorded in the manifest like images, each a failure of its own (the work is :mod:`restore.video`)."""
 from __future__ import annotations
 
-import sys
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from restore.cli.common import Reporter
+from restore.cli.common import Reporter, StatusLine
 
 
 def is_video(path: Path) -> bool:
@@ -49,37 +47,6 @@ class VideoPlan:
     options: dict[str, Any] = field(default_factory=dict)
 
 
-class _FrameProgress:
-    """Frames done for one clip: a line rewritten in place on a terminal, one line a minute otherwise."""
-
-    def __init__(self, name: str, every: float = 60.0) -> None:
-        self.name, self.tty = name, sys.stderr.isatty()
-        self.every = 0.5 if self.tty else every
-        self.t0 = self.last = time.monotonic()
-        self.shown = False
-
-    def __call__(self, done: int, total: int | None) -> None:
-        now = time.monotonic()
-        if now - self.last < self.every:
-            return
-        self.last = now
-        fps = done / max(now - self.t0, 1e-9)
-        if total:
-            eta = (total - done) / fps if fps > 0 else 0.0
-            line = (f"{self.name}: frame {done}/{total} ({100 * done / total:.0f} %)  {fps:.2f} fps  "
-                    f"ETA {int(eta // 60)}m{int(eta % 60):02d}s")
-        else:
-            line = f"{self.name}: frame {done}  {fps:.2f} fps"
-        self.shown = True
-        sys.stderr.write(("\r" + line + "\x1b[K") if self.tty else line + "\n")
-        sys.stderr.flush()
-
-    def close(self) -> None:
-        if self.shown and self.tty:
-            sys.stderr.write("\r\x1b[K")
-            sys.stderr.flush()
-
-
 def run_videos(videos: Sequence[tuple[Path, Path]], dst_of: Callable[[Path, Path], Path], plan: VideoPlan, *,
                overwrite: bool, redo_of: Callable[[Path, dict[str, Any]], bool], manifest: Any,
                rep: Reporter) -> None:
@@ -96,10 +63,10 @@ def run_videos(videos: Sequence[tuple[Path, Path]], dst_of: Callable[[Path, Path
         if dst.exists() and not redo:
             rep.skipped += 1
             continue
-        bar = _FrameProgress(src.name)
+        bar = StatusLine(f"{src.name}: frame ", "fps")
         try:
             manifest.begin(dst, request)
-            report = run_video(plan.task, src, dst, overwrite=redo, progress=bar, **plan.options)
+            report = run_video(plan.task, src, dst, overwrite=redo, progress=bar.update, **plan.options)
         except RestoreError as exc:
             bar.close()
             msg = str(exc)
