@@ -300,12 +300,13 @@ def _init_files(prefix: str, scales: Sequence[int]) -> tuple[dict[int, Path], st
     return files, *(seen or ("srnet", {}))
 
 
-def sr_arch_config(arch: str, options: dict) -> dict:
-    """The constructor kwargs of SR architecture ``arch`` out of ``options``: those its constructor takes
-    (``None`` dropped, as :func:`restore.models.create_model` does); ``scale`` is set per network.
+def sr_arch_config(arch: str, common: dict, required: dict | None = None) -> dict:
+    """The constructor kwargs of SR architecture ``arch``: those of ``common`` its constructor takes (``None``
+    dropped, as :func:`restore.models.create_model` does), plus every one of ``required``; ``scale`` is set per
+    network.
 
     Raises:
-        InputError: an unknown architecture, not an SR one, or an option it does not take.
+        InputError: an unknown architecture, not an SR one, or a ``required`` option it does not take.
     """
     import inspect
 
@@ -315,8 +316,11 @@ def sr_arch_config(arch: str, options: dict) -> dict:
     if cls is None or getattr(cls, "task", None) != "sr":
         names = ", ".join(n for n, c in ARCHITECTURES.items() if getattr(c, "task", None) == "sr")
         raise InputError(f"unknown SR architecture {arch!r}; choose {names}")
-    params = inspect.signature(cls).parameters
-    return {k: v for k, v in options.items() if v is not None and k in params and k != "scale"}
+    params = set(inspect.signature(cls).parameters) - {"scale"}
+    unknown = sorted(set(required or {}) - params)
+    if unknown:
+        raise InputError(f"architecture {arch!r} takes no option {', '.join(unknown)}")
+    return {k: v for k, v in {**common, **(required or {})}.items() if v is not None and k in params}
 
 
 def train_sr(cfg: SRTrainConfig, *, resume: bool = False, progress: Callable[[dict], None] | None = None,
@@ -356,11 +360,8 @@ def train_sr(cfg: SRTrainConfig, *, resume: bool = False, progress: Callable[[di
             for name in VAL_DEGRADATIONS:
                 val_named[(s, name)] = [make_lr(h, s, name, seed=i) for i, h in enumerate(val.hr[s])]
     arch_name = cfg.arch
-    unknown = set(cfg.arch_options) - set(sr_arch_config(arch_name, dict.fromkeys(cfg.arch_options, 0)))
-    if unknown:
-        raise InputError(f"architecture {arch_name!r} takes no option {', '.join(sorted(unknown))}")
     arch = sr_arch_config(arch_name, dict(base_ch=cfg.base_ch, n_blocks=cfg.n_blocks, upsampler=cfg.upsampler,
-                                          padding_mode=cfg.padding_mode, **cfg.arch_options))
+                                          padding_mode=cfg.padding_mode), cfg.arch_options)
     init_files: dict[int, Path] = {}
     if cfg.init:
         # the starting weights decide the architecture
