@@ -174,8 +174,9 @@ def run_upscale(
     if videos:
         # a clip is compressed: the rule of lossy images picks its model
         lossy_name = api.model_for_lossy(scale, method=method, model=model, denoise=denoise)
+        # the lossy images' real-photo model when the batch already loaded it
         net = blend if blend is not None else (
-            load_batch_model("upscale", method, lossy_name, device, scale) if lossy_name else loaded)
+            (lossy_model or load_batch_model("upscale", method, lossy_name, device, scale)) if lossy_name else loaded)
         request = {"scale": scale, "model": _model_label(net, method, model), "codec": codec, "crf": crf,
                    "weights_sha256": getattr(net, "digest", "")}
         options = dict(scale=scale, method=method, model=net if net is not None else model, device=device,
