@@ -26,34 +26,26 @@ FORMAT = 1
 MAX_PARAMS = 100_000_000
 
 
-def _data_sha256(path: Path) -> str:
-    """sha256 of a safetensors file's tensor data (the bytes after its header)."""
-    with open(path, "rb") as fh:
-        (n,) = struct.unpack("<Q", fh.read(8))
-        fh.seek(8 + n)
-        h = hashlib.sha256()
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
+def _data_sha256(blob: bytes) -> str:
+    """sha256 of a serialised safetensors file's tensor data (the bytes after its header)."""
+    (n,) = struct.unpack("<Q", blob[:8])
+    return hashlib.sha256(memoryview(blob)[8 + n:]).hexdigest()
 
 
 def _write(path: Path, state: dict[str, Any], info: dict[str, Any]) -> Path:
-    """Write tensors + ``restore`` metadata to ``path`` atomically (temp file in the same folder, rename)."""
-    from safetensors.torch import save_file
+    """Write tensors + ``restore`` metadata to ``path`` atomically (temp file in the same folder, rename), the
+    metadata naming the tensor data's sha256 (``tensors_sha256``)."""
+    from safetensors.torch import save
 
+    # the tensors' own digest, apart from the metadata: a file whose metadata is edited later still shows it
+    # holds the same network (the data section does not change when only the header does)
+    info = {**info, "tensors_sha256": _data_sha256(save(state))}
+    blob = save(state, metadata={"restore": json.dumps(info, sort_keys=True)})
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
     try:
-        save_file(state, tmp, metadata={"restore": json.dumps(info, sort_keys=True)})
-        # the tensors' own digest, apart from the metadata: a file whose metadata is edited later still shows
-        # it holds the same network (the data section does not move when only the header changes)
-        digest = _data_sha256(Path(tmp))
-        if info.get("tensors_sha256") != digest:
-            info = {**info, "tensors_sha256": digest}
-            save_file(state, tmp, metadata={"restore": json.dumps(info, sort_keys=True)})
-        # after writing: save_file recreates the file, so a mode set on mkstemp's 0600 file does not survive,
-        # and 0600 would make shared weights unreadable to other users
-        os.chmod(tmp, 0o644)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(blob)
+        os.chmod(tmp, 0o644)  # mkstemp's 0600 would make shared weights unreadable to other users
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):
