@@ -2,7 +2,7 @@
 
 Public API (NumPy in, NumPy out)::
 
-    from restore import upscale, inpaint, list_models, load_model
+    from restore import upscale, denoise, inpaint, list_models, load_model
 """
 from __future__ import annotations
 
@@ -20,9 +20,9 @@ if "torch" not in sys.modules:
 from restore.errors import ClippedWarning, ImageReadError, ImageWriteError, InputError, ModelError, RestoreError
 
 if TYPE_CHECKING:
-    from restore.api import inpaint, list_models, load_model, upscale
+    from restore.api import denoise, inpaint, list_models, load_model, upscale
 
-_API = ("upscale", "inpaint", "list_models", "load_model")
+_API = ("upscale", "denoise", "inpaint", "list_models", "load_model")
 
 
 def __getattr__(name: str) -> Any:
@@ -35,6 +35,6 @@ def __getattr__(name: str) -> Any:
 
 __version__ = "0.1.0"
 __all__ = [
-    "upscale", "inpaint", "list_models", "load_model",
+    "upscale", "denoise", "inpaint", "list_models", "load_model",
     "RestoreError", "InputError", "ImageReadError", "ImageWriteError", "ModelError", "ClippedWarning",
 ]

@@ -1,4 +1,4 @@
-"""The public library API: ``upscale``, ``inpaint``, ``list_models``, ``load_model``.
+"""The public library API: ``upscale``, ``denoise``, ``inpaint``, ``list_models``, ``load_model``.
 
 Arrays in and out are NumPy: ``H×W`` (gray), ``H×W×2`` (gray + alpha), ``H×W×3`` (RGB) or ``H×W×4`` (RGBA);
 dtype uint8, uint16 or
@@ -210,6 +210,7 @@ def upscale(
     precision: str = "auto",
     backend: str = "auto",
     ensemble: bool = False,
+    jpeg_quality: float | None = None,
 ) -> np.ndarray:
     """Upscale an image by 2, 3 or 4.
 
@@ -239,6 +240,11 @@ def upscale(
         ensemble: for the CNN path, average the network's outputs over the 8 flips and rotations of the
             input (self-ensemble: 8 forward passes for a small PSNR gain; tiling stays exact). Ignored by
             classical methods.
+        jpeg_quality: what the image's file states about its compression: the quality (1–100) of its last
+            JPEG compression (:func:`restore.compression.file_quality` reads it from a file's quantisation
+            tables), or ``None`` for an image stored losslessly. An array carries no file format, so this is
+            the caller's to say; the CLI and the web server pass what the file says. The quantisation-aware
+            real-photo models (``sr-real-x2`` / ``sr-real-x4``) are told it; other models ignore it.
 
     Returns:
         The upscaled image, ``(H*scale)×(W*scale)`` with the input's dtype and channels. Alpha is
@@ -251,6 +257,9 @@ def upscale(
     if isinstance(scale, bool) or not isinstance(scale, (int, np.integer)) or int(scale) not in SCALES:
         raise InputError(f"unsupported scale {scale!r}; choose 2, 3 or 4")
     scale = int(scale)
+    from restore.compression import check_quality
+
+    jpeg_quality = check_quality(jpeg_quality)
     f, layout = _split(image)
     h, w = f.shape[:2]
     if denoise is not None:
@@ -273,11 +282,81 @@ def upscale(
         c = 1 if layout.gray else 3
         colour = res[:, :, None] if res.ndim == 2 else res[:, :, :c]
         upscale_array(f, scale, model, device=device, tile=tile, precision=precision, backend=backend, out=colour,
-                      ensemble=ensemble)
+                      ensemble=ensemble, jpeg_quality=jpeg_quality)
         if alpha is not None:
             store(res[:, :, c:], alpha)
         return res
     return _merge(classical.upscale(f, scale, method), layout, alpha)
+
+
+# --- denoise -----------------------------------------------------------------------------------------
+
+def denoise(
+    image: np.ndarray,
+    strength: float = 1.0,
+    *,
+    jpeg_quality: float | None = None,
+    model: Any = None,
+    device: str = "auto",
+    tile: int | None = None,
+    precision: str = "auto",
+    backend: str = "auto",
+) -> np.ndarray:
+    """Restore an image at its own size: JPEG blocks and ringing, and noise, removed (it does not sharpen).
+
+    Args:
+        image: as :func:`upscale` takes it.
+        strength: from 0 (the image unchanged, exactly) to 1 (the network's output): ``image + strength ·
+            (restored − image)``, pixel by pixel.
+        jpeg_quality: the quality (1–100) of the image's last JPEG compression as its file states it, or
+            ``None`` for an image stored losslessly (see :func:`upscale`; the CLI and the web server pass what
+            the file says). The model removes as much as that compression leaves, and noise whatever it says.
+        model: the ×1 restoration model (a name, a path or a loaded model); default: the shipped one.
+        device, tile, precision, backend: as :func:`upscale` (``tile`` in pixels).
+
+    Returns:
+        The restored image: same shape, dtype and channels; alpha is returned as given.
+
+    Raises:
+        InputError: a bad image, ``strength`` outside [0, 1], a bad ``jpeg_quality``, a model that is not a
+            ×1 restoration model, or none shipped.
+
+    Example:
+        >>> import numpy as np, restore
+        >>> img = np.full((16, 16, 3), 128, np.uint8)
+        >>> bool((restore.denoise(img, 0.0) == img).all())
+        True
+    """
+    import math
+
+    from restore.compression import check_quality
+
+    if isinstance(image, np.ndarray) and image.ndim == 3 and image.shape[2] == 1:  # H×W×1 in, H×W×1 out
+        return denoise(image[:, :, 0], strength, jpeg_quality=jpeg_quality, model=model, device=device, tile=tile,
+                       precision=precision, backend=backend)[:, :, None]
+    if isinstance(strength, bool) or not isinstance(strength, (int, float, np.floating, np.integer)) \
+            or not math.isfinite(float(strength)) or not 0.0 <= float(strength) <= 1.0:
+        raise InputError(f"strength must be a number from 0 to 1, got {strength!r}")
+    jpeg_quality = check_quality(jpeg_quality)
+    f, layout = _split(image)
+    if model is None:
+        model = _default_cnn("sr", 1)
+        if model is None:
+            raise InputError("no restoration model (×1) is shipped")
+    if float(strength) == 0.0:
+        return image.copy()
+    from restore.engine import upscale_array
+
+    h, w = f.shape[:2]
+    alpha = layout.alpha
+    res = _empty(h, w, layout, alpha is not None)
+    c = 1 if layout.gray else 3
+    colour = res[:, :, None] if res.ndim == 2 else res[:, :, :c]
+    upscale_array(f, 1, model, device=device, tile=tile, precision=precision, backend=backend, out=colour,
+                  jpeg_quality=jpeg_quality, strength=float(strength))
+    if alpha is not None:
+        res[:, :, c:] = image[:, :, c:]
+    return res
 
 
 # --- inpaint -----------------------------------------------------------------------------------------

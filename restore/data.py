@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
@@ -74,12 +74,14 @@ class SRPairs:
         return cls(hr, lr)
 
     def batch(self, scale: int, batch: int, lr_patch: int, rng: np.random.Generator,
-              degrade_fn: Callable[[np.ndarray, int, np.random.Generator], np.ndarray] | None = None,
-              ) -> tuple[np.ndarray, np.ndarray]:
+              degrade_fn: Callable[[np.ndarray, int, np.random.Generator], Any] | None = None,
+              stated: list | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Random aligned crops: LR ``(B, 3, p, p)`` and HR ``(B, 3, p*s, p*s)``, float32 in [0, 1].
 
         With ``degrade_fn(hr_patch, scale, rng) → lr_patch`` (e.g. :func:`restore.degradations.degrade_real`)
-        each LR patch is made from its (augmented) HR patch on the fly instead of cut from the stored LR."""
+        each LR patch is made from its (augmented) HR patch on the fly instead of cut from the stored LR. With
+        ``stated`` (a list), ``degrade_fn`` returns ``(lr_patch, what it states)``
+        (:func:`restore.degradations.degrade_real_stated`) and the second items are appended to ``stated``."""
         lrs, hrs = [], []
         n = len(self.lr[scale])
         tries = 0
@@ -99,6 +101,9 @@ class SRPairs:
             else:
                 (b,) = augment([b], rng)
                 a = degrade_fn(b, scale, rng)
+                if stated is not None:
+                    a, q = a
+                    stated.append(q)
             lrs.append(a)
             hrs.append(b)
         to = lambda xs: np.stack(xs).transpose(0, 3, 1, 2).astype(np.float32) / 255.0  # noqa: E731

@@ -133,6 +133,8 @@ def degrade(hr_u8: np.ndarray, scale: int) -> np.ndarray:
 
     from restore.classical import imresize
 
+    if scale == 1:  # restoration at the same size: the image itself
+        return np.array(hr_u8, dtype=np.uint8, copy=True)
     lr = imresize(hr_u8.astype(np.float32), 1.0 / scale)
     return np.clip(np.round(lr), 0, 255).astype(np.uint8)
 
@@ -225,13 +227,21 @@ def degrade_real(hr_u8: np.ndarray, scale: int, rng: np.random.Generator,
 
     Args:
         hr_u8: ``H×W×3`` uint8, H and W multiples of ``scale``.
-        scale: 2, 3 or 4.
+        scale: 1 (restoration at the same size), 2, 3 or 4.
         rng: the source of every random draw (a seed gives the same LR).
         cfg: the pipeline's settings (default: :class:`RealDegradation`'s).
 
     Returns:
         ``(H/scale)×(W/scale)×3`` uint8.
     """
+    return degrade_real_stated(hr_u8, scale, rng, cfg)[0]
+
+
+def degrade_real_stated(hr_u8: np.ndarray, scale: int, rng: np.random.Generator,
+                        cfg: RealDegradation | None = None) -> tuple[np.ndarray, int | None]:
+    """:func:`degrade_real` and what the result would state as a file: the quality of its last JPEG
+    compression, or ``None`` when it was last stored losslessly (no JPEG step, or noise or blur after the
+    last one) — the condition of the quantisation-aware models (:mod:`restore.compression`)."""
     import numpy as np
 
     cfg = cfg or RealDegradation()
@@ -239,21 +249,28 @@ def degrade_real(hr_u8: np.ndarray, scale: int, rng: np.random.Generator,
     if h % scale or w % scale:
         raise InputError(f"HR patch {w}×{h} is not a multiple of ×{scale}")
     if rng.random() < cfg.clean_prob:
-        return degrade(hr_u8, scale)
+        return (degrade(hr_u8, scale) if scale > 1 else hr_u8.copy()), None
+    stated: int | None = None
     x = hr_u8.astype(np.float32)
     if rng.random() < cfg.blur_prob:
         x = _random_blur(x, rng, cfg.blur_sigma, cfg.aniso_prob)
-    x = downscale(x, scale, cfg.kernels[int(rng.integers(len(cfg.kernels)))])
+    if scale > 1:
+        x = downscale(x, scale, cfg.kernels[int(rng.integers(len(cfg.kernels)))])
     x = _random_noise(x, rng, cfg, cfg.noise_sigma)
     if rng.random() < cfg.jpeg_prob:
-        x = jpeg(x, int(rng.integers(cfg.jpeg_quality[0], cfg.jpeg_quality[1] + 1)))
+        stated = int(rng.integers(cfg.jpeg_quality[0], cfg.jpeg_quality[1] + 1))
+        x = jpeg(x, stated)
     if rng.random() < cfg.second_prob:
+        y = x
         if rng.random() < cfg.blur_prob:
             x = _random_blur(x, rng, cfg.blur2_sigma, cfg.aniso_prob)
         x = _random_noise(x, rng, cfg, cfg.noise2_sigma)
+        if x is not y:  # changed after the last JPEG: stored as it is now, it states nothing
+            stated = None
         if rng.random() < cfg.jpeg_prob:
-            x = jpeg(x, int(rng.integers(cfg.jpeg2_quality[0], cfg.jpeg2_quality[1] + 1)))
-    return np.clip(np.round(x), 0, 255).astype(np.uint8)
+            stated = int(rng.integers(cfg.jpeg2_quality[0], cfg.jpeg2_quality[1] + 1))
+            x = jpeg(x, stated)
+    return np.clip(np.round(x), 0, 255).astype(np.uint8), stated
 
 
 # --- evaluation ------------------------------------------------------------------------------------------
@@ -384,6 +401,13 @@ def make_lr(hr_u8: np.ndarray, scale: int, deg: TestDegradation | str = "clean",
     """
     deg = parse_test_degradation(deg) if isinstance(deg, str) else deg
     return TEST_DEGRADATIONS[deg.kind].apply(hr_u8, scale, deg.value, seed)
+
+
+def stated_quality(deg: TestDegradation | str) -> float | None:
+    """What an input degraded by ``deg`` would state as a file: the JPEG quality for ``jpeg:Q``, ``None``
+    (stored losslessly) for the others — the condition a quantisation-aware model is given in evaluation."""
+    deg = parse_test_degradation(deg) if isinstance(deg, str) else deg
+    return float(deg.value) if deg.kind == "jpeg" else None
 
 
 def blockiness(img: np.ndarray, period: int) -> float:

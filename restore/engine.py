@@ -270,7 +270,9 @@ def run_tiled(model: ModelDescriptor | torch.nn.Module, x: np.ndarray, scale: in
     """
     h, w = x.shape[:2]
     s = scale
-    margin = describe(model).receptive_radius if margin is None else margin
+    desc = describe(model)
+    margin = desc.receptive_radius if margin is None else margin
+    g = desc.grid  # context windows start on the network's grid (and end on it, or at the image's end)
     if batch is None:
         batch = 8 if dev.type == "cuda" else 1
     if out is None:
@@ -281,14 +283,14 @@ def run_tiled(model: ModelDescriptor | torch.nn.Module, x: np.ndarray, scale: in
     groups: dict[tuple[int, int], list[tuple[int, int, int, int, int, int]]] = {}
     for (y0, y1) in _spans(h, tile):
         for (x0, x1) in _spans(w, tile):
-            py0, py1 = max(0, y0 - margin), min(h, y1 + margin)
-            px0, px1 = max(0, x0 - margin), min(w, x1 + margin)
+            py0, py1 = max(0, y0 - margin) // g * g, min(h, -(-(y1 + margin) // g) * g)
+            px0, px1 = max(0, x0 - margin) // g * g, min(w, -(-(x1 + margin) // g) * g)
             groups.setdefault((py1 - py0, px1 - px0), []).append((y0, y1, x0, x1, py0, px0))
     with torch.inference_mode(), autocast(dev, dtype):
         for (th, tw), specs in groups.items():
             for i in range(0, len(specs), batch):
                 chunk = specs[i:i + batch]
-                ts = [to_tensor(x[py0:py0 + th, px0:px0 + tw], dev) for (*_, py0, px0) in chunk]
+                ts = [to_tensor(_on_grid(x[py0:py0 + th, px0:px0 + tw], g), dev) for (*_, py0, px0) in chunk]
                 # torch.cat returns NCHW whatever its inputs: restore channels-last for the convolutions
                 t = ts[0] if len(ts) == 1 else torch.cat(ts).contiguous(memory_format=torch.channels_last)
                 res = model(t).float().clamp_(0, 1).permute(0, 2, 3, 1).cpu().numpy()
@@ -298,6 +300,13 @@ def run_tiled(model: ModelDescriptor | torch.nn.Module, x: np.ndarray, scale: in
                         r = r.mean(axis=2, keepdims=True)
                     store(out[y0 * s:y1 * s, x0 * s:x1 * s], r)
     return out
+
+
+def _on_grid(a: np.ndarray, g: int) -> np.ndarray:
+    """A tile padded at its end (edge values) to multiples of ``g``, as the network pads the image's end itself:
+    the network (or its ONNX export) then only ever sees whole grid cells."""
+    ph, pw = -a.shape[0] % g, -a.shape[1] % g
+    return np.pad(a, ((0, ph), (0, pw), (0, 0)), mode="edge") if ph or pw else a
 
 
 class SelfEnsemble(torch.nn.Module):
@@ -330,14 +339,62 @@ def ensembled(net: ModelDescriptor) -> ModelDescriptor:
     return net.with_module(SelfEnsemble(net.module), metadata={**net.metadata, "ensemble": 8})
 
 
+class ConditionedSR(torch.nn.Module):
+    """A quantisation-aware SR network (``cond_dim`` > 0) with its condition fixed — the quality the input
+    states (:mod:`restore.compression`), ``None`` for uncompressed — and, for a restoration model (×1), its
+    ``strength``: ``x + strength·(net(x) − x)``, pointwise in the input, so tiling stays exact. Its forward
+    takes the image alone, so ONNX export and the tiled engine see an ordinary network.
+
+    Shape: as the network's.
+    """
+
+    def __init__(self, net: torch.nn.Module, quality: float | None, strength: float = 1.0) -> None:
+        super().__init__()
+        from restore.compression import condition_vector
+
+        self.net, self.quality, self.strength = net, quality, float(strength)
+        self.register_buffer("cond", condition_vector(quality)[None].to(next(net.parameters()).device))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = self.net(x, self.cond.expand(x.shape[0], -1)) if getattr(self.net, "cond_dim", 0) else self.net(x)
+        if self.strength != 1.0:
+            y = torch.lerp(x.float(), y.float(), self.strength)
+        return y
+
+
+#: the conditioned versions of loaded networks, by module (a batch asks for the same few qualities again)
+_conditioned: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def with_condition(model: Any, quality: float | None, dev: torch.device, strength: float = 1.0) -> Any:
+    """``model`` told what its input states (``quality``: :func:`restore.compression.check_quality`) and, for a
+    ×1 restoration model, at ``strength``; a network without a condition gets only the strength (a blind
+    model ignores the quality). Returned as it was when there is nothing to change."""
+    net = get_model(model, dev)
+    if not getattr(net.module, "cond_dim", 0) and strength == 1.0:
+        return model
+    key = (quality, float(strength))
+    with _cache_lock:
+        versions = _conditioned.setdefault(net.module, {})
+        if key not in versions:
+            note = {"jpeg_quality": quality} if getattr(net.module, "cond_dim", 0) else {}
+            if strength != 1.0:
+                note["strength"] = strength
+            versions[key] = net.with_module(ConditionedSR(net.module, quality, strength),
+                                            metadata={**net.metadata, **note})
+        return versions[key]
+
+
 def upscale_array(f: np.ndarray, scale: int, model: Any, *, device: str = "auto", tile: int | None = None,
                   out: np.ndarray | None = None, precision: str = "auto", backend: str = "auto",
-                  ensemble: bool = False) -> np.ndarray:
+                  ensemble: bool = False, jpeg_quality: float | None = None, strength: float = 1.0) -> np.ndarray:
     """Upscale float32 ``H×W×C`` (C = 1 or 3) in [0, 1] with an SR model into ``out`` (float32 if not
     given; any dtype :func:`restore.pixels.store` takes); gray runs as RGB and is averaged back.
     ``precision``: see :func:`resolve_precision` (ONNX Runtime runs float32, or int8); ``backend``: see
-    :func:`resolve_backend`; ``ensemble``: average over the 8 flips and rotations (:class:`SelfEnsemble`)."""
+    :func:`resolve_backend`; ``ensemble``: average over the 8 flips and rotations (:class:`SelfEnsemble`);
+    ``jpeg_quality`` and ``strength``: see :func:`with_condition` (scale 1 is restoration at the same size)."""
     dev = pick_device(device)
+    model = with_condition(model, jpeg_quality, dev, strength)
     net, dtype = sr_runner(model, dev, precision, backend, scale)
     if ensemble:
         net = ensembled(net)

@@ -233,8 +233,9 @@ class MultiScaleSR(nn.Module):
             for part in shared:
                 setattr(self.nets[str(s)], part, getattr(first, part))
 
-    def forward(self, x: torch.Tensor, scale: int) -> torch.Tensor:
-        return self.nets[str(scale)](x)
+    def forward(self, x: torch.Tensor, scale: int, cond: torch.Tensor | None = None) -> torch.Tensor:
+        net = self.nets[str(scale)]
+        return net(x) if cond is None else net(x, cond)
 
 
 #: the pixel losses of `restore train sr --loss`
@@ -242,6 +243,8 @@ SR_LOSSES = {"l1": F.l1_loss, "mse": F.mse_loss}
 
 #: a real-photo model is also validated on these (restore.degradations.make_lr) — the kinds of input it is for
 VAL_DEGRADATIONS = ("jpeg:50", "jpeg:75", "noise:5", "blur:1.6")
+#: and a restoration model at ×1 on these (it removes compression and noise; it does not sharpen)
+VAL_DEGRADATIONS_X1 = ("jpeg:30", "jpeg:50", "jpeg:75", "noise:10")
 
 
 @dataclass
@@ -278,6 +281,9 @@ class SRTrainConfig:
     arch_options: dict = field(default_factory=dict)
     #: the command line of this stage, recorded in the lineage (the CLI fills it in)
     command: str | None = None
+    #: "none" (blind) or "jpeg": the network is told the quality of the input's last JPEG compression (None =
+    #: stored losslessly), as a file states it (restore.compression); needs --degradation real
+    condition: str = "none"
 
 
 def _init_files(prefix: str, scales: Sequence[int]) -> tuple[dict[int, Path], str, dict]:
@@ -330,11 +336,16 @@ def train_sr(cfg: SRTrainConfig, *, resume: bool = False, progress: Callable[[di
     The best validation checkpoint (mean PSNR-Y over scales on held-back training images) is exported.
     ``progress`` gets each validation record, ``tick(step, loss)`` every step (a progress display).
     """
-    from restore.degradations import RealDegradation, degrade_real, make_lr
+    from restore.compression import KNOTS, condition_vector
+    from restore.degradations import RealDegradation, degrade_real_stated, make_lr, stated_quality
     from restore.weights import load_model
 
     if cfg.degradation not in ("bicubic", "real"):
         raise InputError(f"unknown training degradation {cfg.degradation!r}; choose bicubic or real")
+    if cfg.condition not in ("none", "jpeg"):
+        raise InputError(f"unknown condition {cfg.condition!r}; choose none or jpeg")
+    if cfg.condition == "jpeg" and cfg.degradation != "real":
+        raise InputError("--condition jpeg needs --degradation real (the clean protocol states nothing)")
     if cfg.loss not in SR_LOSSES:
         raise InputError(f"unknown loss {cfg.loss!r}; choose {' or '.join(SR_LOSSES)}")
     pixel_loss = SR_LOSSES[cfg.loss]
@@ -349,23 +360,30 @@ def train_sr(cfg: SRTrainConfig, *, resume: bool = False, progress: Callable[[di
     train_paths, val_paths = split_validation(paths, cfg.val_images)
     pairs = SRPairs.build(train_paths, cfg.scales)
     val = SRPairs.build(val_paths, cfg.scales) if val_paths else None
-    val_real: dict[int, list[np.ndarray]] = {}
-    val_named: dict[tuple[int, str], list[np.ndarray]] = {}
+    conditioned = cfg.condition == "jpeg"
+    # validation inputs with what each states (the condition a conditioned network is given)
+    val_real: dict[int, list[tuple[np.ndarray, float | None]]] = {}
+    val_named: dict[tuple[int, str], list[tuple[np.ndarray, float | None]]] = {}
     if val is not None and real is not None:
         # the validation inputs of a real-photo model: each held-back image degraded once, seeded by its index
-        val_real = {s: [degrade_real(h, s, np.random.default_rng([cfg.seed, 77, s, i]), real)
+        val_real = {s: [degrade_real_stated(h, s, np.random.default_rng([cfg.seed, 77, s, i]), real)
                         for i, h in enumerate(val.hr[s])] for s in cfg.scales}
         # and the named test degradations, on these held-back images (never on a benchmark set)
         for s in cfg.scales:
-            for name in VAL_DEGRADATIONS:
-                val_named[(s, name)] = [make_lr(h, s, name, seed=i) for i, h in enumerate(val.hr[s])]
+            for name in (VAL_DEGRADATIONS_X1 if s == 1 else VAL_DEGRADATIONS):
+                val_named[(s, name)] = [(make_lr(h, s, name, seed=i), stated_quality(name))
+                                        for i, h in enumerate(val.hr[s])]
     arch_name = cfg.arch
     arch = sr_arch_config(arch_name, dict(base_ch=cfg.base_ch, n_blocks=cfg.n_blocks, upsampler=cfg.upsampler,
                                           padding_mode=cfg.padding_mode), cfg.arch_options)
+    if conditioned:
+        arch = {**arch, "cond_dim": len(KNOTS)}
     init_files: dict[int, Path] = {}
     if cfg.init:
-        # the starting weights decide the architecture
+        # the starting weights decide the architecture (a condition added to them starts at zero: no change)
         init_files, arch_name, arch = _init_files(cfg.init, cfg.scales)
+        if conditioned:
+            arch = {**arch, "cond_dim": len(KNOTS)}
         if cfg.n_blocks is not None and arch_name == "srnet":
             # a deeper body than the starting weights': the new blocks start as identities (deepen_state)
             if cfg.n_blocks < arch["n_blocks"]:
@@ -383,26 +401,28 @@ def train_sr(cfg: SRTrainConfig, *, resume: bool = False, progress: Callable[[di
         start = load_model(path, device=str(device)).module.state_dict()
         if arch_name == "srnet":
             start = deepen_state(start, arch["n_blocks"], sub.state_dict())
-        sub.load_state_dict(start)
+        sub.load_state_dict({**sub.state_dict(), **start})  # a new condition keeps its zero initialisation
 
     def validate() -> dict[str, float]:
         net.eval()
         res = {}
         with torch.inference_mode():
             for s in cfg.scales:
-                sets = [("", val.lr[s])] + ([("_real", val_real[s])] if val_real else []) + \
+                sets = [("", [(a, None) for a in val.lr[s]])] + ([("_real", val_real[s])] if val_real else []) + \
                     [(f"_{name}", lrs) for (sc, name), lrs in val_named.items() if sc == s]
                 for tag, lrs in sets:
                     ps = []
-                    for lr_img, hr_img in zip(lrs, val.hr[s]):
+                    for (lr_img, q), hr_img in zip(lrs, val.hr[s]):
                         x = torch.from_numpy(lr_img).permute(2, 0, 1)[None].float().div(255).to(device)
-                        sr = net(x, s).float().cpu()[0].clamp(0, 1).permute(1, 2, 0).numpy()
+                        cond = condition_vector(q)[None].to(device) if conditioned else None
+                        sr = net(x, s, cond).float().cpu()[0, :, :hr_img.shape[0], :hr_img.shape[1]]
+                        sr = sr.clamp(0, 1).permute(1, 2, 0).numpy()
                         ps.append(psnr_y((sr * 255).round(), hr_img, s))
                     res[f"x{s}{tag}"] = float(np.mean(ps))
         net.train()
         return res
 
-    degrade_fn = functools.partial(degrade_real, cfg=real) if real else None
+    degrade_fn = functools.partial(degrade_real_stated, cfg=real) if real else None
     init_meta: dict = {}
     if init_files:
         from restore.catalogue import read_metadata
@@ -411,10 +431,13 @@ def train_sr(cfg: SRTrainConfig, *, resume: bool = False, progress: Callable[[di
 
     def step_loss(model: nn.Module, rng: np.random.Generator, step: int) -> torch.Tensor:
         s = cfg.scales[step % len(cfg.scales)]
-        lr_b, hr_b = pairs.batch(s, cfg.batch, cfg.lr_patch, rng, degrade_fn=degrade_fn)
+        stated: list = []
+        lr_b, hr_b = pairs.batch(s, cfg.batch, cfg.lr_patch, rng, degrade_fn=degrade_fn,
+                                 stated=stated if degrade_fn else None)
         x = torch.from_numpy(lr_b).to(device).contiguous(memory_format=torch.channels_last)
         y = torch.from_numpy(hr_b).to(device)
-        return pixel_loss(model(x, s).float(), y)
+        cond = torch.stack([condition_vector(q) for q in stated]).to(device) if conditioned else None
+        return pixel_loss(model(x, s, cond).float(), y)
 
     # the best validated weights are exported (the last ones without validation)
     state = fit(net, step_loss, iters=cfg.iters, lr=cfg.lr, seed=cfg.seed, world=world, device=device, amp=amp,
@@ -451,6 +474,9 @@ def train_sr(cfg: SRTrainConfig, *, resume: bool = False, progress: Callable[[di
                                 else "MATLAB bicubic (antialiased), uint8"),
                 "precision": str(amp).replace("torch.", "") if amp else "float32",
                 "init": cfg.init, "world_size": world.size, "loss": cfg.loss,
+                "condition": ({"kind": "jpeg", "knots": list(KNOTS), "given": "the quality of the input's last "
+                               "JPEG compression (restore.compression); none = stored losslessly"}
+                              if conditioned else "none"),
                 "trained_as": {"arch": arch_name, "config": arch},
                 "stages": stages, "cpu_hours_total": round(sum(st.get("cpu_hours") or 0 for st in stages), 3),
                 "total_iterations": sum(int(st.get("iterations") or 0) for st in stages),

@@ -203,8 +203,8 @@ def _info(header: Header, name: str) -> dict[str, Any]:
             raise ModelError(f"{name}: metadata lacks {key!r}")
         if not isinstance(info[key], kind):
             raise ModelError(f"{name}: metadata {key!r} is not a {'string' if kind is str else 'JSON object'}")
-    if info.get("scale") is not None and not (_is_int(info["scale"]) and info["scale"] in (2, 3, 4)):
-        raise ModelError(f"{name}: metadata 'scale' is not 2, 3 or 4")
+    if info.get("scale") is not None and not (_is_int(info["scale"]) and info["scale"] in (1, 2, 3, 4)):
+        raise ModelError(f"{name}: metadata 'scale' is not 1 (restoration), 2, 3 or 4")
     return info
 
 
@@ -351,16 +351,21 @@ def blend_models(a, b, t: float, *, device: str = "auto"):
     ia, ib = dict(da.metadata), dict(db.metadata)
     ca, cb = ia.get("config", {}), ib.get("config", {})
     ma = da.module
-    if ia.get("arch") == ib.get("arch") == "srnet" and ca.get("n_blocks", 0) < cb.get("n_blocks", 0) and \
-            {**ca, "n_blocks": 0} == {**cb, "n_blocks": 0}:
-        # a deeper real-photo model grown from the clean one: the clean model gains b's extra blocks with a zero
-        # last convolution (exactly itself), so the blend scales those blocks' contribution by t
+    grown = {**ca, "n_blocks": cb.get("n_blocks", 0), "cond_dim": cb.get("cond_dim", 0)}
+    if ia.get("arch") == ib.get("arch") == "srnet" and ca != cb and \
+            {k: v for k, v in grown.items() if v or k != "cond_dim"} == cb and \
+            ca.get("n_blocks", 0) <= cb.get("n_blocks", 0) and not ca.get("cond_dim"):
+        # a real-photo model grown from the clean one (deeper, and/or told the input's compression): the clean
+        # model gains b's extra blocks with a zero last convolution and b's condition at zero (exactly itself),
+        # so the blend scales what b added by t
         from restore.models import create_model
         from restore.models.sr import deepen_state
 
-        deeper = create_model("srnet", **cb).to(next(db.module.parameters()).device)
-        deeper.load_state_dict(deepen_state(ma.state_dict(), cb["n_blocks"], db.module.state_dict()))
-        ma, ia = deeper.eval(), {**ia, "config": cb}
+        grown_net = create_model("srnet", **cb).to(next(db.module.parameters()).device)
+        fresh = grown_net.state_dict()
+        start = deepen_state(ma.state_dict(), cb["n_blocks"], db.module.state_dict())
+        grown_net.load_state_dict({**{k: v for k, v in fresh.items() if k.startswith("cond.")}, **start})
+        ma, ia = grown_net.eval(), {**ia, "config": cb}
     if not ia.get("arch") or (ia.get("arch"), ia.get("config")) != (ib.get("arch"), ib.get("config")):
         raise ModelError(f"cannot blend {da.name!r} and {db.name!r}: different architectures")
     sb = db.module.state_dict()

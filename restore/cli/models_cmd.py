@@ -35,7 +35,7 @@ def models(
     from restore.catalogue import default_model
 
     entries = restore.list_models()
-    defaults = {default_model("inpaint")} | {default_model("sr", s) for s in (2, 3, 4)}
+    defaults = {default_model("inpaint")} | {default_model("sr", s) for s in (1, 2, 3, 4)}
     if as_json:
         emit_json([{**dataclasses.asdict(m), "default": m.name in defaults} for m in entries])
         return

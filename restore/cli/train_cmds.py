@@ -70,6 +70,8 @@ def train_sr_cmd(
     precision: Annotated[str, typer.Option("--precision", help="auto (bf16 on CPUs with native bf16, fp16 on CUDA) | bf16 | fp16 | fp32.")] = "auto",
     threads: ThreadsOpt = None,
     loss: Annotated[str, typer.Option("--loss", help="Pixel loss: l1 | mse (MSE fine-tuned the real-photo models 0.02-0.04 dB further than L1 on held-back images: docs/SR_REAL_NOTES.md).")] = "l1",
+    condition: Annotated[str, typer.Option("--condition", help="none (blind) | jpeg: the network is told the quality of the input's last JPEG compression, as a file states it (restore.compression); needs --degradation real.")] = "none",
+    unshuffle: Annotated[Optional[int], typer.Option("--unshuffle", min=2, help="For --scales 1 (restoration at the input's size): the body runs on the input pixel-unshuffled by this factor.", show_default=False)] = None,
     degradation_set: Annotated[Optional[str], typer.Option("--degradation-set", help="Settings of the real degradation, e.g. clean_prob=0.1,jpeg_quality=30:95 (fields of restore.degradations.RealDegradation; ranges as LOW:HIGH).", show_default=False)] = None,
 ) -> None:
     """Train SR networks for one or more scales (shared body, per-scale upsampler); exports safetensors."""
@@ -87,13 +89,17 @@ def train_sr_cmd(
         sc = [int(x) for x in scales.split(",") if x.strip()]
     except ValueError:
         raise error_exit(f"bad --scales {scales!r}; e.g. 2,3,4", EXIT_USAGE) from None
-    if not sc or any(s not in (2, 3, 4) for s in sc):
-        raise error_exit(f"bad --scales {scales!r}; each must be 2, 3 or 4", EXIT_USAGE)
+    if not sc or any(s not in (1, 2, 3, 4) for s in sc) or (1 in sc and len(sc) > 1):
+        raise error_exit(f"bad --scales {scales!r}; each must be 2, 3 or 4, or 1 alone", EXIT_USAGE)
+    if (unshuffle is not None) != (sc == [1]):
+        raise error_exit("--scales 1 (restoration at the same size) needs --unshuffle, and only it takes it",
+                         EXIT_USAGE)
     cfg = SRTrainConfig(data=[str(d) for d in data], scales=sc, base_ch=base_ch, n_blocks=n_blocks,
                         upsampler=upsampler, padding_mode=padding, iters=iters, batch=batch, lr_patch=patch,
                         lr=lr, seed=seed, val_images=val_images, val_every=val_every, device=device,
                         precision=precision, out=str(out), name=name, default=default, degradation=degradation,
-                        init=init, degradation_settings=settings, loss=loss, command=_command_line(), arch=arch)
+                        init=init, degradation_settings=settings, loss=loss, command=_command_line(), arch=arch,
+                        condition=condition, arch_options={"unshuffle": unshuffle} if unshuffle else {})
     try:
         paths = train_sr(cfg, resume=resume, progress=_progress_printer(), tick=_ticker(iters))
     except ValueError as e:

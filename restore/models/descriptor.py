@@ -36,6 +36,9 @@ class ModelDescriptor:
             in code.
         digest: sha256 of the weights file's network and tensors (of both files' and the weight, for a blend):
             what the weights are, whatever the file is called; empty for a module built in code.
+        grid: an SR network whose body runs on a coarser grid (a ×1 model's pixel-unshuffle): tiles start on
+            multiples of it, so every tile sees the grid the whole image does (the network pads the image's
+            own end itself).
     """
 
     module: nn.Module
@@ -46,6 +49,7 @@ class ModelDescriptor:
     cpu_bf16: bool = False
     metadata: Mapping[str, Any] = field(default_factory=dict)
     digest: str = ""
+    grid: int = 1
 
     def __call__(self, *inputs: Any) -> Any:
         return self.module(*inputs)
@@ -86,4 +90,5 @@ def describe(model: nn.Module | ModelDescriptor, *, name: str | None = None,
         cpu_bf16=bool(getattr(model, "cpu_bf16", False)),
         metadata=meta,
         digest=digest,
+        grid=int(getattr(model, "multiple", 1)) if task == "sr" else 1,
     )

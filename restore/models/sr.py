@@ -47,9 +47,19 @@ class SRNet(nn.Module):
         upsampler: a name from ``UPSAMPLERS``.
         padding_mode: zeros | reflect | replicate | circular, for every convolution.
         act: activation name.
+        cond_dim: 0, or the length of a condition vector (:func:`restore.compression.condition_vector`: how
+            compressed the input says it is) that sets a per-channel scale and shift after the head, every
+            block and the body tail (FiLM). Zero-initialised: the network computes exactly what it computes
+            without it until training moves it, so a conditioned model starts from clean weights. A constant
+            per image, so tiling stays exact.
+        unshuffle: for ``scale=1`` (restoration at the input's size): the body runs on the input
+            pixel-unshuffled by this factor (1/unshuffle² of the pixels, ``in_ch·unshuffle²`` channels) and the
+            residual over the input itself is shuffled back (the input's end padded to a multiple of it).
 
     Shape:
         ``(B, in_ch, H, W) → (B, out_ch, H*scale, W*scale)``; any H, W ≥ 1 (no padding needed).
+        With a condition: ``forward(x, cond)``, ``cond`` of shape ``(B, cond_dim)`` (default: the
+        uncompressed condition).
     """
 
     task = "sr"
@@ -59,23 +69,34 @@ class SRNet(nn.Module):
     cpu_bf16 = True
 
     def __init__(self, in_ch: int = 3, out_ch: int = 3, base_ch: int = 32, n_blocks: int = 6, scale: int = 4,
-                 upsampler: str = "pixelshuffle", padding_mode: str = "zeros", act: str = "relu") -> None:
+                 upsampler: str = "pixelshuffle", padding_mode: str = "zeros", act: str = "relu",
+                 cond_dim: int = 0, unshuffle: int = 1) -> None:
         super().__init__()
         check_padding_mode(padding_mode)
-        if scale not in (2, 3, 4):
-            raise ValueError(f"scale must be 2, 3 or 4, not {scale}")
-        self.scale = scale
-        self.head = conv(in_ch, base_ch, 3, padding_mode=padding_mode)
+        if scale not in (1, 2, 3, 4):
+            raise ValueError(f"scale must be 1, 2, 3 or 4, not {scale}")
+        if unshuffle < 1 or (unshuffle > 1) != (scale == 1):
+            raise ValueError("unshuffle (≥ 2) goes with scale 1, and only with it")
+        if scale == 1 and upsampler != "pixelshuffle":
+            raise ValueError("scale 1 shuffles its residual back: upsampler must be pixelshuffle")
+        self.scale, self.unshuffle, self.cond_dim = scale, unshuffle, cond_dim
+        self.head = conv(in_ch * unshuffle * unshuffle, base_ch, 3, padding_mode=padding_mode)
         self.body = nn.Sequential(*[ResBlock(base_ch, padding_mode=padding_mode, act=act) for _ in range(n_blocks)])
         self.body_tail = conv(base_ch, base_ch, 3, padding_mode=padding_mode)
-        self.up = make_upsampler(upsampler, base_ch, out_ch, scale, padding_mode=padding_mode)
-        self.multiple = 1
+        self.up = make_upsampler(upsampler, base_ch, out_ch, scale * unshuffle, padding_mode=padding_mode)
+        self.multiple = unshuffle
+        if cond_dim:
+            # one scale and one shift per channel after the head, each block and the tail
+            self.cond = nn.Linear(cond_dim, 2 * base_ch * (n_blocks + 2))
+            nn.init.zeros_(self.cond.weight)
+            nn.init.zeros_(self.cond.bias)
+            self.shared_parts = type(self).shared_parts + ("cond",)
         # not persistent: derived from the scale, so weight files stay as they were
         self.register_buffer("skip_kernel", bicubic_kernel(scale, in_ch), persistent=False)
         # input pixels an output pixel can depend on: every conv in series (counted at input resolution,
         # an overestimate for convs after upsampling) + 2 for the bicubic skip / pyramid kernels. The tiled
         # engine uses it as the context margin, which makes tiled output equal the untiled one.
-        self.receptive_radius = 2 + sum(
+        self.receptive_radius = 2 + unshuffle * sum(
             m.dilation[0] * (m.kernel_size[0] // 2) for m in self.modules() if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d))
         )
         # start as plain bicubic: a small last layer keeps the random residual from swamping the skip
@@ -83,9 +104,16 @@ class SRNet(nn.Module):
         with torch.no_grad():
             last.weight.mul_(0.1)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        feat = self.head(x)
-        feat = feat + self.body_tail(self.body(feat))
+    def forward(self, x: torch.Tensor, cond: torch.Tensor | None = None) -> torch.Tensor:
+        if self.cond_dim:
+            feat = self._conditioned_body(x, cond)
+        else:
+            feat = self.head(self._unshuffled(x))
+            feat = feat + self.body_tail(self.body(feat))
+        if self.scale == 1:
+            residual = self.up.shuffle(self.up.conv(feat).float())[..., :x.shape[-2], :x.shape[-1]]
+            # the input itself is the skip: float32, as the bicubic skip below
+            return residual + x.float()
         # the skip carries the whole image: float32 whatever the autocast state (bf16 would round every output
         # pixel to 8 bits of mantissa); the body's residual is small, so reduced precision costs it little
         with torch.autocast(x.device.type, enabled=False):
@@ -97,6 +125,33 @@ class SRNet(nn.Module):
             # add took 1.5 ms of a 128² input's 7.8 ms through restore.upscale with a 4-channel net)
             return self.up.shuffle(base.add_(self.up.conv(feat)))
         return F.pixel_shuffle(base, self.scale) + self.up(feat)
+
+
+    def _unshuffled(self, x: torch.Tensor) -> torch.Tensor:
+        """The input on the body's grid: itself, or (×1) padded at its end (replicate) to a multiple of
+        ``unshuffle`` and pixel-unshuffled."""
+        u = self.unshuffle
+        if u == 1:
+            return x
+        ph, pw = -x.shape[-2] % u, -x.shape[-1] % u
+        return F.pixel_unshuffle(F.pad(x, (0, pw, 0, ph), mode="replicate") if ph or pw else x, u)
+
+    def _conditioned_body(self, x: torch.Tensor, cond: torch.Tensor | None) -> torch.Tensor:
+        from restore.compression import condition_vector
+
+        if cond is None:  # the uncompressed condition
+            cond = condition_vector(None).to(x.device)[None].expand(x.shape[0], -1)
+        film = self.cond(cond.float()).view(x.shape[0], -1, 2, self.head.out_channels, 1, 1)
+        gain, shift = 1 + film[:, :, 0], film[:, :, 1]
+
+        def mod(t: torch.Tensor, i: int) -> torch.Tensor:
+            return t * gain[:, i].to(t.dtype) + shift[:, i].to(t.dtype)
+
+        feat = mod(self.head(self._unshuffled(x)), 0)
+        h = feat
+        for i, block in enumerate(self.body):
+            h = mod(block(h), i + 1)
+        return feat + mod(self.body_tail(h), len(self.body) + 1)
 
 
 def deepen_state(state: dict[str, torch.Tensor], n_blocks: int, fresh: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
