@@ -34,9 +34,13 @@ CLEAN = KNOTS[-1]
 
 
 def ijg_table(quality: float) -> list[int]:
-    """The luma table libjpeg writes at ``quality`` (1–100), as a list of 64 (order of :data:`STD_LUMA`)."""
+    """The luma table libjpeg writes at ``quality`` (1–100), as a list of 64 (order of :data:`STD_LUMA`); a
+    fractional quality interpolates between libjpeg's integer ones."""
     q = min(100.0, max(1.0, float(quality)))
-    s = 5000.0 / q if q < 50 else 200.0 - 2.0 * q
+    if q == int(q):  # libjpeg's integer arithmetic (5000 // q below 50)
+        s = 5000 // int(q) if q < 50 else 200 - 2 * int(q)
+    else:
+        s = 5000.0 / q if q < 50 else 200.0 - 2.0 * q
     return [min(255, max(1, int((t * s + 50) // 100))) for t in STD_LUMA]
 
 

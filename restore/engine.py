@@ -357,8 +357,8 @@ class ConditionedSR(torch.nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         y = self.net(x, self.cond.expand(x.shape[0], -1)) if getattr(self.net, "cond_dim", 0) else self.net(x)
-        if self.strength != 1.0:
-            y = torch.lerp(x.float(), y.float(), self.strength)
+        if self.strength != 1.0:  # between the input and the output as strength 1 gives it (clamped)
+            y = torch.lerp(x.float(), y.float().clamp(0, 1), self.strength)
         return y
 
 

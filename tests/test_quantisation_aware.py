@@ -1,0 +1,223 @@
+"""What a file states about its compression (restore.compression), the conditioned networks that are told it,
+and restoration at ×1 (restore.denoise)."""
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from conftest import make_image
+import restore
+from restore.compression import (
+    KNOTS, check_quality, condition_weights, file_quality, ijg_table, jpeg_tables, quality_from_tables,
+)
+from restore.errors import InputError
+from restore.models import create_model
+
+
+def _photo(seed: int = 0, size: tuple[int, int] = (64, 80)) -> np.ndarray:
+    """Smooth structure plus grain: compresses like a photo (a flat or random image does not)."""
+    rng = np.random.default_rng(seed)
+    y, x = np.mgrid[0:size[0], 0:size[1]].astype(np.float32)
+    base = 128 + 60 * np.sin(x / 7.0)[..., None] * np.cos(y / 11.0)[..., None] * np.array([1.0, 0.6, -0.4])
+    return np.clip(base + rng.normal(0, 6, size + (3,)), 0, 255).astype(np.uint8)
+
+
+@pytest.mark.parametrize("quality", [10, 30, 50, 75, 90, 95, 100])
+@pytest.mark.parametrize("encoder", ["pillow", "opencv"])
+def test_the_quality_a_jpeg_was_written_at_is_read_back_from_its_tables(tmp_path, quality, encoder) -> None:
+    import cv2
+
+    img = _photo()
+    path = tmp_path / f"q{quality}.jpg"
+    if encoder == "pillow":
+        Image.fromarray(img).save(path, quality=quality)
+    else:
+        cv2.imwrite(str(path), img[:, :, ::-1], [cv2.IMWRITE_JPEG_QUALITY, quality])
+    assert file_quality(path) == pytest.approx(quality, abs=0.5)
+
+
+def test_custom_tables_give_an_equivalent_quality_and_lossless_files_none(tmp_path) -> None:
+    img = _photo(1)
+    # an encoder's own tables (as a camera writes): every step 1.5x the standard q50 table's
+    luma = [min(255, round(v * 1.5)) for v in ijg_table(50)]
+    Image.fromarray(img).save(tmp_path / "custom.jpg", qtables=[luma, luma])
+    q = file_quality(tmp_path / "custom.jpg")
+    assert 25 < q < 45  # coarser than q50: a lower equivalent quality
+    assert quality_from_tables(luma) == q
+    Image.fromarray(img).save(tmp_path / "still.png")
+    Image.fromarray(img).save(tmp_path / "still.tif")
+    Image.fromarray(img).save(tmp_path / "lossless.webp", lossless=True)
+    for name in ("still.png", "still.tif", "lossless.webp"):
+        assert file_quality(tmp_path / name) is None, name
+    assert jpeg_tables(tmp_path / "still.png") is None
+    assert file_quality(tmp_path / "missing.jpg") is None  # unreadable: states nothing (reading it fails later)
+
+
+def test_quality_is_monotonic_in_the_table_and_bad_tables_are_refused() -> None:
+    qs = [quality_from_tables(ijg_table(q)) for q in range(1, 101)]
+    assert all(a <= b for a, b in zip(qs, qs[1:]))
+    for bad in ([0] * 64, [1] * 63, [70000] * 64):
+        with pytest.raises(InputError):
+            quality_from_tables(bad)
+
+
+@pytest.mark.parametrize("bad", [0, 101, float("nan"), "75", True])
+def test_jpeg_quality_arguments_are_checked(bad) -> None:
+    with pytest.raises(InputError, match="jpeg_quality"):
+        check_quality(bad)
+    with pytest.raises(InputError, match="jpeg_quality"):
+        restore.upscale(make_image((8, 8, 3)), 2, method="bicubic", jpeg_quality=bad)
+
+
+def test_condition_weights_interpolate_between_knots() -> None:
+    for q in (5, 10, 23.5, 50, 77, 99, 100, None):
+        w = condition_weights(q)
+        assert len(w) == len(KNOTS) and sum(w) == pytest.approx(1) and min(w) >= 0
+        assert sum(1 for v in w if v > 0) <= 2
+    assert condition_weights(None)[-1] == 1 and condition_weights(100)[-1] > 0.9
+    assert condition_weights(5) == condition_weights(10)
+
+
+def test_a_condition_added_to_clean_weights_changes_nothing_until_trained() -> None:
+    torch.manual_seed(0)
+    plain = create_model("srnet", base_ch=8, n_blocks=2, scale=2).eval()
+    cond = create_model("srnet", base_ch=8, n_blocks=2, scale=2, cond_dim=len(KNOTS)).eval()
+    cond.load_state_dict({**cond.state_dict(), **plain.state_dict()})
+    x = torch.rand(2, 3, 12, 10)
+    c = torch.stack([torch.tensor(condition_weights(30)), torch.tensor(condition_weights(None))])
+    assert torch.equal(cond(x, c), plain(x))
+    with torch.no_grad():
+        cond.cond.weight.normal_()
+    y = cond(x, c)
+    assert not torch.equal(y[0], plain(x)[0])  # trained, the condition changes the output
+    # each image of a batch gets its own condition
+    assert torch.allclose(cond(x[:1], c[:1]), y[:1], atol=1e-6)
+
+
+def _x1_model(cond_dim: int = len(KNOTS)) -> torch.nn.Module:
+    torch.manual_seed(1)
+    net = create_model("srnet", base_ch=8, n_blocks=1, scale=1, unshuffle=4, cond_dim=cond_dim).eval()
+    with torch.no_grad():
+        for p in net.parameters():
+            p.add_(0.05 * torch.randn_like(p))
+    return net
+
+
+@pytest.mark.parametrize("shape", [(37, 41, 3), (8, 5, 3), (30, 30)])
+def test_x1_restoration_tiles_exactly_on_any_size(shape) -> None:
+    img = make_image(shape, seed=2)
+    net = _x1_model()
+    whole = restore.denoise(img, model=net, jpeg_quality=40, tile=0, device="cpu", precision="fp32")
+    tiled = restore.denoise(img, model=net, jpeg_quality=40, tile=12, device="cpu", precision="fp32")
+    assert whole.shape == img.shape and whole.dtype == img.dtype
+    np.testing.assert_array_equal(whole, tiled)
+
+
+def test_denoise_strength_is_a_pointwise_blend_and_zero_is_the_identity() -> None:
+    img = make_image((24, 20, 3), seed=4)
+    net = _x1_model()
+    np.testing.assert_array_equal(restore.denoise(img, 0.0, model=net), img)
+    f = lambda s: restore.denoise(img.astype(np.float32) / 255, s, model=net, device="cpu",  # noqa: E731
+                                  precision="fp32", jpeg_quality=50)
+    full, half = f(1.0), f(0.5)
+    assert np.abs(full - img / 255).max() > 1e-3
+    np.testing.assert_allclose(half, (img / 255 + full) / 2, atol=1e-5)
+    # the condition reaches the network
+    assert not np.array_equal(f(1.0), restore.denoise(img.astype(np.float32) / 255, 1.0, model=net,
+                                                      device="cpu", precision="fp32", jpeg_quality=90))
+
+
+def test_denoise_keeps_layouts_and_alpha() -> None:
+    net = _x1_model()
+    rgba = make_image((16, 18, 4), seed=5)
+    out = restore.denoise(rgba, model=net, device="cpu")
+    assert out.shape == rgba.shape
+    np.testing.assert_array_equal(out[:, :, 3], rgba[:, :, 3])
+    assert restore.denoise(make_image((16, 18, 1), seed=6), model=net).shape == (16, 18, 1)
+    assert restore.denoise(make_image((16, 18, 2), seed=6), model=net).shape == (16, 18, 2)
+
+
+@pytest.mark.parametrize("bad", [-0.1, 1.5, float("nan"), "1", True])
+def test_denoise_strength_is_checked(bad) -> None:
+    with pytest.raises(InputError, match="strength"):
+        restore.denoise(make_image((8, 8, 3)), bad, model=_x1_model())
+
+
+def test_denoise_refuses_an_upscaling_model() -> None:
+    with pytest.raises(InputError, match="×1"):
+        restore.denoise(make_image((8, 8, 3)), model=create_model("srnet", base_ch=4, n_blocks=1, scale=2))
+
+
+def test_x1_restoration_runs_on_onnx_runtime_with_its_condition() -> None:
+    pytest.importorskip("onnxruntime")
+    img = make_image((21, 19, 3), seed=7)
+    net = _x1_model()
+    a = restore.denoise(img, 0.7, model=net, jpeg_quality=50, device="cpu", backend="onnxruntime")
+    b = restore.denoise(img, 0.7, model=net, jpeg_quality=50, device="cpu", precision="fp32")
+    assert np.abs(a.astype(int) - b).max() <= 1
+
+
+def test_blend_of_a_clean_and_a_conditioned_model_is_each_at_its_ends(tmp_path) -> None:
+    from restore.weights import blend_models, save_model
+
+    torch.manual_seed(3)
+    clean = create_model("srnet", base_ch=8, n_blocks=2, scale=2)
+    real = create_model("srnet", base_ch=8, n_blocks=2, scale=2, cond_dim=len(KNOTS))
+    with torch.no_grad():
+        for p in real.parameters():
+            p.add_(0.05 * torch.randn_like(p))
+    cfg = dict(base_ch=8, n_blocks=2, scale=2, upsampler="pixelshuffle", padding_mode="zeros")
+    a = save_model(clean, tmp_path / "a.safetensors", {"name": "a", "task": "sr", "arch": "srnet", "scale": 2,
+                                                        "config": cfg})
+    b = save_model(real, tmp_path / "b.safetensors", {"name": "b", "task": "sr", "arch": "srnet", "scale": 2,
+                                                       "config": {**cfg, "cond_dim": len(KNOTS)}})
+    img = make_image((14, 12, 3), seed=8)
+    run = lambda m, q: restore.upscale(img, 2, model=m, device="cpu", precision="fp32", jpeg_quality=q)  # noqa: E731
+    for q in (None, 40):
+        np.testing.assert_array_equal(run(blend_models(a, b, 0.0, device="cpu"), q), run(str(a), q))
+        np.testing.assert_array_equal(run(blend_models(a, b, 1.0, device="cpu"), q), run(str(b), q))
+
+
+def test_training_with_the_condition_records_it_and_the_degradation_states_the_last_jpeg(tmp_path) -> None:
+    from restore.degradations import RealDegradation, degrade_real, degrade_real_stated
+    from restore.train import SRTrainConfig, train_sr
+    from restore.weights import read_metadata
+
+    hr = _photo(2, (48, 48))
+    always = RealDegradation(clean_prob=0, jpeg_prob=1, second_prob=0, jpeg_quality=(40, 40))
+    lr, q = degrade_real_stated(hr, 2, np.random.default_rng(0), always)
+    assert q == 40 and lr.shape == (24, 24, 3)
+    assert np.array_equal(lr, degrade_real(hr, 2, np.random.default_rng(0), always))  # the same draws
+    never = RealDegradation(clean_prob=0, jpeg_prob=0, second_prob=0)
+    assert degrade_real_stated(hr, 1, np.random.default_rng(0), never)[1] is None
+    data = tmp_path / "data"
+    data.mkdir()
+    for i in range(4):
+        Image.fromarray(_photo(i, (64, 64))).save(data / f"{i}.png")
+    cfg = SRTrainConfig(data=[str(data)], scales=[1], base_ch=8, n_blocks=1, iters=3, batch=2, lr_patch=16,
+                        degradation="real", condition="jpeg", arch_options={"unshuffle": 4}, val_images=0,
+                        out=str(tmp_path / "run"), name="dn", device="cpu", precision="fp32")
+    (path,) = train_sr(cfg)
+    meta = read_metadata(path)
+    assert meta["scale"] == 1 and meta["config"]["cond_dim"] == len(KNOTS) and meta["config"]["unshuffle"] == 4
+    assert meta["training"]["condition"]["kind"] == "jpeg"
+    assert restore.denoise(make_image((10, 9, 3)), model=str(path), jpeg_quality=30).shape == (10, 9, 3)
+    with pytest.raises(InputError, match="condition"):
+        train_sr(SRTrainConfig(data=[str(data)], condition="jpeg", out=str(tmp_path / "x")))
+
+
+def test_a_file_quality_reaches_the_network_through_the_tables(tmp_path) -> None:
+    """What the file says and what the caller passes are the same condition."""
+    img = _photo(3, (32, 40))
+    buf = io.BytesIO()
+    Image.fromarray(img).save(buf, format="JPEG", quality=35)
+    (tmp_path / "a.jpg").write_bytes(buf.getvalue())
+    q = file_quality(tmp_path / "a.jpg")
+    net = _x1_model()
+    decoded = np.asarray(Image.open(tmp_path / "a.jpg").convert("RGB"))
+    assert np.array_equal(restore.denoise(decoded, model=net, jpeg_quality=q),
+                          restore.denoise(decoded, model=net, jpeg_quality=35))
