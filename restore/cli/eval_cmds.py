@@ -1,4 +1,4 @@
-"""``restore eval sr | inpaint``: methods and models scored by the standard protocols (the work is
+"""``restore eval sr | denoise | inpaint``: methods and models scored by the standard protocols (the work is
 :mod:`restore.evaluate`)."""
 from __future__ import annotations
 
@@ -70,6 +70,50 @@ def eval_sr_cmd(
             t.add_row(row["image"], f"{row['psnr_y']:.3f}", f"{row['ssim_y']:.4f}", f"{row['blockiness']:.3f}",
                       f"{row['seconds']:.3f}")
     t.add_row("mean", f"{r['psnr_y']:.3f}", f"{r['ssim_y']:.4f}", f"{r['blockiness']:.3f}", f"{r['seconds_per_image']:.3f}")
+    Console().print(t)
+
+
+@eval_app.command("denoise")
+@handle_errors
+def eval_denoise_cmd(
+    data: Annotated[Path, typer.Option("--data", exists=True, help="Folder of original images (e.g. BSD68).", show_default=False)],
+    degradation: Annotated[str, typer.Option("--degradation", help=degradation_help().replace(" of the LR", "").replace(" on the LR", "").replace(" of the HR before the downscale", ""))] = "jpeg:50",
+    model: Annotated[Optional[str], typer.Option("--model", help="A x1 restoration model (name or .safetensors path); default: the shipped one.", show_default=False)] = None,
+    strength: Annotated[float, typer.Option("--strength", min=0.0, max=1.0, help="0 = the input unchanged, 1 = the model's output.")] = 1.0,
+    device: Annotated[str, typer.Option("--device", "-d")] = "auto",
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    per_image: Annotated[bool, typer.Option("--per-image", help="Also list each image.")] = False,
+    precision: Annotated[Precision, typer.Option("--precision", help="The network's arithmetic (fp32 by default: a model's scores, whatever the CPU; auto = what restore denoise runs here).")] = Precision.fp32,
+    threads: ThreadsOpt = None,
+) -> None:
+    """Restoration at x1: each image degraded at its own size (--degradation, seeded), restored with the quality the
+    degraded file would state, PSNR (RGB and Y) against the original, the gain over the degraded input, and
+    blockiness of both (about 1 = no block edges)."""
+    apply_threads(threads)
+    from restore.degradations import parse_test_degradation
+    from restore.errors import InputError
+    from restore.evaluate import eval_denoise
+
+    try:
+        deg = parse_test_degradation(degradation)
+    except InputError as e:
+        raise error_exit(str(e), EXIT_USAGE) from None
+    r = eval_denoise(data, model=model, device=device, degradation=deg, strength=strength, precision=precision.value)
+    if as_json:
+        emit_json(r)
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    t = Table(title=f"{r['method']} on {data} ({r['images']} images, {r['degradation']}, strength {strength:g})",
+              title_justify="left")
+    for c in ("image", "PSNR", "input PSNR", "gain", "PSNR-Y", "blockiness", "input blockiness", "s"):
+        t.add_column(c, justify="right" if c != "image" else "left")
+    rows = (r["rows"] if per_image else []) + [{**r, "image": "mean", "seconds": r["seconds_per_image"]}]
+    for row in rows:
+        t.add_row(row["image"], f"{row['psnr']:.3f}", f"{row['psnr_input']:.3f}",
+                  f"{row['psnr'] - row['psnr_input']:+.3f}", f"{row['psnr_y']:.3f}", f"{row['blockiness']:.3f}",
+                  f"{row['blockiness_input']:.3f}", f"{row['seconds']:.3f}")
     Console().print(t)
 
 
