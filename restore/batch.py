@@ -102,9 +102,40 @@ def must_be_regular(path: Path) -> None:
         raise ImageReadError(f"{path}: not a regular file")
 
 
+def stated_quality(src: Path) -> float | None:
+    """What a file states about its compression (:func:`restore.compression.file_quality`: the IJG quality of a
+    JPEG's tables, 75 for a lossy WebP, ``None`` for a losslessly stored image), from its header; ``None`` too
+    for a file that cannot be read or whose tables are malformed (reading its pixels then fails on its own)."""
+    from restore.compression import file_quality
+    from restore.errors import InputError
+
+    try:
+        return file_quality(src)
+    except (InputError, OSError):
+        return None
+
+
+def _read_stated(src: Path, max_pixels: int | None) -> tuple[Any, Any, float | None]:
+    """A batch's read of one file: the decoded image, its metadata and the quality the file states."""
+    from restore.io import DEFAULT_MAX_PIXELS, read_image_with_meta
+
+    must_be_regular(src)
+    image, meta = read_image_with_meta(src, max_pixels=max_pixels or DEFAULT_MAX_PIXELS)
+    return image, meta, stated_quality(src)
+
+
+def _write_result(src: Path, dst: Path, result: Any, redo: bool, quality: int) -> None:
+    from restore.io import write_image
+
+    out, meta = result
+    write_image(dst, out, meta=meta, overwrite=redo, quality=quality, inputs=(src,))
+
+
 @dataclass(frozen=True)
 class UpscaleJob:
-    """The settings of an upscale batch, and its three per-file steps (picklable: Ray actors receive it)."""
+    """The settings of an upscale batch, and its three per-file steps (picklable: Ray actors receive it).
+    ``jpeg_quality``: the quality every image is said to have been compressed at, instead of what its file
+    states (``None``: what each file states); ``quality``: the output's encoder quality."""
 
     scale: int
     method: str = "auto"
@@ -116,27 +147,53 @@ class UpscaleJob:
     quality: int = 95
     max_pixels: int | None = None
     ensemble: bool = False
+    jpeg_quality: float | None = None
 
     def read(self, src: Path) -> Any:
-        from restore.io import DEFAULT_MAX_PIXELS, read_image_with_meta
-
-        must_be_regular(src)
-        return read_image_with_meta(src, max_pixels=self.max_pixels or DEFAULT_MAX_PIXELS)
+        return _read_stated(src, self.max_pixels)
 
     def compute(self, src: Path, data: Any, model: Any, warn: Callable[[str], None] | None = None) -> Any:
         """``model``: a loaded network, a name or path, or None (the method's; with ``denoise``, the blend)."""
         import restore
 
-        image, meta = data
+        image, meta, stated = data
+        said = self.jpeg_quality if self.jpeg_quality is not None else stated
         return restore.upscale(image, self.scale, method=self.method, model=model, device=self.device,
                                tile=self.tile, precision=self.precision, backend=self.backend,
-                               denoise=self.denoise, ensemble=self.ensemble), meta
+                               denoise=self.denoise, ensemble=self.ensemble, jpeg_quality=said), meta
 
     def write(self, src: Path, dst: Path, result: Any, redo: bool) -> None:
-        from restore.io import write_image
+        _write_result(src, dst, result, redo, self.quality)
 
-        out, meta = result
-        write_image(dst, out, meta=meta, overwrite=redo, quality=self.quality, inputs=(src,))
+
+@dataclass(frozen=True)
+class DenoiseJob:
+    """The settings of a restoration (×1) batch, and its three per-file steps (picklable: Ray actors receive
+    it). ``jpeg_quality`` and ``quality``: as :class:`UpscaleJob`'s."""
+
+    strength: float = 1.0
+    device: str = "auto"
+    tile: int | None = None
+    precision: str = "auto"
+    backend: str = "auto"
+    quality: int = 95
+    max_pixels: int | None = None
+    jpeg_quality: float | None = None
+
+    def read(self, src: Path) -> Any:
+        return _read_stated(src, self.max_pixels)
+
+    def compute(self, src: Path, data: Any, model: Any, warn: Callable[[str], None] | None = None) -> Any:
+        """``model``: a loaded ×1 network, a name or a path (None: the shipped default)."""
+        import restore
+
+        image, meta, stated = data
+        said = self.jpeg_quality if self.jpeg_quality is not None else stated
+        return restore.denoise(image, self.strength, jpeg_quality=said, model=model, device=self.device,
+                               tile=self.tile, precision=self.precision, backend=self.backend), meta
+
+    def write(self, src: Path, dst: Path, result: Any, redo: bool) -> None:
+        _write_result(src, dst, result, redo, self.quality)
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,7 @@ Routes
     ``GET /api/models``      the methods and shipped models: ``[{name, task, kind, scales, default, ...}]``
     ``POST /api/inpaint``    multipart ``image``, ``mask`` (nonzero / white = hole), optional ``method`` → PNG
     ``POST /api/upscale``    multipart ``image``, ``scale``, optional ``model`` / ``method`` / ``denoise`` → PNG
+    ``POST /api/denoise``    multipart ``image``, optional ``strength`` (0–1, default 1) / ``model`` → PNG (×1)
     ``POST /api/preview``    multipart ``image`` → an 8-bit PNG of it, for formats browsers cannot show (TIFF)
 
 Errors are ``{"error": "one line"}`` with a 4xx status (413 for an upload over the limit or an image whose
@@ -230,6 +231,27 @@ def _within_budget(uploads: list[tuple[bytes, str]], scale: int, cfg: ServeConfi
                                f"{cfg.max_request_memory / 1e9:g} GB per request")
 
 
+def stated_quality(data: bytes) -> float | None:
+    """What an upload states about its compression, read as a file's is
+    (:func:`restore.compression.file_quality`): its JPEG tables' quality, 75 for a lossy WebP, ``None`` for a
+    losslessly stored image or one whose header cannot be read (the decoder then says why)."""
+    import io
+
+    from PIL import Image
+
+    from restore.compression import file_quality
+    from restore.io import is_lossy_data
+
+    try:
+        with Image.open(io.BytesIO(data)) as im:
+            quality = file_quality(im)
+    except (OSError, ValueError, Image.DecompressionBombError, InputError):
+        quality = None
+    if quality is None and is_lossy_data(data):
+        return 75.0
+    return quality
+
+
 def upscale_png(image_bytes: bytes, filename: str | None, *, scale: str | None, model: str | None,
                 method: str | None, denoise: str | None, cfg: ServeConfig) -> tuple[bytes, dict[str, str]]:
     """Decode, upscale and encode one upload; returns the PNG and response headers."""
@@ -268,11 +290,42 @@ def upscale_png(image_bytes: bytes, filename: str | None, *, scale: str | None, 
         label = f"denoise {strength:g}"
     tic = time.perf_counter()
     out = restore.upscale(image, s, method=method, model=model, device=cfg.device, precision=cfg.precision,
-                          denoise=strength)
+                          denoise=strength, jpeg_quality=stated_quality(image_bytes))
     seconds = time.perf_counter() - tic
     return encode_image(out, "png", meta=meta, name=filename or "image"), {
         "X-Restore-Model": label, "X-Restore-Seconds": f"{seconds:.3f}", "X-Restore-Size": f"{out.shape[1]}x{out.shape[0]}",
         "Content-Disposition": f'inline; filename="{_download_name(filename, f"_x{s}")}"',
+    }
+
+
+def denoise_png(image_bytes: bytes, filename: str | None, *, strength: str | None, model: str | None,
+                cfg: ServeConfig) -> tuple[bytes, dict[str, str]]:
+    """Decode, restore at the same size (×1) and encode one upload, the model told what the upload's own header
+    states about its compression; returns the PNG and response headers."""
+    import restore
+    from restore.catalogue import default_model, shipped_models
+    from restore.io import decode_image, encode_image
+
+    try:
+        amount = float(strength or "1")
+    except ValueError:
+        raise HTTPProblem(400, f"bad strength {strength!r}; a number from 0 to 1") from None
+    model = _choice(model, [m.name for m in shipped_models() if m.task == "sr" and m.scales == (1,)], "model")
+    name = model or default_model("sr", 1)
+    if name is None:
+        raise HTTPProblem(400, "no restoration model (×1) is shipped with this server's version")
+    _within_budget([(image_bytes, "image")], 1, cfg)
+    image, meta = decode_image(image_bytes, filename or "image", max_pixels=cfg.max_pixels)
+    said = stated_quality(image_bytes)
+    tic = time.perf_counter()
+    out = restore.denoise(image, amount, jpeg_quality=said, model=name, device=cfg.device, precision=cfg.precision)
+    seconds = time.perf_counter() - tic
+    stated = "stored losslessly" if said is None else f"JPEG quality {said:g}"
+    return encode_image(out, "png", meta=meta, name=filename or "image"), {
+        "X-Restore-Model": f"{name} (strength {amount:g}; {stated})", "X-Restore-Seconds": f"{seconds:.3f}",
+        "X-Restore-Size": f"{out.shape[1]}x{out.shape[0]}",
+        "X-Restore-Jpeg-Quality": "none" if said is None else f"{said:g}",
+        "Content-Disposition": f'inline; filename="{_download_name(filename, "_denoised")}"',
     }
 
 
@@ -467,6 +520,15 @@ def create_app(cfg: ServeConfig | None = None):
             return upscale_png(bytes(image.data), image.filename, scale=form.text("scale"),
                                model=form.text("model"), method=form.text("method"),
                                denoise=form.text("denoise"), cfg=cfg)
+
+        return await compute(request, work)
+
+    @app.post("/api/denoise")
+    async def denoise(request: Request) -> Response:
+        def work(form: Form):
+            image = form.file("image")
+            return denoise_png(bytes(image.data), image.filename, strength=form.text("strength"),
+                               model=form.text("model"), cfg=cfg)
 
         return await compute(request, work)
 

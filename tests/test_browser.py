@@ -136,3 +136,38 @@ def test_paint_inpaint_compare_download_and_upscale_in_chromium(tmp_path, artifa
         assert saved.name == "scan_x2.png"
         big = read_image(saved)
         assert big.shape == (300, 400, 3) and big.dtype == np.uint16  # the 16-bit original, not the preview
+
+        # Denoise sends the opened file itself (the server reads its JPEG tables) and the strength: seen by a
+        # stand-in (Chromium leaves a file's bytes out of what it shows an interceptor), and answered by the server
+        jpeg = tmp_path / "phone.jpg"
+        cv2.imwrite(str(jpeg), photo[:, :, ::-1], [cv2.IMWRITE_JPEG_QUALITY, 40])
+        page.get_by_test_id("image-input").set_input_files(str(jpeg))
+        page.wait_for_selector('#status:has-text("phone.jpg: 200×150")')
+        assert page.get_by_test_id("run-denoise").is_enabled()
+        page.get_by_test_id("denoise-strength").fill("0.5")
+        sent: list[bytes] = []
+
+        def stand_in(route) -> None:
+            sent.append(route.request.post_data_buffer)
+            route.fulfill(status=200, content_type="image/png", body=path.read_bytes(),
+                          headers={"X-Restore-Model": "stand-in", "X-Restore-Seconds": "0.001"})
+
+        page.route("**/api/denoise", stand_in)
+        run_and_wait(page, "run-denoise")
+        page.unroute("**/api/denoise")
+        assert len(sent) == 1
+        assert b'name="image"; filename="phone.jpg"\r\nContent-Type: image/jpeg' in sent[0]  # not a re-encoding
+        assert b'name="strength"\r\n\r\n0.5\r\n' in sent[0]
+        assert "Denoised (strength 0.5)" in page.locator("#status").inner_text()
+        assert download(page, tmp_path).name == "phone_denoised.png"
+        from restore.catalogue import default_model
+
+        if default_model("sr", 1) is None:  # the server's own answer, shown on the page
+            page.get_by_test_id("run-denoise").click()
+            page.wait_for_selector('[data-testid="error"]:not([hidden])')
+            assert "no restoration model (×1) is shipped" in page.get_by_test_id("error").inner_text()
+        else:
+            run_and_wait(page, "run-denoise")
+            assert "strength 0.5; JPEG quality 40" in page.locator("#status").inner_text()
+            assert read_image(download(page, tmp_path)).shape == photo.shape
+        assert not [p for p in problems if p.startswith("page error")]

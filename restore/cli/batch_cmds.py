@@ -2,19 +2,22 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated, Any, Optional
 
 import typer
 
+from restore.cli.batching import (
+    Task, check_model_file, checkpoint, made_differently, model_label, report_problems, run_batch, start,
+    takes_quality,
+)
 from restore.cli.common import (
     DEFAULT_RAY_TIMEOUT, Backend, BatchSizeOpt, DeviceOpt, EXIT_CODES_HELP, EXIT_USAGE, Engine, EngineOpt,
-    EngineOptions, GpusPerWorkerOpt, MaxPixelsOpt, OutFormat, Precision, RayAddressOpt, RayTimeoutOpt, Reporter,
-    ThreadsOpt, WorkersOpt, apply_threads, check_output_formats, check_scale, describe_error, engine_options,
-    error_exit, file_error, handle_errors, inpaint_ext, load_batch_model, method_names, per_file_errors,
-    quiet_opencv, resolve_scale, say_lossy_outputs, split_method,
+    EngineOptions, GpusPerWorkerOpt, JpegQualityOpt, MaxPixelsOpt, OutFormat, Precision, RayAddressOpt,
+    RayTimeoutOpt, Reporter, ThreadsOpt, WorkersOpt, apply_threads, check_output_formats, check_scale,
+    describe_error, engine_options, error_exit, handle_errors, inpaint_ext, load_batch_model, method_names,
+    resolve_scale, say_lossy_outputs,
 )
 from restore.cli.inputs import (
     INPAINT_SUFFIX, MIN_FAST_TILE, collect_images, entry_problem, output_is_file, plan_outputs,
@@ -56,12 +59,14 @@ def upscale(
     ensemble: Annotated[bool, typer.Option("--ensemble", help="Average the CNN over the 8 flips and rotations of each input (self-ensemble: about 4-8x the time for a small gain).")] = False,
     codec: Annotated[Optional[str], typer.Option("--codec", help="Video inputs: the encoder (default libx264 in MP4/MOV/MKV, libvpx-vp9 in WebM; needs the video extra: pip install 'restore[video]').", show_default=False)] = None,
     crf: Annotated[Optional[int], typer.Option("--crf", min=0, max=63, help="Video inputs: the encoder's quality (lower = better; default 18 for upscale, 14 for inpaint with libx264).", show_default=False)] = None,
+    jpeg_quality: JpegQualityOpt = None,
 ) -> None:
     """Upscale images (and video clips) by 2, 3 or 4 (files or folders; resumable batch).
 
     With --method auto, JPEG and lossy WebP inputs (judged by content) get the real-photo model sr-real-x<scale>,
     which does not sharpen compression blocks; other inputs get the clean model sr-x<scale>. --denoise,
     --method or --model override that choice. A losslessly stored input written as WebP is lossless WebP.
+    A quantisation-aware model is told the JPEG quality each file's own tables state (--jpeg-quality overrides it).
 
     Video clips (MP4, MOV, MKV, WebM, AVI) are compressed, so they get the real-photo model too; each clip keeps
     its frame timestamps, audio (copied), rotation and colour tags, in its own container format."""
@@ -70,7 +75,8 @@ def upscale(
                        recursive=recursive, overwrite=overwrite, fmt=fmt.value, suffix=suffix, quality=quality,
                        max_pixels=max_pixels, denoise=denoise, precision=precision.value, backend=backend.value,
                        opts=engine_options(engine, ray_address, workers, gpus_per_worker, batch_size,
-                                           ray_timeout), ensemble=ensemble, codec=codec, crf=crf)
+                                           ray_timeout), ensemble=ensemble, codec=codec, crf=crf,
+                       jpeg_quality=jpeg_quality)
     raise typer.Exit(code)
 
 
@@ -96,17 +102,20 @@ def run_upscale(
     ensemble: bool = False,
     codec: str | None = None,
     crf: int | None = None,
+    jpeg_quality: float | None = None,
 ) -> int:
-    """The ``upscale`` command; returns the exit code."""
+    """The ``upscale`` command; returns the exit code. ``jpeg_quality``: tell the quantisation-aware models this
+    quality for every image instead of what each file states (:func:`restore.batch.stated_quality`); video clips
+    are not told one."""
     opts = opts or EngineOptions()
     from restore import api
-    from restore.batch import UpscaleJob
+    from restore.batch import UpscaleJob, stated_quality
     from restore.errors import InputError
     from restore.io import is_image_path
     from restore.manifest import Manifest
 
-    rep, method, model = _start("upscale", method, model, precision, backend, device)
-    _check_model_file(model)
+    rep, method, model = start("upscale", method, model, precision, backend, device)
+    check_model_file(model)
     scale = resolve_scale(scale, method, model)
     if tile is not None and 0 < tile < MIN_FAST_TILE:
         # every tile is cut with the network's receptive radius of context on each side: tiny tiles redo most
@@ -121,7 +130,7 @@ def run_upscale(
     rep.not_images = len(others)
     if not images and not videos and not problems:
         raise error_exit(f"no image found in {', '.join(map(str, paths))}", EXIT_USAGE)
-    _report_problems(problems, rep)
+    report_problems(problems, rep)
 
     single_file = len(paths) == 1 and paths[0].is_file()
     out_is_file = output_is_file(output, len(images), single_file)
@@ -151,7 +160,7 @@ def run_upscale(
     todo = []
     for job in plan.jobs:
         net = lossy_model if job.src in lossy else loaded
-        request = {"op": "upscale", "scale": scale, "model": _model_label(net, method, model)}
+        request = {"op": "upscale", "scale": scale, "model": model_label(net, method, model)}
         # the weights by content: another file under the same name is another request
         weights = getattr(blend if blend is not None else net, "digest", "")
         if weights:
@@ -160,16 +169,24 @@ def run_upscale(
             request["denoise"] = denoise
         if ensemble:
             request["ensemble"] = True
-        redo = overwrite or _made_differently(job.dst, request, manifest, rep)
+        if takes_quality(blend if blend is not None else net):  # what the file states reaches the model
+            q = jpeg_quality if jpeg_quality is not None else stated_quality(job.src)
+            if q is not None:
+                request["jpeg_quality"] = q
+        redo = overwrite or made_differently(job.dst, request, manifest, rep)
         if job.dst.exists() and not redo:
             rep.skipped += 1
             continue
         # ref: what a Ray actor loads for this file (a name or path; None = the method's)
-        todo.append(_Task(job.src, job.dst, request, redo, net if net is not None else model,
-                          ref=real if job.src in lossy else model))
+        todo.append(Task(job.src, job.dst, request, redo, net if net is not None else model,
+                         ref=real if job.src in lossy else model))
+    if jpeg_quality is not None and not any(takes_quality(n) for n in (blend, loaded, lossy_model)):
+        rep.warn(f"--jpeg-quality {jpeg_quality:g}: this batch's model is not told the compression (only "
+                 "quantisation-aware models are); it has no effect")
     work = UpscaleJob(scale, method=method, device=device, tile=tile, precision=precision, backend=backend,
-                      denoise=denoise, quality=quality, max_pixels=max_pixels, ensemble=ensemble)
-    for _done in _run_batch(todo, work, opts, manifest, rep):
+                      denoise=denoise, quality=quality, max_pixels=max_pixels, ensemble=ensemble,
+                      jpeg_quality=jpeg_quality)
+    for _done in run_batch(todo, work, opts, manifest, rep, hook=lambda step: checkpoint(step)):
         pass
     if videos:
         # a clip is compressed: the rule of lossy images picks its model
@@ -177,7 +194,7 @@ def run_upscale(
         # the lossy images' real-photo model when the batch already loaded it
         net = blend if blend is not None else (
             (lossy_model or load_batch_model("upscale", method, lossy_name, device, scale)) if lossy_name else loaded)
-        request = {"scale": scale, "model": _model_label(net, method, model), "codec": codec, "crf": crf,
+        request = {"scale": scale, "model": model_label(net, method, model), "codec": codec, "crf": crf,
                    "weights_sha256": getattr(net, "digest", "")}
         options = dict(scale=scale, method=method, model=net if net is not None else model, device=device,
                        tile=tile, precision=precision, backend=backend, codec=codec, crf=crf, ensemble=ensemble)
@@ -191,47 +208,9 @@ def run_upscale(
             return output / rel.parent / f"{rel.stem}{sfx}{rel.suffix}"
 
         run_videos(videos, dst_of, VideoPlan("upscale", request, options), overwrite=overwrite,
-                   redo_of=lambda d, r: _made_differently(d, r, manifest, rep), manifest=manifest, rep=rep)
+                   redo_of=lambda d, r: made_differently(d, r, manifest, rep), manifest=manifest, rep=rep)
     rep.summary("upscaled")
     return rep.exit_code
-
-
-@dataclass
-class _Task:
-    """One output a batch will write: its source, destination, the request recorded for it, whether an
-    existing file is replaced, and the network (or name) that computes it."""
-
-    src: Path
-    dst: Path
-    request: dict[str, Any]
-    redo: bool
-    model: Any = None
-    note: str = ""  # said when the batch is one file
-    ref: str | None = None  # the model as a name or path, for an engine in another process (None: the method's)
-
-
-def _start(task: str, method: str, model: str | None, precision: str = "auto",
-           backend: str = "auto", device: str = "auto") -> tuple[Reporter, str, str | None]:
-    """The opening of a batch command: OpenCV's own logging off, a reporter, --method / --model and the
-    precision / backend pair checked (a bad one is a usage error before any file is touched)."""
-    quiet_opencv()
-    if precision == "int8" and task == "inpaint":
-        raise error_exit("--precision int8 is for super-resolution on ONNX Runtime; inpainting runs in "
-                          "fp32, bf16 or fp16", EXIT_USAGE)
-    if task == "upscale":
-        from restore.devices import pick_device
-        from restore.engine import resolve_backend
-        from restore.errors import InputError
-
-        try:  # (the device is checked only for ONNX Runtime: classical methods ignore it)
-            on_onnx = resolve_backend(backend, precision) == "onnxruntime"
-            off_cpu = on_onnx and pick_device(device).type != "cpu"
-        except InputError as exc:
-            raise error_exit(str(exc), EXIT_USAGE) from None
-        if off_cpu:
-            raise error_exit("ONNX Runtime (--backend onnxruntime, --precision int8) runs on the CPU: add "
-                              "--device cpu", EXIT_USAGE)
-    return Reporter(), *split_method(task, method, model)
 
 
 def _mask_digest(src: Path, mask: Path | None) -> str:
@@ -249,60 +228,6 @@ def _mask_digest(src: Path, mask: Path | None) -> str:
         return content_digest(found)
     except OSError:
         return "unreadable"
-
-
-def _model_label(loaded: Any, method: str, model: str | None) -> str:
-    """What computes a batch's outputs, for the manifest: the loaded network's name, else the method."""
-    return str(loaded.name if loaded is not None else model or method)
-
-
-def _check_model_file(model: str | None) -> None:
-    """A --model file is untrusted input: its header, metadata and config are checked before anything reads
-    them for planning (a malformed file is one usage error)."""
-    if model is None:
-        return
-    from restore.errors import ModelError
-    from restore.weights import read_info
-
-    try:
-        read_info(model)
-    except ModelError as exc:
-        raise error_exit(describe_error(exc), EXIT_USAGE) from None
-
-
-def _report_problems(problems: Sequence[tuple[Path, str]], rep: Reporter) -> None:
-    """Entries of the scan that are not regular files (links to nowhere, loops, FIFOs, unlistable folders): one
-    failure each; the batch goes on."""
-    for path, msg in problems:
-        rep.error(file_error(path, msg))
-        rep.failed += 1
-
-
-def checkpoint(step: str) -> None:
-    """Test hook (fault injection): called with "intent", "written" and "recorded" around each output's write;
-    a test replaces it (``monkeypatch.setattr(batch_cmds, "checkpoint", ...)``) to interrupt a batch there."""
-
-
-def _made_differently(dst: Path, request: dict[str, Any], manifest: Any, rep: Reporter) -> bool:
-    """Whether an existing output is to be redone (and said so): recorded as made by another request, or as
-    being written when an earlier run stopped (its content is unknown). An output without a record is kept."""
-    if not dst.exists():
-        return False
-    rec = manifest.record_of(dst)
-    if rec is None:
-        return False
-    if rec.pending:
-        rep.warn_once("unfinished", f"{dst}: an earlier run stopped while writing it; redoing it and any other "
-                                    "such output")
-        return True
-    before = rec.request
-    if before == request:
-        return False
-    from restore.manifest import describe
-
-    rep.warn_once("redo", f"{dst}: made by another request ({describe(before)}); redoing it and any other such "
-                          f"output ({describe(request)})")
-    return True
 
 
 def _denoise_model(scale: int, denoise: float, method: str, model: str | None, device: str) -> Any:
@@ -335,71 +260,6 @@ def _lossy_model(scale: int, method: str, model: str | None, device: str, jobs: 
              "--denoise 0 keeps the clean model)")
     return lossy, load_batch_model("upscale", name, None, device, scale)
 
-
-def _run_batch(todo: list[_Task], work: Any, opts: EngineOptions, manifest: Any, rep: Reporter,
-               on_read: Callable[[_Task, Any], None] | None = None) -> Iterator[_Task]:
-    """Run a planned batch with ``work`` (:class:`restore.batch.UpscaleJob` / ``InpaintJob``) on its engine —
-    here, pipelined, or on Ray actors — and yield each task written. Failures are reported and counted here,
-    and each written output is recorded in the manifest."""
-    if opts.engine == "ray":
-        from restore.cluster import run_on_ray
-        from restore.errors import InputError
-
-        threads = None if opts.address else max(1, (os.cpu_count() or 1) // max(1, opts.workers))
-        items = [(k, str(t.src), str(t.dst), t.redo, t.ref) for k, t in enumerate(todo)]
-        for t in todo:  # the actors write; an output whose result never comes back stays an intent: redone
-            manifest.begin(t.dst, t.request)
-        try:
-            results: Iterator[tuple[_Task, Any]] = (
-                (todo[i], err) for i, err in run_on_ray(items, work, threads=threads, address=opts.address,
-                                                        workers=opts.workers, gpus_per_worker=opts.gpus_per_worker,
-                                                        batch_size=opts.batch_size, timeout=opts.timeout))
-            yield from _account(results, manifest, rep, len(todo), record=True)
-        except InputError as exc:  # Ray could not start or join the cluster: nothing was done
-            raise error_exit(str(exc), EXIT_USAGE) from None
-        return
-
-    def process(t: _Task, data: Any) -> Any:
-        if data[1].frames > 1:  # data = (image, meta, ...)
-            rep.warn_once("frames", f"{t.src}: an animation of {data[1].frames} frames; only the first is "
-                                    "processed (said once)")
-        if on_read is not None:
-            on_read(t, data)
-        with rep.library_warnings(t.src):
-            return work.compute(t.src, data, t.model, warn=rep.warn)
-
-    def write(t: _Task, result: Any) -> None:
-        # the intent is on disk before the output changes, and the record follows it on this thread: an
-        # interruption anywhere leaves either the old record with the old output, or an intent (redone next time)
-        manifest.begin(t.dst, t.request)
-        checkpoint("intent")
-        work.write(t.src, t.dst, result, t.redo)
-        checkpoint("written")
-        manifest.record(t.dst, t.request)
-        checkpoint("recorded")
-
-    from restore.batch import run_pipeline
-
-    yield from _account(run_pipeline(todo, lambda t: work.read(t.src), process, write, catch=per_file_errors()),
-                        manifest, rep, len(todo))
-
-
-def _account(results: Iterator[tuple[_Task, Any]], manifest: Any, rep: Reporter, total: int,
-             record: bool = False) -> Iterator[_Task]:
-    """Count and report each result; ``record``: the manifest record is written here (the writer did not)."""
-    for t, err in rep.progress(results, lambda r: r[0].src.name, total=total):
-        if err is None:
-            if record:
-                manifest.record(t.dst, t.request)
-            rep.done += 1
-            yield t
-        elif not t.redo and t.dst.exists() and manifest.made_elsewhere(t.dst, t.request):
-            # another run of the same request wrote it first (two identical batches at once): it is right
-            manifest.record(t.dst, t.request)
-            rep.skipped += 1
-        else:
-            rep.error(file_error(t.src, err))
-            rep.failed += 1
 
 
 # --------------------------------------------------------------------------- inpaint
@@ -494,7 +354,7 @@ def run_inpaint(
     from restore.io import is_image_path
     from restore.manifest import Manifest
 
-    rep, method, model = _start("inpaint", method, model, precision)
+    rep, method, model = start("inpaint", method, model, precision)
     ext = None if fmt == "same" else f".{fmt}"
     if mask is not None and not mask.exists():
         raise error_exit(f"{mask}: no such mask file or folder", EXIT_USAGE)
@@ -543,7 +403,7 @@ def run_inpaint(
         plan = Plan()
     else:
         raise error_exit(f"{path}: no such file or folder", EXIT_USAGE)
-    _report_problems(problems, rep)
+    report_problems(problems, rep)
 
     out_file = output if output is not None and path.is_file() and is_image_path(output) and not output.is_dir() \
         else None
@@ -554,7 +414,7 @@ def run_inpaint(
         rep.failed += 1
     loaded = load_batch_model("inpaint", method, model, device)
     manifest = Manifest(warn=rep.warn)
-    common = {"op": "inpaint", "model": _model_label(loaded, method, model), "dilate": dilate_px,
+    common = {"op": "inpaint", "model": model_label(loaded, method, model), "dilate": dilate_px,
               "mask": str(mask.resolve()) if mask is not None else "sidecar or alpha"}
     if getattr(loaded, "digest", ""):
         common["weights_sha256"] = loaded.digest
@@ -562,25 +422,25 @@ def run_inpaint(
     for job in plan.jobs:
         # the mask by content: an edited mask file at the same path is another request
         request = {**common, "mask_sha256": _mask_digest(job.src, mask)}
-        redo = overwrite or _made_differently(job.dst, request, manifest, rep)
+        redo = overwrite or made_differently(job.dst, request, manifest, rep)
         if job.dst.exists() and not redo:
             rep.skipped += 1
             continue
-        todo.append(_Task(job.src, job.dst, request, redo, loaded if loaded is not None else model, ref=model))
+        todo.append(Task(job.src, job.dst, request, redo, loaded if loaded is not None else model, ref=model))
 
-    def note(t: _Task, data: Any) -> None:
+    def note(t: Task, data: Any) -> None:
         t.note = f"mask: {data[3]}"  # data = (image, meta, holes, mask source)
 
     work = InpaintJob(mask=mask, resize_mask=resize_mask, method=method, device=device, dilate=dilate_px,
                       precision=precision, quality=quality, max_pixels=max_pixels)
-    for t in _run_batch(todo, work, opts, manifest, rep, on_read=note):
+    for t in run_batch(todo, work, opts, manifest, rep, on_read=note, hook=lambda step: checkpoint(step)):
         if len(plan.jobs) == 1 and t.note:
             rep.info(f"{t.note}; wrote {t.dst}")
     if videos:
         inpaint_videos(videos, path, mask, output, suffix, overwrite, manifest, rep, common,
                        dict(method=method, model=loaded if loaded is not None else model, device=device,
                             precision=precision, dilate=dilate_px, resize_mask=resize_mask, codec=codec, crf=crf),
-                       redo_of=lambda d, r: _made_differently(d, r, manifest, rep))
+                       redo_of=lambda d, r: made_differently(d, r, manifest, rep))
     rep.summary("inpainted")
     return rep.exit_code
 

@@ -286,6 +286,7 @@ DEFAULT_RAY_TIMEOUT = 20.0
 DeviceOpt = Annotated[str, typer.Option("--device", "-d", help="auto, cpu, cuda or mps (CNN only).")]
 ThreadsOpt = Annotated[Optional[int], typer.Option("--threads", min=1, max=MAX_THREADS, help=THREADS_HELP, show_default=False)]
 MaxPixelsOpt = Annotated[Optional[int], typer.Option("--max-pixels", min=1, max=1 << 48, help="Refuse images with more pixels than this, read from the file's header before decoding (default: restore.io.DEFAULT_MAX_PIXELS, 250 MP).", show_default=False)]
+JpegQualityOpt = Annotated[Optional[int], typer.Option("--jpeg-quality", min=1, max=100, help="Tell the quantisation-aware models every input was JPEG-compressed at this quality (1-100) instead of what each file's quantisation tables say (a losslessly stored file says none): for a photo recompressed or resized after compression, whose tables understate its damage.", show_default=False)]
 EngineOpt = Annotated[Engine, typer.Option("--engine", help="local (this process; pipelined reads and writes) or ray (Ray actors, each loading the model once; pip install 'restore[cluster]').")]
 RayAddressOpt = Annotated[Optional[str], typer.Option("--ray-address", help="Join this Ray cluster (default: start a local Ray instance).", show_default=False)]
 RayTimeoutOpt = Annotated[float, typer.Option("--ray-timeout", min=0.1, max=3600.0, envvar="RESTORE_RAY_TIMEOUT", help="Seconds to reach the --ray-address cluster before giving up with one error line (--engine ray).")]

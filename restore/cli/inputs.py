@@ -139,12 +139,14 @@ MIN_FAST_TILE = 128
 
 #: suffixes of the outputs this tool writes beside their input by default (inpaint) or into the input's folder
 INPAINT_SUFFIX = "_inpainted"
-DERIVED_SUFFIXES = (INPAINT_SUFFIX, "_x2", "_x3", "_x4")
+#: the suffix of a restored (denoised) output written into its input's folder
+DENOISE_SUFFIX = "_denoised"
+DERIVED_SUFFIXES = (INPAINT_SUFFIX, DENOISE_SUFFIX, "_x2", "_x3", "_x4")
 
 
 def _without_derived(images: list[tuple[Path, Path]]) -> list[tuple[Path, Path]]:
-    """Drop, from a folder scan, the images that are this tool's own outputs beside their source (``a_x4.png``
-    or ``a_inpainted.png`` next to ``a.png``) as its folder's manifest records them: a re-run, or the next
+    """Drop, from a folder scan, the images that are this tool's own outputs beside their source (``a_x4.png``,
+    ``a_inpainted.png`` or ``a_denoised.png`` next to ``a.png``) as its folder's manifest records them: a re-run, or the next
     command on the folder, must not take them for inputs. A file that merely looks like one (a user's own
     ``a_x4.png``, which the manifest does not record) is an input."""
     from restore.manifest import Manifest

@@ -1,4 +1,5 @@
-// The restore page: open an image, paint a mask, inpaint or upscale through the server's API, compare, download.
+// The restore page: open an image, paint a mask, inpaint, upscale or denoise through the server's API, compare,
+// download.
 // Plain JS, no build step and nothing fetched from elsewhere: the page works offline.
 "use strict";
 
@@ -7,6 +8,7 @@ const el = {
   input: $("image-input"), brush: $("brush-size"), brushValue: $("brush-size-value"), eraser: $("eraser"),
   undo: $("undo"), redo: $("redo"), clear: $("clear"), method: $("inpaint-method"), runInpaint: $("run-inpaint"),
   scale: $("scale-select"), upMethod: $("upscale-method"), denoiseGroup: $("denoise-group"), denoise: $("denoise"), runUpscale: $("run-upscale"),
+  strength: $("denoise-strength"), strengthValue: $("denoise-strength-value"), runDenoise: $("run-denoise"),
   zoomIn: $("zoom-in"), zoomOut: $("zoom-out"), zoomFit: $("zoom-fit"), zoomValue: $("zoom-value"),
   compare: $("compare"), keep: $("keep"), download: $("download"), status: $("status"), error: $("error"),
   stage: $("stage"), dropHint: $("drop-hint"), view: $("view"), source: $("source-image"),
@@ -65,7 +67,7 @@ function openBlob(blob, name, shown = blob, ticket = ++opening) {
     setResult(null);
     el.view.hidden = false; el.dropHint.hidden = true;
     state.fit = true; layout();
-    say(`${name}: ${state.w}×${state.h}. Paint over what should go, then Inpaint — or Upscale.`);
+    say(`${name}: ${state.w}×${state.h}. Paint over what should go, then Inpaint — or Upscale, or Denoise.`);
     refresh();
   };
   probe.onerror = async () => {
@@ -278,6 +280,7 @@ function refresh() {
   const ready = !!state.w && !state.busy;
   el.runInpaint.disabled = !ready || !hasMask();
   el.runUpscale.disabled = !ready;
+  el.runDenoise.disabled = !ready;
   el.undo.disabled = !state.strokes.length || state.busy;
   el.redo.disabled = !state.redo.length || state.busy;
   el.clear.disabled = !hasMask() || state.busy;
@@ -365,6 +368,16 @@ el.runUpscale.addEventListener("click", () => {
     return form;
   }, `Upscaled ×${scale}`, `${state.name}_x${scale}.png`);
 });
+el.strength.addEventListener("input", () => { el.strengthValue.textContent = el.strength.value; });
+el.runDenoise.addEventListener("click", () => {
+  const strength = el.strength.value;
+  run("api/denoise", async () => {
+    const form = new FormData();
+    form.append("image", state.file, state.fileName);  // the server reads the file's own JPEG tables
+    form.append("strength", strength);
+    return form;
+  }, `Denoised (strength ${strength})`, `${state.name}_denoised.png`);
+});
 
 // --- start ---------------------------------------------------------------------------------------------------------
 
@@ -383,6 +396,7 @@ async function loadModels() {
   refresh();
 }
 el.brushValue.textContent = el.brush.value;
+el.strengthValue.textContent = el.strength.value;
 sizeCursor();
 refresh();
 loadModels();
