@@ -156,7 +156,9 @@ def model_for_lossy(scale: int, *, method: str = "auto", model: Any = None, deno
 
 def denoise_model(scale: int, denoise: float, *, method: str = "auto", model: Any = None, device: str = "auto"):
     """The SR network for a ``denoise`` strength: the clean default model and the real-photo model of the scale
-    blended weight by weight, ``(1 − denoise)·clean + denoise·real`` (cached).
+    blended weight by weight, ``(1 − denoise)·clean + denoise·real`` (cached); a gated real-photo model
+    (anchored to the clean one, :class:`restore.models.sr.SRNet`) itself, which :func:`upscale` runs at that
+    strength.
 
     Raises:
         InputError: ``denoise`` not a number in [0, 1]; a ``model``/``method`` given as well (the strength
@@ -173,8 +175,12 @@ def denoise_model(scale: int, denoise: float, *, method: str = "auto", model: An
     clean, real = _default_cnn("sr", scale), real_model(scale)
     if clean is None or real is None:
         raise InputError(f"denoise: no real-photo model is shipped for ×{scale}")
-    from restore.engine import blended_model
+    from restore.engine import blended_model, get_model
 
+    loaded = get_model(real, device)
+    if getattr(loaded.module, "gated", False):
+        # anchored to the clean model itself: the strength moves it along what it learned (upscale applies it)
+        return loaded
     return blended_model(clean, real, float(denoise), device=device)
 
 
@@ -262,8 +268,11 @@ def upscale(
     jpeg_quality = check_quality(jpeg_quality)
     f, layout = _split(image)
     h, w = f.shape[:2]
+    strength = 1.0
     if denoise is not None:
         model = denoise_model(scale, denoise, method=method, model=model, device=device)
+        if getattr(model.module, "gated", False):
+            strength = float(denoise)
     method, model = resolve_upscale_method(method, model, scale)
     if model is None and h * w * scale * scale > MAX_PIXELS:
         raise InputError(
@@ -282,7 +291,7 @@ def upscale(
         c = 1 if layout.gray else 3
         colour = res[:, :, None] if res.ndim == 2 else res[:, :, :c]
         upscale_array(f, scale, model, device=device, tile=tile, precision=precision, backend=backend, out=colour,
-                      ensemble=ensemble, jpeg_quality=jpeg_quality)
+                      ensemble=ensemble, jpeg_quality=jpeg_quality, strength=strength)
         if alpha is not None:
             store(res[:, :, c:], alpha)
         return res

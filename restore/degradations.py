@@ -70,8 +70,13 @@ class RealDegradation:
     blur2_sigma: tuple[float, float] = (0.2, 0.8)
     noise2_sigma: tuple[float, float] = (1.0, 6.0)
     jpeg2_quality: tuple[int, int] = (50, 95)
+    #: every sample ends with a JPEG whose quality the trainer draws once per batch (from ``jpeg_quality``), so
+    #: a batch states one quality (what a gated quantisation-aware network trains on; see
+    #: :func:`degrade_real_stated`'s ``last_quality``)
+    jpeg_last: bool = False
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "jpeg_last", bool(self.jpeg_last))  # a settings string gives 1 / 0
         for f in fields(self):
             v = getattr(self, f.name)
             if f.name.endswith("_prob") and not 0.0 <= float(v) <= 1.0:
@@ -238,16 +243,28 @@ def degrade_real(hr_u8: np.ndarray, scale: int, rng: np.random.Generator,
 
 
 def degrade_real_stated(hr_u8: np.ndarray, scale: int, rng: np.random.Generator,
-                        cfg: RealDegradation | None = None) -> tuple[np.ndarray, int | None]:
+                        cfg: RealDegradation | None = None,
+                        last_quality: int | None = None) -> tuple[np.ndarray, int | None]:
     """:func:`degrade_real` and what the result would state as a file: the quality of its last JPEG
     compression, or ``None`` when it was last stored losslessly (no JPEG step, or noise or blur after the
-    last one) — the condition of the quantisation-aware models (:mod:`restore.compression`)."""
+    last one) — the condition of the quantisation-aware models (:mod:`restore.compression`).
+
+    With ``last_quality``, every JPEG step of the pipeline is at that quality and a result that would end
+    without one (the clean share, noise after the last JPEG) gets one: what a file stating it may have been
+    through.
+    """
     import numpy as np
 
     cfg = cfg or RealDegradation()
     h, w = hr_u8.shape[:2]
     if h % scale or w % scale:
         raise InputError(f"HR patch {w}×{h} is not a multiple of ×{scale}")
+    if last_quality is not None:
+        from dataclasses import replace
+
+        q = int(last_quality)
+        lr, stated = degrade_real_stated(hr_u8, scale, rng, replace(cfg, jpeg_quality=(q, q), jpeg2_quality=(q, q)))
+        return (lr if stated == q else jpeg(lr.astype(np.float32), q).astype(np.uint8)), q
     if rng.random() < cfg.clean_prob:
         return (degrade(hr_u8, scale) if scale > 1 else hr_u8.copy()), None
     stated: int | None = None

@@ -341,8 +341,9 @@ def ensembled(net: ModelDescriptor) -> ModelDescriptor:
 
 class ConditionedSR(torch.nn.Module):
     """A quantisation-aware SR network (``cond_dim`` > 0) with its condition fixed — the quality the input
-    states (:mod:`restore.compression`), ``None`` for uncompressed — and, for a restoration model (×1), its
-    ``strength``: ``x + strength·(net(x) − x)``, pointwise in the input, so tiling stays exact. Its forward
+    states (:mod:`restore.compression`), ``None`` for uncompressed — and its ``strength``: for a gated network,
+    the share of its learned change it applies (its weights move); otherwise (a ×1 restoration model)
+    ``x + strength·(net(x) − x)``, pointwise in the input, so tiling stays exact. Its forward
     takes the image alone, so ONNX export and the tiled engine see an ordinary network.
 
     Shape: as the network's.
@@ -352,8 +353,11 @@ class ConditionedSR(torch.nn.Module):
         super().__init__()
         from restore.compression import condition_vector
 
+        cond = condition_vector(quality)[None].to(next(net.parameters()).device)
+        if getattr(net, "gated", False):  # the condition and the strength set its weights, once
+            net, strength = net.specialised(cond, strength), 1.0
         self.net, self.quality, self.strength = net, quality, float(strength)
-        self.register_buffer("cond", condition_vector(quality)[None].to(next(net.parameters()).device))
+        self.register_buffer("cond", cond)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         y = self.net(x, self.cond.expand(x.shape[0], -1)) if getattr(self.net, "cond_dim", 0) else self.net(x)

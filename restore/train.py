@@ -284,6 +284,9 @@ class SRTrainConfig:
     #: "none" (blind) or "jpeg": the network is told the quality of the input's last JPEG compression (None =
     #: stored losslessly), as a file states it (restore.compression); needs --degradation real
     condition: str = "none"
+    #: with the condition: a gated network (restore.models.sr.SRNet ``gated``), anchored to the --init weights,
+    #: which it stays exactly for uncompressed inputs
+    gated: bool = False
 
 
 def _init_files(prefix: str, scales: Sequence[int]) -> tuple[dict[int, Path], str, dict]:
@@ -346,6 +349,8 @@ def train_sr(cfg: SRTrainConfig, *, resume: bool = False, progress: Callable[[di
         raise InputError(f"unknown condition {cfg.condition!r}; choose none or jpeg")
     if cfg.condition == "jpeg" and cfg.degradation != "real":
         raise InputError("--condition jpeg needs --degradation real (the clean protocol states nothing)")
+    if cfg.gated and (cfg.condition != "jpeg" or not cfg.init):
+        raise InputError("--gated needs --condition jpeg and --init (the clean weights it is anchored to)")
     if cfg.loss not in SR_LOSSES:
         raise InputError(f"unknown loss {cfg.loss!r}; choose {' or '.join(SR_LOSSES)}")
     pixel_loss = SR_LOSSES[cfg.loss]
@@ -383,7 +388,7 @@ def train_sr(cfg: SRTrainConfig, *, resume: bool = False, progress: Callable[[di
         # the starting weights decide the architecture (a condition added to them starts at zero: no change)
         init_files, arch_name, arch = _init_files(cfg.init, cfg.scales)
         if conditioned:
-            arch = {**arch, "cond_dim": len(KNOTS)}
+            arch = {**arch, "cond_dim": len(KNOTS), **({"gated": True} if cfg.gated else {})}
         if cfg.n_blocks is not None and arch_name == "srnet":
             # a deeper body than the starting weights': the new blocks start as identities (deepen_state)
             if cfg.n_blocks < arch["n_blocks"]:
@@ -402,6 +407,8 @@ def train_sr(cfg: SRTrainConfig, *, resume: bool = False, progress: Callable[[di
         if arch_name == "srnet":
             start = deepen_state(start, arch["n_blocks"], sub.state_dict())
         sub.load_state_dict({**sub.state_dict(), **start})  # a new condition keeps its zero initialisation
+        if cfg.gated:
+            sub.freeze_clean()
 
     def validate() -> dict[str, float]:
         net.eval()
@@ -432,8 +439,11 @@ def train_sr(cfg: SRTrainConfig, *, resume: bool = False, progress: Callable[[di
     def step_loss(model: nn.Module, rng: np.random.Generator, step: int) -> torch.Tensor:
         s = cfg.scales[step % len(cfg.scales)]
         stated: list = []
-        lr_b, hr_b = pairs.batch(s, cfg.batch, cfg.lr_patch, rng, degrade_fn=degrade_fn,
-                                 stated=stated if degrade_fn else None)
+        fn = degrade_fn
+        if real is not None and real.jpeg_last:  # one stated quality per batch (a gated net's one condition)
+            fn = functools.partial(degrade_fn, last_quality=int(rng.integers(real.jpeg_quality[0],
+                                                                             real.jpeg_quality[1] + 1)))
+        lr_b, hr_b = pairs.batch(s, cfg.batch, cfg.lr_patch, rng, degrade_fn=fn, stated=stated if fn else None)
         x = torch.from_numpy(lr_b).to(device).contiguous(memory_format=torch.channels_last)
         y = torch.from_numpy(hr_b).to(device)
         cond = torch.stack([condition_vector(q) for q in stated]).to(device) if conditioned else None

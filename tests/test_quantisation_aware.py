@@ -221,3 +221,68 @@ def test_a_file_quality_reaches_the_network_through_the_tables(tmp_path) -> None
     decoded = np.asarray(Image.open(tmp_path / "a.jpg").convert("RGB"))
     assert np.array_equal(restore.denoise(decoded, model=net, jpeg_quality=q),
                           restore.denoise(decoded, model=net, jpeg_quality=35))
+
+
+def _gated_pair(tmp_path):
+    """A clean ×2 model and a gated real-photo model anchored to it (trained weights: perturbed), as files."""
+    from restore.weights import save_model
+
+    torch.manual_seed(5)
+    cfg = dict(base_ch=8, n_blocks=2, scale=2, upsampler="pixelshuffle", padding_mode="zeros")
+    clean = create_model("srnet", **cfg)
+    gated = create_model("srnet", **cfg, cond_dim=len(KNOTS), gated=True)
+    gated.load_state_dict({**gated.state_dict(), **clean.state_dict()})
+    gated.freeze_clean()
+    with torch.no_grad():
+        for name, p in gated.named_parameters():
+            if name != "gate":
+                p.add_(0.05 * torch.randn_like(p))
+    info = lambda n, c: {"name": n, "task": "sr", "arch": "srnet", "scale": 2, "config": c}  # noqa: E731
+    a = save_model(clean, tmp_path / "clean.safetensors", info("clean", cfg))
+    b = save_model(gated, tmp_path / "gated.safetensors", info("gated", {**cfg, "cond_dim": len(KNOTS), "gated": True}))
+    return a, b
+
+
+def test_a_gated_model_is_its_clean_model_exactly_for_uncompressed_inputs(tmp_path) -> None:
+    a, b = _gated_pair(tmp_path)
+    img = make_image((19, 23, 3), seed=9)
+    run = lambda m, q, **kw: restore.upscale(img, 2, model=str(m), device="cpu", precision="fp32",  # noqa: E731
+                                             jpeg_quality=q, **kw)
+    clean = run(a, None)
+    np.testing.assert_array_equal(run(b, None), clean)
+    jpeg40 = run(b, 40)
+    assert np.abs(jpeg40.astype(int) - clean).max() > 0  # a stated quality moves it
+    np.testing.assert_array_equal(jpeg40, run(b, 40, tile=8))  # exact tiling
+    assert not np.array_equal(jpeg40, run(b, 80))
+
+
+def test_a_gated_model_fixed_at_a_condition_is_the_same_network(tmp_path) -> None:
+    from restore.compression import condition_vector
+
+    _, b = _gated_pair(tmp_path)
+    net = restore.load_model(str(b), device="cpu").module
+    x = torch.rand(1, 3, 11, 13)
+    for q, strength in ((50, 1.0), (30, 0.4), (None, 1.0)):
+        c = condition_vector(q)[None]
+        torch.testing.assert_close(net.specialised(c, strength)(x, c), net(x, c, strength=strength))
+    c = condition_vector(50)[None]
+    assert torch.equal(net(x, c, strength=0.0), net(x))  # strength 0: the clean network, exactly
+
+
+def test_a_gated_model_runs_on_onnx_runtime(tmp_path) -> None:
+    pytest.importorskip("onnxruntime")
+    _, b = _gated_pair(tmp_path)
+    img = make_image((17, 15, 3), seed=10)
+    a1 = restore.upscale(img, 2, model=str(b), device="cpu", backend="onnxruntime", jpeg_quality=45)
+    a2 = restore.upscale(img, 2, model=str(b), device="cpu", precision="fp32", jpeg_quality=45)
+    assert np.abs(a1.astype(int) - a2).max() <= 1
+
+
+def test_the_last_quality_is_what_every_sample_states() -> None:
+    from restore.degradations import RealDegradation, degrade_real_stated
+
+    hr = _photo(4, (32, 32))
+    cfg = RealDegradation(jpeg_last=True)
+    for seed in range(12):
+        lr, q = degrade_real_stated(hr, 2, np.random.default_rng(seed), cfg, last_quality=55)
+        assert q == 55 and lr.shape == (16, 16, 3)

@@ -54,9 +54,13 @@ def test_cli_uses_the_real_model_for_jpeg_and_the_clean_one_for_png(tmp_path, ru
                             "--device", "cpu", "-f", "png"])
     assert r.exit_code == 0, r.output
     assert "sr-real-x4" in r.output  # the choice is printed
+    from restore.compression import file_quality
+
     jpg_in = read_image(tmp_path / "photo.jpg")
+    # the CLI tells the model what the file states (its quality, read from its tables)
     np.testing.assert_array_equal(read_image(out / "photo.png"),
-                                  restore.upscale(jpg_in, 4, method="sr-real-x4", device="cpu"))
+                                  restore.upscale(jpg_in, 4, method="sr-real-x4", device="cpu",
+                                                  jpeg_quality=file_quality(tmp_path / "photo.jpg")))
     np.testing.assert_array_equal(read_image(out / "still.png"), restore.upscale(img, 4, method="sr-x4", device="cpu"))
     # --denoise 0 keeps the clean model for the JPEG too; --method overrides as well
     for extra, name in ((["--denoise", "0"], "sr-x4"), (["--method", "sr-x4"], "sr-x4")):

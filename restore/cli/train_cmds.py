@@ -71,6 +71,7 @@ def train_sr_cmd(
     threads: ThreadsOpt = None,
     loss: Annotated[str, typer.Option("--loss", help="Pixel loss: l1 | mse (MSE fine-tuned the real-photo models 0.02-0.04 dB further than L1 on held-back images: docs/SR_REAL_NOTES.md).")] = "l1",
     condition: Annotated[str, typer.Option("--condition", help="none (blind) | jpeg: the network is told the quality of the input's last JPEG compression, as a file states it (restore.compression); needs --degradation real.")] = "none",
+    gated: Annotated[bool, typer.Option("--gated", help="With --condition jpeg and --init: the network stays exactly the --init one for uncompressed inputs and moves along what it learns by a learned gain of the stated quality.")] = False,
     unshuffle: Annotated[Optional[int], typer.Option("--unshuffle", min=2, help="For --scales 1 (restoration at the input's size): the body runs on the input pixel-unshuffled by this factor.", show_default=False)] = None,
     degradation_set: Annotated[Optional[str], typer.Option("--degradation-set", help="Settings of the real degradation, e.g. clean_prob=0.1,jpeg_quality=30:95 (fields of restore.degradations.RealDegradation; ranges as LOW:HIGH).", show_default=False)] = None,
 ) -> None:
@@ -99,7 +100,7 @@ def train_sr_cmd(
                         lr=lr, seed=seed, val_images=val_images, val_every=val_every, device=device,
                         precision=precision, out=str(out), name=name, default=default, degradation=degradation,
                         init=init, degradation_settings=settings, loss=loss, command=_command_line(), arch=arch,
-                        condition=condition, arch_options={"unshuffle": unshuffle} if unshuffle else {})
+                        condition=condition, gated=gated, arch_options={"unshuffle": unshuffle} if unshuffle else {})
     try:
         paths = train_sr(cfg, resume=resume, progress=_progress_printer(), tick=_ticker(iters))
     except ValueError as e:

@@ -52,6 +52,12 @@ class SRNet(nn.Module):
             block and the body tail (FiLM). Zero-initialised: the network computes exactly what it computes
             without it until training moves it, so a conditioned model starts from clean weights. A constant
             per image, so tiling stays exact.
+        gated: with a condition: the network is the clean one it was started from (kept, frozen, in
+            ``clean``) moved along what training changed by a learned gain of the condition, ``g(q)``, which is
+            exactly 0 for the uncompressed condition: weights ``clean + g(q)·(trained − clean)``, FiLM scaled by
+            ``g(q)`` too. An uncompressed input gets the clean network exactly; ``forward``'s ``strength``
+            multiplies ``g`` (the real-photo strength of ``restore upscale --denoise``). One condition per
+            batch. :meth:`freeze_clean` takes the current weights as the clean ones.
         unshuffle: for ``scale=1`` (restoration at the input's size): the body runs on the input
             pixel-unshuffled by this factor (1/unshuffle² of the pixels, ``in_ch·unshuffle²`` channels) and the
             residual over the input itself is shuffled back (the input's end padded to a multiple of it).
@@ -70,13 +76,15 @@ class SRNet(nn.Module):
 
     def __init__(self, in_ch: int = 3, out_ch: int = 3, base_ch: int = 32, n_blocks: int = 6, scale: int = 4,
                  upsampler: str = "pixelshuffle", padding_mode: str = "zeros", act: str = "relu",
-                 cond_dim: int = 0, unshuffle: int = 1) -> None:
+                 cond_dim: int = 0, unshuffle: int = 1, gated: bool = False) -> None:
         super().__init__()
         check_padding_mode(padding_mode)
         if scale not in (1, 2, 3, 4):
             raise ValueError(f"scale must be 1, 2, 3 or 4, not {scale}")
         if unshuffle < 1 or (unshuffle > 1) != (scale == 1):
             raise ValueError("unshuffle (≥ 2) goes with scale 1, and only with it")
+        if gated and not cond_dim:
+            raise ValueError("a gated network needs a condition (cond_dim)")
         if scale == 1 and upsampler != "pixelshuffle":
             raise ValueError("scale 1 shuffles its residual back: upsampler must be pixelshuffle")
         self.scale, self.unshuffle, self.cond_dim = scale, unshuffle, cond_dim
@@ -103,10 +111,60 @@ class SRNet(nn.Module):
         last = [m for m in self.up.modules() if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d))][-1]
         with torch.no_grad():
             last.weight.mul_(0.1)
+        self.gated = gated
+        if gated:
+            self.gate = nn.Parameter(torch.ones(cond_dim))
+            self.clean = nn.Module()  # the clean weights, one buffer per blended parameter
+            for name, p in self._blended_parameters():
+                self.clean.register_buffer(name.replace(".", "__"), p.detach().clone())
 
-    def forward(self, x: torch.Tensor, cond: torch.Tensor | None = None) -> torch.Tensor:
+    def _blended_parameters(self) -> list[tuple[str, nn.Parameter]]:
+        return [(n, p) for n, p in self.named_parameters() if n != "gate" and not n.startswith("cond.")]
+
+    def freeze_clean(self) -> None:
+        """Take the current weights as the clean network a gated one is anchored to (after loading them)."""
+        with torch.no_grad():
+            for name, p in self._blended_parameters():
+                getattr(self.clean, name.replace(".", "__")).copy_(p)
+
+    def specialised(self, cond: torch.Tensor, strength: float = 1.0) -> SRNet:
+        """A gated network fixed at one condition ``(1, cond_dim)`` and strength: a plain conditioned copy with
+        the weights that condition gives (what inference runs: no per-call blending, and exportable)."""
+        import copy
+
+        g = float(self.condition_gain(cond.to(self.gate.device))[0]) * float(strength)
+        out = copy.deepcopy(self)
+        with torch.no_grad():
+            for name, p in out._blended_parameters():
+                if p.dim():
+                    p.copy_(torch.lerp(getattr(out.clean, name.replace(".", "__")), p, g))
+            out.cond.weight.mul_(g)
+            out.cond.bias.mul_(g)
+        del out.gate, out.clean
+        out.gated = False
+        return out
+
+    def condition_gain(self, cond: torch.Tensor) -> torch.Tensor:
+        """``g(q)`` of a gated network for condition vectors ``(B, cond_dim)``: the learned gain at each knot,
+        interpolated; the uncompressed knot's is 0 whatever was learned. Shape ``(B,)``."""
+        mask = torch.ones_like(self.gate)
+        mask[-1] = 0
+        return cond.float() @ (self.gate * mask)
+
+    def forward(self, x: torch.Tensor, cond: torch.Tensor | None = None, strength: float = 1.0,
+                _blended: bool = False) -> torch.Tensor:
+        if self.gated and not _blended:
+            from restore.compression import condition_vector
+
+            if cond is None:
+                cond = condition_vector(None).to(x.device)[None].expand(x.shape[0], -1)
+            g = self.condition_gain(cond[:1])[0] * strength
+            # the weights for this condition (cheap: the network's parameters once, against its convolutions)
+            weights = {n: torch.lerp(getattr(self.clean, n.replace(".", "__")), p, g) if p.dim() else p
+                       for n, p in self._blended_parameters()}
+            return torch.func.functional_call(self, weights, (x, cond), {"strength": strength, "_blended": True})
         if self.cond_dim:
-            feat = self._conditioned_body(x, cond)
+            feat = self._conditioned_body(x, cond, strength)
         else:
             feat = self.head(self._unshuffled(x))
             feat = feat + self.body_tail(self.body(feat))
@@ -136,12 +194,15 @@ class SRNet(nn.Module):
         ph, pw = -x.shape[-2] % u, -x.shape[-1] % u
         return F.pixel_unshuffle(F.pad(x, (0, pw, 0, ph), mode="replicate") if ph or pw else x, u)
 
-    def _conditioned_body(self, x: torch.Tensor, cond: torch.Tensor | None) -> torch.Tensor:
+    def _conditioned_body(self, x: torch.Tensor, cond: torch.Tensor | None, strength: float = 1.0) -> torch.Tensor:
         from restore.compression import condition_vector
 
         if cond is None:  # the uncompressed condition
             cond = condition_vector(None).to(x.device)[None].expand(x.shape[0], -1)
-        film = self.cond(cond.float()).view(x.shape[0], -1, 2, self.head.out_channels, 1, 1)
+        film = self.cond(cond.float())
+        if self.gated:  # no modulation where the gain is 0 (the uncompressed condition)
+            film = film * (self.condition_gain(cond) * strength)[:, None]
+        film = film.view(x.shape[0], -1, 2, self.head.out_channels, 1, 1)
         gain, shift = 1 + film[:, :, 0], film[:, :, 1]
 
         def mod(t: torch.Tensor, i: int) -> torch.Tensor:
