@@ -168,6 +168,72 @@ def float_skip_nodes(proto: Any, parameters: set[str]) -> list[str]:
     return out
 
 
+def float_tail_nodes(proto: Any, parameters: set[str]) -> list[str]:
+    """The last convolution of an exported SR graph's residual branch (each convolution with a weight among the
+    network's ``parameters`` whose output reaches the graph's output through no other such convolution: the
+    upsampler's) and each add that feeds it (the body's global residual). Left in float32 by
+    :func:`onnx_int8_bytes`: with them int8, the branch's end is a per-tensor 8-bit tensor on either side of that
+    convolution — its input as wide as the body's widest channels, its output a residual of ±100 grey levels at
+    edges, so about 0.8 level a step — and on a flat field each output phase's rounding error is one constant,
+    snapped to whole steps, that no neighbouring pixel averages away: one pixel in scale² a level off."""
+    params = set(parameters)
+    producer = {o: n for n in proto.graph.node for o in n.output}
+    layer = {n.name for n in proto.graph.node if n.op_type == "Conv" and len(n.input) > 1 and n.input[1] in params}
+    last: list[str] = []
+    todo, seen = [producer[o.name] for o in proto.graph.output if o.name in producer], set()
+    while todo:  # upstream from the output, stopping at the first network layer on each path
+        n = todo.pop()
+        if n.name in seen:
+            continue
+        seen.add(n.name)
+        if n.name in layer:
+            last.append(n.name)
+            continue
+        todo += [producer[i] for i in n.input if i in producer]
+    feeds = [producer[n.input[0]].name for n in proto.graph.node if n.name in last
+             and n.input[0] in producer and producer[n.input[0]].op_type == "Add"]
+    return last + [f for f in feeds if f not in last]
+
+
+def drop_unit_muls(proto: Any) -> Any:
+    """``proto`` without its multiplications by a constant one (a residual block's ``res_scale`` of 1 is exported
+    as one): int8 would run each as a requantising multiply over the whole feature map, for nothing."""
+    from onnx import numpy_helper
+
+    g = proto.graph
+    const = {i.name: i for i in g.initializer}
+    const.update({n.output[0]: n.attribute[0].t for n in g.node if n.op_type == "Constant" and n.attribute
+                  and n.attribute[0].name == "value"})
+
+    def is_one(name: str) -> bool:
+        return name in const and bool((numpy_helper.to_array(const[name]) == 1).all())
+
+    alias: dict[str, str] = {}
+    outputs = {o.name for o in g.output}
+    keep = []
+    for n in g.node:
+        ones = [i for i in n.input if is_one(i)]
+        other = [i for i in n.input if not is_one(i)]
+        if n.op_type == "Mul" and len(ones) == 1 and len(other) == 1 and n.output[0] not in outputs:
+            alias[n.output[0]] = alias.get(other[0], other[0])
+        else:
+            keep.append(n)
+    if not alias:
+        return proto
+    for n in keep:
+        for k, i in enumerate(n.input):
+            if i in alias:
+                n.input[k] = alias[i]
+    used = {i for n in keep for i in n.input}
+    keep = [n for n in keep if n.op_type != "Constant" or n.output[0] in used]
+    del g.node[:]
+    g.node.extend(keep)
+    live = [i for i in g.initializer if i.name in used]  # ONNX Runtime warns of each unused one when loading
+    del g.initializer[:]
+    g.initializer.extend(live)
+    return proto
+
+
 def _need_onnxruntime() -> None:
     """Raise :class:`ModelError` (one line, the install hint) when ONNX Runtime or onnx is missing."""
     try:
@@ -181,9 +247,12 @@ def onnx_int8_bytes(net: Any, fp32: bytes | None = None) -> bytes:
     """The network as int8 ONNX: ONNX Runtime's static quantisation (QDQ, per-channel int8 weights, uint8
     activations — the VNNI-friendly U8S8 layout), activation ranges calibrated on :func:`calibration_inputs`
     by ONNX Runtime's percentile method (a few outlier activations do not stretch the 8-bit range as they do
-    min/max's). The bicubic skip and the add that joins it stay float32 (:func:`float_skip_nodes`), chosen on
-    the held-back training images; what each choice cost is in docs/BENCHMARKS.md. ``fp32``: the network's
-    :func:`onnx_bytes`, when the caller has them.
+    min/max's). Float32 stay the bicubic skip and the add that joins it (:func:`float_skip_nodes`), and the
+    residual branch's last convolution with the add that feeds it (:func:`float_tail_nodes`, one convolution
+    in fifteen for the shipped networks: without it flat areas get a pattern of one-level dots); multiplications
+    by one are dropped first (:func:`drop_unit_muls`). Chosen on the held-back training images and flat grey
+    fields; what each choice cost is in docs/BENCHMARKS.md. ``fp32``: the network's :func:`onnx_bytes`, when
+    the caller has them.
 
     Raises:
         ModelError: onnx / onnxruntime missing.
@@ -197,8 +266,10 @@ def onnx_int8_bytes(net: Any, fp32: bytes | None = None) -> bytes:
     from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quantize_static
 
     net = describe(net)
-    data = fp32 if fp32 is not None else onnx_bytes(net)
-    keep_float = float_skip_nodes(onnx.load_from_string(data), {f"net.{k}" for k, _ in net.module.named_parameters()})
+    proto = drop_unit_muls(onnx.load_from_string(fp32 if fp32 is not None else onnx_bytes(net)))
+    params = {f"net.{k}" for k, _ in net.module.named_parameters()}
+    keep_float = float_skip_nodes(proto, params)
+    keep_float += [n for n in float_tail_nodes(proto, params) if n not in keep_float]
 
     class Reader:  # ONNX Runtime's CalibrationDataReader protocol
         def __init__(self) -> None:
@@ -210,7 +281,7 @@ def onnx_int8_bytes(net: Any, fp32: bytes | None = None) -> bytes:
 
     with tempfile.TemporaryDirectory(prefix="restore-int8-") as tmp:
         src, dst = Path(tmp) / "fp32.onnx", Path(tmp) / "int8.onnx"
-        src.write_bytes(data)
+        src.write_bytes(proto.SerializeToString())
         # its advice to pre-process the model first (shape inference) goes to the root logger, and is noise here
         quiet = _DropAdvice()
         logging.getLogger().addFilter(quiet)
@@ -226,7 +297,7 @@ def onnx_int8_bytes(net: Any, fp32: bytes | None = None) -> bytes:
 
 #: bump when what :func:`onnx_int8_bytes` makes changes (calibration set, method, excluded nodes): old cache
 #: entries are then never read again
-INT8_RECIPE = "int8-qdq-u8s8-percentile-skipfp32-v1"
+INT8_RECIPE = "int8-qdq-u8s8-percentile-skipfp32-tailfp32-nounitmul-v2"
 
 
 def cache_dir() -> Path:

@@ -149,7 +149,8 @@ def test_int8_on_onnx_runtime_is_close_to_float32_and_refused_elsewhere(runner, 
 
 def test_int8_keeps_the_bicubic_skip_in_float32_and_is_cached(monkeypatch, tmp_path) -> None:
     """The skip convolution (it carries the whole image) reads the float input, not a dequantised one, and the
-    add joining it is float; the quantised model is kept in the cache and read back, not calibrated again."""
+    add joining it is float; so are the upsampler's convolution and the add feeding it (flat fields), and no
+    multiply by one is left; the quantised model is kept in the cache and read back, not calibrated again."""
     pytest.importorskip("onnxruntime")
     import onnx
 
@@ -163,11 +164,15 @@ def test_int8_keeps_the_bicubic_skip_in_float32_and_is_cached(monkeypatch, tmp_p
     producer = {o: n for n in g.node for o in n.output}
     params = {f"net.{k}" for k, _ in net.module.named_parameters()}
     convs = [n for n in g.node if n.op_type == "Conv"]
-    skip = [n for n in convs if producer.get(n.input[1]) is None or producer[n.input[1]].op_type != "DequantizeLinear"]
+    floats = [n for n in convs if producer.get(n.input[1]) is None or producer[n.input[1]].op_type != "DequantizeLinear"]
+    skip = [n for n in floats if n.input[1] not in params]
     assert len(skip) == 1 and producer[skip[0].input[0]].op_type != "DequantizeLinear"
-    body = [n for n in convs if n not in skip]
-    assert len(body) == sum(1 for k in params if k.endswith("weight"))  # every layer of the network is int8
+    tail = [n for n in floats if n.input[1] in params]
+    assert [n.input[1] for n in tail] == ["net.up.conv.weight"] and producer[tail[0].input[0]].op_type == "Add"
+    body = [n for n in convs if n not in floats]
+    assert len(body) == sum(1 for k in params if k.endswith("weight")) - 1  # every other layer is int8
     assert all(producer[n.input[0]].op_type == "DequantizeLinear" for n in body)
+    assert not [n for n in g.node if n.op_type == "Mul"]  # res_scale 1 was exported as a multiply
     join = [n for n in g.node if n.op_type == "Add" and skip[0].output[0] in n.input]
     assert len(join) == 1  # a float add (the body's residual dequantised), its sum not requantised
     assert not [n for n in g.node if n.op_type == "QuantizeLinear" and join[0].output[0] in n.input]
@@ -183,6 +188,30 @@ def test_int8_keeps_the_bicubic_skip_in_float32_and_is_cached(monkeypatch, tmp_p
     monkeypatch.undo()
     monkeypatch.setenv("RESTORE_CACHE_DIR", str(tmp_path / "ro"))
     assert export.cached_int8_bytes(net) == data  # cannot be cached: made again, the same
+
+
+def test_int8_recipe_graph_passes(tmp_path) -> None:
+    """What onnx_int8_bytes does to the float graph first: the multiply by a residual scale of one goes, the
+    output unchanged to the bit; the nodes kept float at the branch's end are the upsampler's convolution and
+    the add feeding it."""
+    ort = pytest.importorskip("onnxruntime")
+    import onnx
+
+    from restore.export import drop_unit_muls, float_tail_nodes, onnx_bytes
+
+    net = load_model(_tiny(tmp_path), device="cpu")
+    data = onnx_bytes(net)
+    assert [n for n in onnx.load_from_string(data).graph.node if n.op_type == "Mul"]
+    lean = drop_unit_muls(onnx.load_from_string(data))
+    assert not [n for n in lean.graph.node if n.op_type == "Mul"]
+    x = np.random.default_rng(0).random((1, 3, 13, 11), dtype=np.float32)
+    a, b = (ort.InferenceSession(d, providers=["CPUExecutionProvider"]).run(["output"], {"image": x})[0]
+            for d in (data, lean.SerializeToString()))
+    assert np.array_equal(a, b)
+    nodes = {n.name: n for n in lean.graph.node}
+    tail = [nodes[k] for k in float_tail_nodes(lean, {f"net.{k}" for k, _ in net.module.named_parameters()})]
+    assert [(n.op_type, n.input[1]) for n in tail] == [("Conv", "net.up.conv.weight"), ("Add", tail[1].input[1])]
+    assert tail[1].output[0] == tail[0].input[0]
 
 
 def test_auto_int8_costs_little_psnr_on_a_photograph(monkeypatch) -> None:
