@@ -59,8 +59,9 @@ def format_params(n: int | None, unknown: str = "") -> str:
 
 
 def upscale_methods() -> list[str]:
-    """Valid ``method`` names for :func:`restore.upscale`: auto, shipped SR models, classical methods."""
-    cnn = sorted({m.name for m in shipped_models() if m.task == "sr"})
+    """Valid ``method`` names for :func:`restore.upscale`: auto, shipped SR models (not the ×1 restoration
+    ones: :func:`restore.denoise`), classical methods."""
+    cnn = sorted({m.name for m in shipped_models() if m.task == "sr" and 1 not in m.scales})
     return ["auto", *cnn, *UPSCALE_METHODS]
 
 

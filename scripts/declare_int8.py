@@ -82,9 +82,11 @@ def main() -> None:
     import onnxruntime
 
     from restore.devices import hardware_note
+    from restore.export import INT8_RECIPE
 
     rec["measured"] = (f"{time.strftime('%Y-%m-%d')}, scripts/declare_int8.py on {hardware_note('cpu')} (VNNI: "
-                       f"{cpu_has_vnni()}), ONNX Runtime {onnxruntime.__version__} static int8, skip in float32")
+                       f"{cpu_has_vnni()}), ONNX Runtime {onnxruntime.__version__} static int8 ({INT8_RECIPE}: "
+                       "the skip, the upsampler's convolution and its add in float32)")
     rec["why"] = "what restore.engine.auto_int8 reads: precision auto runs this model int8 on ONNX Runtime on VNNI CPUs"
     keep = rec["heldback_dpsnr_y"] >= -args.max_loss and mean <= args.max_flat
     print({**rec, "declared": keep, "seconds": round(time.perf_counter() - t, 1)})

@@ -63,7 +63,7 @@ def main() -> None:
     panels = [("JPEG q60 input (×4 nearest)", np.kron(lr, np.ones((4, 4, 1), np.uint8))),
               ("bicubic", upscale(lr, 4, method="bicubic")),
               ("sr-x4 (clean model)", upscale(lr, 4, method="sr-x4")),
-              ("sr-real-x4", upscale(lr, 4, method="sr-real-x4")),
+              ("sr-real-x4", upscale(lr, 4, method="sr-real-x4", jpeg_quality=60)),
               ("original", hr)]
     fig, axes = plt.subplots(1, 5, figsize=(15, 3.6))
     for ax, (title, img) in zip(axes, panels):
@@ -75,7 +75,32 @@ def main() -> None:
         ax.axis("off")
     fig.tight_layout()
     fig.savefig(out / "real_photo_x4.png", dpi=80)
-    print("wrote docs/upscale_before_after.png, docs/inpaint_before_after.png, docs/real_photo_x4.png")
+    denoise_figure(out / "denoise_q40.png")
+    print("wrote docs/upscale_before_after.png, docs/inpaint_before_after.png, docs/real_photo_x4.png, "
+          "docs/denoise_q40.png")
+
+
+def denoise_figure(path: Path, quality: int = 40) -> None:
+    """A crop at 100 % (one image pixel per screen pixel): a JPEG at ``quality`` / ``restore denoise`` of it /
+    the original, labelled, side by side."""
+    from PIL import Image, ImageDraw
+
+    from restore import denoise
+    from restore.degradations import jpeg
+
+    hr = read_image(ROOT / "samples" / "coffee.png")[:, :, :3]
+    h, w = hr.shape[:2]
+    crop = (slice(h // 4, h // 4 + 200), slice(w // 3, w // 3 + 240))
+    jpg = jpeg(hr.astype(np.float32), quality).astype(np.uint8)
+    panels = [(f"JPEG q{quality}", jpg), ("restore denoise", denoise(jpg, jpeg_quality=quality)), ("original", hr)]
+    gap, label = 8, 18
+    sheet = Image.new("RGB", (3 * 240 + 2 * gap, 200 + label), "white")
+    draw = ImageDraw.Draw(sheet)
+    for i, (title, img) in enumerate(panels):
+        x = i * (240 + gap)
+        sheet.paste(Image.fromarray(np.ascontiguousarray(img[crop])), (x, label))
+        draw.text((x + 2, 3), title, fill="black")
+    sheet.save(path)
 
 
 if __name__ == "__main__":

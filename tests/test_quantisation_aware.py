@@ -12,7 +12,8 @@ from PIL import Image
 from conftest import make_image
 import restore
 from restore.compression import (
-    KNOTS, check_quality, condition_weights, file_quality, ijg_table, jpeg_tables, quality_from_tables,
+    KNOTS, check_quality, condition_vector, condition_weights, file_quality, ijg_table, jpeg_tables,
+    quality_from_tables,
 )
 from restore.errors import InputError
 from restore.models import create_model
@@ -286,3 +287,10 @@ def test_the_last_quality_is_what_every_sample_states() -> None:
     for seed in range(12):
         lr, q = degrade_real_stated(hr, 2, np.random.default_rng(seed), cfg, last_quality=55)
         assert q == 55 and lr.shape == (16, 16, 3)
+
+
+def test_untrained_x1_network_starts_at_the_identity() -> None:
+    # a zero last layer: the residual over the input is 0 until training moves it
+    net = create_model("srnet", base_ch=8, n_blocks=1, scale=1, unshuffle=2, cond_dim=len(KNOTS)).eval()
+    x = torch.rand(1, 3, 13, 11)
+    assert torch.equal(net(x, condition_vector(30)[None]), x)

@@ -400,6 +400,8 @@ def resolve_scale(scale: int | None, method: str, model: str | None) -> int:
         own = read_metadata(resolve(name)).get("scale")
     except ModelError as exc:
         raise error_exit(describe_error(exc), EXIT_USAGE) from None
+    if own == 1:
+        raise error_exit(f"model {name!r} restores at ×1 (restore denoise); pick a ×2, ×3 or ×4 model", EXIT_USAGE)
     if own is not None and scale is not None and scale != own:
         raise error_exit(f"model {name!r} upscales ×{own}, but --scale is {scale}; drop --scale or pick a ×{scale} model",
                           EXIT_USAGE)
