@@ -111,6 +111,16 @@ def test_a_wrong_model_or_quality_is_one_usage_line(photos, x1_model, runner, ar
     assert needle in r.output and r.output.count("error:") == 1, r.output
 
 
+def test_upscale_refuses_a_x1_model_in_one_usage_line(photos, x1_model, runner, monkeypatch):
+    shipped = catalogue._shipped()
+    monkeypatch.setattr(catalogue, "_shipped", lambda: (*shipped, (x1_model, catalogue.read_metadata(x1_model))))
+    assert "dn-test" not in catalogue.upscale_methods()  # a x1 model is restore.denoise's, not an upscaler
+    r = _ok(runner.invoke(app, ["upscale", str(photos), "-o", str(photos.parent / "out"), "--model", str(x1_model)]),
+            2)
+    assert "restores at ×1" in r.output and r.output.count("error:") == 1, r.output
+    assert not (photos.parent / "out").exists()
+
+
 def test_a_corrupt_file_fails_alone_and_a_re_run_skips_what_is_done(photos, x1_model, runner):
     (photos / "c.jpg").write_bytes(b"\xff\xd8\xff\xe0 not a JPEG after all")
     out = photos.parent / "out"
@@ -218,3 +228,21 @@ def test_the_cli_the_library_and_the_server_give_the_same_pixels(photos, x1_mode
                          ({"model": "sr-x2"}, "unknown model")):
         r = api.post("/api/denoise", files={"image": ("a.jpg", data)}, data=form)
         assert r.status_code == 400 and needle in r.json()["error"], r.text
+
+
+@pytest.mark.parametrize("deg", ["jpeg:40", "clean"])
+def test_eval_denoise_scores_the_restoration_against_the_original(tmp_path, x1_model, runner, deg):
+    data = tmp_path / "set"
+    data.mkdir()
+    for i in range(2):
+        Image.fromarray(make_image((24, 32, 3), seed=10 + i)).save(data / f"{i}.png")
+    r = _ok(runner.invoke(app, ["eval", "denoise", "--data", str(data), "--model", str(x1_model), "--degradation",
+                                deg, "--device", "cpu", "--json"]))
+    res = json.loads(r.output)
+    assert res["images"] == 2 and res["degradation"] == deg and np.isfinite(res["psnr"])
+    if deg == "clean":  # the input is the original: no gain to take, the PSNR says how much it was changed
+        assert res["gain"] is None and res["psnr_input"] == float("inf")
+    else:
+        assert res["gain"] == pytest.approx(res["psnr"] - res["psnr_input"])
+    _ok(runner.invoke(app, ["eval", "denoise", "--data", str(data), "--model", str(x1_model), "--degradation", deg,
+                            "--device", "cpu"]))

@@ -2,6 +2,7 @@
 :mod:`restore.evaluate`)."""
 from __future__ import annotations
 
+import math
 from enum import Enum
 from pathlib import Path
 from typing import Annotated, Optional
@@ -112,7 +113,8 @@ def eval_denoise_cmd(
     rows = (r["rows"] if per_image else []) + [{**r, "image": "mean", "seconds": r["seconds_per_image"]}]
     for row in rows:
         t.add_row(row["image"], f"{row['psnr']:.3f}", f"{row['psnr_input']:.3f}",
-                  f"{row['psnr'] - row['psnr_input']:+.3f}", f"{row['psnr_y']:.3f}", f"{row['blockiness']:.3f}",
+                  f"{row['psnr'] - row['psnr_input']:+.3f}" if math.isfinite(row["psnr_input"]) else "—",
+                  f"{row['psnr_y']:.3f}", f"{row['blockiness']:.3f}",
                   f"{row['blockiness_input']:.3f}", f"{row['seconds']:.3f}")
     Console().print(t)
 
