@@ -175,6 +175,8 @@ def denoise_model(scale: int, denoise: float, *, method: str = "auto", model: An
     clean, real = _default_cnn("sr", scale), real_model(scale)
     if clean is None or real is None:
         raise InputError(f"denoise: no real-photo model is shipped for ×{scale}")
+    if float(denoise) == 0.0:  # the clean model itself, run as it always runs (int8 where it declares it)
+        return clean
     from restore.engine import blended_model, get_model
 
     loaded = get_model(real, device)
@@ -229,11 +231,14 @@ def upscale(
         model: a model name, a ``.safetensors`` path or an already loaded model; overrides ``method``.
         device: ``auto | cpu | cuda | mps`` for the CNN path.
         tile: tile size in input pixels for the CNN path (``None`` = chosen per device; ``0`` = untiled).
-        denoise: ``None``, or a strength in [0, 1] that blends the weights of the clean model (``sr-x<scale>``,
-            0) and the real-photo model (``sr-real-x<scale>``, 1: made for JPEG-compressed, noisy or soft
-            photos), as Real-ESRGAN's ``-dn``. The default (``auto``, no ``denoise``) is the clean model, the
-            best for clean or losslessly stored images; for an array decoded from a JPEG or lossy WebP pass
-            ``denoise=1`` (the CLI does this by itself for such files).
+        denoise: ``None``, or a strength in [0, 1] between the clean model (``sr-x<scale>``, 0, exactly) and
+            the real-photo model (``sr-real-x<scale>``, 1: made for JPEG-compressed photos), as Real-ESRGAN's
+            ``-dn``: the quantisation-aware real-photo model moves its weights that share of the way from the
+            clean ones to what it learned for ``jpeg_quality`` — taken as 75
+            (:data:`restore.compression.UNSTATED_LOSSY_QUALITY`) when none is given, since asking for it says
+            the image is lossy. The default (``auto``, no ``denoise``) is the clean model, the best for clean or
+            losslessly stored images; for an array decoded from a JPEG pass its ``jpeg_quality`` with
+            ``denoise=1``, or ``model="sr-real-x<scale>"`` (the CLI does this by itself for such files).
         precision: ``auto | fp32 | bf16 | fp16 | int8`` for the CNN path. ``auto`` on a CPU: the clean SR models
             (``sr-x2/3/4``, whose files declare ``cpu_int8``) run quantised to int8 by ONNX Runtime where the CPU has
             VNNI and ONNX Runtime is installed (:func:`restore.engine.auto_int8`; its speed and cost:
@@ -271,8 +276,12 @@ def upscale(
     strength = 1.0
     if denoise is not None:
         model = denoise_model(scale, denoise, method=method, model=model, device=device)
-        if getattr(model.module, "gated", False):
+        if getattr(getattr(model, "module", None), "gated", False):
             strength = float(denoise)
+            if jpeg_quality is None:  # asked to treat it as a real photo, with nothing stated: a typical one
+                from restore.compression import UNSTATED_LOSSY_QUALITY
+
+                jpeg_quality = UNSTATED_LOSSY_QUALITY
     method, model = resolve_upscale_method(method, model, scale)
     if model is None and h * w * scale * scale > MAX_PIXELS:
         raise InputError(

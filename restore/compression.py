@@ -94,17 +94,23 @@ def jpeg_tables(source: Any) -> dict[int, list[int]] | None:
     return {int(k): [int(v) for v in t] for k, t in tables.items()}
 
 
+#: the quality assumed for an image known to be lossy whose file states no table (a lossy WebP, or an array a
+#: caller asks to treat as a real photo with ``denoise`` but gives no quality): libjpeg's and libwebp's default
+UNSTATED_LOSSY_QUALITY = 75.0
+
+
 def file_quality(source: Any) -> float | None:
     """What a file says about its compression: the equivalent IJG quality of its luma table for a JPEG,
     ``None`` (uncompressed) for anything else — a PNG, a TIFF, a lossless WebP. (A lossy WebP states no table;
-    it is compressed, so it gets the quality its encoder's default corresponds to, 75.)"""
+    it is compressed, so it gets the quality its encoder's default corresponds to,
+    :data:`UNSTATED_LOSSY_QUALITY`.)"""
     from restore.io import is_lossy
 
     tables = jpeg_tables(source)
     if tables and 0 in tables:
         return quality_from_tables(tables[0])
     if isinstance(source, (str, Path)) and is_lossy(Path(source)):
-        return 75.0
+        return UNSTATED_LOSSY_QUALITY
     return None
 
 

@@ -2,7 +2,9 @@
 
     python scripts/score_models.py --bench path/to/bench [--skip-inpaint] [--only NAME ...]
 
-Writes ``scores`` into each ``restore/weights/*.safetensors`` and prints a Markdown table for the README.
+Writes ``scores`` into each ``restore/weights/*.safetensors`` and prints a Markdown table for the README: SR
+models on the clean protocol (and real-photo models also under the degradations of ``restore eval sr
+--degradation``), ×1 restoration models by ``restore eval denoise`` (PSNR and gain over the degraded input).
 """
 from __future__ import annotations
 
@@ -10,9 +12,13 @@ import argparse
 import json
 from pathlib import Path
 
-from restore.evaluate import eval_inpaint, eval_sr
+from restore.evaluate import eval_denoise, eval_inpaint, eval_sr
 from restore.catalogue import WEIGHTS_DIR, read_metadata
 from restore.weights import update_metadata
+
+#: the named degradations a real-photo model (and a ×1 restoration model) is also scored on
+REAL_DEGRADATIONS = ("jpeg:50", "jpeg:75", "noise:10")
+X1_DEGRADATIONS = ("jpeg:30", "jpeg:50", "jpeg:75", "noise:10", "clean")
 
 
 def main() -> None:
@@ -27,9 +33,26 @@ def main() -> None:
         meta = read_metadata(p)
         if args.only and meta["name"] not in args.only:
             continue
-        if meta["task"] == "sr":
+        if meta["task"] == "sr" and meta["scale"] == 1:
+            # a ×1 restoration model: PSNR (RGB) of its output and its gain over the degraded input
+            scores = {}
+            for ds in ("Set14", "BSD68"):
+                for deg in X1_DEGRADATIONS:
+                    r = eval_denoise(bench / ds, model=str(p), device="cpu", degradation=deg)
+                    scores[f"{ds}_{deg}_psnr"] = round(r["psnr"], 3)
+                    if r["gain"] is not None:
+                        scores[f"{ds}_{deg}_gain"] = round(r["gain"], 3)
+            update_metadata(p, scores=scores)
+            print(json.dumps({meta["name"]: scores}))
+        elif meta["task"] == "sr":
             s = meta["scale"]
             scores = {}
+            if meta.get("training", {}).get("degradation"):  # a real-photo model: its figures on degraded inputs
+                for ds in ("Set14", "BSD68"):
+                    for deg in REAL_DEGRADATIONS:
+                        r = eval_sr(bench / ds, s, model=str(p), device="cpu", degradation=deg)
+                        scores[f"{ds}_{deg}_psnr_y"] = round(r["psnr_y"], 3)
+                        scores[f"{ds}_{deg}_blockiness"] = round(r["blockiness"], 3)
             for ds in ("Set5", "Set14", "BSD68"):
                 r = eval_sr(bench / ds, s, model=str(p), device="cpu")
                 b = eval_sr(bench / ds, s, method="bicubic-matlab")

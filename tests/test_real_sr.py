@@ -34,10 +34,13 @@ def test_denoise_cannot_be_combined_with_a_model() -> None:
 def test_denoise_0_and_1_are_the_two_models_exactly(scale) -> None:
     img = make_image((20, 18, 3), seed=3)
     clean = restore.upscale(img, scale, method=f"sr-x{scale}", device="cpu")
-    real = restore.upscale(img, scale, method=f"sr-real-x{scale}", device="cpu")
-    assert not np.array_equal(clean, real)
+    # the real-photo model for a lossy image (no quality given: a typical one, 75) and for a stated one
+    real = restore.upscale(img, scale, method=f"sr-real-x{scale}", device="cpu", jpeg_quality=75)
+    real40 = restore.upscale(img, scale, method=f"sr-real-x{scale}", device="cpu", jpeg_quality=40)
+    assert not np.array_equal(clean, real) and not np.array_equal(real, real40)
     np.testing.assert_array_equal(restore.upscale(img, scale, denoise=0, device="cpu"), clean)
     np.testing.assert_array_equal(restore.upscale(img, scale, denoise=1, device="cpu"), real)
+    np.testing.assert_array_equal(restore.upscale(img, scale, denoise=1, device="cpu", jpeg_quality=40), real40)
     mid = restore.upscale(img, scale, denoise=0.5, device="cpu").astype(int)
     assert not np.array_equal(mid, clean) and not np.array_equal(mid, real)
 
