@@ -407,8 +407,8 @@ def train_sr(cfg: SRTrainConfig, *, resume: bool = False, progress: Callable[[di
         if arch_name == "srnet":
             start = deepen_state(start, arch["n_blocks"], sub.state_dict())
         sub.load_state_dict({**sub.state_dict(), **start})  # a new condition keeps its zero initialisation
-        if cfg.gated:
-            sub.freeze_clean()
+        if cfg.gated and not any(k.startswith("clean.") for k in start):
+            sub.freeze_clean()  # anchored to the clean weights it starts from (gated ones keep their anchor)
 
     def validate() -> dict[str, float]:
         net.eval()

@@ -294,3 +294,24 @@ def test_untrained_x1_network_starts_at_the_identity() -> None:
     net = create_model("srnet", base_ch=8, n_blocks=1, scale=1, unshuffle=2, cond_dim=len(KNOTS)).eval()
     x = torch.rand(1, 3, 13, 11)
     assert torch.equal(net(x, condition_vector(30)[None]), x)
+
+
+def test_gated_training_from_gated_weights_keeps_their_anchor(tmp_path) -> None:
+    from restore.train import SRTrainConfig, train_sr
+    from restore.weights import load_model
+
+    a, b = _gated_pair(tmp_path)
+    b.rename(tmp_path / "g-x2.safetensors")
+    data = tmp_path / "data"
+    data.mkdir()
+    for i in range(3):
+        Image.fromarray(_photo(i, (48, 48))).save(data / f"{i}.png")
+    cfg = SRTrainConfig(data=[str(data)], scales=[2], init=str(tmp_path / "g"), degradation="real",
+                        condition="jpeg", gated=True, iters=2, batch=2, lr_patch=8, val_images=0,
+                        out=str(tmp_path / "run"), name="g2", device="cpu", precision="fp32")
+    (path,) = train_sr(cfg)
+    clean, trained = load_model(str(a)).module, load_model(str(path)).module
+    for name, p in clean.named_parameters():  # still the clean model it was first anchored to
+        assert torch.equal(getattr(trained.clean, name.replace(".", "__")), p), name
+    x = torch.rand(1, 3, 9, 10)
+    assert torch.equal(trained(x, condition_vector(None)[None]), clean(x))
