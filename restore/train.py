@@ -109,6 +109,9 @@ def fit(net: nn.Module, step_loss: Callable[[nn.Module, np.random.Generator, int
             weights, opt_state, state = load_checkpoint(ckpt)
             net.load_state_dict(weights)
             opt.load_state_dict(opt_state)
+            if state.get("best_keys") != (list(score_keys) if score_keys else None):
+                state["best"] = -1.0  # chosen by other scores before: the best is chosen again from here
+    state["best_keys"] = list(score_keys) if score_keys else None
     rng = world.rng(seed, state["step"])
     if on_start is not None:
         on_start(state)
@@ -449,10 +452,17 @@ def train_sr(cfg: SRTrainConfig, *, resume: bool = False, progress: Callable[[di
         cond = torch.stack([condition_vector(q) for q in stated]).to(device) if conditioned else None
         return pixel_loss(model(x, s, cond).float(), y)
 
-    # the best validated weights are exported (the last ones without validation)
+    # the best validated weights are exported (the last ones without validation), chosen by the mean PSNR-Y of
+    # every validation set but a ×1 model's clean inputs: their PSNR (the input is the answer) has no ceiling and
+    # swings by several dB, which would outweigh every degraded set
+    score_keys = None
+    if 1 in cfg.scales and val is not None:
+        score_keys = [f"x{s}{tag}" for s in cfg.scales for tag in
+                      ([""] if s > 1 else []) + (["_real"] if val_real else []) +
+                      [f"_{name}" for (sc, name) in val_named if sc == s]]
     state = fit(net, step_loss, iters=cfg.iters, lr=cfg.lr, seed=cfg.seed, world=world, device=device, amp=amp,
                 out=out, resume=resume, val_every=cfg.val_every, validate=validate if val is not None else None,
-                unused_parameters=len(cfg.scales) > 1, progress=progress, on_step=tick,
+                unused_parameters=len(cfg.scales) > 1, progress=progress, on_step=tick, score_keys=score_keys,
                 on_start=lambda st: open_segment(st, device, world.size), before_log=close_segment)
     world.close()
     if not world.main:
