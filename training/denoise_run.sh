@@ -9,4 +9,4 @@ restore train sr --data "$DATA/bsds400" --data "$DATA/t91" --scales 1 --unshuffl
     --degradation real --condition jpeg \
     --degradation-set clean_prob=0.15,blur_prob=0,noise_prob=0.6,noise_sigma=1:15,jpeg_prob=0.7,jpeg_quality=20:95 \
     --iters 20000 --batch 16 --patch 96 --lr 1e-3 --seed 0 --val-images 16 --val-every 1000 \
-    --out training/denoise --name denoise --resume --threads 2
+    --out training/denoise --name denoise --default --resume --threads 2
