@@ -88,9 +88,10 @@ def denoise_figure(path: Path, quality: int = 40) -> None:
     from restore import denoise
     from restore.degradations import jpeg
 
-    hr = read_image(ROOT / "samples" / "coffee.png")[:, :, :3]
-    h, w = hr.shape[:2]
-    crop = (slice(h // 4, h // 4 + 200), slice(w // 3, w // 3 + 240))
+    from skimage import data
+
+    hr = data.coffee()  # 600×400: the samples are too small for a crop at 100 %
+    crop = (slice(110, 310), slice(300, 540))  # the saucer's rim, the spoon and the wood grain
     jpg = jpeg(hr.astype(np.float32), quality).astype(np.uint8)
     panels = [(f"JPEG q{quality}", jpg), ("restore denoise", denoise(jpg, jpeg_quality=quality)), ("original", hr)]
     gap, label = 8, 18

@@ -15,7 +15,10 @@ def register(app: typer.Typer) -> None:
 
 
 def _headline(scores: dict[str, Any], task: str) -> str:
-    """The one score a table row has room for: Set5 PSNR-Y for SR, BSD68 hole PSNR per family for inpainting."""
+    """The one score a table row has room for: Set5 PSNR-Y for SR, the gain over a JPEG at quality 50 on BSD68
+    for ×1 restoration, BSD68 hole PSNR per family for inpainting."""
+    if task == "sr" and "BSD68_jpeg:50_gain" in scores:
+        return f"BSD68 jpeg:50 {scores['BSD68_jpeg:50_gain']:+.2f}"
     if task == "sr" and "Set5_psnr_y" in scores:
         return f"Set5 {scores['Set5_psnr_y']:.2f}"
     fams = [scores.get(f"BSD68_{f}_psnr_hole") for f in ("thin", "thick", "box")]
@@ -48,7 +51,7 @@ def models(
     # short columns that never wrap; the description only where the terminal has room for it (a narrow
     # terminal gets the full entries from --json)
     wide = console.width >= 120
-    table = Table(title="restore models (score: Set5 PSNR-Y dB; BSD68 hole PSNR dB, thin/thick/box)",
+    table = Table(title="restore models (score: Set5 PSNR-Y dB; ×1: PSNR gain dB; BSD68 hole PSNR dB, thin/thick/box)",
                   title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
     for col in ("name", "task", "kind", "×", "params", "score") + (("about",) if wide else ()):
         table.add_column(col, no_wrap=col != "about", justify="right" if col == "params" else "left")
