@@ -140,7 +140,7 @@ def test_onnx_runtime_version_is_made_once_per_loaded_model(monkeypatch) -> None
     assert made == [False, False]
 
 
-def test_auto_precision_runs_declared_sr_models_int8_where_the_cpu_has_vnni(monkeypatch) -> None:
+def test_auto_precision_runs_declared_sr_models_int8_where_the_cpu_has_vnni(monkeypatch, tmp_path) -> None:
     """precision auto + backend auto: int8 on ONNX Runtime for a model whose file declares cpu_int8 (the clean
     sr-x* models) on a CPU with VNNI; PyTorch for the others (the real-photo and fast models, a blend, a bare
     module), without VNNI, on request (fp32 / bf16 / RESTORE_PRECISION / an explicit backend), for inpainting."""
@@ -152,10 +152,17 @@ def test_auto_precision_runs_declared_sr_models_int8_where_the_cpu_has_vnni(monk
     cpu = torch.device("cpu")
     net, dtype = sr_runner("sr-x2", cpu)
     assert isinstance(net.module, OrtSR) and net.metadata["precision"] == "int8" and dtype is None
+    # another network of sr-x2's architecture, declaring nothing: what a blend is made with
+    from restore.catalogue import read_metadata, resolve
+    from restore.weights import save_model
+
+    meta = read_metadata(resolve("sr-x2"))
+    mate = save_model(SRNet(**meta["config"]).eval(), tmp_path / "mate-x2.safetensors", {"name": "mate-x2", "task": "sr", "arch": "srnet",
+                                                                "scale": 2, "config": meta["config"]})
     for other in ("sr-real-x2", "sr-fast-x4", SRNet(base_ch=48, n_blocks=1, scale=2).eval(),
-                  blended_model("sr-x2", "sr-real-x2", 0.5, cpu), blended_model("sr-x2", "sr-real-x2", 1.0, cpu)):
+                  blended_model("sr-x2", str(mate), 0.5, cpu), blended_model("sr-x2", str(mate), 1.0, cpu)):
         assert not isinstance(sr_runner(other, cpu)[0].module, OrtSR)
-    assert isinstance(sr_runner(blended_model("sr-x2", "sr-real-x2", 0.0, cpu), cpu)[0].module, OrtSR)  # = sr-x2
+    assert isinstance(sr_runner(blended_model("sr-x2", str(mate), 0.0, cpu), cpu)[0].module, OrtSR)  # = sr-x2
     assert not isinstance(sr_runner("sr-x2", cpu, "fp32")[0].module, OrtSR)
     assert sr_runner("sr-x2", cpu, "bf16")[1] == torch.bfloat16
     on_ort, _ = sr_runner("sr-x2", cpu, "auto", "onnxruntime")  # an explicit backend keeps its float32
