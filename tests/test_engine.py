@@ -157,8 +157,8 @@ def test_auto_precision_runs_declared_sr_models_int8_where_the_cpu_has_vnni(monk
     from restore.weights import save_model
 
     meta = read_metadata(resolve("sr-x2"))
-    mate = save_model(SRNet(**meta["config"]).eval(), tmp_path / "mate-x2.safetensors", {"name": "mate-x2", "task": "sr", "arch": "srnet",
-                                                                "scale": 2, "config": meta["config"]})
+    info = {"name": "mate-x2", "task": "sr", "arch": "srnet", "scale": 2, "config": meta["config"]}
+    mate = save_model(SRNet(**meta["config"]).eval(), tmp_path / "mate-x2.safetensors", info)
     for other in ("sr-real-x2", "sr-fast-x4", SRNet(base_ch=48, n_blocks=1, scale=2).eval(),
                   blended_model("sr-x2", str(mate), 0.5, cpu), blended_model("sr-x2", str(mate), 1.0, cpu)):
         assert not isinstance(sr_runner(other, cpu)[0].module, OrtSR)
