@@ -5,8 +5,8 @@
 
 SR rows: output megapixels per second of :func:`restore.upscale` on Set5's MATLAB-bicubic LR images (×s of the
 model); ×1 rows: of :func:`restore.denoise` on the first ten BSD68 images stored as JPEG at quality 50 (told so).
-One warm-up per image, then the whole set five times, the fastest kept. Rows of other tasks (inpainting) are kept as the README has them. Run it on a
-quiet machine: the speed column is only as good as the machine is idle.
+One warm-up per image, then the whole set five times, the fastest kept. Rows of other tasks (inpainting) are kept
+as the README has them. Run it on a quiet machine: the speed column is only as good as the machine is idle.
 """
 from __future__ import annotations
 
