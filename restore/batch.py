@@ -131,8 +131,27 @@ def _write_result(src: Path, dst: Path, result: Any, redo: bool, quality: int) -
     write_image(dst, out, meta=meta, overwrite=redo, quality=quality, inputs=(src,))
 
 
+class _StatedImageJob:
+    """The read and write steps of a job whose network is told what each file states (its ``max_pixels``,
+    ``quality`` and ``jpeg_quality`` fields: see :class:`UpscaleJob`)."""
+
+    max_pixels: int | None
+    quality: int
+    jpeg_quality: float | None
+
+    def read(self, src: Path) -> Any:
+        return _read_stated(src, self.max_pixels)
+
+    def said(self, stated: float | None) -> float | None:
+        """The quality the network is told: the request's, else what the file states."""
+        return self.jpeg_quality if self.jpeg_quality is not None else stated
+
+    def write(self, src: Path, dst: Path, result: Any, redo: bool) -> None:
+        _write_result(src, dst, result, redo, self.quality)
+
+
 @dataclass(frozen=True)
-class UpscaleJob:
+class UpscaleJob(_StatedImageJob):
     """The settings of an upscale batch, and its three per-file steps (picklable: Ray actors receive it).
     ``jpeg_quality``: the quality every image is said to have been compressed at, instead of what its file
     states (``None``: what each file states); ``quality``: the output's encoder quality."""
@@ -149,25 +168,18 @@ class UpscaleJob:
     ensemble: bool = False
     jpeg_quality: float | None = None
 
-    def read(self, src: Path) -> Any:
-        return _read_stated(src, self.max_pixels)
-
     def compute(self, src: Path, data: Any, model: Any, warn: Callable[[str], None] | None = None) -> Any:
         """``model``: a loaded network, a name or path, or None (the method's; with ``denoise``, the blend)."""
         import restore
 
         image, meta, stated = data
-        said = self.jpeg_quality if self.jpeg_quality is not None else stated
         return restore.upscale(image, self.scale, method=self.method, model=model, device=self.device,
                                tile=self.tile, precision=self.precision, backend=self.backend,
-                               denoise=self.denoise, ensemble=self.ensemble, jpeg_quality=said), meta
-
-    def write(self, src: Path, dst: Path, result: Any, redo: bool) -> None:
-        _write_result(src, dst, result, redo, self.quality)
+                               denoise=self.denoise, ensemble=self.ensemble, jpeg_quality=self.said(stated)), meta
 
 
 @dataclass(frozen=True)
-class DenoiseJob:
+class DenoiseJob(_StatedImageJob):
     """The settings of a restoration (×1) batch, and its three per-file steps (picklable: Ray actors receive
     it). ``jpeg_quality`` and ``quality``: as :class:`UpscaleJob`'s."""
 
@@ -180,20 +192,14 @@ class DenoiseJob:
     max_pixels: int | None = None
     jpeg_quality: float | None = None
 
-    def read(self, src: Path) -> Any:
-        return _read_stated(src, self.max_pixels)
-
     def compute(self, src: Path, data: Any, model: Any, warn: Callable[[str], None] | None = None) -> Any:
         """``model``: a loaded ×1 network, a name or a path (None: the shipped default)."""
         import restore
 
         image, meta, stated = data
-        said = self.jpeg_quality if self.jpeg_quality is not None else stated
-        return restore.denoise(image, self.strength, jpeg_quality=said, model=model, device=self.device,
-                               tile=self.tile, precision=self.precision, backend=self.backend), meta
-
-    def write(self, src: Path, dst: Path, result: Any, redo: bool) -> None:
-        _write_result(src, dst, result, redo, self.quality)
+        return restore.denoise(image, self.strength, jpeg_quality=self.said(stated), model=model,
+                               device=self.device, tile=self.tile, precision=self.precision,
+                               backend=self.backend), meta
 
 
 @dataclass(frozen=True)
