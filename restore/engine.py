@@ -344,8 +344,9 @@ class ConditionedSR(torch.nn.Module):
     """A quantisation-aware SR network (``cond_dim`` > 0) with its condition fixed — the quality the input
     states (:mod:`restore.compression`), ``None`` for uncompressed — and its ``strength``: for a gated network,
     the share of its learned change it applies (its weights move); otherwise (a ×1 restoration model)
-    ``x + strength·(net(x) − x)``, pointwise in the input, so tiling stays exact. Its forward
-    takes the image alone, so ONNX export and the tiled engine see an ordinary network.
+    ``x + strength·(net(x) − x)``, pointwise in the input, so tiling stays exact. The condition's scales and
+    shifts are folded into the convolutions (:meth:`restore.models.sr.SRNet.folded`). Its forward takes the
+    image alone, so ONNX export and the tiled engine see an ordinary network.
 
     Shape: as the network's.
     """
@@ -357,6 +358,8 @@ class ConditionedSR(torch.nn.Module):
         cond = condition_vector(quality)[None].to(next(net.parameters()).device)
         if getattr(net, "gated", False):  # the condition and the strength set its weights, once
             net, strength = net.specialised(cond, strength), 1.0
+        if getattr(net, "cond_dim", 0) and hasattr(net, "folded"):  # and no modulation left to run
+            net = net.folded(cond) or net
         self.net, self.quality, self.strength = net, quality, float(strength)
         self.register_buffer("cond", cond)
 

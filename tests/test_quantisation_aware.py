@@ -315,3 +315,20 @@ def test_gated_training_from_gated_weights_keeps_their_anchor(tmp_path) -> None:
         assert torch.equal(getattr(trained.clean, name.replace(".", "__")), p), name
     x = torch.rand(1, 3, 9, 10)
     assert torch.equal(trained(x, condition_vector(None)[None]), clean(x))
+
+
+@pytest.mark.parametrize("config", [dict(scale=1, unshuffle=2), dict(scale=4), dict(scale=2, padding_mode="reflect")])
+def test_a_network_fixed_at_a_condition_folds_its_modulation_into_its_convolutions(config) -> None:
+    torch.manual_seed(3)
+    net = create_model("srnet", base_ch=8, n_blocks=3, cond_dim=len(KNOTS), **config).eval()
+    with torch.no_grad():
+        for p in net.parameters():
+            p.add_(0.1 * torch.randn_like(p))
+    x = torch.rand(2, 3, 14, 11)
+    for q in (None, 20, 50, 95):
+        c = condition_vector(q)[None]
+        plain = net.folded(c)
+        assert plain.cond_dim == 0 and not hasattr(plain, "cond")
+        torch.testing.assert_close(plain(x), net(x, c.expand(2, -1)), atol=2e-5, rtol=1e-4)
+    with pytest.raises(ValueError, match="gated"):
+        create_model("srnet", base_ch=8, n_blocks=1, scale=2, cond_dim=len(KNOTS), gated=True).folded(c)

@@ -149,6 +149,47 @@ class SRNet(nn.Module):
         out.gated = False
         return out
 
+    def folded(self, cond: torch.Tensor) -> SRNet | None:
+        """A conditioned network (not gated: :meth:`specialised` first) fixed at one condition ``(1, cond_dim)``
+        as a plain one, every FiLM scale and shift folded into the convolutions around it: the same function up
+        to float rounding, without the per-layer modulation (about 15 % of a ×1 model's time on a CPU).
+
+        The skip path of block ``i`` carries the product ``D`` of the scales before it, which the block's first
+        convolution takes on its input channels and its second (with the shift) undoes on its output; the
+        head's and the tail's own scale and shift fold directly. ``None`` where a scale is too close to 0 for
+        that division.
+        """
+        import copy
+
+        if self.gated:
+            raise ValueError("a gated network is specialised (specialised), then folded")
+        c = self.head.out_channels
+        with torch.no_grad():
+            f = self.cond(cond.float().to(self.cond.weight.device))[0].view(-1, 2, c)
+            gain, shift = 1 + f[:, 0], f[:, 1]
+            scale = torch.ones_like(gain[0])
+            for g in gain[1:-1]:
+                scale = scale * g
+                if bool((scale.abs() < 1e-3).any()):
+                    return None
+            out = copy.deepcopy(self)
+            del out.cond
+            out.cond_dim, out.shared_parts = 0, type(self).shared_parts
+            col = lambda v: v.view(-1, 1, 1, 1)  # noqa: E731  (per output channel)
+            row = lambda v: v.view(1, -1, 1, 1)  # noqa: E731  (per input channel)
+            out.head.weight.mul_(col(gain[0]))
+            out.head.bias.mul_(gain[0]).add_(shift[0])
+            d = torch.ones_like(gain[0])
+            for i, block in enumerate(out.body):
+                first, second = block.body[0], block.body[-1]
+                first.weight.mul_(row(d))
+                second.weight.div_(col(d))
+                second.bias.div_(d).add_(shift[i + 1] / (gain[i + 1] * d * block.res_scale))
+                d = d * gain[i + 1]
+            out.body_tail.weight.mul_(row(d)).mul_(col(gain[-1]))
+            out.body_tail.bias.mul_(gain[-1]).add_(shift[-1])
+        return out
+
     def condition_gain(self, cond: torch.Tensor) -> torch.Tensor:
         """``g(q)`` of a gated network for condition vectors ``(B, cond_dim)``: the learned gain at each knot,
         interpolated; the uncompressed knot's is 0 whatever was learned. Shape ``(B,)``."""
