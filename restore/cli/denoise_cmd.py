@@ -14,7 +14,8 @@ from restore.cli.batching import (
 )
 from restore.cli.common import (
     DEFAULT_RAY_TIMEOUT, Backend, BatchSizeOpt, DeviceOpt, EXIT_CODES_HELP, EXIT_USAGE, Engine, EngineOpt,
-    EngineOptions, GpusPerWorkerOpt, JpegQualityOpt, MaxPixelsOpt, OutFormat, Precision, RayAddressOpt,
+    EngineOptions, GpusPerWorkerOpt, JpegQualityOpt, MaxPixelsOpt, OutFormat, OverwriteOpt, Precision,
+    RayAddressOpt, RecursiveOpt,
     RayTimeoutOpt, Reporter, ThreadsOpt, WorkersOpt, apply_threads, check_output_formats, describe_error,
     engine_options, error_exit, handle_errors, inpaint_ext,
 )
@@ -42,8 +43,8 @@ def denoise(
     model: Annotated[Optional[str], typer.Option("--model", help="A ×1 restoration model (name, see `restore models`, or .safetensors path); default: the shipped one.", show_default=False)] = None,
     device: DeviceOpt = "auto",
     tile: Annotated[Optional[int], typer.Option("--tile", min=0, help="CNN tile size in pixels (0 = untiled; default chosen per device).", show_default=False)] = None,
-    recursive: Annotated[bool, typer.Option("--recursive", "-r", help="Descend into subfolders, mirroring the tree under the output folder.")] = False,
-    overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace existing outputs (default: skip them, so a re-run resumes a batch). Inputs are never overwritten.")] = False,
+    recursive: RecursiveOpt = False,
+    overwrite: OverwriteOpt = False,
     fmt: Annotated[OutFormat, typer.Option("--format", "-f", help="Output format; same = the input's, but PNG for a lossy input.")] = OutFormat.same,
     suffix: Annotated[Optional[str], typer.Option("--suffix", help=f"Appended to output file stems: <stem><suffix>.<ext>. Default: none, or {DENOISE_SUFFIX} when writing into an input's folder.", show_default=False)] = None,
     quality: Annotated[int, typer.Option("--quality", "-q", min=1, max=100, help="Encoder quality of a JPEG output, and of a WebP one from a lossy input (a losslessly stored input is written as lossless WebP).")] = 95,
