@@ -47,7 +47,8 @@ def _log_interval(state: dict, loss_avg: float, tic: float, validate: Callable[[
     if validate is not None:
         v = validate()
         rec["val"] = v
-        score = float(np.mean([v[k] for k in (score_keys or v)]))
+        # an output equal to its target scores an infinite PSNR; capped, one such set cannot outvote the others
+        score = float(np.mean([min(v[k], 100.0) for k in (score_keys or v)]))
         if score > state["best"]:
             state["best"] = score
             state["best_val"] = {"step": state["step"], **v}

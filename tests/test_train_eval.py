@@ -315,3 +315,15 @@ def test_ddp_step_with_two_ranks_equals_one_rank_with_the_whole_batch(tmp_path) 
         torch.testing.assert_close(got[k], v, atol=1e-6, rtol=1e-5)
         moved |= not torch.equal(v, init[k])
     assert moved  # the step did change the weights
+
+
+def test_an_infinite_validation_score_does_not_freeze_the_choice_of_the_best(tmp_path) -> None:
+    # a set whose outputs equal their targets scores inf; the other sets must still decide
+    from restore.train import fit
+
+    net = torch.nn.Conv2d(1, 1, 1)
+    scores = iter([{"clean": float("inf"), "jpeg": 30.0}, {"clean": float("inf"), "jpeg": 31.0},
+                   {"clean": float("inf"), "jpeg": 30.5}])
+    state = fit(net, lambda m, rng, step: m(torch.ones(1, 1, 2, 2)).square().mean(), iters=3, lr=1e-3, seed=0,
+                out=tmp_path, val_every=1, validate=lambda: next(scores), device=torch.device("cpu"))
+    assert state["best_val"]["step"] == 2 and state["best_val"]["jpeg"] == 31.0
