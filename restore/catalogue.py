@@ -58,6 +58,12 @@ def format_params(n: int | None, unknown: str = "") -> str:
     return f"{n / 1e6:.2f}M" if n >= 1_000_000 else f"{n / 1e3:.1f}k"
 
 
+def real_photo_trained(meta: dict[str, Any]) -> bool:
+    """Whether a model file's metadata says it was trained on the real-photo pipeline (its settings recorded
+    as a dict), not on the published bicubic downscale (recorded as a description)."""
+    return isinstance(meta.get("training", {}).get("degradation"), dict)
+
+
 def upscale_methods() -> list[str]:
     """Valid ``method`` names for :func:`restore.upscale`: auto, shipped SR models (not the ×1 restoration
     ones: :func:`restore.denoise`), classical methods."""

@@ -104,7 +104,8 @@ def eval_denoise(data: str | Path, *, model: Any = None, device: str = "auto", d
     ``degradation`` (as :func:`eval_sr` names them, seeded per image; ``blur`` blurs), restored with the quality
     the degraded file would state, and scored against the original: PSNR on RGB and on Y (no border shaved),
     the gain over the degraded input itself (``None`` for ``clean``: the input is the original, its PSNR
-    infinite), and the blockiness of both (JPEG block edges; about 1 = none). ``tile`` ``None``: the engine's tiles, as the CLI runs (``seconds`` then measures what a user gets).
+    infinite), and the blockiness of both (JPEG block edges; about 1 = none). ``tile`` ``None``: the engine's
+    tiles, as the CLI runs (``seconds`` then measures what a user gets).
     """
     from restore.api import denoise
     from restore.degradations import blockiness, make_lr, parse_test_degradation, stated_quality
@@ -125,12 +126,13 @@ def eval_denoise(data: str | Path, *, model: Any = None, device: str = "auto", d
                      "blockiness": blockiness(out, 8), "blockiness_input": blockiness(lr, 8),
                      "seconds": dt, "mp": hr.shape[0] * hr.shape[1] / 1e6})
     mean = lambda k: float(np.nanmean([r[k] for r in rows]))  # noqa: E731
+    given = mean("psnr_input")
     return {
         "task": "denoise", "data": str(data), "method": _label("sr", "auto", model, 1), "degradation": str(deg),
         "strength": strength, "precision": precision, "images": len(rows),
         **{k: mean(k) for k in ("psnr", "psnr_input", "psnr_y", "psnr_y_input", "blockiness", "blockiness_input")},
         # none for a clean input: it is the original (PSNR infinite); its "psnr" then says how much it was changed
-        "gain": mean("psnr") - mean("psnr_input") if np.isfinite(mean("psnr_input")) else None,
+        "gain": mean("psnr") - given if np.isfinite(given) else None,
         "seconds_per_image": mean("seconds"),
         "mp_per_s": sum(r["mp"] for r in rows) / max(1e-9, sum(r["seconds"] for r in rows)),
         "rows": rows,

@@ -414,13 +414,16 @@ def train_sr(cfg: SRTrainConfig, *, resume: bool = False, progress: Callable[[di
         if cfg.gated and not any(k.startswith("clean.") for k in start):
             sub.freeze_clean()  # anchored to the clean weights it starts from (gated ones keep their anchor)
 
+    # each scale's validation sets: (tag, [(LR, what it states)]); a score is reported as x<scale><tag>
+    val_sets = {s: [("", [(a, None) for a in val.lr[s]])] + ([("_real", val_real[s])] if val_real else [])
+                + [(f"_{name}", lrs) for (sc, name), lrs in val_named.items() if sc == s]
+                for s in cfg.scales} if val is not None else {}
+
     def validate() -> dict[str, float]:
         net.eval()
         res = {}
         with torch.inference_mode():
-            for s in cfg.scales:
-                sets = [("", [(a, None) for a in val.lr[s]])] + ([("_real", val_real[s])] if val_real else []) + \
-                    [(f"_{name}", lrs) for (sc, name), lrs in val_named.items() if sc == s]
+            for s, sets in val_sets.items():
                 for tag, lrs in sets:
                     ps = []
                     for (lr_img, q), hr_img in zip(lrs, val.hr[s]):
@@ -456,11 +459,8 @@ def train_sr(cfg: SRTrainConfig, *, resume: bool = False, progress: Callable[[di
     # the best validated weights are exported (the last ones without validation), chosen by the mean PSNR-Y of
     # every validation set but a ×1 model's clean inputs: their PSNR (the input is the answer) has no ceiling and
     # swings by several dB, which would outweigh every degraded set
-    score_keys = None
-    if 1 in cfg.scales and val is not None:
-        score_keys = [f"x{s}{tag}" for s in cfg.scales for tag in
-                      ([""] if s > 1 else []) + (["_real"] if val_real else []) +
-                      [f"_{name}" for (sc, name) in val_named if sc == s]]
+    score_keys = [f"x{s}{tag}" for s, sets in val_sets.items() for tag, _ in sets if (s, tag) != (1, "")] \
+        if 1 in val_sets else None
     state = fit(net, step_loss, iters=cfg.iters, lr=cfg.lr, seed=cfg.seed, world=world, device=device, amp=amp,
                 out=out, resume=resume, val_every=cfg.val_every, validate=validate if val is not None else None,
                 unused_parameters=len(cfg.scales) > 1, progress=progress, on_step=tick, score_keys=score_keys,

@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 import restore  # first: it makes OpenMP wait passively before torch loads
-from restore.catalogue import _shipped, format_params
+from restore.catalogue import _shipped, format_params, real_photo_trained
 from restore.data import mod_crop
 from restore.degradations import degrade, make_lr
 from restore.evaluate import bench_images
@@ -28,17 +28,14 @@ SETS = ("Set5", "Set14", "BSD68")
 
 
 def ran_as(name: str) -> str:
-    """What ``precision="auto"`` runs this model as on this machine."""
+    """What ``precision="auto"`` runs this model as on this machine (the engine's own decision)."""
     import torch
 
-    from restore.devices import resolve_precision
-    from restore.engine import auto_int8
-    from restore.weights import load_model
+    from restore.engine import sr_runner
 
-    net = load_model(name)
-    if auto_int8(net, torch.device("cpu")):
+    net, dtype = sr_runner(name, torch.device("cpu"))
+    if net.metadata.get("precision") == "int8":
         return "int8"
-    dtype = resolve_precision("auto", torch.device("cpu"), net.cpu_bf16)
     return {torch.bfloat16: "bf16", None: "fp32"}.get(dtype, str(dtype))
 
 
@@ -61,12 +58,7 @@ def role(meta: dict) -> str:
     s = meta["scale"]
     if meta.get("default"):
         return f"default ×{s}" if s > 1 else "`restore denoise`"
-    return f"JPEG inputs ×{s}" if real_photo(meta) else ""
-
-
-def real_photo(meta: dict) -> bool:
-    """Trained on the real-photo pipeline (its settings recorded), not on the published bicubic downscale."""
-    return isinstance(meta.get("training", {}).get("degradation"), dict)
+    return f"JPEG inputs ×{s}" if real_photo_trained(meta) else ""
 
 
 def sr_row(path: Path, meta: dict, bench: Path, bicubic: dict[int, tuple[float, float]]) -> str:
@@ -82,7 +74,7 @@ def sr_row(path: Path, meta: dict, bench: Path, bicubic: dict[int, tuple[float, 
         hrs = [mod_crop(read_rgb_u8(f), s) for f in files]
         lrs = [degrade(h, s) for h in hrs]
         mp = speed(lambda x: restore.upscale(x, s, model=name), lrs, sum(h[..., 0].size for h in hrs))
-        task = f"SR ×{s}" + (", real photos" if real_photo(meta) else "")
+        task = f"SR ×{s}" + (", real photos" if real_photo_trained(meta) else "")
         cells = [f"{sc[f'{d}_psnr_y']:.2f} / {sc[f'{d}_ssim_y']:.4f}" if f"{d}_psnr_y" in sc else "—" for d in SETS]
         if meta.get("default"):
             cells[0] = f"**{sc['Set5_psnr_y']:.2f}** / {sc['Set5_ssim_y']:.4f}"

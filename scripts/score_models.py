@@ -13,7 +13,7 @@ import json
 from pathlib import Path
 
 from restore.evaluate import eval_denoise, eval_inpaint, eval_sr
-from restore.catalogue import WEIGHTS_DIR, read_metadata
+from restore.catalogue import WEIGHTS_DIR, read_metadata, real_photo_trained
 from restore.weights import update_metadata
 
 #: the named degradations a real-photo model (and a ×1 restoration model) is also scored on
@@ -47,7 +47,7 @@ def main() -> None:
         elif meta["task"] == "sr":
             s = meta["scale"]
             scores = {}
-            if meta.get("training", {}).get("degradation"):  # a real-photo model: its figures on degraded inputs
+            if real_photo_trained(meta):  # its figures on degraded inputs too
                 for ds in ("Set14", "BSD68"):
                     for deg in REAL_DEGRADATIONS:
                         r = eval_sr(bench / ds, s, model=str(p), device="cpu", degradation=deg)

@@ -167,11 +167,10 @@ class SRNet(nn.Module):
         with torch.no_grad():
             f = self.cond(cond.float().to(self.cond.weight.device))[0].view(-1, 2, c)
             gain, shift = 1 + f[:, 0], f[:, 1]
-            scale = torch.ones_like(gain[0])
-            for g in gain[1:-1]:
-                scale = scale * g
-                if bool((scale.abs() < 1e-3).any()):
-                    return None
+            # what the skip path carries into each block, and out of the last one
+            carried = torch.cat([torch.ones_like(gain[:1]), torch.cumprod(gain[1:-1], 0)])
+            if bool((carried.abs() < 1e-3).any()):
+                return None
             out = copy.deepcopy(self)
             del out.cond
             out.cond_dim, out.shared_parts = 0, type(self).shared_parts
@@ -179,14 +178,12 @@ class SRNet(nn.Module):
             row = lambda v: v.view(1, -1, 1, 1)  # noqa: E731  (per input channel)
             out.head.weight.mul_(col(gain[0]))
             out.head.bias.mul_(gain[0]).add_(shift[0])
-            d = torch.ones_like(gain[0])
             for i, block in enumerate(out.body):
-                first, second = block.body[0], block.body[-1]
+                first, second, d = block.body[0], block.body[-1], carried[i]
                 first.weight.mul_(row(d))
                 second.weight.div_(col(d))
-                second.bias.div_(d).add_(shift[i + 1] / (gain[i + 1] * d * block.res_scale))
-                d = d * gain[i + 1]
-            out.body_tail.weight.mul_(row(d)).mul_(col(gain[-1]))
+                second.bias.div_(d).add_(shift[i + 1] / (carried[i + 1] * block.res_scale))
+            out.body_tail.weight.mul_(row(carried[-1])).mul_(col(gain[-1]))
             out.body_tail.bias.mul_(gain[-1]).add_(shift[-1])
         return out
 
