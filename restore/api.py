@@ -309,6 +309,24 @@ def upscale(
 
 # --- denoise -----------------------------------------------------------------------------------------
 
+def resolve_denoise_model(model: Any = None, jpeg_quality: float | None = None) -> Any:
+    """The ×1 restoration model for an input: ``model`` if given, else the shipped default for what the input
+    states — the model made for JPEG files (``denoise-jpeg-x1``) when it states a JPEG quality, the general one
+    (``denoise-x1``: noise, and a clean input left as it is) otherwise, or when no JPEG one is shipped.
+
+    Raises:
+        InputError: none given and none shipped.
+    """
+    if model is not None:
+        return model
+    from restore.catalogue import default_model
+
+    name = default_model("sr", 1, jpeg=jpeg_quality is not None)
+    if name is None:
+        raise InputError("no restoration model (×1) is shipped")
+    return name
+
+
 def denoise(
     image: np.ndarray,
     strength: float = 1.0,
@@ -329,7 +347,8 @@ def denoise(
         jpeg_quality: the quality (1–100) of the image's last JPEG compression as its file states it, or
             ``None`` for an image stored losslessly (see :func:`upscale`; the CLI and the web server pass what
             the file says). The model removes as much as that compression leaves, and noise whatever it says.
-        model: the ×1 restoration model (a name, a path or a loaded model); default: the shipped one.
+        model: the ×1 restoration model (a name, a path or a loaded model); default: the shipped one for what
+            ``jpeg_quality`` says (:func:`resolve_denoise_model`).
         device, tile, precision, backend: as :func:`upscale` (``tile`` in pixels).
 
     Returns:
@@ -357,10 +376,7 @@ def denoise(
         raise InputError(f"strength must be a number from 0 to 1, got {strength!r}")
     jpeg_quality = check_quality(jpeg_quality)
     f, layout = _split(image)
-    if model is None:
-        model = _default_cnn("sr", 1)
-        if model is None:
-            raise InputError("no restoration model (×1) is shipped")
+    model = resolve_denoise_model(model, jpeg_quality)
     if float(strength) == 0.0:
         return image.copy()
     from restore.engine import upscale_array

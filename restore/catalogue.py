@@ -141,12 +141,20 @@ def shipped_models() -> list:
     return res
 
 
-def default_model(task: str, scale: int | None = None) -> str | None:
-    """Name of the shipped default model for a task (and scale), or ``None``."""
+def default_model(task: str, scale: int | None = None, *, jpeg: bool = False) -> str | None:
+    """Name of the shipped default model for a task (and scale), or ``None``.
+
+    ``jpeg``: for an input that states a JPEG quality: a default made for such inputs (its metadata's
+    ``inputs`` is ``"jpeg"``) comes first; without it, such models are passed over.
+    """
+    general = None
     for _p, m in _shipped():
         if m["task"] == task and m.get("default") and (scale is None or m.get("scale") == scale):
-            return m["name"]
-    return None
+            if m.get("inputs") != "jpeg":
+                general = general or m["name"]
+            elif jpeg:
+                return m["name"]
+    return general
 
 
 def resolve(name_or_path: str | Path) -> Path:

@@ -291,7 +291,8 @@ def run_tiled(model: ModelDescriptor | torch.nn.Module, x: np.ndarray, scale: in
         for (th, tw), specs in groups.items():
             for i in range(0, len(specs), batch):
                 chunk = specs[i:i + batch]
-                ts = [to_tensor(_on_grid(x[py0:py0 + th, px0:px0 + tw], g), dev) for (*_, py0, px0) in chunk]
+                ts = [to_tensor(_on_grid(x[py0:py0 + th, px0:px0 + tw], desc.multiple), dev)
+                      for (*_, py0, px0) in chunk]
                 # torch.cat returns NCHW whatever its inputs: restore channels-last for the convolutions
                 t = ts[0] if len(ts) == 1 else torch.cat(ts).contiguous(memory_format=torch.channels_last)
                 res = model(t).float().clamp_(0, 1).permute(0, 2, 3, 1).cpu().numpy()
@@ -336,7 +337,15 @@ class SelfEnsemble(torch.nn.Module):
 
 
 def ensembled(net: ModelDescriptor) -> ModelDescriptor:
-    """``net`` averaged over the 8 flips and rotations (:class:`SelfEnsemble`); same contract."""
+    """``net`` averaged over the 8 flips and rotations (:class:`SelfEnsemble`); same contract.
+
+    Raises:
+        InputError: a network that knows the JPEG block grid (its ``grid`` coarser than its ``multiple``):
+            flips and rotations move the grid under it.
+    """
+    if net.grid != net.multiple:
+        raise InputError(f"ensemble: {net.name} knows where the JPEG blocks are, which flips and rotations "
+                         "would move; run it without ensemble")
     return net.with_module(SelfEnsemble(net.module), metadata={**net.metadata, "ensemble": 8})
 
 

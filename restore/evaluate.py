@@ -107,10 +107,11 @@ def eval_denoise(data: str | Path, *, model: Any = None, device: str = "auto", d
     infinite), and the blockiness of both (JPEG block edges; about 1 = none). ``tile`` ``None``: the engine's
     tiles, as the CLI runs (``seconds`` then measures what a user gets).
     """
-    from restore.api import denoise
+    from restore.api import denoise, resolve_denoise_model
     from restore.degradations import blockiness, make_lr, parse_test_degradation, stated_quality
 
     deg = parse_test_degradation(degradation) if isinstance(degradation, str) else degradation
+    model = resolve_denoise_model(model, stated_quality(deg))  # the model a file degraded so would get
     rows = []
     for i, f in enumerate(bench_images(data)):
         if on_image:

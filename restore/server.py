@@ -303,7 +303,8 @@ def denoise_png(image_bytes: bytes, filename: str | None, *, strength: str | Non
     """Decode, restore at the same size (×1) and encode one upload, the model told what the upload's own header
     states about its compression; returns the PNG and response headers."""
     import restore
-    from restore.catalogue import default_model, shipped_models
+    from restore.api import resolve_denoise_model
+    from restore.catalogue import shipped_models
     from restore.io import decode_image, encode_image
 
     try:
@@ -311,12 +312,13 @@ def denoise_png(image_bytes: bytes, filename: str | None, *, strength: str | Non
     except ValueError:
         raise HTTPProblem(400, f"bad strength {strength!r}; a number from 0 to 1") from None
     model = _choice(model, [m.name for m in shipped_models() if m.task == "sr" and m.scales == (1,)], "model")
-    name = model or default_model("sr", 1)
-    if name is None:
-        raise HTTPProblem(400, "no restoration model (×1) is shipped with this server's version")
     _within_budget([(image_bytes, "image")], 1, cfg)
     image, meta = decode_image(image_bytes, filename or "image", max_pixels=cfg.max_pixels)
     said = stated_quality(image_bytes)
+    try:
+        name = resolve_denoise_model(model, said)
+    except InputError:
+        raise HTTPProblem(400, "no restoration model (×1) is shipped with this server's version") from None
     tic = time.perf_counter()
     out = restore.denoise(image, amount, jpeg_quality=said, model=name, device=cfg.device, precision=cfg.precision)
     seconds = time.perf_counter() - tic

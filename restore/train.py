@@ -291,6 +291,9 @@ class SRTrainConfig:
     #: with the condition: a gated network (restore.models.sr.SRNet ``gated``), anchored to the --init weights,
     #: which it stays exactly for uncompressed inputs
     gated: bool = False
+    #: the inputs the exported model is for: "any", or "jpeg" (files that state a JPEG quality: with --default,
+    #: the default chosen for them before the general one, restore.catalogue.default_model)
+    inputs: str = "any"
 
 
 def _init_files(prefix: str, scales: Sequence[int]) -> tuple[dict[int, Path], str, dict]:
@@ -393,6 +396,8 @@ def train_sr(cfg: SRTrainConfig, *, resume: bool = False, progress: Callable[[di
         init_files, arch_name, arch = _init_files(cfg.init, cfg.scales)
         if conditioned:
             arch = {**arch, "cond_dim": len(KNOTS), **({"gated": True} if cfg.gated else {})}
+        if cfg.arch_options.get("block_grid"):  # a grid bias added to the starting weights starts at zero
+            arch = {**arch, "block_grid": cfg.arch_options["block_grid"]}
         if cfg.n_blocks is not None and arch_name == "srnet":
             # a deeper body than the starting weights': the new blocks start as identities (deepen_state)
             if cfg.n_blocks < arch["n_blocks"]:
@@ -483,7 +488,7 @@ def train_sr(cfg: SRTrainConfig, *, resume: bool = False, progress: Callable[[di
         config = {**sr_arch_config(ship_arch, arch), "scale": s}
         info = {
             "name": f"{cfg.name}-x{s}", "task": "sr", "arch": ship_arch, "scale": s,
-            "config": config, "default": cfg.default,
+            "config": config, "default": cfg.default, **({"inputs": cfg.inputs} if cfg.inputs != "any" else {}),
             "description": _describe_sr(ship_arch, config) + (", real-photo degradations" if real else ""),
             "training": {
                 "data": [portable_data(d) for d in cfg.data], "train_images": len(train_paths),

@@ -197,7 +197,8 @@ def test_upscale_with_a_quantisation_aware_model_records_and_uses_the_quality(ph
     assert not np.array_equal(read_image(out / "a.png"), stated)
 
 
-def test_the_cli_the_library_and_the_server_give_the_same_pixels(photos, x1_model, runner, monkeypatch):
+@pytest.mark.parametrize("per_kind", [False, True], ids=["one-model", "a-model-for-jpeg-files"])
+def test_the_cli_the_library_and_the_server_give_the_same_pixels(photos, x1_model, runner, monkeypatch, per_kind):
     pytest.importorskip("fastapi")
     pytest.importorskip("python_multipart")
     from fastapi.testclient import TestClient
@@ -206,11 +207,19 @@ def test_the_cli_the_library_and_the_server_give_the_same_pixels(photos, x1_mode
     from restore.server import ServeConfig, create_app
 
     shipped = tuple((p, m) for p, m in catalogue._shipped() if m.get("scale") != 1)
-    # the tiny model as the shipped default ×1 model, in the shipped one's place (the server takes names only)
-    monkeypatch.setattr(catalogue, "_shipped", lambda: (*shipped, (x1_model, catalogue.read_metadata(x1_model))))
+    # the tiny model as the shipped default ×1 model, in the shipped one's place (the server takes names only),
+    # and a second one made for JPEG files
+    mine = [(x1_model, catalogue.read_metadata(x1_model))]
+    if per_kind:
+        jpg = _conditioned(photos.parent / "dn-jpeg.safetensors", "dn-jpeg", {**X1, "block_grid": 16}, seed=5)
+        mine.append((jpg, {**catalogue.read_metadata(jpg), "inputs": "jpeg"}))
+    monkeypatch.setattr(catalogue, "_shipped", lambda: (*shipped, *mine))
+    want = {"a.jpg": "dn-jpeg" if per_kind else "dn-test", "b.png": "dn-test"}
     assert catalogue.default_model("sr", 1) == "dn-test"
+    assert catalogue.default_model("sr", 1, jpeg=True) == want["a.jpg"]
     out = photos.parent / "out"
     _denoise(runner, str(photos), "-o", str(out), "--strength", "0.5")  # the default model: the shipped one
+    assert {f: r["model"] for f, r in _requests(out).items()} == {"a.png": want["a.jpg"], "b.png": "dn-test"}
     api = TestClient(create_app(ServeConfig(device="cpu", precision="fp32")), base_url="http://127.0.0.1:8000",
                      raise_server_exceptions=False)
     for name, q in (("a.jpg", 40), ("b.png", None)):
@@ -218,6 +227,7 @@ def test_the_cli_the_library_and_the_server_give_the_same_pixels(photos, x1_mode
         r = api.post("/api/denoise", files={"image": (name, data)}, data={"strength": "0.5"})
         assert r.status_code == 200, r.text
         assert r.headers["X-Restore-Jpeg-Quality"] == ("none" if q is None else str(q))
+        assert r.headers["X-Restore-Model"].startswith(want[name] + " ")
         assert r.headers["Content-Disposition"].endswith(f'{Path(name).stem}_denoised.png"')
         served = decode_image(r.content)[0]
         library = restore.denoise(read_image(photos / name), 0.5, jpeg_quality=q, device="cpu", precision="fp32")

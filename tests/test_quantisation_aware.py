@@ -2,6 +2,7 @@
 and restoration at ×1 (restore.denoise)."""
 from __future__ import annotations
 
+import importlib.util
 import io
 
 import numpy as np
@@ -200,11 +201,13 @@ def test_training_with_the_condition_records_it_and_the_degradation_states_the_l
     for i in range(4):
         Image.fromarray(_photo(i, (64, 64))).save(data / f"{i}.png")
     cfg = SRTrainConfig(data=[str(data)], scales=[1], base_ch=8, n_blocks=1, iters=3, batch=2, lr_patch=16,
-                        degradation="real", condition="jpeg", arch_options={"unshuffle": 4}, val_images=0,
-                        out=str(tmp_path / "run"), name="dn", device="cpu", precision="fp32")
+                        degradation="real", condition="jpeg", arch_options={"unshuffle": 4, "block_grid": 16},
+                        val_images=0, inputs="jpeg", out=str(tmp_path / "run"), name="dn", device="cpu",
+                        precision="fp32")
     (path,) = train_sr(cfg)
     meta = read_metadata(path)
     assert meta["scale"] == 1 and meta["config"]["cond_dim"] == len(KNOTS) and meta["config"]["unshuffle"] == 4
+    assert meta["config"]["block_grid"] == 16 and meta["inputs"] == "jpeg"
     assert meta["training"]["condition"]["kind"] == "jpeg"
     assert restore.denoise(make_image((10, 9, 3)), model=str(path), jpeg_quality=30).shape == (10, 9, 3)
     with pytest.raises(InputError, match="condition"):
@@ -224,14 +227,15 @@ def test_a_file_quality_reaches_the_network_through_the_tables(tmp_path) -> None
                           restore.denoise(decoded, model=net, jpeg_quality=35))
 
 
-def _gated_pair(tmp_path):
-    """A clean ×2 model and a gated real-photo model anchored to it (trained weights: perturbed), as files."""
+def _gated_pair(tmp_path, **extra):
+    """A clean ×2 model and a gated real-photo model anchored to it (trained weights: perturbed), as files;
+    ``extra``: the gated one's further options (``block_grid``)."""
     from restore.weights import save_model
 
     torch.manual_seed(5)
     cfg = dict(base_ch=8, n_blocks=2, scale=2, upsampler="pixelshuffle", padding_mode="zeros")
     clean = create_model("srnet", **cfg)
-    gated = create_model("srnet", **cfg, cond_dim=len(KNOTS), gated=True)
+    gated = create_model("srnet", **cfg, cond_dim=len(KNOTS), gated=True, **extra)
     gated.load_state_dict({**gated.state_dict(), **clean.state_dict()})
     gated.freeze_clean()
     with torch.no_grad():
@@ -240,12 +244,14 @@ def _gated_pair(tmp_path):
                 p.add_(0.05 * torch.randn_like(p))
     info = lambda n, c: {"name": n, "task": "sr", "arch": "srnet", "scale": 2, "config": c}  # noqa: E731
     a = save_model(clean, tmp_path / "clean.safetensors", info("clean", cfg))
-    b = save_model(gated, tmp_path / "gated.safetensors", info("gated", {**cfg, "cond_dim": len(KNOTS), "gated": True}))
+    b = save_model(gated, tmp_path / "gated.safetensors",
+                   info("gated", {**cfg, "cond_dim": len(KNOTS), "gated": True, **extra}))
     return a, b
 
 
-def test_a_gated_model_is_its_clean_model_exactly_for_uncompressed_inputs(tmp_path) -> None:
-    a, b = _gated_pair(tmp_path)
+@pytest.mark.parametrize("extra", [{}, {"block_grid": 16}], ids=["plain", "block-grid"])
+def test_a_gated_model_is_its_clean_model_exactly_for_uncompressed_inputs(tmp_path, extra) -> None:
+    a, b = _gated_pair(tmp_path, **extra)
     img = make_image((19, 23, 3), seed=9)
     run = lambda m, q, **kw: restore.upscale(img, 2, model=str(m), device="cpu", precision="fp32",  # noqa: E731
                                              jpeg_quality=q, **kw)
@@ -317,7 +323,8 @@ def test_gated_training_from_gated_weights_keeps_their_anchor(tmp_path) -> None:
     assert torch.equal(trained(x, condition_vector(None)[None]), clean(x))
 
 
-@pytest.mark.parametrize("config", [dict(scale=1, unshuffle=2), dict(scale=4), dict(scale=2, padding_mode="reflect")])
+@pytest.mark.parametrize("config", [dict(scale=1, unshuffle=2), dict(scale=4), dict(scale=2, padding_mode="reflect"),
+                                    dict(scale=1, unshuffle=2, block_grid=16), dict(scale=4, block_grid=8)])
 def test_a_network_fixed_at_a_condition_folds_its_modulation_into_its_convolutions(config) -> None:
     torch.manual_seed(3)
     net = create_model("srnet", base_ch=8, n_blocks=3, cond_dim=len(KNOTS), **config).eval()
@@ -332,3 +339,46 @@ def test_a_network_fixed_at_a_condition_folds_its_modulation_into_its_convolutio
         torch.testing.assert_close(plain(x), net(x, c.expand(2, -1)), atol=2e-5, rtol=1e-4)
     with pytest.raises(ValueError, match="gated"):
         create_model("srnet", base_ch=8, n_blocks=1, scale=2, cond_dim=len(KNOTS), gated=True).folded(c)
+
+
+@pytest.mark.parametrize("config", [dict(scale=1, unshuffle=2), dict(scale=2)])
+def test_a_block_grid_network_knows_the_position_within_the_grid_and_tiles_exactly(config) -> None:
+    torch.manual_seed(4)
+    net = create_model("srnet", base_ch=8, n_blocks=2, cond_dim=len(KNOTS), block_grid=16, **config).eval()
+    x = torch.rand(1, 3, 80, 80)
+    c = condition_vector(40)[None]
+    if config["scale"] == 1:  # the zero-initialised grid bias and last layer: the identity at first
+        assert torch.equal(net(x, c), x)
+    with torch.no_grad():
+        for p in net.parameters():
+            p.add_(0.1 * torch.randn_like(p))
+    s = config["scale"]
+    out = net(x, c)
+
+    def shifted(d: int) -> torch.Tensor:  # the image moved by d pixels, compared away from every edge
+        return net(torch.roll(x, (d, d), (2, 3)), c)[..., (d + 24) * s:(d + 48) * s, (d + 24) * s:(d + 48) * s]
+
+    inner = out[..., 24 * s:48 * s, 24 * s:48 * s]
+    torch.testing.assert_close(shifted(16), inner)  # a whole period: the same blocks, the same output
+    assert (shifted(4) - inner).abs().max() > 1e-4  # a part of one: other positions in the blocks
+    img = make_image((37, 45, 3), seed=3)
+    kw = dict(model=net, jpeg_quality=40, device="cpu", precision="fp32")
+    run = restore.denoise if s == 1 else (lambda im, **k: restore.upscale(im, s, **k))
+    whole = run(img, tile=0, **kw)
+    np.testing.assert_array_equal(whole, run(img, tile=20, **kw))
+    if importlib.util.find_spec("onnxruntime"):  # the exported graph keeps the grid's sizes dynamic
+        ort = run(img, model=net, jpeg_quality=40, device="cpu", backend="onnxruntime")
+        assert np.abs(ort.astype(int) - whole).max() <= 1
+    if s > 1:  # flips and rotations would move the grid under it
+        with pytest.raises(InputError, match="ensemble"):
+            restore.upscale(img, s, ensemble=True, **kw)
+
+
+@pytest.mark.parametrize("args, needle", [(["--inputs", "jpeg"], "--inputs"), (["--inputs", "png"], "--inputs"),
+                                          (["--block-grid", "16"], "--block-grid")])
+def test_jpeg_only_training_options_need_the_condition(tmp_path, runner, args, needle) -> None:
+    from restore.cli import app
+
+    r = runner.invoke(app, ["train", "sr", "--data", str(tmp_path), "--out", str(tmp_path / "run"), *args])
+    assert r.exit_code == 2 and needle in r.output and "Traceback" not in r.output
+    assert not (tmp_path / "run").exists()

@@ -113,9 +113,11 @@ def run_denoise(
     if jpeg_quality is not None and not 1 <= jpeg_quality <= 100:
         raise error_exit(f"--jpeg-quality must be from 1 to 100, got {jpeg_quality}", EXIT_USAGE)
     check_model_file(model)
-    loaded = load_restoration_model(model, device)  # a wrong model is a usage error before any file is looked at
-    if jpeg_quality is not None and not takes_quality(loaded):
-        rep.warn(f"--jpeg-quality {jpeg_quality:g}: {loaded.name} is not told the compression (only "
+    # the model for each kind of input (what a file states: a JPEG quality, or none), each loaded once; a wrong
+    # model is a usage error before any file is looked at
+    models = load_restoration_models(model, device)
+    if jpeg_quality is not None and not takes_quality(models[True]):
+        rep.warn(f"--jpeg-quality {jpeg_quality:g}: {models[True].name} is not told the compression (only "
                  "quantisation-aware models are); it has no effect")
     if tile is not None and 0 < tile < MIN_FAST_TILE:
         rep.warn(f"--tile {tile} is below {MIN_FAST_TILE} px: much slower, same result; 0 = untiled")
@@ -151,14 +153,14 @@ def run_denoise(
         rep.failed += 1
 
     manifest = Manifest(warn=rep.warn)
-    common: dict[str, Any] = {"op": "denoise", "model": str(loaded.name), "strength": float(strength)}
-    if getattr(loaded, "digest", ""):
-        common["weights_sha256"] = loaded.digest
     todo = []
     for job in plan.jobs:
         # what reaches the model: the override, else what the file states (None: stored losslessly)
         said = jpeg_quality if jpeg_quality is not None else stated_quality(job.src)
-        request = {**common, "jpeg_quality": said}
+        loaded = models[said is not None]
+        request: dict[str, Any] = {"op": "denoise", "model": str(loaded.name), "strength": float(strength),
+                                   **({"weights_sha256": loaded.digest} if getattr(loaded, "digest", "") else {}),
+                                   "jpeg_quality": said}
         redo = overwrite or made_differently(job.dst, request, manifest, rep)
         if job.dst.exists() and not redo:
             rep.skipped += 1
@@ -173,32 +175,41 @@ def run_denoise(
     return rep.exit_code
 
 
-def load_restoration_model(model: str | None, device: str) -> Any:
-    """Load the batch's ×1 restoration model once — ``model``, or the shipped default — so that a wrong name,
-    a model of another kind or an unavailable device is one usage error (exit 2), not one failure per file.
+def load_restoration_models(model: str | None, device: str) -> dict[bool, Any]:
+    """Load the batch's ×1 restoration models once — ``model`` for every input, or the shipped default for each
+    kind of input (:func:`restore.api.resolve_denoise_model`) — so that a wrong name, a model of another kind or
+    an unavailable device is one usage error (exit 2), not one failure per file.
 
     Returns:
-        The loaded :class:`restore.models.descriptor.ModelDescriptor`.
+        The loaded :class:`restore.models.descriptor.ModelDescriptor` for inputs that state a JPEG quality
+        (``True``) and for the others (``False``); the same object where one model serves both.
 
     Raises:
         typer.Exit: (exit 2, the error printed) none shipped and none given, or not a ×1 restoration model.
     """
     from restore import api
-    from restore.catalogue import default_model
     from restore.errors import InputError, ModelError
 
-    name = model if model is not None else default_model("sr", 1)
-    if name is None:
-        raise error_exit("no restoration model (×1) is shipped with this version; give one with --model FILE",
-                         EXIT_USAGE)
-    try:
-        loaded = api.load_model(name, device=device)
-    except (ModelError, InputError, FileNotFoundError) as exc:
-        raise error_exit(describe_error(exc), EXIT_USAGE) from None
-    if loaded.task != "sr" or loaded.scale != 1:
-        what = f"a ×{loaded.scale} upscaling model" if loaded.task == "sr" else f"a {loaded.task} model"
-        raise error_exit(f"model {name!r} is {what}, not a ×1 restoration model; see `restore models`", EXIT_USAGE)
-    return loaded
+    loaded: dict[str, Any] = {}
+    out = {}
+    for jpeg in (False, True):
+        try:
+            name = api.resolve_denoise_model(model, 75 if jpeg else None)
+        except InputError:
+            raise error_exit("no restoration model (×1) is shipped with this version; give one with --model "
+                             "FILE", EXIT_USAGE) from None
+        if name not in loaded:
+            try:
+                loaded[name] = api.load_model(name, device=device)
+            except (ModelError, InputError, FileNotFoundError) as exc:
+                raise error_exit(describe_error(exc), EXIT_USAGE) from None
+            m = loaded[name]
+            if m.task != "sr" or m.scale != 1:
+                what = f"a ×{m.scale} upscaling model" if m.task == "sr" else f"a {m.task} model"
+                raise error_exit(f"model {name!r} is {what}, not a ×1 restoration model; see `restore models`",
+                                 EXIT_USAGE)
+        out[jpeg] = loaded[name]
+    return out
 
 
 def _say_png_outputs(jobs: Sequence[Any], rep: Reporter) -> None:

@@ -73,6 +73,8 @@ def train_sr_cmd(
     condition: Annotated[str, typer.Option("--condition", help="none (blind) | jpeg: the network is told the quality of the input's last JPEG compression, as a file states it (restore.compression); needs --degradation real.")] = "none",
     gated: Annotated[bool, typer.Option("--gated", help="With --condition jpeg and --init: the network stays exactly the --init one for uncompressed inputs and moves along what it learns by a learned gain of the stated quality.")] = False,
     unshuffle: Annotated[Optional[int], typer.Option("--unshuffle", min=2, help="For --scales 1 (restoration at the input's size): the body runs on the input pixel-unshuffled by this factor.", show_default=False)] = None,
+    block_grid: Annotated[Optional[int], typer.Option("--block-grid", min=8, help="With --condition jpeg: the period in input pixels of the JPEG block grid (16: 8×8 luma and 4:2:0 chroma blocks); the network learns a bias for each position within it.", show_default=False)] = None,
+    inputs: Annotated[str, typer.Option("--inputs", help="The inputs the model is for: any, or jpeg (files that state a JPEG quality; with --default it is chosen for them before the general model: restore denoise).")] = "any",
     degradation_set: Annotated[Optional[str], typer.Option("--degradation-set", help="Settings of the real degradation, e.g. clean_prob=0.1,jpeg_quality=30:95 (fields of restore.degradations.RealDegradation; ranges as LOW:HIGH).", show_default=False)] = None,
 ) -> None:
     """Train SR networks for one or more scales (shared body, per-scale upsampler); exports safetensors."""
@@ -95,12 +97,17 @@ def train_sr_cmd(
     if (unshuffle is not None) != (sc == [1]):
         raise error_exit("--scales 1 (restoration at the same size) needs --unshuffle, and only it takes it",
                          EXIT_USAGE)
+    if inputs not in ("any", "jpeg") or (inputs == "jpeg" and condition != "jpeg"):
+        raise error_exit(f"bad --inputs {inputs!r}: any, or jpeg (with --condition jpeg)", EXIT_USAGE)
+    if block_grid is not None and condition != "jpeg":
+        raise error_exit("--block-grid goes with --condition jpeg (the grid of a stated JPEG)", EXIT_USAGE)
+    arch_options = {k: v for k, v in (("unshuffle", unshuffle), ("block_grid", block_grid)) if v}
     cfg = SRTrainConfig(data=[str(d) for d in data], scales=sc, base_ch=base_ch, n_blocks=n_blocks,
                         upsampler=upsampler, padding_mode=padding, iters=iters, batch=batch, lr_patch=patch,
                         lr=lr, seed=seed, val_images=val_images, val_every=val_every, device=device,
                         precision=precision, out=str(out), name=name, default=default, degradation=degradation,
                         init=init, degradation_settings=settings, loss=loss, command=_command_line(), arch=arch,
-                        condition=condition, gated=gated, arch_options={"unshuffle": unshuffle} if unshuffle else {})
+                        condition=condition, gated=gated, arch_options=arch_options, inputs=inputs)
     try:
         paths = train_sr(cfg, resume=resume, progress=_progress_printer(), tick=_ticker(iters))
     except ValueError as e:

@@ -36,9 +36,11 @@ class ModelDescriptor:
             in code.
         digest: sha256 of the weights file's network and tensors (of both files' and the weight, for a blend):
             what the weights are, whatever the file is called; empty for a module built in code.
-        grid: an SR network whose body runs on a coarser grid (a ×1 model's pixel-unshuffle): tiles start on
-            multiples of it, so every tile sees the grid the whole image does (the network pads the image's
-            own end itself).
+        grid: an SR network whose body runs on a coarser grid (a ×1 model's pixel-unshuffle), or that knows
+            the JPEG block grid: tiles start on multiples of it, so every tile sees the grid the whole image
+            does.
+        multiple: the network pads the image's end to a multiple of it (a ×1 model's pixel-unshuffle); a
+            tile's end is padded alike.
     """
 
     module: nn.Module
@@ -50,6 +52,7 @@ class ModelDescriptor:
     metadata: Mapping[str, Any] = field(default_factory=dict)
     digest: str = ""
     grid: int = 1
+    multiple: int = 1
 
     def __call__(self, *inputs: Any) -> Any:
         return self.module(*inputs)
@@ -90,5 +93,6 @@ def describe(model: nn.Module | ModelDescriptor, *, name: str | None = None,
         cpu_bf16=bool(getattr(model, "cpu_bf16", False)),
         metadata=meta,
         digest=digest,
-        grid=int(getattr(model, "multiple", 1)) if task == "sr" else 1,
+        grid=int(getattr(model, "grid", getattr(model, "multiple", 1))) if task == "sr" else 1,
+        multiple=int(getattr(model, "multiple", 1)) if task == "sr" else 1,
     )

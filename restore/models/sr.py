@@ -61,6 +61,11 @@ class SRNet(nn.Module):
         unshuffle: for ``scale=1`` (restoration at the input's size): the body runs on the input
             pixel-unshuffled by this factor (1/unshuffle² of the pixels, ``in_ch·unshuffle²`` channels) and the
             residual over the input itself is shuffled back (the input's end padded to a multiple of it).
+        block_grid: 0, or the period in input pixels of the grid a JPEG input was compressed on (16: 8×8 luma
+            blocks and 4:2:0 chroma's 16×16): a learned per-channel bias for each position within the period
+            (zero-initialised) is added after the head, so the network knows where the block edges are. A
+            file's last compression starts its grid at the image's origin; the engine starts every tile on a
+            multiple of it (``grid``), so tiling stays exact.
 
     Shape:
         ``(B, in_ch, H, W) → (B, out_ch, H*scale, W*scale)``; any H, W ≥ 1 (no padding needed).
@@ -76,7 +81,7 @@ class SRNet(nn.Module):
 
     def __init__(self, in_ch: int = 3, out_ch: int = 3, base_ch: int = 32, n_blocks: int = 6, scale: int = 4,
                  upsampler: str = "pixelshuffle", padding_mode: str = "zeros", act: str = "relu",
-                 cond_dim: int = 0, unshuffle: int = 1, gated: bool = False) -> None:
+                 cond_dim: int = 0, unshuffle: int = 1, gated: bool = False, block_grid: int = 0) -> None:
         super().__init__()
         check_padding_mode(padding_mode)
         if scale not in (1, 2, 3, 4):
@@ -92,7 +97,13 @@ class SRNet(nn.Module):
         self.body = nn.Sequential(*[ResBlock(base_ch, padding_mode=padding_mode, act=act) for _ in range(n_blocks)])
         self.body_tail = conv(base_ch, base_ch, 3, padding_mode=padding_mode)
         self.up = make_upsampler(upsampler, base_ch, out_ch, scale * unshuffle, padding_mode=padding_mode)
-        self.multiple = unshuffle
+        if block_grid and block_grid % unshuffle:
+            raise ValueError(f"block_grid ({block_grid}) must be a multiple of unshuffle ({unshuffle})")
+        # the network pads the image's end to a multiple of `multiple`; tiles start on multiples of `grid`
+        self.multiple, self.grid = unshuffle, block_grid or unshuffle
+        if block_grid:
+            cells = block_grid // unshuffle
+            self.grid_bias = nn.Parameter(torch.zeros(base_ch, cells, cells))
         if cond_dim:
             # one scale and one shift per channel after the head, each block and the tail
             self.cond = nn.Linear(cond_dim, 2 * base_ch * (n_blocks + 2))
@@ -178,6 +189,8 @@ class SRNet(nn.Module):
             row = lambda v: v.view(1, -1, 1, 1)  # noqa: E731  (per input channel)
             out.head.weight.mul_(col(gain[0]))
             out.head.bias.mul_(gain[0]).add_(shift[0])
+            if hasattr(out, "grid_bias"):
+                out.grid_bias.mul_(gain[0].view(-1, 1, 1))
             for i, block in enumerate(out.body):
                 first, second, d = block.body[0], block.body[-1], carried[i]
                 first.weight.mul_(row(d))
@@ -206,13 +219,19 @@ class SRNet(nn.Module):
             weights = {n: torch.lerp(getattr(self.clean, n.replace(".", "__")), p, g) if p.dim() else p
                        for n, p in self._blended_parameters()}
             return torch.func.functional_call(self, weights, (x, cond), {"strength": strength, "_blended": True})
+        h, w = x.shape[-2:]
+        m = self.multiple
+        ph, pw = -h % m, -w % m
+        if ph or pw:  # the grid's cells whole: the image's end padded (replicate), the output cropped back
+            return self.forward(F.pad(x, (0, pw, 0, ph), mode="replicate"), cond, strength,
+                                _blended)[..., :h * self.scale, :w * self.scale]
         if self.cond_dim:
             feat = self._conditioned_body(x, cond, strength)
         else:
-            feat = self.head(self._unshuffled(x))
+            feat = self._head(x)
             feat = feat + self.body_tail(self.body(feat))
         if self.scale == 1:
-            residual = self.up.shuffle(self.up.conv(feat).float())[..., :x.shape[-2], :x.shape[-1]]
+            residual = self.up.shuffle(self.up.conv(feat).float())
             # the input itself is the skip: float32, as the bicubic skip below
             return residual + x.float()
         # the skip carries the whole image: float32 whatever the autocast state (bf16 would round every output
@@ -228,14 +247,17 @@ class SRNet(nn.Module):
         return F.pixel_shuffle(base, self.scale) + self.up(feat)
 
 
-    def _unshuffled(self, x: torch.Tensor) -> torch.Tensor:
-        """The input on the body's grid: itself, or (×1) padded at its end (replicate) to a multiple of
-        ``unshuffle`` and pixel-unshuffled."""
+    def _head(self, x: torch.Tensor) -> torch.Tensor:
+        """The head's features of the input (whole grid cells) on the body's grid (pixel-unshuffled at ×1),
+        plus the block-grid bias."""
         u = self.unshuffle
-        if u == 1:
-            return x
-        ph, pw = -x.shape[-2] % u, -x.shape[-1] % u
-        return F.pixel_unshuffle(F.pad(x, (0, pw, 0, ph), mode="replicate") if ph or pw else x, u)
+        feat = self.head(F.pixel_unshuffle(x, u) if u > 1 else x)
+        if hasattr(self, "grid_bias"):
+            # each cell's place in the period, by index (an ONNX export keeps the sizes dynamic)
+            n = self.grid_bias.shape[-1]
+            iy, ix = (torch.arange(feat.shape[d], device=feat.device) % n for d in (-2, -1))
+            feat = feat + self.grid_bias.index_select(1, iy).index_select(2, ix).to(feat.dtype)
+        return feat
 
     def _conditioned_body(self, x: torch.Tensor, cond: torch.Tensor | None, strength: float = 1.0) -> torch.Tensor:
         from restore.compression import condition_vector
@@ -251,7 +273,7 @@ class SRNet(nn.Module):
         def mod(t: torch.Tensor, i: int) -> torch.Tensor:
             return t * gain[:, i].to(t.dtype) + shift[:, i].to(t.dtype)
 
-        feat = mod(self.head(self._unshuffled(x)), 0)
+        feat = mod(self._head(x), 0)
         h = feat
         for i, block in enumerate(self.body):
             h = mod(block(h), i + 1)
