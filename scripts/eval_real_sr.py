@@ -4,7 +4,7 @@ of ``restore eval sr --degradation D`` (``restore.evaluate.eval_sr``: a conditio
 degraded image would state as a file), in one process; and the ×1 table of ``restore eval denoise``.
 
     python scripts/eval_real_sr.py --data path/to/Set14 --data path/to/BSD68 --scales 4,2 \\
-        [--blind path/to/blind-x{s}.safetensors] [--x1 denoise-x1] --out benchmarks/results/eval_real_sr
+        [--blind path/to/blind-x{s}.safetensors] [--x1 auto] --out benchmarks/results/eval_real_sr
 
 ``--real PATTERN`` / ``--blind PATTERN`` name the models (``{s}`` = scale). Writes ``OUT.json`` (every figure)
 and ``OUT.md`` (the tables, with the minimums checked).
@@ -45,17 +45,18 @@ def target(data: str, deg: str, real: float, clean: float, bicubic: float) -> tu
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--data", action="append", required=True)
-    ap.add_argument("--scales", default="4,2")
+    ap.add_argument("--scales", default="4,2", help="comma-separated; empty for the ×1 table alone")
     ap.add_argument("--real", default="sr-real-x{s}")
     ap.add_argument("--blind", default=None, help="a blind real-photo model to compare with ({s} = scale)")
-    ap.add_argument("--x1", default=None, help="also the ×1 table of this restoration model")
+    ap.add_argument("--x1", default=None, help="also the ×1 table of this restoration model (auto: the shipped "
+                    "one for what each degraded input states, as restore denoise chooses)")
     ap.add_argument("--out", default="benchmarks/results/eval_real_sr")
     a = ap.parse_args()
     rows: list[dict] = []
     md: list[str] = []
     for data in a.data:
         name = Path(data).name
-        for s in (int(x) for x in a.scales.split(",")):
+        for s in (int(x) for x in a.scales.split(",") if x.strip()):
             methods = [("bicubic", {"method": "bicubic-matlab"}), (f"sr-x{s}", {"model": f"sr-x{s}"})]
             if a.blind:
                 methods.append(("blind", {"model": a.blind.format(s=s)}))
@@ -86,9 +87,10 @@ def main() -> None:
                 md.append(line)
         if a.x1:
             md += ["", f"### {name} ×1 (`restore eval denoise`) — PSNR (RGB) / blockiness", "",
-                   "| degradation | input | restored | gain | minimum | met |", "|---|---|---|---:|---|---|"]
+                   "| degradation | model | input | restored | gain | minimum | met |",
+                   "|---|---|---|---|---:|---|---|"]
             for deg in DEGRADATIONS_X1:
-                r = eval_denoise(data, model=a.x1, device="cpu", degradation=deg)
+                r = eval_denoise(data, model=None if a.x1 == "auto" else a.x1, device="cpu", degradation=deg)
                 rows.append({"data": name, "scale": 1, "degradation": deg, "method": "x1", "model": r["method"],
                              **{k: r[k] for k in ("psnr", "psnr_input", "gain", "psnr_y", "psnr_y_input",
                                                   "blockiness", "blockiness_input", "images")}})
@@ -98,7 +100,7 @@ def main() -> None:
                     gain, need, ok = f"{r['gain']:+.2f}", f"gain ≥ {m:+.2f}", r["gain"] >= m
                 else:  # clean: the input is the original
                     gain, need, ok = "—", f"PSNR ≥ {X1_CLEAN_PSNR:.2f}", r["psnr"] >= X1_CLEAN_PSNR
-                md.append(f"| {deg} | {r['psnr_input']:.2f} / {r['blockiness_input']:.2f} | {r['psnr']:.2f} / "
+                md.append(f"| {deg} | {r['method']} | {r['psnr_input']:.2f} / {r['blockiness_input']:.2f} | {r['psnr']:.2f} / "
                           f"{r['blockiness']:.2f} | {gain} | {need} | {'yes' if ok else '**no**'} |")
     out = Path(a.out)
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -36,8 +36,10 @@ def main() -> None:
         if meta["task"] == "sr" and meta["scale"] == 1:
             # a ×1 restoration model: PSNR (RGB) of its output and its gain over the degraded input
             scores = {}
+            # a model made for JPEG files is only ever given them
+            degs = [d for d in X1_DEGRADATIONS if meta.get("inputs") != "jpeg" or d.startswith("jpeg:")]
             for ds in ("Set14", "BSD68"):
-                for deg in X1_DEGRADATIONS:
+                for deg in degs:
                     r = eval_denoise(bench / ds, model=str(p), device="cpu", degradation=deg)
                     scores[f"{ds}_{deg}_psnr"] = round(r["psnr"], 3)
                     if r["gain"] is not None:

@@ -222,7 +222,7 @@ class SRNet(nn.Module):
         h, w = x.shape[-2:]
         m = self.multiple
         ph, pw = -h % m, -w % m
-        if ph or pw:  # the grid's cells whole: the image's end padded (replicate), the output cropped back
+        if ph or pw:  # whole unshuffle cells: the image's end padded (replicate), the output cropped back
             return self.forward(F.pad(x, (0, pw, 0, ph), mode="replicate"), cond, strength,
                                 _blended)[..., :h * self.scale, :w * self.scale]
         if self.cond_dim:
