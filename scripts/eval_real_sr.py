@@ -100,8 +100,8 @@ def main() -> None:
                     gain, need, ok = f"{r['gain']:+.2f}", f"gain ≥ {m:+.2f}", r["gain"] >= m
                 else:  # clean: the input is the original
                     gain, need, ok = "—", f"PSNR ≥ {X1_CLEAN_PSNR:.2f}", r["psnr"] >= X1_CLEAN_PSNR
-                md.append(f"| {deg} | {r['method']} | {r['psnr_input']:.2f} / {r['blockiness_input']:.2f} | {r['psnr']:.2f} / "
-                          f"{r['blockiness']:.2f} | {gain} | {need} | {'yes' if ok else '**no**'} |")
+                md.append(f"| {deg} | {r['method']} | {r['psnr_input']:.2f} / {r['blockiness_input']:.2f} | "
+                          f"{r['psnr']:.2f} / {r['blockiness']:.2f} | {gain} | {need} | {'yes' if ok else '**no**'} |")
     out = Path(a.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.with_suffix(".json").write_text(json.dumps(rows, indent=1))
