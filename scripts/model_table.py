@@ -57,7 +57,9 @@ def role(meta: dict) -> str:
     """What the model is picked for, as the table's first column says it."""
     s = meta["scale"]
     if meta.get("default"):
-        return f"default ×{s}" if s > 1 else "`restore denoise`"
+        if s == 1:
+            return "`restore denoise`, " + ("JPEG files" if meta.get("inputs") == "jpeg" else "other files")
+        return f"default ×{s}"
     return f"JPEG inputs ×{s}" if real_photo_trained(meta) else ""
 
 
