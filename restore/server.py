@@ -377,7 +377,8 @@ def models_json() -> list[dict[str, Any]]:
 
     out = []
     for m in api.list_models():
-        defaults = {default_model(m.task, s) for s in m.scales} if m.task == "sr" else {default_model(m.task)}
+        defaults = ({default_model(m.task, s, jpeg=j) for s in m.scales for j in (False, True)} if m.task == "sr"
+                    else {default_model(m.task)})
         out.append({"name": m.name, "task": m.task, "kind": m.kind, "scales": list(m.scales),
                     "default": m.name in defaults, "params": m.params, "description": m.description})
     return out

@@ -40,7 +40,7 @@ def denoise(
     output: Annotated[Path, typer.Option("--output", "-o", help="Output folder (or output file, for a single input file with an image extension).", show_default=False)],
     strength: Annotated[float, typer.Option("--strength", min=0.0, max=1.0, help="From 0 (the input unchanged) to 1 (the model's full restoration): input + strength × (restored − input).")] = 1.0,
     jpeg_quality: JpegQualityOpt = None,
-    model: Annotated[Optional[str], typer.Option("--model", help="A ×1 restoration model (name, see `restore models`, or .safetensors path); default: the shipped one.", show_default=False)] = None,
+    model: Annotated[Optional[str], typer.Option("--model", help="A ×1 restoration model for every file (name, see `restore models`, or .safetensors path); default: the shipped one for what each file states (a JPEG gets denoise-jpeg-x1).", show_default=False)] = None,
     device: DeviceOpt = "auto",
     tile: Annotated[Optional[int], typer.Option("--tile", min=0, help="CNN tile size in pixels (0 = untiled; default chosen per device).", show_default=False)] = None,
     recursive: RecursiveOpt = False,
@@ -194,7 +194,7 @@ def load_restoration_models(model: str | None, device: str) -> dict[bool, Any]:
     out = {}
     for jpeg in (False, True):
         try:
-            name = api.resolve_denoise_model(model, 75 if jpeg else None)
+            name = api.resolve_denoise_model(model, 75 if jpeg else None)  # any stated quality chooses alike
         except InputError:
             raise error_exit("no restoration model (×1) is shipped with this version; give one with --model "
                              "FILE", EXIT_USAGE) from None

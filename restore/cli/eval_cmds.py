@@ -79,7 +79,7 @@ def eval_sr_cmd(
 def eval_denoise_cmd(
     data: Annotated[Path, typer.Option("--data", exists=True, help="Folder of original images (e.g. BSD68).", show_default=False)],
     degradation: Annotated[str, typer.Option("--degradation", help=degradation_help().replace(" of the LR", "").replace(" on the LR", "").replace(" of the HR before the downscale", ""))] = "jpeg:50",
-    model: Annotated[Optional[str], typer.Option("--model", help="A x1 restoration model (name or .safetensors path); default: the shipped one.", show_default=False)] = None,
+    model: Annotated[Optional[str], typer.Option("--model", help="A x1 restoration model (name or .safetensors path); default: the shipped one for what the degraded input would state, as restore denoise chooses.", show_default=False)] = None,
     strength: Annotated[float, typer.Option("--strength", min=0.0, max=1.0, help="0 = the input unchanged, 1 = the model's output.")] = 1.0,
     device: Annotated[str, typer.Option("--device", "-d")] = "auto",
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
