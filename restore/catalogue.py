@@ -157,6 +157,13 @@ def default_model(task: str, scale: int | None = None, *, jpeg: bool = False) ->
     return general
 
 
+def default_names() -> set[str]:
+    """The shipped models some input gets by default: :func:`default_model` for every task, scale and kind of
+    input (a JPEG file, or any other)."""
+    slots = {(m["task"], m.get("scale") if m["task"] == "sr" else None) for _p, m in _shipped()}
+    return {n for task, scale in slots for jpeg in (False, True) if (n := default_model(task, scale, jpeg=jpeg))}
+
+
 def resolve(name_or_path: str | Path) -> Path:
     """A shipped model name or a path → the weights file."""
     s = str(name_or_path)

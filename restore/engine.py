@@ -305,8 +305,8 @@ def run_tiled(model: ModelDescriptor | torch.nn.Module, x: np.ndarray, scale: in
 
 
 def _on_grid(a: np.ndarray, g: int) -> np.ndarray:
-    """A tile padded at its end (edge values) to multiples of ``g``, as the network pads the image's end itself:
-    the network (or its ONNX export) then only ever sees whole grid cells."""
+    """A tile padded at its end (edge values) to multiples of ``g`` (the network's ``multiple``), as the network
+    pads the image's end itself: the network (or its ONNX export) then only ever sees whole unshuffle cells."""
     ph, pw = -a.shape[0] % g, -a.shape[1] % g
     return np.pad(a, ((0, ph), (0, pw), (0, 0)), mode="edge") if ph or pw else a
 

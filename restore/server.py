@@ -373,12 +373,11 @@ def preview_png(image_bytes: bytes, filename: str | None, *, cfg: ServeConfig) -
 def models_json() -> list[dict[str, Any]]:
     """``GET /api/models``: each method and shipped model with its task and scales."""
     from restore import api
-    from restore.catalogue import default_model
+    from restore.catalogue import default_names
 
+    defaults = default_names()
     out = []
     for m in api.list_models():
-        defaults = ({default_model(m.task, s, jpeg=j) for s in m.scales for j in (False, True)} if m.task == "sr"
-                    else {default_model(m.task)})
         out.append({"name": m.name, "task": m.task, "kind": m.kind, "scales": list(m.scales),
                     "default": m.name in defaults, "params": m.params, "description": m.description})
     return out

@@ -35,11 +35,10 @@ def models(
     import dataclasses
 
     import restore
-    from restore.catalogue import default_model
+    from restore.catalogue import default_names
 
     entries = restore.list_models()
-    defaults = {default_model("inpaint"), default_model("sr", 1, jpeg=True)} | {default_model("sr", s)
-                                                                               for s in (1, 2, 3, 4)}
+    defaults = default_names()
     if as_json:
         emit_json([{**dataclasses.asdict(m), "default": m.name in defaults} for m in entries])
         return

@@ -257,22 +257,12 @@ class SRNet(nn.Module):
         return feat
 
     def _grid_map(self, feat: torch.Tensor) -> torch.Tensor:
-        """The block-grid bias laid over a feature map's cells from its origin. Inference keeps the last map
-        (tiles mostly share a size: the map is built once, not per tile); training and tracing build it."""
-        key = (feat.shape[-2:], feat.dtype, feat.device, self.grid_bias._version)
-        reuse = not torch.is_grad_enabled() and not torch.jit.is_tracing()
-        cached = getattr(self, "_grid_cache", None)
-        if reuse and cached is not None and cached[0] == key:
-            return cached[1]
+        """The block-grid bias laid over a feature map's cells from its origin."""
         # each cell's place in the period, by index (an ONNX export keeps the sizes dynamic); laid out channels
         # last, as the convolutions' features are (an add across layouts took 17 % of a ×1 model's time)
         n = self.grid_bias.shape[-1]
         iy, ix = (torch.arange(feat.shape[d], device=feat.device) % n for d in (-2, -1))
-        out = self.grid_bias.permute(1, 2, 0).index_select(0, iy).index_select(1, ix).to(feat.dtype)
-        out = out.permute(2, 0, 1)
-        if reuse:
-            self._grid_cache = (key, out)
-        return out
+        return self.grid_bias.permute(1, 2, 0).index_select(0, iy).index_select(1, ix).to(feat.dtype).permute(2, 0, 1)
 
     def _conditioned_body(self, x: torch.Tensor, cond: torch.Tensor | None, strength: float = 1.0) -> torch.Tensor:
         from restore.compression import condition_vector
