@@ -117,6 +117,30 @@ def test_self_ensemble_of_an_equivariant_map_is_itself() -> None:
     torch.testing.assert_close(SelfEnsemble(up)(x), up(x))
 
 
+def test_collapsible_blocks_fold_exactly_in_a_conditioned_x1_network() -> None:
+    """A ×1 restoration net (unshuffled body, JPEG condition, block-grid bias) trained through collapsible
+    blocks ships as the plain SRNet of its config, computing the same under every condition."""
+    from restore.compression import condition_vector
+    from restore.models import SRNet
+    from restore.models.sr_rep import SRNetRep
+
+    torch.manual_seed(0)
+    kw = dict(base_ch=8, n_blocks=2, scale=1, unshuffle=2, cond_dim=len(condition_vector(None)), block_grid=16)
+    rep = SRNetRep(expand=32, **kw)
+    with torch.no_grad():
+        for p in rep.parameters():
+            p.add_(0.05 * torch.randn_like(p))
+    rep.eval()
+    plain = rep.export()
+    assert type(plain) is SRNet and plain.multiple == 2 and plain.grid == 16
+    assert sum(p.numel() for p in plain.parameters()) == sum(p.numel() for p in SRNet(**kw).parameters())
+    x = torch.rand(1, 3, 21, 18)
+    with torch.no_grad():
+        for q in (None, 40.0):
+            c = condition_vector(q)[None]
+            torch.testing.assert_close(plain(x, c), rep(x, c), atol=1e-5, rtol=1e-5)
+
+
 @pytest.mark.parametrize("padding_mode", ["zeros", "reflect"])
 def test_collapsible_blocks_fold_exactly_into_the_plain_network(padding_mode) -> None:
     """Training-time linear blocks (3×3 expand, 1×1 squeeze, identity) ship as the plain SRNet of the same

@@ -156,6 +156,27 @@ def test_blend_refuses_different_architectures(tmp_path) -> None:
         blend_models(pa, pc, 0.5, device="cpu")
 
 
+@pytest.mark.parametrize("grid", [0, 16])
+def test_a_deepened_conditioned_model_computes_the_same(grid: int) -> None:
+    """A JPEG-conditioned ×1 model grown by two blocks computes what it did, under every condition."""
+    from restore.compression import condition_vector
+    from restore.models.sr import deepen_state
+
+    torch.manual_seed(0)
+    kw = dict(base_ch=8, scale=1, unshuffle=2, cond_dim=len(condition_vector(None)), block_grid=grid)
+    shallow = SRNet(n_blocks=1, **kw).eval()
+    with torch.no_grad():  # a trained model: its modulation is not zero
+        for p in shallow.parameters():
+            p.add_(torch.randn_like(p) * 0.05)
+    deep = SRNet(n_blocks=3, **kw).eval()
+    deep.load_state_dict(deepen_state(shallow.state_dict(), 3, deep.state_dict()))
+    x = torch.rand(1, 3, 16, 16)
+    with torch.no_grad():
+        for q in (None, 30.0, 75.0):
+            c = condition_vector(q)[None]
+            assert torch.allclose(deep(x, c), shallow(x, c), atol=1e-6)
+
+
 def test_deepened_models_compute_the_same_and_blend_with_a_deeper_one(tmp_path) -> None:
     """A clean model blends with a real-photo model grown from it with more blocks: the shallow one gains the
     extra blocks as exact identities, so t = 0 is the shallow model and t = 1 the deep one, bit for bit."""

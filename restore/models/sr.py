@@ -309,4 +309,11 @@ def deepen_state(state: dict[str, torch.Tensor], n_blocks: int, fresh: dict[str,
         for part in ("weight", "bias"):
             out[f"body.{i}.body.0.{part}"] = fresh[f"body.{i}.body.0.{part}"].clone()
             out[f"body.{i}.body.2.{part}"] = torch.zeros_like(fresh[f"body.{i}.body.2.{part}"])
+    for part in ("weight", "bias"):
+        # a conditioned net's FiLM rows, one group per layer (head, blocks, tail): the new blocks' rows are
+        # zero (gain 1, shift 0) and go before the tail's
+        if f"cond.{part}" in state:
+            old = state[f"cond.{part}"].view(have + 2, -1, *state[f"cond.{part}"].shape[1:])
+            new = torch.zeros(n_blocks - have, *old.shape[1:], dtype=old.dtype)
+            out[f"cond.{part}"] = torch.cat([old[: have + 1], new, old[have + 1 :]]).flatten(0, 1)
     return out

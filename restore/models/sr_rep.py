@@ -48,6 +48,7 @@ class CollapsibleConv(nn.Module):
         super().__init__()
         self.expand = nn.Conv2d(in_ch, expand, 3)
         self.squeeze = nn.Conv2d(expand, out_ch, 1)
+        self.in_channels, self.out_channels = in_ch, out_ch  # as nn.Conv2d's (the FiLM layout reads them)
         self.identity = in_ch == out_ch
         if self.identity:
             # start near the identity: the block's learned part begins small, as a residual would
@@ -72,17 +73,19 @@ class SRNetRep(SRNet):
 
     Args:
         expand: the width of each linear block's hidden layer (SESR uses 256 for 16-channel layers).
-        the rest: as :class:`SRNet`.
+        the rest: as :class:`SRNet` (not ``gated``: its frozen clean copy is of the plain weights).
     """
 
     export_arch = "srnet"
 
     def __init__(self, in_ch: int = 3, out_ch: int = 3, base_ch: int = 32, n_blocks: int = 6, scale: int = 4,
                  upsampler: str = "pixelshuffle", padding_mode: str = "zeros", act: str = "relu",
-                 expand: int = 128) -> None:
-        super().__init__(in_ch, out_ch, base_ch, n_blocks, scale, upsampler, padding_mode, act)
+                 expand: int = 128, cond_dim: int = 0, unshuffle: int = 1, block_grid: int = 0) -> None:
+        extra = dict(cond_dim=cond_dim, unshuffle=unshuffle, block_grid=block_grid)
+        super().__init__(in_ch, out_ch, base_ch, n_blocks, scale, upsampler, padding_mode, act, **extra)
         self.plain_config = dict(in_ch=in_ch, out_ch=out_ch, base_ch=base_ch, n_blocks=n_blocks, scale=scale,
-                                 upsampler=upsampler, padding_mode=padding_mode, act=act)
+                                 upsampler=upsampler, padding_mode=padding_mode, act=act,
+                                 **{k: v for k, v in extra.items() if v != (1 if k == "unshuffle" else 0)})
         pm = padding_mode
         for parent in [self, *self.body.modules()]:
             for name, child in list(parent.named_children()):
