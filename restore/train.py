@@ -489,7 +489,8 @@ def train_sr(cfg: SRTrainConfig, *, resume: bool = False, progress: Callable[[di
         info = {
             "name": f"{cfg.name}-x{s}", "task": "sr", "arch": ship_arch, "scale": s,
             "config": config, "default": cfg.default, **({"inputs": cfg.inputs} if cfg.inputs != "any" else {}),
-            "description": _describe_sr(ship_arch, config) + (", real-photo degradations" if real else ""),
+            "description": describe_sr(ship_arch, config, real=real is not None, inputs=cfg.inputs,
+                                       clean=f"{cfg.init}-x{s}" if cfg.gated else None),
             "training": {
                 "data": [portable_data(d) for d in cfg.data], "train_images": len(train_paths),
                 "val_images": [p.name for p in val_paths], "iterations": state["step"],
@@ -523,7 +524,32 @@ def export_sr(net: nn.Module) -> nn.Module:
     return single.export() if hasattr(single, "export") else single
 
 
-def _describe_sr(arch: str, config: dict) -> str:
-    if arch == "srnet":
-        return f"SRNet {config['base_ch']}ch×{config['n_blocks']} blocks, {config['upsampler']}, ×{config['scale']}"
-    return f"{arch} " + ", ".join(f"{k}={v}" for k, v in sorted(config.items()))
+def describe_sr(arch: str, config: dict, *, real: bool = False, inputs: str = "any", clean: str | None = None) -> str:
+    """The one-line description an exported SR model carries: its network, and what it is for — trained on real
+    degradations, told the stated JPEG quality (``cond_dim``), gated on it against the ``clean`` model, the
+    JPEG block grid, made for JPEG files (``inputs``).
+
+    >>> describe_sr("srnet", {"base_ch": 16, "n_blocks": 2, "upsampler": "pixelshuffle", "scale": 4})
+    'SRNet 16ch×2 blocks, pixelshuffle, ×4'
+    """
+    if arch != "srnet":
+        return f"{arch} " + ", ".join(f"{k}={v}" for k, v in sorted(config.items()))
+    net = f"SRNet {config['base_ch']}ch×{config['n_blocks']} blocks"
+    if config["scale"] == 1:
+        net += f" at ×1 (body on the {config['unshuffle']}× pixel-unshuffled input)"
+    else:
+        net += f", {config['upsampler']}, ×{config['scale']}"
+    if not real:
+        return net
+    if config["scale"] == 1:
+        what = ("for JPEG files: blocks and ringing removed" if inputs == "jpeg"
+                else "JPEG artefacts and noise removed")
+    else:
+        what = "real photos" + (": quantisation-aware" if config.get("cond_dim") else "")
+    if clean:
+        what += f", gated on the stated JPEG quality (the clean {clean} exactly for uncompressed inputs)"
+    elif config.get("cond_dim"):
+        what += ", conditioned on the stated JPEG quality"
+    if config.get("block_grid"):
+        what += ", knows the 8×8 block grid"
+    return f"{net}{' ' if what.startswith('for ') else ', '}{what}"

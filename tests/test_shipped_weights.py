@@ -34,6 +34,22 @@ def test_every_shipped_file_records_its_training(path: Path) -> None:
     assert all(d.startswith("DATA/") for d in tr["data"])
 
 
+SR_WEIGHTS = [p for p in WEIGHTS if json.loads(_header_and_data(p)[0]["__metadata__"]["restore"])["task"] == "sr"]
+
+
+@pytest.mark.parametrize("path", SR_WEIGHTS, ids=[p.name for p in SR_WEIGHTS])
+def test_an_sr_file_says_what_its_training_made_it(path: Path) -> None:
+    """The description is the trainer's (restore.train.describe_sr) for the file's network and training, so a
+    re-run of its documented command writes the same one."""
+    from restore.train import describe_sr
+
+    meta = json.loads(_header_and_data(path)[0]["__metadata__"]["restore"])
+    tr, cfg = meta["training"], meta["config"]
+    clean = f"{tr['init']}-x{meta['scale']}" if cfg.get("gated") else None
+    assert meta["description"] == describe_sr(meta["arch"], cfg, real=isinstance(tr["degradation"], dict),
+                                              inputs=meta.get("inputs", "any"), clean=clean)
+
+
 def test_saved_files_name_their_tensors_and_keep_the_name_through_metadata_edits(tmp_path) -> None:
     from restore.models import SRNet
     from restore.weights import save_model, update_metadata
