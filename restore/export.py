@@ -195,45 +195,6 @@ def float_tail_nodes(proto: Any, parameters: set[str]) -> list[str]:
     return last + [f for f in feeds if f not in last]
 
 
-def drop_unit_muls(proto: Any) -> Any:
-    """``proto`` without its multiplications by a constant one (a residual block's ``res_scale`` of 1 is exported
-    as one): int8 would run each as a requantising multiply over the whole feature map, for nothing."""
-    from onnx import numpy_helper
-
-    g = proto.graph
-    const = {i.name: i for i in g.initializer}
-    const.update({n.output[0]: n.attribute[0].t for n in g.node if n.op_type == "Constant" and n.attribute
-                  and n.attribute[0].name == "value"})
-
-    def is_one(name: str) -> bool:
-        return name in const and bool((numpy_helper.to_array(const[name]) == 1).all())
-
-    alias: dict[str, str] = {}
-    outputs = {o.name for o in g.output}
-    keep = []
-    for n in g.node:
-        ones = [i for i in n.input if is_one(i)]
-        other = [i for i in n.input if not is_one(i)]
-        if n.op_type == "Mul" and len(ones) == 1 and len(other) == 1 and n.output[0] not in outputs:
-            alias[n.output[0]] = alias.get(other[0], other[0])
-        else:
-            keep.append(n)
-    if not alias:
-        return proto
-    for n in keep:
-        for k, i in enumerate(n.input):
-            if i in alias:
-                n.input[k] = alias[i]
-    used = {i for n in keep for i in n.input}
-    keep = [n for n in keep if n.op_type != "Constant" or n.output[0] in used]
-    del g.node[:]
-    g.node.extend(keep)
-    live = [i for i in g.initializer if i.name in used]  # ONNX Runtime warns of each unused one when loading
-    del g.initializer[:]
-    g.initializer.extend(live)
-    return proto
-
-
 def _need_onnxruntime() -> None:
     """Raise :class:`ModelError` (one line, the install hint) when ONNX Runtime or onnx is missing."""
     try:
@@ -249,10 +210,9 @@ def onnx_int8_bytes(net: Any, fp32: bytes | None = None) -> bytes:
     by ONNX Runtime's percentile method (a few outlier activations do not stretch the 8-bit range as they do
     min/max's). Float32 stay the bicubic skip and the add that joins it (:func:`float_skip_nodes`), and the
     residual branch's last convolution with the add that feeds it (:func:`float_tail_nodes`, one convolution
-    in fifteen for the shipped networks: without it flat areas get a pattern of one-level dots); multiplications
-    by one are dropped first (:func:`drop_unit_muls`). Chosen on the held-back training images and flat grey
-    fields; what each choice cost is in docs/BENCHMARKS.md. ``fp32``: the network's :func:`onnx_bytes`, when
-    the caller has them.
+    in fifteen for the shipped networks: without it flat areas get a pattern of one-level dots). Chosen on the
+    held-back training images and flat grey fields; what each choice cost is in docs/BENCHMARKS.md. ``fp32``:
+    the network's :func:`onnx_bytes`, when the caller has them.
 
     Raises:
         ModelError: onnx / onnxruntime missing.
@@ -266,7 +226,7 @@ def onnx_int8_bytes(net: Any, fp32: bytes | None = None) -> bytes:
     from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quantize_static
 
     net = describe(net)
-    proto = drop_unit_muls(onnx.load_from_string(fp32 if fp32 is not None else onnx_bytes(net)))
+    proto = onnx.load_from_string(fp32 if fp32 is not None else onnx_bytes(net))
     params = {f"net.{k}" for k, _ in net.module.named_parameters()}
     keep_float = float_skip_nodes(proto, params)
     keep_float += [n for n in float_tail_nodes(proto, params) if n not in keep_float]

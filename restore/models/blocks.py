@@ -76,4 +76,7 @@ class ResBlock(nn.Module):
         self.res_scale = res_scale
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return x + self.body(x) * self.res_scale
+        # in place into the body's fresh output (a convolution's, which its backward does not keep): one pass
+        # over the features instead of two or three
+        r = self.body(x)
+        return (r.mul_(self.res_scale) if self.res_scale != 1.0 else r).add_(x)

@@ -231,9 +231,8 @@ class SRNet(nn.Module):
             feat = self._head(x)
             feat = feat + self.body_tail(self.body(feat))
         if self.scale == 1:
-            residual = self.up.shuffle(self.up.conv(feat).float())
-            # the input itself is the skip: float32, as the bicubic skip below
-            return residual + x.float()
+            # the input itself is the skip, added in float32 (as the bicubic skip below) into the fresh residual
+            return self.up.shuffle(self.up.conv(feat).float()).add_(x)
         # the skip carries the whole image: float32 whatever the autocast state (bf16 would round every output
         # pixel to 8 bits of mantissa); the body's residual is small, so reduced precision costs it little
         with torch.autocast(x.device.type, enabled=False):
@@ -262,7 +261,9 @@ class SRNet(nn.Module):
         # last, as the convolutions' features are (an add across layouts took 17 % of a ×1 model's time)
         n = self.grid_bias.shape[-1]
         iy, ix = (torch.arange(feat.shape[d], device=feat.device) % n for d in (-2, -1))
-        return self.grid_bias.permute(1, 2, 0).index_select(0, iy).index_select(1, ix).to(feat.dtype).permute(2, 0, 1)
+        # cast while it is one period, not the whole map
+        bias = self.grid_bias.to(feat.dtype).permute(1, 2, 0)
+        return bias.index_select(0, iy).index_select(1, ix).permute(2, 0, 1)
 
     def _conditioned_body(self, x: torch.Tensor, cond: torch.Tensor | None, strength: float = 1.0) -> torch.Tensor:
         from restore.compression import condition_vector
