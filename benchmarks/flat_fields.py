@@ -37,7 +37,9 @@ def main() -> None:
     from restore.catalogue import shipped_models
 
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--models", default=",".join(m.name for m in shipped_models() if m.task == "sr"))
+    # the upscalers: a ×1 model has no output phases
+    upscalers = [m.name for m in shipped_models() if m.task == "sr" and min(m.scales) > 1]
+    ap.add_argument("--models", default=",".join(upscalers))
     ap.add_argument("--precisions", default="fp32,bf16,int8")
     a = ap.parse_args()
     print("| model | precision | max phase-offset spread (levels) | pixels off the level: mean / worst field |")
