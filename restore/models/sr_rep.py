@@ -84,8 +84,7 @@ class SRNetRep(SRNet):
         extra = dict(cond_dim=cond_dim, unshuffle=unshuffle, block_grid=block_grid)
         super().__init__(in_ch, out_ch, base_ch, n_blocks, scale, upsampler, padding_mode, act, **extra)
         self.plain_config = dict(in_ch=in_ch, out_ch=out_ch, base_ch=base_ch, n_blocks=n_blocks, scale=scale,
-                                 upsampler=upsampler, padding_mode=padding_mode, act=act,
-                                 **{k: v for k, v in extra.items() if v != (1 if k == "unshuffle" else 0)})
+                                 upsampler=upsampler, padding_mode=padding_mode, act=act, **extra)
         pm = padding_mode
         for parent in [self, *self.body.modules()]:
             for name, child in list(parent.named_children()):
