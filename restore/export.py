@@ -163,7 +163,8 @@ def float_skip_nodes(proto: Any, parameters: set[str]) -> list[str]:
             continue
         out.append(n.name)
         todo += [producer[i] for i in n.input if i in producer]
-    outs = {o for n in skip for o in n.output}
+    # the add that joins the skip: the skip convolution's output, or at ×1 the image itself
+    outs = {o for n in skip for o in n.output} | {i.name for i in proto.graph.input}
     out += [n.name for n in proto.graph.node if n.op_type == "Add" and outs & set(n.input)]
     return out
 
@@ -257,7 +258,7 @@ def onnx_int8_bytes(net: Any, fp32: bytes | None = None) -> bytes:
 
 #: bump when what :func:`onnx_int8_bytes` makes changes (calibration set, method, excluded nodes): old cache
 #: entries are then never read again
-INT8_RECIPE = "int8-qdq-u8s8-percentile-skipfp32-tailfp32-nounitmul-v2"
+INT8_RECIPE = "int8-qdq-u8s8-percentile-skipfp32-tailfp32-nounitmul-x1skip-v3"
 
 
 def cache_dir() -> Path:

@@ -244,3 +244,18 @@ def test_int8_moves_a_flat_field_by_at_most_one_grey_level(monkeypatch) -> None:
         assert np.abs(inner - v).max() <= 1
         off.append(np.mean(inner != v))
     assert np.mean(off) < 0.15
+
+
+def test_int8_x1_model_joins_the_image_in_float32() -> None:
+    """A ×1 model's skip is the image itself: the add that joins it stays float32 (quantised, it would round
+    every output pixel to the add's 8-bit grid), as the bicubic skip's does at ×2–×4."""
+    pytest.importorskip("onnxruntime")
+    import onnx
+
+    from restore.export import float_skip_nodes, onnx_bytes
+
+    net = load_model("denoise-x1", device="cpu")
+    graph = onnx.load_from_string(onnx_bytes(net))
+    keep = set(float_skip_nodes(graph, {f"net.{k}" for k, _ in net.module.named_parameters()}))
+    joins = [n.name for n in graph.graph.node if n.op_type == "Add" and "image" in n.input]
+    assert joins and set(joins) <= keep
