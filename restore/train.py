@@ -192,6 +192,19 @@ def segments_cpu_hours(segments: Sequence[dict]) -> float:
     return round(sum(s["wall_s"] * s.get("cores", 1) for s in segments) / 3600, 3)
 
 
+def _anchor(init_file: Path, name: str) -> str:
+    """The clean model a gated network trained from ``init_file`` (named ``name``) is anchored to."""
+    from restore.catalogue import read_metadata
+
+    meta = read_metadata(init_file)
+    if not meta["config"].get("gated"):
+        return name
+    tr = meta.get("training") or {}
+    if tr.get("anchor"):
+        return tr["anchor"]
+    return f"{tr['init']}-x{meta['config']['scale']}" if tr.get("init") else name
+
+
 def prior_stages(init_meta: dict) -> list[dict]:
     """The lineage of the weights a stage starts from: their own ``stages``, or, for a file written before
     stages were recorded, one stage made from its ``training`` record (its cores read off its hardware note)."""
@@ -480,6 +493,8 @@ def train_sr(cfg: SRTrainConfig, *, resume: bool = False, progress: Callable[[di
              "cpu_hours": segments_cpu_hours(segments), "best_val_psnr_y": state.get("best_val"),
              "finished": time.strftime("%Y-%m-%d")}
     stages = prior_stages(init_meta) + [stage]
+    # the clean model a gated network is anchored to: the --init weights, or theirs when they are gated already
+    anchors = {s: _anchor(init_files[s], f"{cfg.init}-x{s}") for s in cfg.scales} if cfg.gated else {}
     written = []
     for s in cfg.scales:
         single = export_sr(net.nets[str(s)])
@@ -490,7 +505,7 @@ def train_sr(cfg: SRTrainConfig, *, resume: bool = False, progress: Callable[[di
             "name": f"{cfg.name}-x{s}", "task": "sr", "arch": ship_arch, "scale": s,
             "config": config, "default": cfg.default, **({"inputs": cfg.inputs} if cfg.inputs != "any" else {}),
             "description": describe_sr(ship_arch, config, real=real is not None, inputs=cfg.inputs,
-                                       clean=f"{cfg.init}-x{s}" if cfg.gated else None),
+                                       clean=anchors.get(s)),
             "training": {
                 "data": [portable_data(d) for d in cfg.data], "train_images": len(train_paths),
                 "val_images": [p.name for p in val_paths], "iterations": state["step"],
@@ -509,6 +524,8 @@ def train_sr(cfg: SRTrainConfig, *, resume: bool = False, progress: Callable[[di
                 "total_iterations": sum(int(st.get("iterations") or 0) for st in stages),
             },
         }
+        if s in anchors:
+            info["training"]["anchor"] = anchors[s]
         written.append(save_model(single, out / f"{cfg.name}-x{s}.safetensors", info))
     (out / "history.json").write_text(json.dumps(state["history"], indent=1))
     return written

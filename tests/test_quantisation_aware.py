@@ -306,7 +306,11 @@ def test_gated_training_from_gated_weights_keeps_their_anchor(tmp_path) -> None:
     from restore.train import SRTrainConfig, train_sr
     from restore.weights import load_model
 
+    from restore.catalogue import read_metadata
+    from restore.weights import update_metadata
+
     a, b = _gated_pair(tmp_path)
+    update_metadata(b, training={"init": "clean"})  # trained from clean-x2
     b.rename(tmp_path / "g-x2.safetensors")
     data = tmp_path / "data"
     data.mkdir()
@@ -321,6 +325,8 @@ def test_gated_training_from_gated_weights_keeps_their_anchor(tmp_path) -> None:
         assert torch.equal(getattr(trained.clean, name.replace(".", "__")), p), name
     x = torch.rand(1, 3, 9, 10)
     assert torch.equal(trained(x, condition_vector(None)[None]), clean(x))
+    meta = read_metadata(path)  # and says so: the anchor's name, not the weights it went on from
+    assert meta["training"]["anchor"] == "clean-x2" and "the clean clean-x2 exactly" in meta["description"]
 
 
 @pytest.mark.parametrize("config", [dict(scale=1, unshuffle=2), dict(scale=4), dict(scale=2, padding_mode="reflect"),

@@ -45,7 +45,7 @@ def test_an_sr_file_says_what_its_training_made_it(path: Path) -> None:
 
     meta = json.loads(_header_and_data(path)[0]["__metadata__"]["restore"])
     tr, cfg = meta["training"], meta["config"]
-    clean = f"{tr['init']}-x{meta['scale']}" if cfg.get("gated") else None
+    clean = tr.get("anchor", f"{tr['init']}-x{meta['scale']}") if cfg.get("gated") else None
     assert meta["description"] == describe_sr(meta["arch"], cfg, real=isinstance(tr["degradation"], dict),
                                               inputs=meta.get("inputs", "any"), clean=clean)
 
