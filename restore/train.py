@@ -192,6 +192,24 @@ def segments_cpu_hours(segments: Sequence[dict]) -> float:
     return round(sum(s["wall_s"] * s.get("cores", 1) for s in segments) / 3600, 3)
 
 
+def _teachers(cfg: SRTrainConfig, device: torch.device) -> dict[int, nn.Module]:
+    """The frozen teacher of each scale (``cfg.teacher``), or none."""
+    if not cfg.teacher:
+        return {}
+    from restore.weights import load_model
+
+    if cfg.condition != "none" or cfg.degradation != "bicubic" or 1 in cfg.scales:
+        raise InputError("--teacher distils a clean SR model: the bicubic degradation, no --condition, no --scales 1")
+    files, _, _ = _init_files(cfg.teacher, cfg.scales)
+    out = {}
+    for s, path in files.items():
+        t = load_model(path, device=str(device)).module.eval().requires_grad_(False)
+        if getattr(t, "cond_dim", 0):
+            raise InputError(f"--teacher {cfg.teacher}: a conditioned model; distil a clean one")
+        out[s] = t.to(memory_format=torch.channels_last)
+    return out
+
+
 def _anchor(init_file: Path, name: str) -> str:
     """The clean model a gated network trained from ``init_file`` (named ``name``) is anchored to."""
     from restore.catalogue import read_metadata
@@ -292,6 +310,10 @@ class SRTrainConfig:
     init: str | None = None
     #: the pixel loss: "l1" or "mse"
     loss: str = "l1"
+    #: distillation: "<teacher>-x<scale>" (a clean SR model of each scale, frozen) whose output on the same input
+    #: is a second target, weighted ``teacher_weight`` against the ground truth's ``1 − teacher_weight``
+    teacher: str | None = None
+    teacher_weight: float = 0.5
     #: a registered SR architecture (restore.models.ARCHITECTURES); base_ch, n_blocks, upsampler and
     #: padding_mode go to it where its constructor takes them, ``arch_options`` as they are
     arch: str = "srnet"
@@ -374,6 +396,8 @@ def train_sr(cfg: SRTrainConfig, *, resume: bool = False, progress: Callable[[di
     if cfg.loss not in SR_LOSSES:
         raise InputError(f"unknown loss {cfg.loss!r}; choose {' or '.join(SR_LOSSES)}")
     pixel_loss = SR_LOSSES[cfg.loss]
+    if not 0.0 <= cfg.teacher_weight <= 1.0:
+        raise InputError(f"--teacher-weight must be from 0 to 1, got {cfg.teacher_weight}")
     real = RealDegradation.from_dict(cfg.degradation_settings) if cfg.degradation == "real" else None
     world = World()
     torch.manual_seed(cfg.seed)  # the same initial weights on every rank
@@ -461,6 +485,8 @@ def train_sr(cfg: SRTrainConfig, *, resume: bool = False, progress: Callable[[di
 
         init_meta = read_metadata(init_files[cfg.scales[-1]])
 
+    teachers = _teachers(cfg, device)
+
     def step_loss(model: nn.Module, rng: np.random.Generator, step: int) -> torch.Tensor:
         s = cfg.scales[step % len(cfg.scales)]
         stated: list = []
@@ -472,7 +498,12 @@ def train_sr(cfg: SRTrainConfig, *, resume: bool = False, progress: Callable[[di
         x = torch.from_numpy(lr_b).to(device).contiguous(memory_format=torch.channels_last)
         y = torch.from_numpy(hr_b).to(device)
         cond = torch.stack([condition_vector(q) for q in stated]).to(device) if conditioned else None
-        return pixel_loss(model(x, s, cond).float(), y)
+        out = model(x, s, cond).float()
+        if not teachers:
+            return pixel_loss(out, y)
+        with torch.no_grad():
+            t = teachers[s](x).float()
+        return (1 - cfg.teacher_weight) * pixel_loss(out, y) + cfg.teacher_weight * pixel_loss(out, t)
 
     # the best validated weights are exported (the last ones without validation), chosen by the mean PSNR-Y of
     # every validation set but a ×1 model's clean inputs: their PSNR (the input is the answer) has no ceiling and
@@ -516,6 +547,8 @@ def train_sr(cfg: SRTrainConfig, *, resume: bool = False, progress: Callable[[di
                                 else "MATLAB bicubic (antialiased), uint8"),
                 "precision": str(amp).replace("torch.", "") if amp else "float32",
                 "init": cfg.init, "world_size": world.size, "loss": cfg.loss,
+                **({"teacher": {"models": [f"{cfg.teacher}-x{k}" for k in cfg.scales], "weight": cfg.teacher_weight}}
+                   if cfg.teacher else {}),
                 "condition": ({"kind": "jpeg", "knots": list(KNOTS), "given": "the quality of the input's last "
                                "JPEG compression (restore.compression); none = stored losslessly"}
                               if conditioned else "none"),

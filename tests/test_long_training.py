@@ -84,6 +84,30 @@ def test_lineage_records_every_stage_and_segment(tiny_data, tmp_path) -> None:
     assert two["wall_s"] == pytest.approx(sum(s["wall_s"] for s in two["segments"]), abs=0.2)
 
 
+def test_distillation_from_itself_moves_nothing_and_is_recorded(tiny_data, tmp_path) -> None:
+    """With the teacher's output as the whole target (weight 1) and the teacher the student's own starting
+    weights, every step's loss is 0: the weights come out as they went in. With half the weight on the ground
+    truth they move. The teacher is in the lineage; a conditioned or x1 run refuses one."""
+    from restore.errors import InputError
+    from restore.train import SRTrainConfig, train_sr
+
+    common = dict(data=[str(tiny_data)], scales=[2], base_ch=8, n_blocks=1, batch=2, lr_patch=12, val_images=0,
+                  precision="fp32")
+    (start,) = train_sr(SRTrainConfig(**common, iters=2, out=str(tmp_path / "a"), name="s"))
+    init = str(tmp_path / "a" / "s")
+    (same,) = train_sr(SRTrainConfig(**common, iters=3, out=str(tmp_path / "b"), name="t", init=init, teacher=init,
+                                     teacher_weight=1.0))
+    (moved,) = train_sr(SRTrainConfig(**common, iters=3, out=str(tmp_path / "c"), name="u", init=init, teacher=init,
+                                      teacher_weight=0.5))
+    w0, w1, w2 = (load_model(str(p)).module.state_dict() for p in (start, same, moved))
+    assert all(torch.equal(w0[k], w1[k]) for k in w0)
+    assert not all(torch.equal(w0[k], w2[k]) for k in w0)
+    tr = read_metadata(same)["training"]
+    assert tr["teacher"] == {"models": [f"{init}-x2"], "weight": 1.0}
+    with pytest.raises(InputError, match="teacher"):
+        train_sr(SRTrainConfig(**common, iters=1, out=str(tmp_path / "d"), teacher=init, degradation="real"))
+
+
 def test_prior_stage_from_a_file_without_stages() -> None:
     """Weights written before stages were recorded count as one stage, their cores read off the hardware."""
     from restore.train import prior_stages

@@ -70,6 +70,8 @@ def train_sr_cmd(
     precision: Annotated[str, typer.Option("--precision", help="auto (bf16 on CPUs with native bf16, fp16 on CUDA) | bf16 | fp16 | fp32.")] = "auto",
     threads: ThreadsOpt = None,
     loss: Annotated[str, typer.Option("--loss", help="Pixel loss: l1 | mse (MSE fine-tuned the real-photo models 0.02-0.04 dB further than L1 on held-back images: docs/SR_REAL_NOTES.md).")] = "l1",
+    teacher: Annotated[Optional[str], typer.Option("--teacher", help="Distil: <teacher>-x<scale> (a clean SR model) is a second target, its output on the same input.")] = None,
+    teacher_weight: Annotated[float, typer.Option("--teacher-weight", help="The teacher's share of the loss (the ground truth's: 1 minus it).")] = 0.5,
     condition: Annotated[str, typer.Option("--condition", help="none (blind) | jpeg: the network is told the quality of the input's last JPEG compression, as a file states it (restore.compression); needs --degradation real.")] = "none",
     gated: Annotated[bool, typer.Option("--gated", help="With --condition jpeg and --init: the network stays exactly the --init one for uncompressed inputs and moves along what it learns by a learned gain of the stated quality.")] = False,
     unshuffle: Annotated[Optional[int], typer.Option("--unshuffle", min=2, help="For --scales 1 (restoration at the input's size): the body runs on the input pixel-unshuffled by this factor.", show_default=False)] = None,
@@ -106,7 +108,7 @@ def train_sr_cmd(
                         upsampler=upsampler, padding_mode=padding, iters=iters, batch=batch, lr_patch=patch,
                         lr=lr, seed=seed, val_images=val_images, val_every=val_every, device=device,
                         precision=precision, out=str(out), name=name, default=default, degradation=degradation,
-                        init=init, degradation_settings=settings, loss=loss, command=_command_line(), arch=arch,
+                        init=init, degradation_settings=settings, loss=loss, teacher=teacher, teacher_weight=teacher_weight, command=_command_line(), arch=arch,
                         condition=condition, gated=gated, arch_options=arch_options, inputs=inputs)
     try:
         paths = train_sr(cfg, resume=resume, progress=_progress_printer(), tick=_ticker(iters))
