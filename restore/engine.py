@@ -397,7 +397,8 @@ def with_condition(model: Any, quality: float | None, dev: torch.device, strengt
             note = {"jpeg_quality": quality} if getattr(net.module, "cond_dim", 0) else {}
             if strength != 1.0:
                 note["strength"] = strength
-            versions[key] = net.with_module(ConditionedSR(net.module, quality, strength),
+            # in eval mode, as get_model leaves a network: else every call would move it again
+            versions[key] = net.with_module(ConditionedSR(net.module, quality, strength).eval(),
                                             metadata={**net.metadata, **note})
         return versions[key]
 

@@ -388,3 +388,15 @@ def test_jpeg_only_training_options_need_the_condition(tmp_path, runner, args, n
     r = runner.invoke(app, ["train", "sr", "--data", str(tmp_path), "--out", str(tmp_path / "run"), *args])
     assert r.exit_code == 2 and needle in r.output and "Traceback" not in r.output
     assert not (tmp_path / "run").exists()
+
+
+def test_a_model_told_its_condition_is_ready_to_run_as_loaded() -> None:
+    """A conditioned network fixed at a quality is cached per quality and left as get_model leaves a network —
+    eval mode, channels-last weights — so a batch runs it as it is instead of moving it again for every file."""
+    from restore.engine import _ready, get_model, with_condition
+
+    cpu = torch.device("cpu")
+    fixed = with_condition("denoise-jpeg-x1", 50, cpu)
+    assert with_condition("denoise-jpeg-x1", 50, cpu) is fixed
+    loaded = get_model(fixed, cpu)
+    assert not loaded.module.training and _ready(loaded.module, cpu)
