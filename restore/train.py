@@ -198,8 +198,6 @@ def _teachers(cfg: SRTrainConfig, device: torch.device) -> dict[int, nn.Module]:
         return {}
     from restore.weights import load_model
 
-    if cfg.condition != "none" or cfg.degradation != "bicubic" or 1 in cfg.scales:
-        raise InputError("--teacher distils a clean SR model: the bicubic degradation, no --condition, no --scales 1")
     files, _, _ = _init_files(cfg.teacher, cfg.scales)
     out = {}
     for s, path in files.items():
@@ -398,6 +396,8 @@ def train_sr(cfg: SRTrainConfig, *, resume: bool = False, progress: Callable[[di
     pixel_loss = SR_LOSSES[cfg.loss]
     if not 0.0 <= cfg.teacher_weight <= 1.0:
         raise InputError(f"--teacher-weight must be from 0 to 1, got {cfg.teacher_weight}")
+    if cfg.teacher and (cfg.condition != "none" or cfg.degradation != "bicubic" or 1 in cfg.scales):
+        raise InputError("--teacher distils a clean SR model: the bicubic degradation, no --condition, no --scales 1")
     real = RealDegradation.from_dict(cfg.degradation_settings) if cfg.degradation == "real" else None
     world = World()
     torch.manual_seed(cfg.seed)  # the same initial weights on every rank

@@ -108,7 +108,8 @@ def train_sr_cmd(
                         upsampler=upsampler, padding_mode=padding, iters=iters, batch=batch, lr_patch=patch,
                         lr=lr, seed=seed, val_images=val_images, val_every=val_every, device=device,
                         precision=precision, out=str(out), name=name, default=default, degradation=degradation,
-                        init=init, degradation_settings=settings, loss=loss, teacher=teacher, teacher_weight=teacher_weight, command=_command_line(), arch=arch,
+                        init=init, degradation_settings=settings, loss=loss, teacher=teacher,
+                        teacher_weight=teacher_weight, command=_command_line(), arch=arch,
                         condition=condition, gated=gated, arch_options=arch_options, inputs=inputs)
     try:
         paths = train_sr(cfg, resume=resume, progress=_progress_printer(), tick=_ticker(iters))
