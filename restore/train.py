@@ -1,5 +1,6 @@
-"""The training loop (CPU or CUDA with AMP, resumable from checkpoints, DDP under torchrun), the lineage a run
-records in its weights, and the SR training (the inpainting training is :mod:`restore.train_inpaint`).
+"""The training loop (CPU or CUDA with AMP, resumable from checkpoints, DDP under torchrun) and the SR training
+(the lineage a run records in its weights is :mod:`restore.lineage`, the inpainting training
+:mod:`restore.train_inpaint`).
 
 Checkpoints (for resuming) and shipped weights are safetensors (:mod:`restore.checkpoint`,
 :mod:`restore.weights`): no pickle is written or read.
@@ -24,6 +25,7 @@ from restore.errors import InputError
 from restore.data import SRPairs, list_images
 from restore.devices import hardware_note, precision_dtype
 from restore.distributed import World
+from restore.lineage import close_segment, gated_anchor, open_segment, prior_stages, segments_cpu_hours
 from restore.metrics import psnr_y
 from restore.models.sr import deepen_state
 from restore.weights import save_model
@@ -165,81 +167,6 @@ def split_validation(paths: list[Path], n_val: int) -> tuple[list[Path], list[Pa
     return [p for p in paths if p not in vs], val
 
 
-# --- lineage ------------------------------------------------------------------------------------------
-
-def open_segment(state: dict, device: torch.device, world_size: int) -> None:
-    """Start a segment of a run in its state (one per process that runs it: a run resumed on another machine
-    has a segment per machine), so the exported lineage says where every step was computed. A state
-    written before segments were kept gets one segment for what it already holds, on this hardware."""
-    segs = state.setdefault("segments", [])
-    if not segs and state["step"] > 0:
-        segs.append({"from_step": 0, "to_step": state["step"], "wall_s": round(state["wall"], 1),
-                     "hardware": hardware_note(device), "cores": torch.get_num_threads() * world_size})
-    segs.append({"from_step": state["step"], "to_step": state["step"], "wall_s": 0.0,
-                 "hardware": hardware_note(device), "cores": torch.get_num_threads() * world_size,
-                 "_wall0": state["wall"]})
-
-
-def close_segment(state: dict) -> None:
-    """Bring the open segment up to the state's step and wall time (called at every checkpoint)."""
-    seg = state["segments"][-1]
-    seg["to_step"] = state["step"]
-    seg["wall_s"] = round(state["wall"] - seg.get("_wall0", 0.0), 1)
-
-
-def segments_cpu_hours(segments: Sequence[dict]) -> float:
-    """Core-hours of a run: each segment's wall time × the cores (threads × processes) it ran on."""
-    return round(sum(s["wall_s"] * s.get("cores", 1) for s in segments) / 3600, 3)
-
-
-def _teachers(cfg: SRTrainConfig, device: torch.device) -> dict[int, nn.Module]:
-    """The frozen teacher of each scale (``cfg.teacher``), or none."""
-    if not cfg.teacher:
-        return {}
-    from restore.weights import load_model
-
-    files, _, _ = _init_files(cfg.teacher, cfg.scales)
-    out = {}
-    for s, path in files.items():
-        t = load_model(path, device=str(device)).module.eval().requires_grad_(False)
-        if getattr(t, "cond_dim", 0):
-            raise InputError(f"--teacher {cfg.teacher}: a conditioned model; distil a clean one")
-        out[s] = t.to(memory_format=torch.channels_last)
-    return out
-
-
-def _anchor(init_file: Path, name: str) -> str:
-    """The clean model a gated network trained from ``init_file`` (named ``name``) is anchored to."""
-    from restore.catalogue import read_metadata
-
-    meta = read_metadata(init_file)
-    if not meta["config"].get("gated"):
-        return name
-    tr = meta.get("training") or {}
-    if tr.get("anchor"):
-        return tr["anchor"]
-    return f"{tr['init']}-x{meta['config']['scale']}" if tr.get("init") else name
-
-
-def prior_stages(init_meta: dict) -> list[dict]:
-    """The lineage of the weights a stage starts from: their own ``stages``, or, for a file written before
-    stages were recorded, one stage made from its ``training`` record (its cores read off its hardware note)."""
-    tr = dict(init_meta.get("training") or {})
-    if tr.get("stages"):
-        return list(tr["stages"])
-    if not tr:
-        return []
-    import re
-
-    hw = str(tr.get("hardware", ""))
-    m = re.search(r"(\d+)-core", hw) or re.search(r"\((\d+) cores\)", hw)
-    cores = int(m.group(1)) if m else 1
-    wall = float(tr.get("wall_s") or 0.0)
-    return [{"name": init_meta.get("name"), "command": tr.get("command"), "iterations": tr.get("iterations"),
-             "init": tr.get("init"), "lr": tr.get("lr"), "wall_s": wall, "hardware": hw,
-             "cpu_hours": round(wall * cores / 3600, 3), "best_val_psnr_y": tr.get("best_val_psnr_y")}]
-
-
 # --- super-resolution ----------------------------------------------------------------------------------
 
 class MultiScaleSR(nn.Module):
@@ -347,6 +274,22 @@ def _init_files(prefix: str, scales: Sequence[int]) -> tuple[dict[int, Path], st
             raise InputError(f"--init {prefix}: the files of different scales have different architectures")
         seen = this
     return files, *(seen or ("srnet", {}))
+
+
+def _teachers(cfg: SRTrainConfig, device: torch.device) -> dict[int, nn.Module]:
+    """The frozen teacher of each scale (``cfg.teacher``), or none."""
+    if not cfg.teacher:
+        return {}
+    from restore.weights import load_model
+
+    files, _, _ = _init_files(cfg.teacher, cfg.scales)
+    out = {}
+    for s, path in files.items():
+        t = load_model(path, device=str(device)).module.eval().requires_grad_(False)
+        if getattr(t, "cond_dim", 0):
+            raise InputError(f"--teacher {cfg.teacher}: a conditioned model; distil a clean one")
+        out[s] = t.to(memory_format=torch.channels_last)
+    return out
 
 
 def sr_arch_config(arch: str, common: dict, required: dict | None = None) -> dict:
@@ -525,7 +468,7 @@ def train_sr(cfg: SRTrainConfig, *, resume: bool = False, progress: Callable[[di
              "finished": time.strftime("%Y-%m-%d")}
     stages = prior_stages(init_meta) + [stage]
     # the clean model a gated network is anchored to: the --init weights, or theirs when they are gated already
-    anchors = {s: _anchor(init_files[s], f"{cfg.init}-x{s}") for s in cfg.scales} if cfg.gated else {}
+    anchors = {s: gated_anchor(init_files[s], f"{cfg.init}-x{s}") for s in cfg.scales} if cfg.gated else {}
     written = []
     for s in cfg.scales:
         single = export_sr(net.nets[str(s)])

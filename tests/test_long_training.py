@@ -110,7 +110,7 @@ def test_distillation_from_itself_moves_nothing_and_is_recorded(tiny_data, tmp_p
 
 def test_prior_stage_from_a_file_without_stages() -> None:
     """Weights written before stages were recorded count as one stage, their cores read off the hardware."""
-    from restore.train import prior_stages
+    from restore.lineage import prior_stages
 
     (st,) = prior_stages({"name": "old", "training": {"iterations": 5000, "wall_s": 3600.0,
                                                       "hardware": "2-core x86_64 CPU", "command": "restore train sr"}})
