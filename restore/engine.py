@@ -54,8 +54,11 @@ def get_model(model: Any, device: str | torch.device = "auto") -> ModelDescripto
         net = describe(model)
         if _ready(net.module, dev):  # a batch passes the same loaded model for every file: nothing to move
             return net
-        # channels-last: oneDNN's convolutions run fastest in it on CPU (docs/BENCHMARKS.md)
-        return net.to(dev, memory_format=torch.channels_last)
+        # channels-last: oneDNN's convolutions run fastest in it on CPU (docs/BENCHMARKS.md); eval mode, or it
+        # would be moved again on every call
+        net = net.to(dev, memory_format=torch.channels_last)
+        net.module.eval()
+        return net
     with _cache_lock:
         return _cached_model(str(model), str(dev))
 
@@ -397,8 +400,7 @@ def with_condition(model: Any, quality: float | None, dev: torch.device, strengt
             note = {"jpeg_quality": quality} if getattr(net.module, "cond_dim", 0) else {}
             if strength != 1.0:
                 note["strength"] = strength
-            # in eval mode, as get_model leaves a network: else every call would move it again
-            versions[key] = net.with_module(ConditionedSR(net.module, quality, strength).eval(),
+            versions[key] = net.with_module(ConditionedSR(net.module, quality, strength),
                                             metadata={**net.metadata, **note})
         return versions[key]
 

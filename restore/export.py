@@ -258,7 +258,7 @@ def onnx_int8_bytes(net: Any, fp32: bytes | None = None) -> bytes:
 
 #: bump when what :func:`onnx_int8_bytes` makes changes (calibration set, method, excluded nodes): old cache
 #: entries are then never read again
-INT8_RECIPE = "int8-qdq-u8s8-percentile-skipfp32-tailfp32-nounitmul-x1skip-v3"
+INT8_RECIPE = "int8-qdq-u8s8-percentile-skipfp32-tailfp32-x1skip-v3"
 
 
 def cache_dir() -> Path:

@@ -285,7 +285,7 @@ def _teachers(cfg: SRTrainConfig, device: torch.device) -> dict[int, nn.Module]:
     files, _, _ = _init_files(cfg.teacher, cfg.scales)
     out = {}
     for s, path in files.items():
-        t = load_model(path, device=str(device)).module.eval().requires_grad_(False)
+        t = load_model(path, device=str(device)).module  # eval mode, frozen
         if getattr(t, "cond_dim", 0):
             raise InputError(f"--teacher {cfg.teacher}: a conditioned model; distil a clean one")
         out[s] = t.to(memory_format=torch.channels_last)
