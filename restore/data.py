@@ -52,6 +52,21 @@ def augment(arrays: list[np.ndarray], rng: np.random.Generator) -> list[np.ndarr
     return out
 
 
+def rescaled(img: np.ndarray, factor: float) -> np.ndarray:
+    """``img`` (uint8 ``H×W×C``) shrunk by ``factor`` in (0, 1] with the MATLAB bicubic (antialiased), uint8.
+
+    >>> rescaled(np.zeros((100, 60, 3), np.uint8), 0.7).shape
+    (70, 42, 3)
+    """
+    from restore.classical import imresize
+
+    if not 0.0 < factor <= 1.0:
+        raise InputError(f"a rescale factor must be in (0, 1], got {factor}")
+    if factor == 1.0:
+        return img
+    return np.clip(np.round(imresize(img.astype(np.float32), factor)), 0, 255).astype(np.uint8)
+
+
 @dataclass
 class SRPairs:
     """HR images and their LR versions for each scale, held in memory (the sets are small)."""
@@ -60,17 +75,22 @@ class SRPairs:
     lr: dict[int, list[np.ndarray]]
 
     @classmethod
-    def build(cls, paths: Sequence[Path], scales: Sequence[int]) -> "SRPairs":
+    def build(cls, paths: Sequence[Path], scales: Sequence[int], rescale: Sequence[float] = ()) -> "SRPairs":
+        """Each image, and a copy of it shrunk by each factor of ``rescale`` (all below 1), as HR images.
+
+        The shrunk copies (:func:`rescaled`) are VDSR's scale augmentation: more detail per pixel, and less of a
+        photo's grain and compression noise in the targets."""
         hr: dict[int, list[np.ndarray]] = {s: [] for s in scales}
         lr: dict[int, list[np.ndarray]] = {s: [] for s in scales}
         from restore.io import read_rgb_u8
 
         for p in paths:
             img = read_rgb_u8(p)
-            for s in scales:
-                h = mod_crop(img, s)
-                hr[s].append(h)
-                lr[s].append(degrade(h, s))
+            for im in [img, *(rescaled(img, f) for f in rescale)]:
+                for s in scales:
+                    h = mod_crop(im, s)
+                    hr[s].append(h)
+                    lr[s].append(degrade(h, s))
         return cls(hr, lr)
 
     def batch(self, scale: int, batch: int, lr_patch: int, rng: np.random.Generator,

@@ -254,6 +254,8 @@ class SRTrainConfig:
     #: the inputs the exported model is for: "any", or "jpeg" (files that state a JPEG quality: with --default,
     #: the default chosen for them before the general one, restore.catalogue.default_model)
     inputs: str = "any"
+    #: scale augmentation: every training image is also used shrunk by each of these factors (below 1)
+    rescale: list[float] = field(default_factory=list)
 
 
 def _init_files(prefix: str, scales: Sequence[int]) -> tuple[dict[int, Path], str, dict]:
@@ -350,7 +352,7 @@ def train_sr(cfg: SRTrainConfig, *, resume: bool = False, progress: Callable[[di
     out.mkdir(parents=True, exist_ok=True)
     paths = list_images(cfg.data)
     train_paths, val_paths = split_validation(paths, cfg.val_images)
-    pairs = SRPairs.build(train_paths, cfg.scales)
+    pairs = SRPairs.build(train_paths, cfg.scales, cfg.rescale)
     val = SRPairs.build(val_paths, cfg.scales) if val_paths else None
     conditioned = cfg.condition == "jpeg"
     # validation inputs with what each states (the condition a conditioned network is given)
@@ -490,6 +492,7 @@ def train_sr(cfg: SRTrainConfig, *, resume: bool = False, progress: Callable[[di
                                 else "MATLAB bicubic (antialiased), uint8"),
                 "precision": str(amp).replace("torch.", "") if amp else "float32",
                 "init": cfg.init, "world_size": world.size, "loss": cfg.loss,
+                **({"rescale": list(cfg.rescale)} if cfg.rescale else {}),
                 **({"teacher": {"models": [f"{cfg.teacher}-x{k}" for k in cfg.scales], "weight": cfg.teacher_weight}}
                    if cfg.teacher else {}),
                 "condition": ({"kind": "jpeg", "knots": list(KNOTS), "given": "the quality of the input's last "

@@ -108,6 +108,30 @@ def test_distillation_from_itself_moves_nothing_and_is_recorded(tiny_data, tmp_p
         train_sr(SRTrainConfig(**common, iters=1, out=str(tmp_path / "d"), teacher=init, degradation="real"))
 
 
+def test_scale_augmentation_adds_each_image_shrunk_and_is_recorded(tiny_data, tmp_path) -> None:
+    """--rescale: every image is also an HR image shrunk by each factor (MATLAB bicubic), its LR made from
+    that; the factors are in the lineage."""
+    from restore.classical import imresize
+    from restore.data import SRPairs, list_images, mod_crop
+    from restore.degradations import degrade
+    from restore.io import read_rgb_u8
+    from restore.train import SRTrainConfig, train_sr
+
+    paths = list_images([tiny_data])
+    plain, aug = SRPairs.build(paths, [2]), SRPairs.build(paths, [2], [0.8, 0.5])
+    assert len(aug.hr[2]) == 3 * len(plain.hr[2])
+    img = read_rgb_u8(paths[0])
+    small = aug.hr[2][2]  # the first image shrunk by 0.5
+    want = mod_crop(np.clip(np.round(imresize(img.astype(np.float32), 0.5)), 0, 255).astype(np.uint8), 2)
+    assert want.shape[0] < img.shape[0] * 0.6
+    np.testing.assert_array_equal(small, want)
+    np.testing.assert_array_equal(aug.lr[2][2], degrade(small, 2))
+    (path,) = train_sr(SRTrainConfig(data=[str(tiny_data)], scales=[2], base_ch=8, n_blocks=1, iters=1, batch=2,
+                                     lr_patch=12, val_images=0, precision="fp32", out=str(tmp_path / "r"),
+                                     rescale=[0.8, 0.5]))
+    assert read_metadata(path)["training"]["rescale"] == [0.8, 0.5]
+
+
 def test_prior_stage_from_a_file_without_stages() -> None:
     """Weights written before stages were recorded count as one stage, their cores read off the hardware."""
     from restore.lineage import prior_stages

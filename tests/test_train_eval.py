@@ -179,6 +179,9 @@ def test_cli_train_and_eval(tiny_data, tmp_path, runner) -> None:
     assert '"psnr_y"' in r.output
     r = runner.invoke(app, ["train", "sr", "--data", str(tiny_data), "--scales", "5"])
     assert r.exit_code == 2
+    for bad in ("1.2", "0.8,x"):
+        r = runner.invoke(app, ["train", "sr", "--data", str(tiny_data), "--rescale", bad])
+        assert r.exit_code == 2 and "--rescale" in r.output
     r = runner.invoke(app, ["train", "inpaint", "--data", str(tiny_data), "--fill-structure", "2"])
     assert r.exit_code == 2 and "structure" in r.output
 

@@ -77,6 +77,7 @@ def train_sr_cmd(
     unshuffle: Annotated[Optional[int], typer.Option("--unshuffle", min=2, help="For --scales 1 (restoration at the input's size): the body runs on the input pixel-unshuffled by this factor.", show_default=False)] = None,
     block_grid: Annotated[Optional[int], typer.Option("--block-grid", min=8, help="With --condition jpeg: the period in input pixels of the JPEG block grid (16: 8×8 luma and 4:2:0 chroma blocks); the network learns a bias for each position within it.", show_default=False)] = None,
     inputs: Annotated[str, typer.Option("--inputs", help="The inputs the model is for: any, or jpeg (files that state a JPEG quality; with --default it is chosen for them before the general model: restore denoise).")] = "any",
+    rescale: Annotated[Optional[str], typer.Option("--rescale", help="Scale augmentation: also train on every image shrunk by each of these factors, e.g. 0.9,0.8,0.7,0.6 (MATLAB bicubic).", show_default=False)] = None,
     degradation_set: Annotated[Optional[str], typer.Option("--degradation-set", help="Settings of the real degradation, e.g. clean_prob=0.1,jpeg_quality=30:95 (fields of restore.degradations.RealDegradation; ranges as LOW:HIGH).", show_default=False)] = None,
 ) -> None:
     """Train SR networks for one or more scales (shared body, per-scale upsampler); exports safetensors."""
@@ -103,6 +104,12 @@ def train_sr_cmd(
         raise error_exit(f"bad --inputs {inputs!r}: any, or jpeg (with --condition jpeg)", EXIT_USAGE)
     if block_grid is not None and condition != "jpeg":
         raise error_exit("--block-grid goes with --condition jpeg (the grid of a stated JPEG)", EXIT_USAGE)
+    try:
+        factors = [float(x) for x in (rescale or "").split(",") if x.strip()]
+    except ValueError:
+        raise error_exit(f"bad --rescale {rescale!r}; e.g. 0.9,0.8,0.7,0.6", EXIT_USAGE) from None
+    if any(not 0.0 < f < 1.0 for f in factors):
+        raise error_exit(f"bad --rescale {rescale!r}: each factor must be between 0 and 1", EXIT_USAGE)
     arch_options = {k: v for k, v in (("unshuffle", unshuffle), ("block_grid", block_grid)) if v}
     cfg = SRTrainConfig(data=[str(d) for d in data], scales=sc, base_ch=base_ch, n_blocks=n_blocks,
                         upsampler=upsampler, padding_mode=padding, iters=iters, batch=batch, lr_patch=patch,
@@ -110,7 +117,8 @@ def train_sr_cmd(
                         precision=precision, out=str(out), name=name, default=default, degradation=degradation,
                         init=init, degradation_settings=settings, loss=loss, teacher=teacher,
                         teacher_weight=teacher_weight, command=_command_line(), arch=arch,
-                        condition=condition, gated=gated, arch_options=arch_options, inputs=inputs)
+                        condition=condition, gated=gated, arch_options=arch_options, inputs=inputs,
+                        rescale=factors)
     try:
         paths = train_sr(cfg, resume=resume, progress=_progress_printer(), tick=_ticker(iters))
     except ValueError as e:
