@@ -132,6 +132,25 @@ def test_scale_augmentation_adds_each_image_shrunk_and_is_recorded(tiny_data, tm
     assert read_metadata(path)["training"]["rescale"] == [0.8, 0.5]
 
 
+def test_init_files_trained_apart_do_not_train_on_together(tiny_data, tmp_path) -> None:
+    """Scales train on one body; --init files whose bodies differ (each trained on alone) are refused rather
+    than all given the body of the last one loaded."""
+    import shutil
+
+    from restore.errors import InputError
+    from restore.train import SRTrainConfig, train_sr
+
+    common = dict(data=[str(tiny_data)], base_ch=8, n_blocks=1, batch=2, lr_patch=12, val_images=0, iters=1,
+                  precision="fp32")
+    train_sr(SRTrainConfig(**common, scales=[2, 4], out=str(tmp_path / "a"), name="s"))
+    (b4,) = train_sr(SRTrainConfig(**common, scales=[4], seed=1, out=str(tmp_path / "b"), name="s"))
+    train_sr(SRTrainConfig(**common, scales=[2, 4], out=str(tmp_path / "ok"), init=str(tmp_path / "a" / "s")))
+    shutil.copy(b4, tmp_path / "a" / "s-x4.safetensors")
+    with pytest.raises(InputError, match="do not share one body"):
+        train_sr(SRTrainConfig(**common, scales=[2, 4], out=str(tmp_path / "no"), init=str(tmp_path / "a" / "s")))
+    train_sr(SRTrainConfig(**common, scales=[4], out=str(tmp_path / "alone"), init=str(tmp_path / "a" / "s")))
+
+
 def test_prior_stage_from_a_file_without_stages() -> None:
     """Weights written before stages were recorded count as one stage, their cores read off the hardware."""
     from restore.lineage import prior_stages
