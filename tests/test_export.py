@@ -229,21 +229,23 @@ def test_auto_int8_costs_little_psnr_on_a_photograph(monkeypatch) -> None:
     assert abs(psnr_y(auto, hr, 4) - psnr_y(fp32, hr, 4)) < 0.03
 
 
-def test_int8_moves_a_flat_field_by_at_most_one_grey_level(monkeypatch) -> None:
-    """The default on a VNNI CPU on flat grey fields: a quantised body gives each output phase a small offset
-    (benchmarks/flat_fields.py), which may round a pixel one level off — never more, and on few pixels."""
+def test_int8_keeps_flat_fields_within_a_grey_level_but_for_a_few_pixels(monkeypatch) -> None:
+    """The default on a VNNI CPU on flat grey fields (levels 0, 15, …, 255, as benchmarks/flat_fields.py): a
+    quantised body gives each output phase a small offset and its activations a little noise, which round some
+    pixels one level off and, rarely, one two levels off (docs/BENCHMARKS.md) — never more."""
     pytest.importorskip("onnxruntime")
     import restore
     from restore import engine
 
     monkeypatch.setattr(engine, "cpu_has_vnni", lambda: True)
-    off = []
-    for v in (0, 45, 128, 200, 255):
+    off, two, total = [], 0, 0
+    for v in range(0, 256, 15):
         out = restore.upscale(np.full((40, 40, 3), v, np.uint8), 4, model="sr-x4", device="cpu")
-        inner = out[32:-32, 32:-32].astype(int)  # the border context cut off (border effects are any precision's)
-        assert np.abs(inner - v).max() <= 1
-        off.append(np.mean(inner != v))
-    assert np.mean(off) < 0.15
+        err = np.abs(out[32:-32, 32:-32].astype(int) - v)  # the border context cut off (any precision has it)
+        assert err.max() <= 2
+        off.append(np.mean(err > 0))
+        two, total = two + int(np.sum(err > 1)), total + err.size
+    assert np.mean(off) < 0.15 and two / total < 1e-4
 
 
 def test_int8_x1_model_joins_the_image_in_float32() -> None:
