@@ -50,7 +50,8 @@ def main() -> None:
         ys = [h["val"][k] for h in hist if k in h["val"]]
         points[k] = list(zip(xs, ys))
         ax.plot(xs, ys, marker=".", lw=1)
-        ax.set_xscale("log")
+        if max(xs) > 3 * min(xs):  # log iterations for a long run; a short stage reads better on a linear axis
+            ax.set_xscale("log")
         ax.set_title(f"{k}: PSNR-Y, held-back images")
         ax.set_xlabel("iterations (whole lineage)")
         ax.grid(alpha=0.3)
