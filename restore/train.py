@@ -392,16 +392,16 @@ def train_sr(cfg: SRTrainConfig, *, resume: bool = False, progress: Callable[[di
     net = MultiScaleSR(cfg.scales, arch_name, **arch).to(device, memory_format=torch.channels_last)
     for buf in net.buffers():  # a channels-last (N, 1, k, k) buffer has overlapping strides: DDP's broadcast refuses
         buf.data = buf.data.clone(memory_format=torch.contiguous_format)
-    shared_start: dict[str, torch.Tensor] = {}
+    first: dict[str, torch.Tensor] | None = None  # the shared parts of the first file
     for s, path in init_files.items():  # the bodies are shared: every file must carry the same one
         sub = net.nets[str(s)]
         start = load_model(path, device=str(device)).module.state_dict()
-        mine = {k: v for k, v in start.items() if k.split(".")[0] in getattr(sub, "shared_parts", ())}
-        if len(init_files) > 1 and shared_start and not all(
-                k in shared_start and torch.equal(v, shared_start[k]) for k, v in mine.items()):
+        shared = {k: v for k, v in start.items() if k.split(".")[0] in getattr(sub, "shared_parts", ())}
+        if first is None:
+            first = shared
+        elif any(k not in first or not torch.equal(v, first[k]) for k, v in shared.items()):
             raise InputError(f"the --init weights {', '.join(map(str, init_files.values()))} do not share one body "
                              "(trained on apart); train their scales apart (--scales)")
-        shared_start = shared_start or mine
         if arch_name == "srnet":
             start = deepen_state(start, arch["n_blocks"], sub.state_dict())
         sub.load_state_dict({**sub.state_dict(), **start})  # a new condition keeps its zero initialisation
