@@ -327,11 +327,44 @@ def resolve_denoise_model(model: Any = None, jpeg_quality: float | None = None) 
     return name
 
 
+def resolve_jpeg_condition(image: np.ndarray, jpeg_tables: Any = None, jpeg_quality: float | None = None
+                           ) -> tuple[float | None, bool]:
+    """What a ×1 restoration of a decoded JPEG is told, and whether its result is held to the file's
+    quantisation: ``(quality, constrain)``.
+
+    Without tables: ``(jpeg_quality, False)``. With them: the quality ``jpeg_quality`` (if given) or the one the
+    tables state — or, when the pixels show an earlier, harder compression on the same grid
+    (:func:`restore.jpeg_constraint.earlier_compression`), that compression's estimated quality, the lower of
+    the two; the constraint holds unless there was such an earlier compression (it bounds only the last).
+
+    Args:
+        image: the decoded pixels, ``H×W×C`` float in [0, 1], as the file stores them.
+        jpeg_tables: the file's quantisation tables, or ``None``.
+        jpeg_quality: a quality the caller states instead (checked already).
+
+    Raises:
+        InputError: malformed tables.
+    """
+    if jpeg_tables is None:
+        return jpeg_quality, False
+    from restore.compression import quality_from_tables
+    from restore.jpeg_constraint import earlier_compression, luma_table
+
+    table = luma_table(jpeg_tables)
+    before, earlier = earlier_compression(image, table)
+    if jpeg_quality is None:
+        jpeg_quality = quality_from_tables(table.ravel())
+        if earlier is not None:
+            jpeg_quality = min(jpeg_quality, earlier)
+    return jpeg_quality, not before
+
+
 def denoise(
     image: np.ndarray,
     strength: float = 1.0,
     *,
     jpeg_quality: float | None = None,
+    jpeg_tables: Any = None,
     model: Any = None,
     device: str = "auto",
     tile: int | None = None,
@@ -347,6 +380,14 @@ def denoise(
         jpeg_quality: the quality (1–100) of the image's last JPEG compression as its file states it, or
             ``None`` for an image stored losslessly (see :func:`upscale`; the CLI and the web server pass what
             the file says). The model removes as much as that compression leaves, and noise whatever it says.
+        jpeg_tables: the quantisation tables of the JPEG file the image was decoded from, as Pillow reads them
+            (``Image.open(path).quantization``; :func:`restore.compression.jpeg_tables`), or its 64 luma
+            entries. Given, the result is also kept consistent with what the file proves
+            (:func:`restore.jpeg_constraint.project_to_jpeg`: each 8×8 luma block within the quantisation step
+            of the file's), and ``jpeg_quality`` defaults to the tables' quality — unless the pixels show an
+            earlier, harder compression on the same grid: then no constraint, and the quality of that one
+            (:func:`resolve_jpeg_condition`). Only for the file's pixels as decoded, uncropped and in the orientation it stores them (the
+            CLI and the web server take care of that for a file's EXIF rotation).
         model: the ×1 restoration model (a name, a path or a loaded model); default: the shipped one for what
             ``jpeg_quality`` says (:func:`resolve_denoise_model`).
         device, tile, precision, backend: as :func:`upscale` (``tile`` in pixels).
@@ -355,8 +396,8 @@ def denoise(
         The restored image: same shape, dtype and channels; alpha is returned as given.
 
     Raises:
-        InputError: a bad image, ``strength`` outside [0, 1], a bad ``jpeg_quality``, a model that is not a
-            ×1 restoration model, or none shipped.
+        InputError: a bad image, ``strength`` outside [0, 1], a bad ``jpeg_quality`` or ``jpeg_tables``, a
+            model that is not a ×1 restoration model, or none shipped.
 
     Example:
         >>> import numpy as np, restore
@@ -369,13 +410,14 @@ def denoise(
     from restore.compression import check_quality
 
     if isinstance(image, np.ndarray) and image.ndim == 3 and image.shape[2] == 1:  # H×W×1 in, H×W×1 out
-        return denoise(image[:, :, 0], strength, jpeg_quality=jpeg_quality, model=model, device=device, tile=tile,
-                       precision=precision, backend=backend)[:, :, None]
+        return denoise(image[:, :, 0], strength, jpeg_quality=jpeg_quality, jpeg_tables=jpeg_tables, model=model,
+                       device=device, tile=tile, precision=precision, backend=backend)[:, :, None]
     if isinstance(strength, bool) or not isinstance(strength, (int, float, np.floating, np.integer)) \
             or not math.isfinite(float(strength)) or not 0.0 <= float(strength) <= 1.0:
         raise InputError(f"strength must be a number from 0 to 1, got {strength!r}")
     jpeg_quality = check_quality(jpeg_quality)
     f, layout = _split(image)
+    jpeg_quality, constrain = resolve_jpeg_condition(f, jpeg_tables, jpeg_quality)
     model = resolve_denoise_model(model, jpeg_quality)
     if float(strength) == 0.0:
         return image.copy()
@@ -388,6 +430,10 @@ def denoise(
     colour = res[:, :, None] if res.ndim == 2 else res[:, :, :c]
     upscale_array(f, 1, model, device=device, tile=tile, precision=precision, backend=backend, out=colour,
                   jpeg_quality=jpeg_quality, strength=float(strength))
+    if constrain:
+        from restore.jpeg_constraint import project_to_jpeg
+
+        project_to_jpeg(colour, f, jpeg_tables)
     if alpha is not None:
         res[:, :, c:] = image[:, :, c:]
     return res

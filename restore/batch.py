@@ -192,14 +192,34 @@ class DenoiseJob(_StatedImageJob):
     max_pixels: int | None = None
     jpeg_quality: float | None = None
 
+    def read(self, src: Path) -> Any:
+        """The decoded image, its metadata, the quality the file states and its luma table (a JPEG's)."""
+        from restore.compression import jpeg_luma_table
+
+        return (*_read_stated(src, self.max_pixels), jpeg_luma_table(src))
+
     def compute(self, src: Path, data: Any, model: Any, warn: Callable[[str], None] | None = None) -> Any:
         """``model``: a loaded ×1 network, a name or a path (None: the shipped default)."""
-        import restore
-
-        image, meta, stated = data
-        return restore.denoise(image, self.strength, jpeg_quality=self.said(stated), model=model,
+        image, meta, stated, table = data
+        # a JPEG's tables state its quality themselves, and show an earlier compression (resolve_jpeg_condition)
+        said = self.said(None if table is not None else stated)
+        return denoise_decoded(image, meta.exif_orientation, table, self.strength, jpeg_quality=said, model=model,
                                device=self.device, tile=self.tile, precision=self.precision,
                                backend=self.backend), meta
+
+
+def denoise_decoded(image: Any, orientation: int, table: Any, strength: float, **kw: Any) -> Any:
+    """:func:`restore.denoise` of a file's decoded pixels, told the file's luma quantisation ``table`` when it
+    is a JPEG (``None`` otherwise): run in the orientation the file stores them, where its 8×8 blocks start at
+    the origin (the quantisation constraint and a block-grid model's bias depend on it), and turned back by
+    the file's EXIF ``orientation``. ``kw``: the rest of :func:`restore.denoise`'s arguments."""
+    import restore
+    from restore.io import apply_orientation, stored_orientation
+
+    if table is None or orientation == 1:
+        return restore.denoise(image, strength, jpeg_tables=table, **kw)
+    out = restore.denoise(stored_orientation(image, orientation), strength, jpeg_tables=table, **kw)
+    return apply_orientation(out, orientation)
 
 
 @dataclass(frozen=True)

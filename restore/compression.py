@@ -12,12 +12,15 @@ The tables describe the last compression only. A photo compressed, resized and c
 second quality; the models were trained with exactly that (a second JPEG round whose quality is the one
 given), so they treat the stated quality as what the file says, not as the whole story. A file resized after
 compression and stored losslessly states nothing; :func:`restore.api.upscale`'s ``jpeg_quality`` (the CLI's
-``--jpeg-quality``) overrides what the file says.
+``--jpeg-quality``) overrides what the file says. An earlier, harder compression on the same block grid (no resize
+between) leaves its mark in the decoded coefficients, which ×1 restoration reads
+(:func:`restore.jpeg_constraint.earlier_compression`).
 
 Pure Python at import (no NumPy, Pillow or torch), so the command line's help stays light.
 """
 from __future__ import annotations
 
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
@@ -59,7 +62,12 @@ def quality_from_tables(luma: Sequence[int]) -> float:
     t = [int(v) for v in luma]
     if len(t) != 64 or min(t) < 1 or max(t) > 65535:
         raise InputError("a JPEG quantisation table has 64 entries from 1 to 65535")
-    total = sum(t)
+    return _quality_of_sum(sum(t))
+
+
+@lru_cache(maxsize=1024)
+def _quality_of_sum(total: int) -> float:
+    """:func:`quality_from_tables` for a table's sum (40 table builds: cached, as every image of a batch asks)."""
     if total <= 64:
         return 100.0
     # the sum falls as the quality rises: bisect on the quality (the clipping makes it step-wise, not invertible
@@ -92,6 +100,28 @@ def jpeg_tables(source: Any) -> dict[int, list[int]] | None:
     if getattr(source, "format", None) != "JPEG" or not tables:
         return None
     return {int(k): [int(v) for v in t] for k, t in tables.items()}
+
+
+def jpeg_luma_table(source: Any) -> list[int] | None:
+    """A JPEG's luma quantisation table (64 entries, natural order), for a JPEG whose first component is luma
+    (grey, or YCbCr as JFIF and cameras store colour); ``None`` for anything else — not a JPEG, or a CMYK or
+    Adobe RGB-transformed one, whose first table does not quantise luma. What
+    :func:`restore.jpeg_constraint.project_to_jpeg` needs."""
+    from PIL import Image
+
+    if isinstance(source, (str, Path)):
+        try:
+            with Image.open(source) as im:
+                return jpeg_luma_table(im)
+        except (OSError, ValueError, Image.DecompressionBombError):
+            return None
+    tables = jpeg_tables(source)
+    if not tables or 0 not in tables or len(tables[0]) != 64:
+        return None
+    # Adobe's transform flag 0 means the components are stored as they are (RGB or CMYK), not as YCbCr
+    if source.mode not in ("L", "RGB") or source.info.get("adobe_transform") == 0:
+        return None
+    return tables[0]
 
 
 #: the quality assumed for an image known to be lossy whose file states no table (a lossy WebP, or an array a

@@ -427,6 +427,15 @@ def stated_quality(deg: TestDegradation | str) -> float | None:
     return float(deg.value) if deg.kind == "jpeg" else None
 
 
+def stated_tables(deg: TestDegradation | str) -> list[int] | None:
+    """The luma quantisation table an input degraded by ``deg`` would state as a file (``jpeg:Q``: the IJG
+    table at quality Q, which OpenCV's libjpeg writes), ``None`` for the others."""
+    from restore.compression import ijg_table
+
+    q = stated_quality(deg)
+    return None if q is None else ijg_table(int(q))  # the encoder is given int(Q)
+
+
 def blockiness(img: np.ndarray, period: int) -> float:
     """JPEG blocking in an image: the mean |horizontal gradient| of luma across the block edges (every
     ``period`` columns: 8 × scale for an upscaled JPEG) divided by its mean elsewhere. About 1 for an image

@@ -98,20 +98,23 @@ def eval_sr(data: str | Path, scale: int, *, method: str = "bicubic-matlab", mod
 
 
 def eval_denoise(data: str | Path, *, model: Any = None, device: str = "auto", degradation: Any = "jpeg:50",
-                 strength: float = 1.0, precision: str = "fp32", tile: int | None = 0,
+                 strength: float = 1.0, precision: str = "fp32", tile: int | None = 0, constraint: bool = True,
                  on_image: Callable[[str], None] | None = None) -> dict[str, Any]:
     """Evaluate ×1 restoration (:func:`restore.denoise`) on a folder: each image degraded at its own size by
     ``degradation`` (as :func:`eval_sr` names them, seeded per image; ``blur`` blurs), restored with the quality
-    the degraded file would state, and scored against the original: PSNR on RGB and on Y (no border shaved),
-    the gain over the degraded input itself (``None`` for ``clean``: the input is the original, its PSNR
-    infinite), and the blockiness of both (JPEG block edges; about 1 = none). ``tile`` ``None``: the engine's
-    tiles, as the CLI runs (``seconds`` then measures what a user gets).
+    the degraded file would state (with ``constraint``, also kept within the luma quantisation its table states,
+    as ``restore denoise`` keeps a JPEG file's: :func:`restore.jpeg_constraint.project_to_jpeg`), and scored
+    against the original: PSNR on RGB and on Y (no border shaved), the gain over the degraded input itself
+    (``None`` for ``clean``: the input is the original, its PSNR infinite), and the blockiness of both (JPEG
+    block edges; about 1 = none). ``tile`` ``None``: the engine's tiles, as the CLI runs (``seconds`` then
+    measures what a user gets).
     """
     from restore.api import denoise, resolve_denoise_model
-    from restore.degradations import blockiness, make_lr, parse_test_degradation, stated_quality
+    from restore.degradations import blockiness, make_lr, parse_test_degradation, stated_quality, stated_tables
 
     deg = parse_test_degradation(degradation) if isinstance(degradation, str) else degradation
     model = resolve_denoise_model(model, stated_quality(deg))  # the model a file degraded so would get
+    tables = stated_tables(deg) if constraint else None
     rows = []
     for i, f in enumerate(bench_images(data)):
         if on_image:
@@ -120,7 +123,7 @@ def eval_denoise(data: str | Path, *, model: Any = None, device: str = "auto", d
         lr = make_lr(hr, 1, deg, seed=i)
         t = time.perf_counter()
         out = denoise(lr, strength, model=model, device=device, tile=tile, precision=precision,
-                      jpeg_quality=stated_quality(deg))
+                      jpeg_quality=stated_quality(deg), jpeg_tables=tables)
         dt = time.perf_counter() - t
         rows.append({"image": f.name, "psnr": psnr(out, hr, 255.0), "psnr_input": psnr(lr, hr, 255.0),
                      "psnr_y": psnr_y(out, hr, 0), "psnr_y_input": psnr_y(lr, hr, 0),
@@ -130,7 +133,7 @@ def eval_denoise(data: str | Path, *, model: Any = None, device: str = "auto", d
     given = mean("psnr_input")
     return {
         "task": "denoise", "data": str(data), "method": _label("sr", "auto", model, 1), "degradation": str(deg),
-        "strength": strength, "precision": precision, "images": len(rows),
+        "strength": strength, "precision": precision, "constraint": tables is not None, "images": len(rows),
         **{k: mean(k) for k in ("psnr", "psnr_input", "psnr_y", "psnr_y_input", "blockiness", "blockiness_input")},
         # none for a clean input: it is the original (PSNR infinite); its "psnr" then says how much it was changed
         "gain": mean("psnr") - given if np.isfinite(given) else None,

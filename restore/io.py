@@ -237,7 +237,7 @@ def decode_image(data: bytes, name: str | os.PathLike[str] = "image", *,
         arr = np.ascontiguousarray(arr[:, :, :3])  # OpenCV decodes every GIF with alpha; opaque ones are RGB
     if arr.ndim == 3 and arr.shape[2] == 4 and png_color_type(data) == 4:
         arr = np.ascontiguousarray(arr[:, :, [0, 3]])  # gray + alpha stays gray + alpha (no false colour)
-    arr = _apply_orientation(arr, orientation)
+    arr = apply_orientation(arr, orientation)
     if fmt is None:
         fmt = p.suffix.lower().lstrip(".") or "unknown"
     bit_depth = {np.dtype(np.uint8): 8, np.dtype(np.uint16): 16, np.dtype(np.float32): 32}[arr.dtype]
@@ -318,7 +318,7 @@ def _to_rgb(arr: np.ndarray, p: Path) -> np.ndarray:
     raise ImageReadError(f"{p}: unsupported number of channels ({channels})")
 
 
-def _apply_orientation(arr: np.ndarray, orientation: int) -> np.ndarray:
+def apply_orientation(arr: np.ndarray, orientation: int) -> np.ndarray:
     """Apply an EXIF orientation (same result as ``PIL.ImageOps.exif_transpose``)."""
     if orientation == 1:
         return arr
@@ -332,6 +332,12 @@ def _apply_orientation(arr: np.ndarray, orientation: int) -> np.ndarray:
         8: lambda a: np.rot90(a, 1),                # rotate 90 counter-clockwise
     }
     return np.ascontiguousarray(ops[orientation](arr))
+
+
+def stored_orientation(arr: np.ndarray, orientation: int) -> np.ndarray:
+    """Undo an EXIF orientation that :func:`read_image` applied: the pixels as the file stores them (where a
+    JPEG's 8×8 blocks start at the origin). ``apply_orientation(stored_orientation(a, o), o)`` is ``a``."""
+    return apply_orientation(arr, {6: 8, 8: 6}.get(orientation, orientation))  # the rest undo themselves
 
 
 # --------------------------------------------------------------------------- writing

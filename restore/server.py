@@ -252,6 +252,22 @@ def stated_quality(data: bytes) -> float | None:
     return quality
 
 
+def stated_luma_table(data: bytes) -> list[int] | None:
+    """An upload's luma quantisation table, read as a file's is (:func:`restore.compression.jpeg_luma_table`):
+    ``None`` for anything but a JPEG whose first component is luma, or a header that cannot be read."""
+    import io
+
+    from PIL import Image
+
+    from restore.compression import jpeg_luma_table
+
+    try:
+        with Image.open(io.BytesIO(data)) as im:
+            return jpeg_luma_table(im)
+    except (OSError, ValueError, Image.DecompressionBombError):
+        return None
+
+
 def upscale_png(image_bytes: bytes, filename: str | None, *, scale: str | None, model: str | None,
                 method: str | None, denoise: str | None, cfg: ServeConfig) -> tuple[bytes, dict[str, str]]:
     """Decode, upscale and encode one upload; returns the PNG and response headers."""
@@ -302,8 +318,8 @@ def denoise_png(image_bytes: bytes, filename: str | None, *, strength: str | Non
                 cfg: ServeConfig) -> tuple[bytes, dict[str, str]]:
     """Decode, restore at the same size (×1) and encode one upload, the model told what the upload's own header
     states about its compression; returns the PNG and response headers."""
-    import restore
     from restore.api import resolve_denoise_model
+    from restore.batch import denoise_decoded
     from restore.catalogue import shipped_models
     from restore.io import decode_image, encode_image
 
@@ -320,7 +336,10 @@ def denoise_png(image_bytes: bytes, filename: str | None, *, strength: str | Non
     except InputError:
         raise HTTPProblem(400, "no restoration model (×1) is shipped with this server's version") from None
     tic = time.perf_counter()
-    out = restore.denoise(image, amount, jpeg_quality=said, model=name, device=cfg.device, precision=cfg.precision)
+    table = stated_luma_table(image_bytes)
+    # a JPEG's tables state its quality themselves, and show an earlier compression (resolve_jpeg_condition)
+    out = denoise_decoded(image, meta.exif_orientation, table, amount, jpeg_quality=said if table is None else None,
+                          model=name, device=cfg.device, precision=cfg.precision)
     seconds = time.perf_counter() - tic
     stated = "stored losslessly" if said is None else f"JPEG quality {said:g}"
     return encode_image(out, "png", meta=meta, name=filename or "image"), {

@@ -15,6 +15,7 @@ from conftest import make_image
 import restore
 from restore import catalogue
 from restore.cli import app
+from restore.compression import jpeg_luma_table
 from restore.io import read_image
 from restore.models import create_model
 from restore.weights import save_model
@@ -75,8 +76,8 @@ def test_a_folder_is_restored_as_the_library_does_it_with_each_file_s_stated_qua
     assert "denoised 2" in r.output and "written as PNG" in r.output
     assert sorted(p.name for p in out.iterdir() if not p.name.startswith(".")) == ["a.png", "b.png"]  # no JPEG again
     jpg, png = read_image(photos / "a.jpg"), read_image(photos / "b.png")
-    np.testing.assert_array_equal(read_image(out / "a.png"), restore.denoise(
-        jpg, 1.0, jpeg_quality=40, model=str(x1_model), device="cpu", precision="fp32"))
+    np.testing.assert_array_equal(read_image(out / "a.png"), restore.denoise(  # told the file's tables
+        jpg, 1.0, jpeg_tables=jpeg_luma_table(photos / "a.jpg"), model=str(x1_model), device="cpu", precision="fp32"))
     np.testing.assert_array_equal(read_image(out / "b.png"), restore.denoise(
         png, 1.0, jpeg_quality=None, model=str(x1_model), device="cpu", precision="fp32"))
     assert not np.array_equal(read_image(out / "a.png"), jpg)  # it did something
@@ -230,7 +231,8 @@ def test_the_cli_the_library_and_the_server_give_the_same_pixels(photos, x1_mode
         assert r.headers["X-Restore-Model"].startswith(want[name] + " ")
         assert r.headers["Content-Disposition"].endswith(f'{Path(name).stem}_denoised.png"')
         served = decode_image(r.content)[0]
-        library = restore.denoise(read_image(photos / name), 0.5, jpeg_quality=q, device="cpu", precision="fp32")
+        library = restore.denoise(read_image(photos / name), 0.5, jpeg_tables=jpeg_luma_table(photos / name),
+                                  device="cpu", precision="fp32")
         np.testing.assert_array_equal(served, library)
         np.testing.assert_array_equal(read_image(out / f"{Path(name).stem}.png"), library)
     data = (photos / "a.jpg").read_bytes()

@@ -85,6 +85,7 @@ def eval_denoise_cmd(
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
     per_image: Annotated[bool, typer.Option("--per-image", help="Also list each image.")] = False,
     precision: Annotated[Precision, typer.Option("--precision", help="The network's arithmetic (fp32 by default: a model's scores, whatever the CPU; auto = what restore denoise runs here).")] = Precision.fp32,
+    constraint: Annotated[bool, typer.Option("--constraint/--no-constraint", help="Keep a JPEG input's result within the quantisation its file states, as restore denoise does (--no-constraint: the network alone).")] = True,
     threads: ThreadsOpt = None,
 ) -> None:
     """Restoration at x1: each image degraded at its own size (--degradation, seeded), restored with the quality the
@@ -99,7 +100,8 @@ def eval_denoise_cmd(
         deg = parse_test_degradation(degradation)
     except InputError as e:
         raise error_exit(str(e), EXIT_USAGE) from None
-    r = eval_denoise(data, model=model, device=device, degradation=deg, strength=strength, precision=precision.value)
+    r = eval_denoise(data, model=model, device=device, degradation=deg, strength=strength, precision=precision.value,
+                     constraint=constraint)
     if as_json:
         emit_json(r)
         return
