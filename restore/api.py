@@ -219,6 +219,7 @@ def upscale(
     backend: str = "auto",
     ensemble: bool = False,
     jpeg_quality: float | None = None,
+    jpeg_tables: Any = None,
 ) -> np.ndarray:
     """Upscale an image by 2, 3 or 4.
 
@@ -256,14 +257,18 @@ def upscale(
             tables), or ``None`` for an image stored losslessly. An array carries no file format, so this is
             the caller's to say; the CLI and the web server pass what the file says. The quantisation-aware
             real-photo models (``sr-real-x2`` / ``sr-real-x4``) are told it; other models ignore it.
+        jpeg_tables: the quantisation tables of the JPEG file the image was decoded from (as :func:`denoise`
+            takes them): ``jpeg_quality`` then defaults to what they state — or to an earlier, harder
+            compression's quality when the pixels show one on the same grid (:func:`resolve_jpeg_condition`;
+            the pixels as the file stores them, unrotated).
 
     Returns:
         The upscaled image, ``(H*scale)×(W*scale)`` with the input's dtype and channels. Alpha is
         upscaled with plain bicubic interpolation.
 
     Raises:
-        InputError: a bad image, scale, method or ``denoise`` (out of range, combined with a model, or no
-            real-photo model for the scale).
+        InputError: a bad image, scale, method, ``jpeg_tables`` or ``denoise`` (out of range, combined with a
+            model, or no real-photo model for the scale).
     """
     if isinstance(scale, bool) or not isinstance(scale, (int, np.integer)) or int(scale) not in SCALES:
         raise InputError(f"unsupported scale {scale!r}; choose 2, 3 or 4")
@@ -272,6 +277,7 @@ def upscale(
 
     jpeg_quality = check_quality(jpeg_quality)
     f, layout = _split(image)
+    jpeg_quality = resolve_jpeg_condition(f, jpeg_tables, jpeg_quality)[0]
     h, w = f.shape[:2]
     strength = 1.0
     if denoise is not None:

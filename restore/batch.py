@@ -115,13 +115,15 @@ def stated_quality(src: Path) -> float | None:
         return None
 
 
-def _read_stated(src: Path, max_pixels: int | None) -> tuple[Any, Any, float | None]:
-    """A batch's read of one file: the decoded image, its metadata and the quality the file states."""
+def _read_stated(src: Path, max_pixels: int | None) -> tuple[Any, Any, float | None, list[int] | None]:
+    """A batch's read of one file: the decoded image, its metadata, the quality the file states and, for a JPEG,
+    its luma quantisation table (:func:`restore.compression.jpeg_luma_table`)."""
+    from restore.compression import jpeg_luma_table
     from restore.io import DEFAULT_MAX_PIXELS, read_image_with_meta
 
     must_be_regular(src)
     image, meta = read_image_with_meta(src, max_pixels=max_pixels or DEFAULT_MAX_PIXELS)
-    return image, meta, stated_quality(src)
+    return image, meta, stated_quality(src), jpeg_luma_table(src)
 
 
 def _write_result(src: Path, dst: Path, result: Any, redo: bool, quality: int) -> None:
@@ -145,6 +147,13 @@ class _StatedImageJob:
     def said(self, stated: float | None) -> float | None:
         """The quality the network is told: the request's, else what the file states."""
         return self.jpeg_quality if self.jpeg_quality is not None else stated
+
+    def told(self, image: Any, orientation: int, stated: float | None, table: list[int] | None) -> float | None:
+        """:meth:`said`, a JPEG's read from its pixels and tables: the quality of an earlier, harder compression
+        on the same grid where they show one (:func:`restore.api.resolve_jpeg_condition`)."""
+        if self.jpeg_quality is not None or table is None:
+            return self.said(stated)
+        return stated_condition(image, orientation, table)[0]
 
     def write(self, src: Path, dst: Path, result: Any, redo: bool) -> None:
         _write_result(src, dst, result, redo, self.quality)
@@ -172,10 +181,11 @@ class UpscaleJob(_StatedImageJob):
         """``model``: a loaded network, a name or path, or None (the method's; with ``denoise``, the blend)."""
         import restore
 
-        image, meta, stated = data
+        image, meta, stated, table = data
         return restore.upscale(image, self.scale, method=self.method, model=model, device=self.device,
                                tile=self.tile, precision=self.precision, backend=self.backend,
-                               denoise=self.denoise, ensemble=self.ensemble, jpeg_quality=self.said(stated)), meta
+                               denoise=self.denoise, ensemble=self.ensemble,
+                               jpeg_quality=self.told(image, meta.exif_orientation, stated, table)), meta
 
 
 @dataclass(frozen=True)
@@ -192,12 +202,6 @@ class DenoiseJob(_StatedImageJob):
     max_pixels: int | None = None
     jpeg_quality: float | None = None
 
-    def read(self, src: Path) -> Any:
-        """The decoded image, its metadata, the quality the file states and its luma table (a JPEG's)."""
-        from restore.compression import jpeg_luma_table
-
-        return (*_read_stated(src, self.max_pixels), jpeg_luma_table(src))
-
     def compute(self, src: Path, data: Any, model: Any, warn: Callable[[str], None] | None = None) -> Any:
         """``model``: a loaded ×1 network, a name or a path (None: the shipped default)."""
         image, meta, stated, table = data
@@ -206,6 +210,17 @@ class DenoiseJob(_StatedImageJob):
         return denoise_decoded(image, meta.exif_orientation, table, self.strength, jpeg_quality=said, model=model,
                                device=self.device, tile=self.tile, precision=self.precision,
                                backend=self.backend), meta
+
+
+def stated_condition(image: Any, orientation: int, table: Any) -> tuple[float | None, bool]:
+    """:func:`restore.api.resolve_jpeg_condition` for a JPEG file's decoded pixels (any dtype and layout the API
+    takes), read in the orientation the file stores them, where its 8×8 blocks start at the origin."""
+    from restore.api import resolve_jpeg_condition
+    from restore.io import stored_orientation
+    from restore.pixels import to_float
+
+    f = to_float(stored_orientation(image, orientation))
+    return resolve_jpeg_condition(f[:, :, None] if f.ndim == 2 else f[:, :, :3], table)
 
 
 def denoise_decoded(image: Any, orientation: int, table: Any, strength: float, **kw: Any) -> Any:

@@ -304,9 +304,14 @@ def upscale_png(image_bytes: bytes, filename: str | None, *, scale: str | None, 
             model, label = lossy, f"{lossy} (compressed input)"
     if strength is not None:
         label = f"denoise {strength:g}"
+    said, table = stated_quality(image_bytes), stated_luma_table(image_bytes)
+    if table is not None:  # a JPEG's tables state its quality, and show an earlier compression
+        from restore.batch import stated_condition
+
+        said = stated_condition(image, meta.exif_orientation, table)[0]
     tic = time.perf_counter()
     out = restore.upscale(image, s, method=method, model=model, device=cfg.device, precision=cfg.precision,
-                          denoise=strength, jpeg_quality=stated_quality(image_bytes))
+                          denoise=strength, jpeg_quality=said)
     seconds = time.perf_counter() - tic
     return encode_image(out, "png", meta=meta, name=filename or "image"), {
         "X-Restore-Model": label, "X-Restore-Seconds": f"{seconds:.3f}", "X-Restore-Size": f"{out.shape[1]}x{out.shape[0]}",

@@ -199,3 +199,43 @@ def test_a_rotated_jpeg_is_restored_on_its_own_block_grid(tmp_path, runner):
     want = apply_orientation(restore.denoise(stored_orientation(shown, 6), jpeg_tables=table, **kw), 6)
     np.testing.assert_array_equal(read_image(tmp_path / "out.png"), want)
     assert not np.array_equal(want, restore.denoise(shown, jpeg_tables=table, **kw))  # the grid matters
+
+
+def _net_x2(tmp_path: Path) -> Path:
+    """A tiny conditioned ×2 model whose condition matters."""
+    import torch
+
+    from restore.models import create_model
+    from restore.weights import save_model
+
+    torch.manual_seed(1)
+    config = {"scale": 2, "cond_dim": 6, "base_ch": 8, "n_blocks": 1}
+    net = create_model("srnet", **config).eval()
+    with torch.no_grad():
+        for p in net.parameters():
+            p.add_(torch.randn_like(p) * 0.05)
+        torch.nn.init.normal_(net.cond.weight, std=0.5)
+    return save_model(net, tmp_path / "up.safetensors", {"name": "up", "task": "sr", "arch": "srnet", "scale": 2,
+                                                          "config": config})
+
+
+def test_upscale_tells_a_twice_compressed_jpeg_the_earlier_quality_in_the_library_and_the_cli(tmp_path, runner):
+    from restore.cli import app
+
+    model = _net_x2(tmp_path)
+    kw = {"model": str(model), "device": "cpu", "precision": "fp32"}
+    Image.fromarray(np.asarray(_jpeg(_photo(), 30).convert("RGB"))).save(tmp_path / "twice.jpg", quality=90)
+    pixels, table = read_image(tmp_path / "twice.jpg"), jpeg_luma_table(tmp_path / "twice.jpg")
+    before, earlier = earlier_compression(pixels, table)
+    assert before and earlier < 40
+    told = restore.upscale(pixels, 2, jpeg_tables=table, **kw)
+    np.testing.assert_array_equal(told, restore.upscale(pixels, 2, jpeg_quality=earlier, **kw))
+    assert not np.array_equal(told, restore.upscale(pixels, 2, jpeg_quality=90, **kw))
+    once = _jpeg(_photo(), 60)  # compressed once: what the file states
+    pixels = np.asarray(once.convert("RGB"))
+    np.testing.assert_array_equal(restore.upscale(pixels, 2, jpeg_tables=jpeg_luma_table(once), **kw),
+                                  restore.upscale(pixels, 2, jpeg_quality=60, **kw))
+    r = runner.invoke(app, ["upscale", str(tmp_path / "twice.jpg"), "-o", str(tmp_path / "out.png"), "--scale", "2",
+                            "--model", str(model), "--device", "cpu", "--precision", "fp32"])
+    assert r.exit_code == 0, r.output
+    np.testing.assert_array_equal(read_image(tmp_path / "out.png"), told)
