@@ -216,10 +216,10 @@ def stated_condition(image: Any, orientation: int, table: Any) -> tuple[float | 
     """:func:`restore.api.resolve_jpeg_condition` for a JPEG file's decoded pixels (any dtype and layout the API
     takes), read in the orientation the file stores them, where its 8×8 blocks start at the origin."""
     from restore.api import resolve_jpeg_condition
-    from restore.io import stored_orientation
+    from restore.io import apply_orientation
     from restore.pixels import to_float
 
-    f = to_float(stored_orientation(image, orientation))
+    f = to_float(apply_orientation(image, orientation, undo=True))
     return resolve_jpeg_condition(f[:, :, None] if f.ndim == 2 else f[:, :, :3], table)
 
 
@@ -229,11 +229,11 @@ def denoise_decoded(image: Any, orientation: int, table: Any, strength: float, *
     the origin (the quantisation constraint and a block-grid model's bias depend on it), and turned back by
     the file's EXIF ``orientation``. ``kw``: the rest of :func:`restore.denoise`'s arguments."""
     import restore
-    from restore.io import apply_orientation, stored_orientation
+    from restore.io import apply_orientation
 
     if table is None or orientation == 1:
         return restore.denoise(image, strength, jpeg_tables=table, **kw)
-    out = restore.denoise(stored_orientation(image, orientation), strength, jpeg_tables=table, **kw)
+    out = restore.denoise(apply_orientation(image, orientation, undo=True), strength, jpeg_tables=table, **kw)
     return apply_orientation(out, orientation)
 
 

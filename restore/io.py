@@ -318,8 +318,11 @@ def _to_rgb(arr: np.ndarray, p: Path) -> np.ndarray:
     raise ImageReadError(f"{p}: unsupported number of channels ({channels})")
 
 
-def apply_orientation(arr: np.ndarray, orientation: int) -> np.ndarray:
-    """Apply an EXIF orientation (same result as ``PIL.ImageOps.exif_transpose``)."""
+def apply_orientation(arr: np.ndarray, orientation: int, undo: bool = False) -> np.ndarray:
+    """Apply an EXIF orientation (same result as ``PIL.ImageOps.exif_transpose``); ``undo``: the pixels as the file
+    stores them again (where a JPEG's 8×8 blocks start at the origin)."""
+    if undo:
+        orientation = {6: 8, 8: 6}.get(orientation, orientation)  # the others undo themselves
     if orientation == 1:
         return arr
     ops = {
@@ -332,12 +335,6 @@ def apply_orientation(arr: np.ndarray, orientation: int) -> np.ndarray:
         8: lambda a: np.rot90(a, 1),                # rotate 90 counter-clockwise
     }
     return np.ascontiguousarray(ops[orientation](arr))
-
-
-def stored_orientation(arr: np.ndarray, orientation: int) -> np.ndarray:
-    """Undo an EXIF orientation that :func:`read_image` applied: the pixels as the file stores them (where a
-    JPEG's 8×8 blocks start at the origin). ``apply_orientation(stored_orientation(a, o), o)`` is ``a``."""
-    return apply_orientation(arr, {6: 8, 8: 6}.get(orientation, orientation))  # the rest undo themselves
 
 
 # --------------------------------------------------------------------------- writing
