@@ -85,17 +85,24 @@ def _quality_of_sum(total: int) -> float:
     return round(q, 2)
 
 
+def _opened(source: Any, read: Any) -> Any:
+    """``read`` of a path's image, opened (``None`` for a file Pillow cannot open), or of an open Pillow image."""
+    from PIL import Image
+
+    if not isinstance(source, (str, Path)):
+        return read(source)
+    try:
+        with Image.open(source) as im:
+            return read(im)
+    except (OSError, ValueError, Image.DecompressionBombError):
+        return None
+
+
 def jpeg_tables(source: Any) -> dict[int, list[int]] | None:
     """The quantisation tables of a JPEG (a path or an open Pillow image): ``{0: luma, 1: chroma, …}``, or
     ``None`` for anything that is not a JPEG."""
-    from PIL import Image
-
     if isinstance(source, (str, Path)):
-        try:
-            with Image.open(source) as im:
-                return jpeg_tables(im)
-        except (OSError, ValueError, Image.DecompressionBombError):
-            return None
+        return _opened(source, jpeg_tables)
     tables: Mapping[int, Sequence[int]] | None = getattr(source, "quantization", None)
     if getattr(source, "format", None) != "JPEG" or not tables:
         return None
@@ -107,14 +114,8 @@ def jpeg_luma_table(source: Any) -> list[int] | None:
     (grey, or YCbCr as JFIF and cameras store colour); ``None`` for anything else — not a JPEG, or a CMYK or
     Adobe RGB-transformed one, whose first table does not quantise luma. What
     :func:`restore.jpeg_constraint.project_to_jpeg` needs."""
-    from PIL import Image
-
     if isinstance(source, (str, Path)):
-        try:
-            with Image.open(source) as im:
-                return jpeg_luma_table(im)
-        except (OSError, ValueError, Image.DecompressionBombError):
-            return None
+        return _opened(source, jpeg_luma_table)
     tables = jpeg_tables(source)
     if not tables or 0 not in tables or len(tables[0]) != 64:
         return None

@@ -78,20 +78,24 @@ def _torch(a: Any) -> Any:
     """A NumPy array as a float32 torch tensor (no copy when it is one already); a tensor as it is."""
     import torch
 
-    return a if isinstance(a, torch.Tensor) else torch.from_numpy(np.ascontiguousarray(a, np.float32))
+    if isinstance(a, torch.Tensor):
+        return a
+    a = np.ascontiguousarray(a, np.float32)
+    return torch.from_numpy(a if a.flags.writeable else a.copy())  # torch refuses to share read-only memory
 
 
 def _coefficients(plane: Any, basis: np.ndarray = _K) -> Any:
     """The DCT coefficients of a luma plane's 8×8 blocks (0–255 scale, JPEG's level shift), ``(blocks, 64)``, or
     only those of the rows of ``basis`` given: a torch tensor (see the module's docstring)."""
-    return (_blocks(_torch(plane)) - 128.0) @ _torch(basis).T
+    plane = _torch(plane)
+    return (_blocks(plane) - 128.0) @ _torch(basis).to(plane).T
 
 
 def _correction(result: Any, decoded: Any, q: Any) -> Any:
     """:func:`luma_correction` on torch tensors; ``q``: the 64 steps."""
     have = _coefficients(result)
     stored = (_coefficients(decoded) / q).round() * q
-    return _unblocks((have.clamp(stored - q / 2, stored + q / 2) - have) @ _torch(_K), *result.shape)
+    return _unblocks((have.clamp(stored - q / 2, stored + q / 2) - have) @ _torch(_K).to(have), *result.shape)
 
 
 def luma_correction(result: np.ndarray, decoded: np.ndarray, table: np.ndarray) -> np.ndarray:
@@ -282,3 +286,27 @@ def _luma(pixels: np.ndarray, peak: float) -> np.ndarray:
         return pixels[:, :, 0].astype(np.float32) * scale
     w = LUMA * scale  # a weighted sum: NumPy's matrix product would wake OpenBLAS's threads
     return pixels[:, :, 0] * w[0] + pixels[:, :, 1] * w[1] + pixels[:, :, 2] * w[2]
+
+
+def project_batch(out: Any, decoded: Any, qualities: Sequence[float | None]) -> Any:
+    """:func:`project_to_jpeg` for a training batch, differentiable: ``out`` and ``decoded`` ``(B, 3, H, W)``
+    torch tensors in [0, 1], each sample held to the IJG luma table of its stated quality (``None``: left as it
+    is). The loss then sees what ``restore denoise`` gives a JPEG file (``restore train sr --constraint``).
+    Training patches are too small to show an earlier compression, as are images that small at inference.
+    """
+    import torch
+    import torch.nn.functional as F
+
+    from restore.compression import ijg_table
+
+    h8, w8 = out.shape[-2] // 8 * 8, out.shape[-1] // 8 * 8
+    weights = torch.from_numpy(LUMA * 255).to(out)[:, None, None]
+    rows = []
+    for i, q in enumerate(qualities):
+        if q is None or not h8 or not w8:
+            rows.append(out[i])
+            continue
+        fix = _correction((out[i, :, :h8, :w8] * weights).sum(0), (decoded[i, :, :h8, :w8].to(out) * weights).sum(0),
+                          torch.tensor(ijg_table(int(q)), dtype=out.dtype, device=out.device))
+        rows.append(out[i] + F.pad(fix / 255, (0, out.shape[-1] - w8, 0, out.shape[-2] - h8))[None])
+    return torch.stack(rows)

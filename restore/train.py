@@ -256,6 +256,8 @@ class SRTrainConfig:
     inputs: str = "any"
     #: scale augmentation: every training image is also used shrunk by each of these factors (below 1)
     rescale: list[float] = field(default_factory=list)
+    #: a ×1 JPEG model trained and validated through the quantisation constraint restore denoise applies
+    constraint: bool = False
 
 
 def _init_files(prefix: str, scales: Sequence[int]) -> tuple[dict[int, Path], str, dict]:
@@ -326,6 +328,7 @@ def train_sr(cfg: SRTrainConfig, *, resume: bool = False, progress: Callable[[di
     """
     from restore.compression import KNOTS, condition_vector
     from restore.degradations import RealDegradation, degrade_real_stated, make_lr, stated_quality
+    from restore.jpeg_constraint import project_batch
     from restore.weights import load_model
 
     if cfg.degradation not in ("bicubic", "real"):
@@ -423,7 +426,10 @@ def train_sr(cfg: SRTrainConfig, *, resume: bool = False, progress: Callable[[di
                     for (lr_img, q), hr_img in zip(lrs, val.hr[s]):
                         x = torch.from_numpy(lr_img).permute(2, 0, 1)[None].float().div(255).to(device)
                         cond = condition_vector(q)[None].to(device) if conditioned else None
-                        sr = net(x, s, cond).float().cpu()[0, :, :hr_img.shape[0], :hr_img.shape[1]]
+                        sr = net(x, s, cond).float()
+                        if cfg.constraint:
+                            sr = project_batch(sr, x, [q])
+                        sr = sr.cpu()[0, :, :hr_img.shape[0], :hr_img.shape[1]]
                         sr = sr.clamp(0, 1).permute(1, 2, 0).numpy()
                         ps.append(psnr_y((sr * 255).round(), hr_img, s))
                     res[f"x{s}{tag}"] = float(np.mean(ps))
@@ -451,6 +457,8 @@ def train_sr(cfg: SRTrainConfig, *, resume: bool = False, progress: Callable[[di
         y = torch.from_numpy(hr_b).to(device)
         cond = torch.stack([condition_vector(q) for q in stated]).to(device) if conditioned else None
         out = model(x, s, cond).float()
+        if cfg.constraint:
+            out = project_batch(out, x, stated)
         if not teachers:
             return pixel_loss(out, y)
         with torch.no_grad():
@@ -500,6 +508,7 @@ def train_sr(cfg: SRTrainConfig, *, resume: bool = False, progress: Callable[[di
                 "precision": str(amp).replace("torch.", "") if amp else "float32",
                 "init": cfg.init, "world_size": world.size, "loss": cfg.loss,
                 **({"rescale": list(cfg.rescale)} if cfg.rescale else {}),
+                **({"constraint": "jpeg quantisation"} if cfg.constraint else {}),
                 **({"teacher": {"models": [f"{cfg.teacher}-x{k}" for k in cfg.scales], "weight": cfg.teacher_weight}}
                    if cfg.teacher else {}),
                 "condition": ({"kind": "jpeg", "knots": list(KNOTS), "given": "the quality of the input's last "

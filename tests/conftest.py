@@ -58,3 +58,21 @@ def write_png(tmp_path: Path):
         return write_image(tmp_path / name, array, overwrite=True)
 
     return _write
+
+
+def conditioned_model(path: Path, name: str, config: dict, seed: int = 0) -> Path:
+    """A tiny quantisation-aware SR model whose condition matters (its zero initialisation replaced), saved as a
+    default model of its scale."""
+    import torch
+
+    from restore.models import create_model
+    from restore.weights import save_model
+
+    torch.manual_seed(seed)
+    net = create_model("srnet", **config).eval()
+    with torch.no_grad():
+        for p in net.parameters():
+            p.add_(torch.randn_like(p) * 0.1)
+        torch.nn.init.normal_(net.cond.weight, std=0.5)
+    return save_model(net, path, {"name": name, "task": "sr", "arch": "srnet", "scale": config["scale"],
+                                  "config": config, "default": True})

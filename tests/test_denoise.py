@@ -8,36 +8,21 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 from PIL import Image
 
-from conftest import make_image
+from conftest import conditioned_model, make_image
 import restore
 from restore import catalogue
 from restore.cli import app
 from restore.compression import jpeg_luma_table
 from restore.io import read_image
-from restore.models import create_model
-from restore.weights import save_model
 
 X1 = {"scale": 1, "unshuffle": 4, "cond_dim": 6, "base_ch": 8, "n_blocks": 1}
 
 
-def _conditioned(path: Path, name: str, config: dict, seed: int = 0) -> Path:
-    """A tiny quantisation-aware SR model whose condition matters (its zero initialisation replaced)."""
-    torch.manual_seed(seed)
-    net = create_model("srnet", **config).eval()
-    with torch.no_grad():
-        for p in net.parameters():
-            p.add_(torch.randn_like(p) * 0.1)
-        torch.nn.init.normal_(net.cond.weight, std=0.5)
-    return save_model(net, path, {"name": name, "task": "sr", "arch": "srnet", "scale": config["scale"],
-                                  "config": config, "default": True})
-
-
 @pytest.fixture(scope="module")
 def x1_model(tmp_path_factory) -> Path:
-    return _conditioned(tmp_path_factory.mktemp("models") / "dn-test.safetensors", "dn-test", X1)
+    return conditioned_model(tmp_path_factory.mktemp("models") / "dn-test.safetensors", "dn-test", X1)
 
 
 @pytest.fixture
@@ -182,7 +167,7 @@ def test_upscale_tells_each_file_s_quality_and_the_override(photos, runner, monk
 
 
 def test_upscale_with_a_quantisation_aware_model_records_and_uses_the_quality(photos, runner, tmp_path):
-    model = _conditioned(tmp_path / "q2.safetensors", "q2-test", {"scale": 2, "cond_dim": 6, "base_ch": 4,
+    model = conditioned_model(tmp_path / "q2.safetensors", "q2-test", {"scale": 2, "cond_dim": 6, "base_ch": 4,
                                                                   "n_blocks": 1}, seed=3)
     out = tmp_path / "o"
     base = ["upscale", str(photos / "a.jpg"), "-o", str(out), "--model", str(model), "--device", "cpu",
@@ -212,7 +197,7 @@ def test_the_cli_the_library_and_the_server_give_the_same_pixels(photos, x1_mode
     # and a second one made for JPEG files
     mine = [(x1_model, catalogue.read_metadata(x1_model))]
     if per_kind:
-        jpg = _conditioned(photos.parent / "dn-jpeg.safetensors", "dn-jpeg", {**X1, "block_grid": 16}, seed=5)
+        jpg = conditioned_model(photos.parent / "dn-jpeg.safetensors", "dn-jpeg", {**X1, "block_grid": 16}, seed=5)
         mine.append((jpg, {**catalogue.read_metadata(jpg), "inputs": "jpeg"}))
     monkeypatch.setattr(catalogue, "_shipped", lambda: (*shipped, *mine))
     want = {"a.jpg": "dn-jpeg" if per_kind else "dn-test", "b.png": "dn-test"}

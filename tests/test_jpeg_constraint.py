@@ -9,6 +9,7 @@ import pytest
 from PIL import Image
 
 import restore
+from conftest import conditioned_model
 from restore.compression import ijg_table, jpeg_luma_table
 from restore.errors import InputError
 from restore.io import apply_orientation, read_image
@@ -132,22 +133,10 @@ def test_a_photo_resized_between_its_compressions_shows_no_earlier_grid():
     assert earlier_compression(np.asarray(im.convert("RGB")), jpeg_luma_table(im)) == (False, None)
 
 
-def _net(tmp_path: Path) -> Path:
-    """A tiny conditioned ×1 model that changes its input."""
-    import torch
-
-    from restore.models import create_model
-    from restore.weights import save_model
-
-    torch.manual_seed(0)
-    config = {"scale": 1, "unshuffle": 2, "cond_dim": 6, "base_ch": 8, "n_blocks": 1}
-    net = create_model("srnet", **config).eval()
-    with torch.no_grad():
-        for p in net.parameters():
-            p.add_(torch.randn_like(p) * 0.05)
-        torch.nn.init.normal_(net.cond.weight, std=0.5)
-    return save_model(net, tmp_path / "dn.safetensors", {"name": "dn", "task": "sr", "arch": "srnet", "scale": 1,
-                                                          "config": config})
+def _net(tmp_path: Path, scale: int = 1) -> Path:
+    """A tiny conditioned model (×1 on the half-resolution image, or ×2) whose condition matters."""
+    config = {"scale": scale, "cond_dim": 6, "base_ch": 8, "n_blocks": 1, **({"unshuffle": 2} if scale == 1 else {})}
+    return conditioned_model(tmp_path / f"net-x{scale}.safetensors", f"net-x{scale}", config)
 
 
 def test_denoise_holds_a_jpeg_to_its_tables_and_tells_a_twice_compressed_one_the_earlier_quality(tmp_path):
@@ -201,28 +190,10 @@ def test_a_rotated_jpeg_is_restored_on_its_own_block_grid(tmp_path, runner):
     assert not np.array_equal(want, restore.denoise(shown, jpeg_tables=table, **kw))  # the grid matters
 
 
-def _net_x2(tmp_path: Path) -> Path:
-    """A tiny conditioned ×2 model whose condition matters."""
-    import torch
-
-    from restore.models import create_model
-    from restore.weights import save_model
-
-    torch.manual_seed(1)
-    config = {"scale": 2, "cond_dim": 6, "base_ch": 8, "n_blocks": 1}
-    net = create_model("srnet", **config).eval()
-    with torch.no_grad():
-        for p in net.parameters():
-            p.add_(torch.randn_like(p) * 0.05)
-        torch.nn.init.normal_(net.cond.weight, std=0.5)
-    return save_model(net, tmp_path / "up.safetensors", {"name": "up", "task": "sr", "arch": "srnet", "scale": 2,
-                                                          "config": config})
-
-
 def test_upscale_tells_a_twice_compressed_jpeg_the_earlier_quality_in_the_library_and_the_cli(tmp_path, runner):
     from restore.cli import app
 
-    model = _net_x2(tmp_path)
+    model = _net(tmp_path, 2)
     kw = {"model": str(model), "device": "cpu", "precision": "fp32"}
     Image.fromarray(np.asarray(_jpeg(_photo(), 30).convert("RGB"))).save(tmp_path / "twice.jpg", quality=90)
     pixels, table = read_image(tmp_path / "twice.jpg"), jpeg_luma_table(tmp_path / "twice.jpg")
@@ -239,3 +210,39 @@ def test_upscale_tells_a_twice_compressed_jpeg_the_earlier_quality_in_the_librar
                             "--model", str(model), "--device", "cpu", "--precision", "fp32"])
     assert r.exit_code == 0, r.output
     np.testing.assert_array_equal(read_image(tmp_path / "out.png"), told)
+
+
+def test_a_training_batch_is_projected_as_a_file_is_and_gradients_pass():
+    import torch
+
+    from restore.jpeg_constraint import project_batch
+
+    decoded = np.asarray(_jpeg(_photo("coffee"), 50).convert("RGB"))[:96, :96]
+    noisy = np.clip(decoded / 255 + np.random.default_rng(0).normal(0, 0.03, decoded.shape), 0, 1).astype(np.float32)
+    x = torch.from_numpy(decoded.copy()).permute(2, 0, 1)[None].float() / 255
+    out = torch.from_numpy(noisy).permute(2, 0, 1)[None].repeat(2, 1, 1, 1).requires_grad_(True)
+    held = project_batch(out, x.repeat(2, 1, 1, 1), [50, None])
+    want = project_to_jpeg(noisy.copy(), decoded, ijg_table(50))
+    np.testing.assert_allclose(held[0].detach().permute(1, 2, 0).clamp(0, 1).numpy(), want, atol=1e-5)
+    assert torch.equal(held[1], out[1])  # no stated quality: as it is
+    held.sum().backward()
+    assert out.grad is not None and float(out.grad.abs().sum()) > 0
+
+
+def test_train_constraint_is_recorded_and_goes_with_a_x1_jpeg_model(tmp_path, runner):
+    from restore.cli import app
+    from restore.train import SRTrainConfig, train_sr
+    from restore.weights import read_metadata
+
+    data = tmp_path / "data"
+    data.mkdir()
+    for i, name in enumerate(("astronaut", "coffee")):
+        Image.fromarray(_photo(name)).save(data / f"{i}.png")
+    cfg = SRTrainConfig(data=[str(data)], scales=[1], base_ch=8, n_blocks=1, iters=2, batch=2, lr_patch=16,
+                        degradation="real", condition="jpeg", arch_options={"unshuffle": 2}, val_images=0,
+                        inputs="jpeg", out=str(tmp_path / "run"), name="dn", device="cpu", precision="fp32",
+                        constraint=True)
+    (path,) = train_sr(cfg)
+    assert read_metadata(path)["training"]["constraint"] == "jpeg quantisation"
+    r = runner.invoke(app, ["train", "sr", "--data", str(data), "--scales", "2", "--constraint"])
+    assert r.exit_code == 2 and "--constraint" in r.output

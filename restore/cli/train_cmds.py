@@ -78,6 +78,7 @@ def train_sr_cmd(
     block_grid: Annotated[Optional[int], typer.Option("--block-grid", min=8, help="With --condition jpeg: the period in input pixels of the JPEG block grid (16: 8×8 luma and 4:2:0 chroma blocks); the network learns a bias for each position within it.", show_default=False)] = None,
     inputs: Annotated[str, typer.Option("--inputs", help="The inputs the model is for: any, or jpeg (files that state a JPEG quality; with --default it is chosen for them before the general model: restore denoise).")] = "any",
     rescale: Annotated[Optional[str], typer.Option("--rescale", help="Scale augmentation: also train on every image shrunk by each of these factors, e.g. 0.9,0.8,0.7,0.6 (MATLAB bicubic).", show_default=False)] = None,
+    constraint: Annotated[bool, typer.Option("--constraint", help="A x1 JPEG model (--scales 1 --condition jpeg) trained and validated through the quantisation constraint restore denoise applies to a JPEG file's result.")] = False,
     degradation_set: Annotated[Optional[str], typer.Option("--degradation-set", help="Settings of the real degradation, e.g. clean_prob=0.1,jpeg_quality=30:95 (fields of restore.degradations.RealDegradation; ranges as LOW:HIGH).", show_default=False)] = None,
 ) -> None:
     """Train SR networks for one or more scales (shared body, per-scale upsampler); exports safetensors."""
@@ -102,6 +103,9 @@ def train_sr_cmd(
                          EXIT_USAGE)
     if inputs not in ("any", "jpeg") or (inputs == "jpeg" and condition != "jpeg"):
         raise error_exit(f"bad --inputs {inputs!r}: any, or jpeg (with --condition jpeg)", EXIT_USAGE)
+    if constraint and (sc != [1] or condition != "jpeg"):
+        raise error_exit("--constraint goes with --scales 1 and --condition jpeg (a x1 model for JPEG files)",
+                         EXIT_USAGE)
     if block_grid is not None and condition != "jpeg":
         raise error_exit("--block-grid goes with --condition jpeg (the grid of a stated JPEG)", EXIT_USAGE)
     try:
@@ -118,7 +122,7 @@ def train_sr_cmd(
                         init=init, degradation_settings=settings, loss=loss, teacher=teacher,
                         teacher_weight=teacher_weight, command=_command_line(), arch=arch,
                         condition=condition, gated=gated, arch_options=arch_options, inputs=inputs,
-                        rescale=factors)
+                        rescale=factors, constraint=constraint)
     try:
         paths = train_sr(cfg, resume=resume, progress=_progress_printer(), tick=_ticker(iters))
     except ValueError as e:
