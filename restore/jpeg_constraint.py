@@ -12,9 +12,9 @@ origin whatever the chroma subsampling. The file's coefficients are read back fr
 (``k = round(D/Q)``): the decoder's rounding moves them by a fraction of a level, well inside ``Q/2``. Blocks
 cut by the image's right or bottom edge (padded by the encoder) are left as they are.
 
-NumPy arrays; the matrix products run through torch, on the thread pool the network runs on (NumPy's
-OpenBLAS keeps threads of its own spinning after a product, and slowed the next image's convolutions by a fifth).
-Strips of :data:`STRIP` rows keep the memory to a few copies of one strip.
+NumPy arrays, the element-wise steps on one thread; the matrix products run through torch, on the thread pool
+the network runs on (NumPy's OpenBLAS keeps threads of its own spinning after a product, and slowed the next
+image's convolutions by a fifth). Strips of :data:`STRIP` rows keep the memory to a few copies of one strip.
 """
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ import numpy as np
 from restore.errors import InputError
 
 #: rows projected at a time (a multiple of 8)
-STRIP = 256
+STRIP = 1024
 #: JPEG's (JFIF's) luma weights of R, G, B; they sum to 1, so adding ``d`` to all three adds ``d`` to the luma
 #: and leaves both colour differences as they were
 LUMA = np.array([0.299, 0.587, 0.114], np.float32)
@@ -74,28 +74,40 @@ def _unblocks(rows: Any, h: int, w: int) -> Any:
     return rows.reshape(h // 8, w // 8, 8, 8).swapaxes(1, 2).reshape(h, w)
 
 
-def _torch(a: Any) -> Any:
-    """A NumPy array as a float32 torch tensor (no copy when it is one already); a tensor as it is."""
+def _mm(a: Any, b: np.ndarray) -> Any:
+    """``a @ b``: a torch tensor's on its own device; NumPy operands (float32) through torch on the CPU, whose
+    thread pool the network runs on (see the module's docstring), the result NumPy again."""
     import torch
 
     if isinstance(a, torch.Tensor):
-        return a
-    a = np.ascontiguousarray(a, np.float32)
-    return torch.from_numpy(a if a.flags.writeable else a.copy())  # torch refuses to share read-only memory
+        return a @ torch.from_numpy(b).to(a)
+    return (torch.from_numpy(np.ascontiguousarray(a, np.float32)) @ torch.from_numpy(b)).numpy()
 
 
 def _coefficients(plane: Any, basis: np.ndarray = _K) -> Any:
     """The DCT coefficients of a luma plane's 8×8 blocks (0–255 scale, JPEG's level shift), ``(blocks, 64)``, or
-    only those of the rows of ``basis`` given: a torch tensor (see the module's docstring)."""
-    plane = _torch(plane)
-    return (_blocks(plane) - 128.0) @ _torch(basis).to(plane).T
+    only those of the rows of ``basis`` given (NumPy float32 or a torch tensor, as the plane)."""
+    return _mm(_blocks(plane) - 128, np.ascontiguousarray(basis.T))
+
+
+_KT = np.ascontiguousarray(_K.T)
 
 
 def _correction(result: Any, decoded: Any, q: Any) -> Any:
-    """:func:`luma_correction` on torch tensors; ``q``: the 64 steps."""
-    have = _coefficients(result)
-    stored = (_coefficients(decoded) / q).round() * q
-    return _unblocks((have.clamp(stored - q / 2, stored + q / 2) - have) @ _torch(_K).to(have), *result.shape)
+    """:func:`luma_correction`, on NumPy float32 planes or torch tensors (``q``: the 64 steps, of the same kind).
+    The element-wise steps stay NumPy's for arrays: one thread, where torch wakes its pool for each of them."""
+    n = result.shape[0] * result.shape[1] // 64
+    both = _mm(_stack([_blocks(result), _blocks(decoded)]) - 128, _KT)  # one product for the two planes
+    have, stored = both[:n], (both[n:] / q).round() * q
+    return _unblocks(_mm(have.clip(stored - q / 2, stored + q / 2) - have, _K), *result.shape)
+
+
+def _stack(parts: list) -> Any:
+    if isinstance(parts[0], np.ndarray):
+        return np.concatenate(parts)
+    import torch
+
+    return torch.cat(parts)
 
 
 def luma_correction(result: np.ndarray, decoded: np.ndarray, table: np.ndarray) -> np.ndarray:
@@ -119,7 +131,8 @@ def luma_correction(result: np.ndarray, decoded: np.ndarray, table: np.ndarray) 
         >>> float(np.abs(luma_correction(flat + 1, flat, np.full((8, 8), 16.0))).max())
         0.0
     """
-    return _correction(_torch(result), _torch(decoded), _torch(np.asarray(table).reshape(64))).numpy()
+    return _correction(np.asarray(result, np.float32), np.asarray(decoded, np.float32),
+                       np.asarray(table, np.float32).reshape(64))
 
 
 #: the low-frequency coefficients (row, column in the block) whose histograms tell of an earlier compression
@@ -139,7 +152,7 @@ def _histograms(decoded: np.ndarray, table: np.ndarray) -> np.ndarray:
     h8, w8 = decoded.shape[0] // 8 * 8, decoded.shape[1] // 8 * 8
     for y in range(0, h8, STRIP):
         luma = _luma(decoded[y:min(y + STRIP, h8), :w8], _peak(decoded))
-        k = (_coefficients(luma, basis) / _torch(q)).round().abs().long().numpy()
+        k = np.abs(np.round(_coefficients(luma, basis) / q)).astype(np.int64)
         for i in range(len(where)):
             counts[i] += np.bincount(np.minimum(k[:, i], EARLIER_BINS), minlength=EARLIER_BINS + 1)
     return counts
@@ -269,13 +282,14 @@ def project_to_jpeg(result: np.ndarray, decoded: np.ndarray,
     if result.shape != decoded.shape or result.ndim != 3 or result.shape[2] not in (1, 3):
         raise InputError(f"project_to_jpeg: shapes {result.shape} and {decoded.shape} (H×W×1 or H×W×3, the same)")
     h8, w8 = result.shape[0] // 8 * 8, result.shape[1] // 8 * 8
-    top, q = _peak(result), _torch(table.reshape(64))
+    top, q = _peak(result), table.reshape(64).astype(np.float32)
     for y in range(0, h8, STRIP):
         rows = slice(y, min(y + STRIP, h8))
-        out = _torch(result[rows, :w8].astype(np.float32)).mul_(255.0 / top)
-        fix = _correction(_torch(_luma(out.numpy(), 255.0)), _torch(_luma(decoded[rows, :w8], _peak(decoded))), q)
-        out.add_(fix[:, :, None]).mul_(top / 255.0).clamp_(0.0, top)
-        result[rows, :w8] = out.round_().numpy() if np.issubdtype(result.dtype, np.integer) else out.numpy()
+        out = result[rows, :w8].astype(np.float32) * np.float32(255.0 / top)
+        out += _correction(_luma(out, 255.0), _luma(decoded[rows, :w8], _peak(decoded)), q)[:, :, None]
+        out *= np.float32(top / 255.0)
+        np.clip(out, 0.0, top, out=out)
+        result[rows, :w8] = np.rint(out) if np.issubdtype(result.dtype, np.integer) else out
     return result
 
 
