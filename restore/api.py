@@ -335,8 +335,8 @@ def resolve_denoise_model(model: Any = None, jpeg_quality: float | None = None) 
 
 def resolve_jpeg_condition(image: np.ndarray, jpeg_tables: Any = None, jpeg_quality: float | None = None
                            ) -> tuple[float | None, bool]:
-    """What a ×1 restoration of a decoded JPEG is told, and whether its result is held to the file's
-    quantisation: ``(quality, constrain)``.
+    """What a network given a decoded JPEG is told, and whether a ×1 restoration's result is held to the file's
+    quantisation: ``(quality, constrain)`` (:func:`denoise`; :func:`upscale` takes the quality alone).
 
     Without tables: ``(jpeg_quality, False)``. With them: the quality ``jpeg_quality`` (if given) or the one the
     tables state — or, when the pixels show an earlier, harder compression on the same grid
@@ -392,8 +392,8 @@ def denoise(
             (:func:`restore.jpeg_constraint.project_to_jpeg`: each 8×8 luma block within the quantisation step
             of the file's), and ``jpeg_quality`` defaults to the tables' quality — unless the pixels show an
             earlier, harder compression on the same grid: then no constraint, and the quality of that one
-            (:func:`resolve_jpeg_condition`). Only for the file's pixels as decoded, uncropped and in the orientation it stores them (the
-            CLI and the web server take care of that for a file's EXIF rotation).
+            (:func:`resolve_jpeg_condition`). Only for the file's pixels as decoded, uncropped and in the
+            orientation it stores them (the CLI and the web server take care of that for a file's EXIF rotation).
         model: the ×1 restoration model (a name, a path or a loaded model); default: the shipped one for what
             ``jpeg_quality`` says (:func:`resolve_denoise_model`).
         device, tile, precision, backend: as :func:`upscale` (``tile`` in pixels).

@@ -23,7 +23,7 @@ from restore.cli.inputs import DENOISE_SUFFIX, MIN_FAST_TILE, collect_images, ou
 
 DENOISE_HELP = """Restore images at their own size: JPEG blocks and ringing, and noise, removed (files or folders; resumable batch). It does not sharpen or enlarge; restore upscale does.
 
-Each file's compression is read from its own header and told to the model: a JPEG's quantisation tables give its quality, a lossy WebP counts as 75, a losslessly stored file (PNG, TIFF, lossless WebP) states none. --jpeg-quality overrides what the files say. --strength blends the result with the input, pixel by pixel (0 = the input exactly).
+Each file's compression is read from its own header and told to the model: a JPEG's quantisation tables give its quality, a lossy WebP counts as 75, a losslessly stored file (PNG, TIFF, lossless WebP) states none. A JPEG's result is kept within the quantisation its tables prove, and a JPEG saved again after a harder compression on the same block grid is told that earlier quality instead. --jpeg-quality overrides what the files say. --strength blends the result with the input, pixel by pixel (0 = the input exactly).
 
 Formats: a lossy input (JPEG, lossy WebP, judged by content) is written as PNG, so the restored pixels are not compressed again, unless --format or an -o file name asks for another format; other inputs keep their format. Video clips are not taken.
 """
