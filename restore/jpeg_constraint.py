@@ -168,8 +168,9 @@ def _gaps(counts: np.ndarray) -> int:
 
 def _earlier_step_quality(counts: np.ndarray, table: np.ndarray, below: float) -> float | None:
     """The IJG quality (below ``below``) whose table explains the gaps: the coarsest one for which the bins it
-    could not have filled hold, per bin, under a tenth of what the others hold (within the well-filled
-    range); ``None`` when none does."""
+    could not have filled hold, per bin, under a tenth of what the others hold (within the well-filled range),
+    and which fills at least two of its reachable bins at :data:`EARLIER_MIN_POSITIONS` positions; ``None``
+    when none does."""
     from restore.compression import ijg_table
 
     where = [8 * r + c for r, c in EARLIER_POSITIONS]
@@ -189,7 +190,10 @@ def _earlier_step_quality(counts: np.ndarray, table: np.ndarray, below: float) -
         missed, hit = inside & ~reached, inside & reached
         if not missed.any() or not hit.any():
             continue
-        if bins[missed].mean() <= 0.1 * bins[hit].mean() and (best is None or missed.sum() > best[0]):
+        # a photo fills several of the multiples the earlier step reaches at several positions; a drawing's few
+        # repeated values can leave gaps that some coarse table "explains"
+        spread = int(((hit & filled).sum(1) >= 2).sum()) >= EARLIER_MIN_POSITIONS
+        if spread and bins[missed].mean() <= 0.1 * bins[hit].mean() and (best is None or missed.sum() > best[0]):
             best = (int(missed.sum()), float(quality))
     return None if best is None else best[1]
 
@@ -207,7 +211,9 @@ def earlier_compression(decoded: np.ndarray, tables: Mapping[int, Sequence[int]]
     table whose unreachable bins are (nearly) the empty ones. Chosen on training photos compressed once and
     twice (docs/SR_REAL_NOTES.md): once, at qualities 30–75, no more than one position showed a gap; twice on
     one grid, five or more, and the estimate fell within 4 of the earlier quality or was ``None``. A photo
-    resized between its compressions shows none: its earlier blocks are off the grid.
+    resized between its compressions shows none: its earlier blocks are off the grid. A drawing (text, stripes)
+    can show gaps from its few repeated values; no table is taken to explain them unless it fills several
+    reachable bins at several positions, so such a file is told its stated quality, without the constraint.
 
     Then the file's quantisation no longer bounds the original (:func:`project_to_jpeg` does not apply), and
     a model told the last quality would remove only that compression's share.

@@ -246,3 +246,12 @@ def test_train_constraint_is_recorded_and_goes_with_a_x1_jpeg_model(tmp_path, ru
     assert read_metadata(path)["training"]["constraint"] == "jpeg quantisation"
     r = runner.invoke(app, ["train", "sr", "--data", str(data), "--scales", "2", "--constraint"])
     assert r.exit_code == 2 and "--constraint" in r.output
+
+
+def test_a_drawing_s_repeated_values_are_not_read_as_an_earlier_quality():
+    """Diagonal stripes compressed once leave gaps in the histograms (few distinct coefficients), but no table is
+    taken to explain them: the file gets its stated quality (and no constraint), not a far lower one."""
+    band = ((np.indices((480, 640)).sum(0) // 16) % 2 * 255).astype(np.uint8)
+    im = _jpeg(np.stack([band] * 3, -1), 75)
+    before, earlier = earlier_compression(np.asarray(im.convert("RGB")), jpeg_luma_table(im))
+    assert earlier is None
