@@ -86,6 +86,7 @@ def denoise_figure(path: Path, quality: int = 40) -> None:
     from PIL import Image, ImageDraw
 
     from restore import denoise
+    from restore.compression import ijg_table
     from restore.degradations import jpeg
 
     from skimage import data
@@ -93,7 +94,9 @@ def denoise_figure(path: Path, quality: int = 40) -> None:
     hr = data.coffee()  # 600×400: the samples are too small for a crop at 100 %
     crop = (slice(110, 310), slice(300, 540))  # the saucer's rim, the spoon and the wood grain
     jpg = jpeg(hr.astype(np.float32), quality).astype(np.uint8)
-    panels = [(f"JPEG q{quality}", jpg), ("restore denoise", denoise(jpg, jpeg_quality=quality)), ("original", hr)]
+    # what restore denoise gives the file: its model told the file's tables (OpenCV writes libjpeg's at the quality)
+    restored = denoise(jpg, jpeg_tables=ijg_table(quality))
+    panels = [(f"JPEG q{quality}", jpg), ("restore denoise", restored), ("original", hr)]
     gap, label = 8, 18
     sheet = Image.new("RGB", (3 * 240 + 2 * gap, 200 + label), "white")
     draw = ImageDraw.Draw(sheet)
