@@ -344,7 +344,8 @@ def resolve_jpeg_condition(image: np.ndarray, jpeg_tables: Any = None, jpeg_qual
     the two; the constraint holds unless there was such an earlier compression (it bounds only the last).
 
     Args:
-        image: the decoded pixels, ``H×W×C`` float in [0, 1], as the file stores them.
+        image: the decoded pixels, ``H×W×C`` (C = 1 or 3; uint8, uint16 or float in [0, 1]), as the file
+            stores them.
         jpeg_tables: the file's quantisation tables, or ``None``.
         jpeg_quality: a quality the caller states instead (checked already).
 

@@ -102,28 +102,33 @@ def must_be_regular(path: Path) -> None:
         raise ImageReadError(f"{path}: not a regular file")
 
 
-def stated_quality(src: Path) -> float | None:
-    """What a file states about its compression (:func:`restore.compression.file_quality`: the IJG quality of a
-    JPEG's tables, 75 for a lossy WebP, ``None`` for a losslessly stored image), from its header; ``None`` too
-    for a file that cannot be read or whose tables are malformed (reading its pixels then fails on its own)."""
-    from restore.compression import file_quality
+def stated_compression(src: Path) -> tuple[float | None, list[int] | None]:
+    """What a file states about its compression, from one read of its header
+    (:func:`restore.compression.file_compression`: the IJG quality of a JPEG's tables, 75 for a lossy WebP,
+    ``None`` for a losslessly stored image; and a JPEG's luma table); ``(None, None)`` for a file that cannot be
+    read or whose tables are malformed (reading its pixels then fails on its own)."""
+    from restore.compression import file_compression
     from restore.errors import InputError
 
     try:
-        return file_quality(src)
+        return file_compression(src)
     except (InputError, OSError):
-        return None
+        return None, None
+
+
+def stated_quality(src: Path) -> float | None:
+    """The quality of :func:`stated_compression`."""
+    return stated_compression(src)[0]
 
 
 def _read_stated(src: Path, max_pixels: int | None) -> tuple[Any, Any, float | None, list[int] | None]:
-    """A batch's read of one file: the decoded image, its metadata, the quality the file states and, for a JPEG,
-    its luma quantisation table (:func:`restore.compression.jpeg_luma_table`)."""
-    from restore.compression import jpeg_luma_table
+    """A batch's read of one file: the decoded image, its metadata, then the quality the file states and, for a
+    JPEG, its luma quantisation table (:func:`stated_compression`)."""
     from restore.io import DEFAULT_MAX_PIXELS, read_image_with_meta
 
     must_be_regular(src)
     image, meta = read_image_with_meta(src, max_pixels=max_pixels or DEFAULT_MAX_PIXELS)
-    return image, meta, stated_quality(src), jpeg_luma_table(src)
+    return image, meta, *stated_compression(src)
 
 
 def _write_result(src: Path, dst: Path, result: Any, redo: bool, quality: int) -> None:
@@ -217,10 +222,9 @@ def stated_condition(image: Any, orientation: int, table: Any) -> tuple[float | 
     takes), read in the orientation the file stores them, where its 8×8 blocks start at the origin."""
     from restore.api import resolve_jpeg_condition
     from restore.io import apply_orientation
-    from restore.pixels import to_float
 
-    f = to_float(apply_orientation(image, orientation, undo=True))
-    return resolve_jpeg_condition(f[:, :, None] if f.ndim == 2 else f[:, :, :3], table)
+    stored = apply_orientation(image, orientation, undo=True)  # the check reads any dtype: no float copy
+    return resolve_jpeg_condition(stored[:, :, None] if stored.ndim == 2 else stored[:, :, :3], table)
 
 
 def denoise_decoded(image: Any, orientation: int, table: Any, strength: float, **kw: Any) -> Any:

@@ -116,11 +116,15 @@ def jpeg_luma_table(source: Any) -> list[int] | None:
     :func:`restore.jpeg_constraint.project_to_jpeg` needs."""
     if isinstance(source, (str, Path)):
         return _opened(source, jpeg_luma_table)
-    tables = jpeg_tables(source)
+    return _luma_of(source, jpeg_tables(source))
+
+
+def _luma_of(image: Any, tables: dict[int, list[int]] | None) -> list[int] | None:
+    """:func:`jpeg_luma_table` of an open image whose tables are read already."""
     if not tables or 0 not in tables or len(tables[0]) != 64:
         return None
     # Adobe's transform flag 0 means the components are stored as they are (RGB or CMYK), not as YCbCr
-    if source.mode not in ("L", "RGB") or source.info.get("adobe_transform") == 0:
+    if image.mode not in ("L", "RGB") or image.info.get("adobe_transform") == 0:
         return None
     return tables[0]
 
@@ -130,19 +134,31 @@ def jpeg_luma_table(source: Any) -> list[int] | None:
 UNSTATED_LOSSY_QUALITY = 75.0
 
 
+def file_compression(source: Any) -> tuple[float | None, list[int] | None]:
+    """What a file (a path or an open Pillow image) states about its compression, from one read of its header:
+    ``(file_quality, jpeg_luma_table)`` — what a batch or the server tells a network and holds its result to.
+
+    Raises:
+        InputError: a JPEG table that is not 64 entries of 1–65535.
+    """
+    if isinstance(source, (str, Path)):
+        from restore.io import is_lossy
+
+        quality, table = _opened(source, file_compression) or (None, None)
+        if quality is None and is_lossy(Path(source)):
+            quality = UNSTATED_LOSSY_QUALITY
+        return quality, table
+    tables = jpeg_tables(source)
+    quality = quality_from_tables(tables[0]) if tables and 0 in tables else None
+    return quality, _luma_of(source, tables)
+
+
 def file_quality(source: Any) -> float | None:
     """What a file says about its compression: the equivalent IJG quality of its luma table for a JPEG,
     ``None`` (uncompressed) for anything else — a PNG, a TIFF, a lossless WebP. (A lossy WebP states no table;
     it is compressed, so it gets the quality its encoder's default corresponds to,
     :data:`UNSTATED_LOSSY_QUALITY`.)"""
-    from restore.io import is_lossy
-
-    tables = jpeg_tables(source)
-    if tables and 0 in tables:
-        return quality_from_tables(tables[0])
-    if isinstance(source, (str, Path)) and is_lossy(Path(source)):
-        return UNSTATED_LOSSY_QUALITY
-    return None
+    return file_compression(source)[0]
 
 
 def check_quality(quality: Any) -> float | None:

@@ -41,6 +41,7 @@ def _dct_matrix() -> np.ndarray:
 #: the 2-D DCT of a block flattened row by row, as one 64×64 matrix (``kron(c, c)``): a whole plane's blocks
 #: then transform in one matrix product (per-block 8×8 products cost NumPy 10× more)
 _K = np.kron(_dct_matrix(), _dct_matrix()).astype(np.float32)
+_KT = np.ascontiguousarray(_K.T)
 
 
 def luma_table(tables: Mapping[int, Sequence[int]] | Sequence[int]) -> np.ndarray:
@@ -82,15 +83,6 @@ def _mm(a: Any, b: np.ndarray) -> Any:
     if isinstance(a, torch.Tensor):
         return a @ torch.from_numpy(b).to(a)
     return (torch.from_numpy(np.ascontiguousarray(a, np.float32)) @ torch.from_numpy(b)).numpy()
-
-
-def _coefficients(plane: Any, basis: np.ndarray = _K) -> Any:
-    """The DCT coefficients of a luma plane's 8×8 blocks (0–255 scale, JPEG's level shift), ``(blocks, 64)``, or
-    only those of the rows of ``basis`` given (NumPy float32 or a torch tensor, as the plane)."""
-    return _mm(_blocks(plane) - 128, np.ascontiguousarray(basis.T))
-
-
-_KT = np.ascontiguousarray(_K.T)
 
 
 def _correction(result: Any, decoded: Any, q: Any) -> Any:
@@ -147,12 +139,12 @@ EARLIER_BINS, EARLIER_FILLED = 40, 20
 def _histograms(decoded: np.ndarray, table: np.ndarray) -> np.ndarray:
     """Counts of ``|k| = 0 … EARLIER_BINS`` (the last bin: everything beyond) at :data:`EARLIER_POSITIONS`."""
     where = [8 * r + c for r, c in EARLIER_POSITIONS]
-    basis, q = _K[where], table.reshape(64)[where].astype(np.float32)
+    basis, q = np.ascontiguousarray(_K[where].T), table.reshape(64)[where].astype(np.float32)
     counts = np.zeros((len(where), EARLIER_BINS + 1), np.int64)
     h8, w8 = decoded.shape[0] // 8 * 8, decoded.shape[1] // 8 * 8
     for y in range(0, h8, STRIP):
         luma = _luma(decoded[y:min(y + STRIP, h8), :w8], _peak(decoded))
-        k = np.abs(np.round(_coefficients(luma, basis) / q)).astype(np.int64)
+        k = np.abs(np.round(_mm(_blocks(luma) - 128, basis) / q)).astype(np.int64)
         for i in range(len(where)):
             counts[i] += np.bincount(np.minimum(k[:, i], EARLIER_BINS), minlength=EARLIER_BINS + 1)
     return counts
@@ -258,8 +250,8 @@ def project_to_jpeg(result: np.ndarray, decoded: np.ndarray,
 
     Each whole 8×8 block's luma DCT coefficients are moved into the intervals the file's coefficients and
     its luma table allow (:func:`luma_correction`); the correction is added to every colour channel, which
-    changes the luma by it and the colour differences not at all. Values are clipped to the dtype's range
-    (and rounded, for integer dtypes).
+    changes the luma by it and the colour differences not at all. Values are stored back as the engine stores
+    its output (:func:`restore.pixels.store`: clipped, and rounded for integer dtypes).
 
     Args:
         result: the restored image, ``H×W×C`` (C = 1, grey, or 3, RGB), modified in place: uint8, uint16, or
@@ -287,17 +279,17 @@ def project_to_jpeg(result: np.ndarray, decoded: np.ndarray,
     table = luma_table(tables)
     if result.shape != decoded.shape or result.ndim != 3 or result.shape[2] not in (1, 3):
         raise InputError(f"project_to_jpeg: shapes {result.shape} and {decoded.shape} (H×W×1 or H×W×3, the same)")
+    from restore.pixels import store, to_float
+
     h8, w8 = result.shape[0] // 8 * 8, result.shape[1] // 8 * 8
-    top, q = _peak(result), table.reshape(64).astype(np.float32)
+    q = table.reshape(64).astype(np.float32)
     for y in range(0, h8, STRIP):
         rows = slice(y, min(y + STRIP, h8))
-        out = result[rows, :w8].astype(np.float32) * np.float32(255.0 / top)
-        fix = _correction(_luma(out, 255.0), _luma(decoded[rows, :w8], _peak(decoded)), q)
+        out = to_float(result[rows, :w8])
+        fix = _correction(_luma(out, 1.0), _luma(decoded[rows, :w8], _peak(decoded)), q) / np.float32(255)
         for c in range(out.shape[2]):  # channel by channel: a broadcast add over the last axis took 3× as long
             out[:, :, c] += fix
-        out *= np.float32(top / 255.0)
-        np.clip(out, 0.0, top, out=out)
-        result[rows, :w8] = np.rint(out) if np.issubdtype(result.dtype, np.integer) else out
+        store(result[rows, :w8], out)
     return result
 
 

@@ -231,41 +231,26 @@ def _within_budget(uploads: list[tuple[bytes, str]], scale: int, cfg: ServeConfi
                                f"{cfg.max_request_memory / 1e9:g} GB per request")
 
 
-def stated_quality(data: bytes) -> float | None:
-    """What an upload states about its compression, read as a file's is
-    (:func:`restore.compression.file_quality`): its JPEG tables' quality, 75 for a lossy WebP, ``None`` for a
-    losslessly stored image or one whose header cannot be read (the decoder then says why)."""
+def stated_compression(data: bytes) -> tuple[float | None, list[int] | None]:
+    """What an upload states about its compression, read as a file's is, from one read of its header
+    (:func:`restore.compression.file_compression`): its JPEG tables' quality (75 for a lossy WebP, ``None`` for a
+    losslessly stored image or one whose header cannot be read: the decoder then says why), and a JPEG's luma
+    table."""
     import io
 
     from PIL import Image
 
-    from restore.compression import file_quality
+    from restore.compression import UNSTATED_LOSSY_QUALITY, file_compression
     from restore.io import is_lossy_data
 
     try:
         with Image.open(io.BytesIO(data)) as im:
-            quality = file_quality(im)
+            quality, table = file_compression(im)
     except (OSError, ValueError, Image.DecompressionBombError, InputError):
-        quality = None
+        quality, table = None, None
     if quality is None and is_lossy_data(data):
-        return 75.0
-    return quality
-
-
-def stated_luma_table(data: bytes) -> list[int] | None:
-    """An upload's luma quantisation table, read as a file's is (:func:`restore.compression.jpeg_luma_table`):
-    ``None`` for anything but a JPEG whose first component is luma, or a header that cannot be read."""
-    import io
-
-    from PIL import Image
-
-    from restore.compression import jpeg_luma_table
-
-    try:
-        with Image.open(io.BytesIO(data)) as im:
-            return jpeg_luma_table(im)
-    except (OSError, ValueError, Image.DecompressionBombError):
-        return None
+        return UNSTATED_LOSSY_QUALITY, table
+    return quality, table
 
 
 def upscale_png(image_bytes: bytes, filename: str | None, *, scale: str | None, model: str | None,
@@ -304,7 +289,7 @@ def upscale_png(image_bytes: bytes, filename: str | None, *, scale: str | None, 
             model, label = lossy, f"{lossy} (compressed input)"
     if strength is not None:
         label = f"denoise {strength:g}"
-    said, table = stated_quality(image_bytes), stated_luma_table(image_bytes)
+    said, table = stated_compression(image_bytes)
     if table is not None:  # a JPEG's tables state its quality, and show an earlier compression
         from restore.batch import stated_condition
 
@@ -335,13 +320,12 @@ def denoise_png(image_bytes: bytes, filename: str | None, *, strength: str | Non
     model = _choice(model, [m.name for m in shipped_models() if m.task == "sr" and m.scales == (1,)], "model")
     _within_budget([(image_bytes, "image")], 1, cfg)
     image, meta = decode_image(image_bytes, filename or "image", max_pixels=cfg.max_pixels)
-    said = stated_quality(image_bytes)
+    said, table = stated_compression(image_bytes)
     try:
         name = resolve_denoise_model(model, said)
     except InputError:
         raise HTTPProblem(400, "no restoration model (×1) is shipped with this server's version") from None
     tic = time.perf_counter()
-    table = stated_luma_table(image_bytes)
     # a JPEG's tables state its quality themselves, and show an earlier compression (resolve_jpeg_condition)
     out = denoise_decoded(image, meta.exif_orientation, table, amount, jpeg_quality=said if table is None else None,
                           model=name, device=cfg.device, precision=cfg.precision)
