@@ -27,7 +27,7 @@ from restore.devices import hardware_note, precision_dtype
 from restore.distributed import World
 from restore.lineage import close_segment, gated_anchor, open_segment, prior_stages, segments_cpu_hours
 from restore.metrics import psnr_y
-from restore.models.sr import deepen_state
+from restore.models.sr import deepen_state, luma_residual_state
 from restore.weights import save_model
 
 
@@ -383,6 +383,10 @@ def train_sr(cfg: SRTrainConfig, *, resume: bool = False, progress: Callable[[di
             arch = {**arch, "cond_dim": len(KNOTS), **({"gated": True} if cfg.gated else {})}
         if cfg.arch_options.get("block_grid"):  # a grid bias added to the starting weights starts at zero
             arch = {**arch, "block_grid": cfg.arch_options["block_grid"]}
+        # RGB starting weights with a luma residual: the upsampler's colours summed (luma_residual_state)
+        to_luma = bool(cfg.arch_options.get("luma_residual")) and not arch.get("luma_residual")
+        if to_luma:
+            arch = {**arch, "luma_residual": True}
         if cfg.n_blocks is not None and arch_name == "srnet":
             # a deeper body than the starting weights': the new blocks start as identities (deepen_state)
             if cfg.n_blocks < arch["n_blocks"]:
@@ -407,6 +411,8 @@ def train_sr(cfg: SRTrainConfig, *, resume: bool = False, progress: Callable[[di
                              "(trained on apart); train their scales apart (--scales)")
         if arch_name == "srnet":
             start = deepen_state(start, arch["n_blocks"], sub.state_dict())
+        if to_luma:
+            start = luma_residual_state(start, s)
         sub.load_state_dict({**sub.state_dict(), **start})  # a new condition keeps its zero initialisation
         if cfg.gated and not any(k.startswith("clean.") for k in start):
             sub.freeze_clean()  # anchored to the clean weights it starts from (gated ones keep their anchor)
@@ -551,6 +557,8 @@ def describe_sr(arch: str, config: dict, *, real: bool = False, inputs: str = "a
         net += f" at ×1 (body on the {config['unshuffle']}× pixel-unshuffled input)"
     else:
         net += f", {config['upsampler']}, ×{config['scale']}"
+        if config.get("luma_residual"):
+            net += ", luma residual (colours bicubic)"
     if not real:
         return net
     if config["scale"] == 1:

@@ -32,19 +32,22 @@ def test_the_registry_has_an_sr_architecture() -> None:
     assert "srnet" in SR_ARCHS
 
 
+@pytest.mark.parametrize("options", [{}, {"luma_residual": True}], ids=["rgb", "luma"])
 @pytest.mark.parametrize("arch", SR_ARCHS)
-def test_every_sr_architecture_trains_and_tiles_exactly(arch, tiny_data, tmp_path) -> None:
+def test_every_sr_architecture_trains_and_tiles_exactly(arch, options, tiny_data, tmp_path) -> None:
     """A few steps through `train_sr --arch`, then the exported file's tiled output equals its untiled output
     with the receptive radius it declares."""
     from restore.engine import upscale_array
     from restore.train import SRTrainConfig, train_sr
 
     cfg = SRTrainConfig(data=[str(tiny_data)], scales=[2], arch=arch, base_ch=8, n_blocks=1, iters=3, batch=2,
-                        lr_patch=12, val_images=1, val_every=3, out=str(tmp_path / "run"), name="a", precision="fp32")
+                        lr_patch=12, val_images=1, val_every=3, out=str(tmp_path / "run"), name="a", precision="fp32",
+                        arch_options=options)
     (path,) = train_sr(cfg)
     meta = read_metadata(path)
     assert meta["training"]["trained_as"]["arch"] == arch and meta["training"]["iterations"] == 3
     assert meta["arch"] == getattr(ARCHITECTURES[arch], "export_arch", arch)
+    assert meta["config"].get("luma_residual", False) == bool(options)
     x = np.random.default_rng(0).random((37, 29, 3), dtype=np.float32)
     whole = upscale_array(x, 2, str(path), tile=0, precision="fp32", device="cpu")
     tiled = upscale_array(x, 2, str(path), tile=10, precision="fp32", device="cpu")
@@ -130,6 +133,24 @@ def test_scale_augmentation_adds_each_image_shrunk_and_is_recorded(tiny_data, tm
                                      lr_patch=12, val_images=0, precision="fp32", out=str(tmp_path / "r"),
                                      rescale=[0.8, 0.5]))
     assert read_metadata(path)["training"]["rescale"] == [0.8, 0.5]
+
+
+def test_rgb_init_weights_train_on_as_a_luma_residual(tiny_data, tmp_path) -> None:
+    """``--init`` RGB weights with ``--luma-residual``: the upsampler's colours are summed into one luma residual
+    (restore.models.sr.luma_residual_state), so training starts from the same luma."""
+    from restore.train import SRTrainConfig, train_sr
+
+    common = dict(data=[str(tiny_data)], scales=[3], base_ch=8, n_blocks=1, batch=2, lr_patch=12, val_images=1,
+                  precision="fp32")
+    (rgb,) = train_sr(SRTrainConfig(**common, iters=2, val_every=2, out=str(tmp_path / "rgb"), name="a"))
+    (luma,) = train_sr(SRTrainConfig(**common, iters=1, val_every=1, lr=1e-12, init=str(rgb.with_name("a")),
+                                     arch_options={"luma_residual": True}, out=str(tmp_path / "luma"), name="b"))
+    assert read_metadata(luma)["config"]["luma_residual"] is True
+    x = torch.rand(1, 3, 11, 9)
+    with torch.no_grad():
+        a, b = load_model(rgb, device="cpu").module.float()(x), load_model(luma, device="cpu").module.float()(x)
+    y = torch.tensor([65.481, 128.553, 24.966]).view(1, 3, 1, 1) / 255
+    torch.testing.assert_close((a * y).sum(1), (b * y).sum(1), atol=1e-4, rtol=0)
 
 
 def test_init_files_trained_apart_do_not_train_on_together(tiny_data, tmp_path) -> None:

@@ -281,3 +281,52 @@ def test_sr_skip_join_in_place_keeps_values_and_gradients() -> None:
     params = list(net.parameters())
     for a, b in zip(torch.autograd.grad(y, params, g), torch.autograd.grad(reference(net, x), params, g)):
         torch.testing.assert_close(a, b)
+
+
+# BT.601 colour differences (MATLAB's rgb2ycbcr rows, without offsets): an equal step in R, G and B leaves them
+_CB = torch.tensor([-37.797, -74.203, 112.0]).view(1, 3, 1, 1) / 255
+_CR = torch.tensor([112.0, -93.786, -18.214]).view(1, 3, 1, 1) / 255
+_Y = torch.tensor([65.481, 128.553, 24.966]).view(1, 3, 1, 1) / 255
+
+
+@pytest.mark.parametrize("upsampler", ["pixelshuffle", "resize-conv"])
+@pytest.mark.parametrize("scale", [2, 3, 4])
+def test_a_luma_residual_moves_luma_only(scale: int, upsampler: str) -> None:
+    """With ``luma_residual`` the output's colour differences are the bicubic skip's, whatever the weights."""
+    torch.manual_seed(0)
+    net = SRNet(base_ch=8, n_blocks=1, scale=scale, upsampler=upsampler, luma_residual=True).eval()
+    with torch.no_grad():
+        for p in net.parameters():
+            p.add_(0.2 * torch.randn_like(p))
+        x = torch.rand(1, 3, 9, 11)
+        y = net(x)
+        bicubic = torch.nn.functional.interpolate(x, scale_factor=scale, mode="bicubic", align_corners=False)
+    for w in (_CB, _CR):
+        torch.testing.assert_close((y * w).sum(1), (bicubic * w).sum(1), atol=2e-5, rtol=0)
+    assert ((y - bicubic) * _Y).sum(1).abs().mean() > 1e-3  # and it does move luma
+
+
+@pytest.mark.parametrize("scale", [2, 3, 4])
+def test_rgb_weights_become_a_luma_residual_with_the_same_luma(scale: int) -> None:
+    """``luma_residual_state`` turns an RGB-residual network into the luma-residual one whose luma is the same."""
+    from restore.models.sr import luma_residual_state
+
+    torch.manual_seed(1)
+    rgb = SRNet(base_ch=8, n_blocks=1, scale=scale).eval()
+    with torch.no_grad():
+        for p in rgb.parameters():
+            p.add_(0.2 * torch.randn_like(p))
+    luma = SRNet(base_ch=8, n_blocks=1, scale=scale, luma_residual=True).eval()
+    luma.load_state_dict(luma_residual_state(rgb.state_dict(), scale))
+    x = torch.rand(2, 3, 10, 7)
+    with torch.no_grad():
+        a, b = rgb(x), luma(x)
+    torch.testing.assert_close((a * _Y).sum(1), (b * _Y).sum(1), atol=2e-5, rtol=0)
+    assert (a - b).abs().max() > 1e-2  # the colours are no longer the RGB network's
+
+
+def test_a_luma_residual_needs_rgb_and_a_scale() -> None:
+    with pytest.raises(ValueError, match="luma residual"):
+        SRNet(scale=1, unshuffle=2, luma_residual=True)
+    with pytest.raises(ValueError, match="luma residual"):
+        SRNet(in_ch=1, out_ch=1, luma_residual=True)

@@ -79,6 +79,7 @@ def train_sr_cmd(
     inputs: Annotated[str, typer.Option("--inputs", help="The inputs the model is for: any, or jpeg (files that state a JPEG quality; with --default it is chosen for them before the general model: restore denoise).")] = "any",
     rescale: Annotated[Optional[str], typer.Option("--rescale", help="Scale augmentation: also train on every image shrunk by each of these factors, e.g. 0.9,0.8,0.7,0.6 (MATLAB bicubic).", show_default=False)] = None,
     constraint: Annotated[bool, typer.Option("--constraint", help="A x1 JPEG model (--scales 1 --condition jpeg) trained and validated through the quantisation constraint restore denoise applies to a JPEG file's result.")] = False,
+    luma_residual: Annotated[bool, typer.Option("--luma-residual", help="The network adds one residual to R, G and B alike (luma only; the colours are the bicubic skip's) through an upsampler a third of the size.")] = False,
     degradation_set: Annotated[Optional[str], typer.Option("--degradation-set", help="Settings of the real degradation, e.g. clean_prob=0.1,jpeg_quality=30:95 (fields of restore.degradations.RealDegradation; ranges as LOW:HIGH).", show_default=False)] = None,
 ) -> None:
     """Train SR networks for one or more scales (shared body, per-scale upsampler); exports safetensors."""
@@ -114,7 +115,8 @@ def train_sr_cmd(
         raise error_exit(f"bad --rescale {rescale!r}; e.g. 0.9,0.8,0.7,0.6", EXIT_USAGE) from None
     if any(not 0.0 < f < 1.0 for f in factors):
         raise error_exit(f"bad --rescale {rescale!r}: each factor must be between 0 and 1", EXIT_USAGE)
-    arch_options = {k: v for k, v in (("unshuffle", unshuffle), ("block_grid", block_grid)) if v}
+    arch_options = {k: v for k, v in (("unshuffle", unshuffle), ("block_grid", block_grid),
+                                      ("luma_residual", luma_residual)) if v}
     cfg = SRTrainConfig(data=[str(d) for d in data], scales=sc, base_ch=base_ch, n_blocks=n_blocks,
                         upsampler=upsampler, padding_mode=padding, iters=iters, batch=batch, lr_patch=patch,
                         lr=lr, seed=seed, val_images=val_images, val_every=val_every, device=device,

@@ -66,6 +66,10 @@ class SRNet(nn.Module):
             (zero-initialised) is added after the head, so the network knows where the block edges are. A
             file's last compression starts its grid at the image's origin; the engine starts every tile on a
             multiple of it (``grid``), so tiling stays exact.
+        luma_residual: the network predicts one residual per output pixel, added to R, G and B alike, which
+            changes luma only (an equal step in R, G and B leaves BT.601's colour differences where they
+            are): the colours are the bicubic skip's, as in the published Y-channel networks (FSRCNN, VDSR),
+            and the upsampler's output convolution is a third of the size. ``scale`` ≥ 2 and ``out_ch`` 3.
 
     Shape:
         ``(B, in_ch, H, W) → (B, out_ch, H*scale, W*scale)``; any H, W ≥ 1 (no padding needed).
@@ -81,7 +85,8 @@ class SRNet(nn.Module):
 
     def __init__(self, in_ch: int = 3, out_ch: int = 3, base_ch: int = 32, n_blocks: int = 6, scale: int = 4,
                  upsampler: str = "pixelshuffle", padding_mode: str = "zeros", act: str = "relu",
-                 cond_dim: int = 0, unshuffle: int = 1, gated: bool = False, block_grid: int = 0) -> None:
+                 cond_dim: int = 0, unshuffle: int = 1, gated: bool = False, block_grid: int = 0,
+                 luma_residual: bool = False) -> None:
         super().__init__()
         check_padding_mode(padding_mode)
         if scale not in (1, 2, 3, 4):
@@ -92,11 +97,14 @@ class SRNet(nn.Module):
             raise ValueError("a gated network needs a condition (cond_dim)")
         if scale == 1 and upsampler != "pixelshuffle":
             raise ValueError("scale 1 shuffles its residual back: upsampler must be pixelshuffle")
-        self.scale, self.unshuffle, self.cond_dim = scale, unshuffle, cond_dim
+        if luma_residual and (scale == 1 or out_ch != 3 or in_ch != 3):
+            raise ValueError("a luma residual goes with RGB in and out and a scale of 2, 3 or 4")
+        self.scale, self.unshuffle, self.cond_dim, self.luma_residual = scale, unshuffle, cond_dim, luma_residual
         self.head = conv(in_ch * unshuffle * unshuffle, base_ch, 3, padding_mode=padding_mode)
         self.body = nn.Sequential(*[ResBlock(base_ch, padding_mode=padding_mode, act=act) for _ in range(n_blocks)])
         self.body_tail = conv(base_ch, base_ch, 3, padding_mode=padding_mode)
-        self.up = make_upsampler(upsampler, base_ch, out_ch, scale * unshuffle, padding_mode=padding_mode)
+        self.up = make_upsampler(upsampler, base_ch, 1 if luma_residual else out_ch, scale * unshuffle,
+                                 padding_mode=padding_mode)
         if block_grid and block_grid % unshuffle:
             raise ValueError(f"block_grid ({block_grid}) must be a multiple of unshuffle ({unshuffle})")
         # the network pads the image's end to a multiple of `multiple`; tiles start on multiples of `grid`
@@ -239,6 +247,12 @@ class SRNet(nn.Module):
             base = F.conv2d(F.pad(x.float(), (2, 2, 2, 2), mode="replicate"), self.skip_kernel,
                             groups=x.shape[1])
         if isinstance(self.up, PixelShuffleUp):
+            if self.luma_residual:  # each colour's phases get the same residual phases. A concatenation
+                # keeps the features' channels-last layout (repeat's copy is channels-first: the add and the
+                # shuffle then took twice as long) and is one add that the int8 export finds beside the skip;
+                # widened before it is tripled (a bf16 operand widened inside the add cost 25 % more)
+                r = self.up.conv(feat).float()
+                return self.up.shuffle(base.add_(torch.cat((r, r, r), 1)))
             # the skip joins before the shuffle: one shuffle, no full-resolution add. In place into the float32
             # skip: a bf16 residual is widened on the fly (out of place it was first copied to float32, and the
             # add took 1.5 ms of a 128² input's 7.8 ms through restore.upscale with a 4-channel net)
@@ -284,6 +298,35 @@ class SRNet(nn.Module):
         for i, block in enumerate(self.body):
             h = mod(block(h), i + 1)
         return feat + mod(self.body_tail(h), len(self.body) + 1)
+
+
+#: R, G, B weights of luma (BT.601) over their sum: one residual added to R, G and B alike moves luma by the
+#: residual times that sum, so these weights turn an RGB residual into the luma-only one that moves luma as much
+LUMA_WEIGHTS = (0.299, 0.587, 0.114)
+
+
+def luma_residual_state(state: dict[str, torch.Tensor], scale: int) -> dict[str, torch.Tensor]:
+    """The weights of the ``luma_residual`` SRNet whose output has the luma of ``state``'s RGB-residual one:
+    the pixel-shuffle upsampler's three colours' phase kernels (``up.conv``) become their luma-weighted sum
+    (:data:`LUMA_WEIGHTS`), everything else is kept. Its colours are then the bicubic skip's.
+
+    Args:
+        state: the state dict of an SRNet with an RGB residual and the ``pixelshuffle`` upsampler.
+        scale: its scale (the phases per colour are ``scale²``).
+
+    Raises:
+        ValueError: the upsampler does not have three colours' phases.
+    """
+    s2 = scale * scale
+    out = dict(state)
+    w = torch.tensor(LUMA_WEIGHTS, dtype=torch.float64)
+    for part in ("weight", "bias"):
+        t = state[f"up.conv.{part}"]
+        if t.shape[0] != 3 * s2:
+            raise ValueError(f"an upsampler of {t.shape[0]} outputs is not an RGB one at ×{scale}")
+        v = t.double().view(3, s2, *t.shape[1:])
+        out[f"up.conv.{part}"] = torch.einsum("c,c...->...", w, v).to(t.dtype).contiguous()
+    return out
 
 
 def deepen_state(state: dict[str, torch.Tensor], n_blocks: int, fresh: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:

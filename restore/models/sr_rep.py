@@ -80,8 +80,9 @@ class SRNetRep(SRNet):
 
     def __init__(self, in_ch: int = 3, out_ch: int = 3, base_ch: int = 32, n_blocks: int = 6, scale: int = 4,
                  upsampler: str = "pixelshuffle", padding_mode: str = "zeros", act: str = "relu",
-                 expand: int = 128, cond_dim: int = 0, unshuffle: int = 1, block_grid: int = 0) -> None:
-        extra = dict(cond_dim=cond_dim, unshuffle=unshuffle, block_grid=block_grid)
+                 expand: int = 128, cond_dim: int = 0, unshuffle: int = 1, block_grid: int = 0,
+                 luma_residual: bool = False) -> None:
+        extra = dict(cond_dim=cond_dim, unshuffle=unshuffle, block_grid=block_grid, luma_residual=luma_residual)
         super().__init__(in_ch, out_ch, base_ch, n_blocks, scale, upsampler, padding_mode, act, **extra)
         self.plain_config = dict(in_ch=in_ch, out_ch=out_ch, base_ch=base_ch, n_blocks=n_blocks, scale=scale,
                                  upsampler=upsampler, padding_mode=padding_mode, act=act, **extra)
