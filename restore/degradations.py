@@ -445,8 +445,10 @@ def blockiness(img: np.ndarray, period: int) -> float:
     """
     import numpy as np
 
+    from restore.pixels import LUMA_WEIGHTS
+
     a = np.asarray(img, dtype=np.float64)
-    y = a @ np.array([0.299, 0.587, 0.114]) if a.ndim == 3 else a
+    y = a @ np.array(LUMA_WEIGHTS) if a.ndim == 3 else a
     if y.shape[1] <= period + 1:
         return float("nan")
     g = np.abs(np.diff(y, axis=1))  # g[:, j] is the step between columns j and j + 1

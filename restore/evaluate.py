@@ -22,6 +22,7 @@ import numpy as np
 from restore.errors import InputError
 from restore.io import IMAGE_EXTENSIONS, read_rgb_u8
 from restore.metrics import psnr, psnr_y, ssim_y
+from restore.pixels import LUMA_WEIGHTS
 
 
 def _label(task: str, method: str, model: Any, scale: int | None = None) -> str:
@@ -155,7 +156,7 @@ def _grey255(img: np.ndarray) -> np.ndarray:
     """BT.601 luma of an RGB (or grey) image in [0, 1] or uint8, on the 0–255 scale, float64."""
     a = img.astype(np.float64) * (255.0 if np.issubdtype(img.dtype, np.floating) else 1.0)
     if a.ndim == 3 and a.shape[2] >= 3:
-        return 0.299 * a[..., 0] + 0.587 * a[..., 1] + 0.114 * a[..., 2]
+        return a[..., :3] @ np.array(LUMA_WEIGHTS)
     return a[..., 0] if a.ndim == 3 else a
 
 

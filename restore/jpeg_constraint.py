@@ -23,12 +23,12 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 
 from restore.errors import InputError
+from restore.pixels import LUMA_WEIGHTS
 
 #: rows projected at a time (a multiple of 8)
 STRIP = 1024
-#: JPEG's (JFIF's) luma weights of R, G, B; they sum to 1, so adding ``d`` to all three adds ``d`` to the luma
-#: and leaves both colour differences as they were
-LUMA = np.array([0.299, 0.587, 0.114], np.float32)
+#: JPEG's (JFIF's) luma weights of R, G, B (restore.pixels.LUMA_WEIGHTS)
+LUMA = np.array(LUMA_WEIGHTS, np.float32)
 
 
 def _dct_matrix() -> np.ndarray:

@@ -10,6 +10,9 @@ import numpy as np
 
 #: elements per conversion chunk (~4 MB of float32)
 CHUNK_ELEMS = 1 << 20
+#: BT.601 (JPEG's, JFIF's) luma weights of R, G and B. They sum to 1: adding ``d`` to all three adds ``d`` to the
+#: luma and leaves both colour differences as they were
+LUMA_WEIGHTS = (0.299, 0.587, 0.114)
 
 
 def to_float(image: np.ndarray) -> np.ndarray:

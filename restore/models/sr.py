@@ -300,15 +300,11 @@ class SRNet(nn.Module):
         return feat + mod(self.body_tail(h), len(self.body) + 1)
 
 
-#: R, G, B weights of luma (BT.601) over their sum: one residual added to R, G and B alike moves luma by the
-#: residual times that sum, so these weights turn an RGB residual into the luma-only one that moves luma as much
-LUMA_WEIGHTS = (0.299, 0.587, 0.114)
-
-
 def luma_residual_state(state: dict[str, torch.Tensor], scale: int) -> dict[str, torch.Tensor]:
     """The weights of the ``luma_residual`` SRNet whose output has the luma of ``state``'s RGB-residual one:
     the pixel-shuffle upsampler's three colours' phase kernels (``up.conv``) become their luma-weighted sum
-    (:data:`LUMA_WEIGHTS`), everything else is kept. Its colours are then the bicubic skip's.
+    (:data:`restore.pixels.LUMA_WEIGHTS`, which sum to 1: one residual added to R, G and B alike moves luma by
+    itself), everything else is kept. Its colours are then the bicubic skip's.
 
     Args:
         state: the state dict of an SRNet with an RGB residual and the ``pixelshuffle`` upsampler.
@@ -317,6 +313,8 @@ def luma_residual_state(state: dict[str, torch.Tensor], scale: int) -> dict[str,
     Raises:
         ValueError: the upsampler does not have three colours' phases.
     """
+    from restore.pixels import LUMA_WEIGHTS
+
     s2 = scale * scale
     out = dict(state)
     w = torch.tensor(LUMA_WEIGHTS, dtype=torch.float64)

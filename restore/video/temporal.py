@@ -28,6 +28,8 @@ from typing import Any
 import cv2
 import numpy as np
 
+from restore.pixels import LUMA_WEIGHTS
+
 #: Largest side of the images the motion is estimated on (coarse search, then refinement).
 COARSE_SIDE = 256
 FINE_SIDE = 640
@@ -59,7 +61,7 @@ class TemporalStats:
 
 def _gray(image: np.ndarray) -> np.ndarray:
     g = image.astype(np.float32)
-    g = g @ np.array([0.299, 0.587, 0.114], np.float32) if g.ndim == 3 else g
+    g = g @ np.array(LUMA_WEIGHTS, np.float32) if g.ndim == 3 else g
     return g / (65535.0 if image.dtype == np.uint16 else 255.0)
 
 
