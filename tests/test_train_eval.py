@@ -177,6 +177,14 @@ def test_cli_train_and_eval(tiny_data, tmp_path, runner) -> None:
     r = runner.invoke(app, ["eval", "sr", "--data", str(tiny_data), "--scale", "3", "--model", str(w), "--json"])
     assert r.exit_code == 0, r.output
     assert '"psnr_y"' in r.output
+    r = runner.invoke(app, ["train", "sr", "--data", str(tiny_data), "--scales", "3", "--base-ch", "4",
+                            "--blocks", "1", "--iters", "1", "--batch", "1", "--patch", "8", "--val-every", "1",
+                            "--luma-residual", "--out", str(tmp_path / "l")])
+    assert r.exit_code == 0, r.output
+    assert read_metadata(tmp_path / "l" / "sr-x3.safetensors")["config"]["luma_residual"] is True
+    r = runner.invoke(app, ["train", "sr", "--data", str(tiny_data), "--scales", "1", "--unshuffle", "2",
+                            "--iters", "1", "--luma-residual", "--out", str(tmp_path / "l1")])
+    assert r.exit_code == 2 and "luma residual" in r.output and "Traceback" not in r.output
     r = runner.invoke(app, ["train", "sr", "--data", str(tiny_data), "--scales", "5"])
     assert r.exit_code == 2
     for bad in ("1.2", "0.8,x"):
