@@ -330,3 +330,17 @@ def test_a_luma_residual_needs_rgb_and_a_scale() -> None:
         SRNet(scale=1, unshuffle=2, luma_residual=True)
     with pytest.raises(ValueError, match="luma residual"):
         SRNet(in_ch=1, out_ch=1, luma_residual=True)
+
+
+def test_luma_conversion_covers_a_resize_conv_and_refuses_a_transposed_upsampler() -> None:
+    from restore.models.sr import luma_residual_state
+
+    torch.manual_seed(2)
+    rgb = SRNet(base_ch=8, n_blocks=1, scale=2, upsampler="resize-conv").eval()
+    luma = SRNet(base_ch=8, n_blocks=1, scale=2, upsampler="resize-conv", luma_residual=True).eval()
+    luma.load_state_dict(luma_residual_state(rgb.state_dict(), 2))
+    x = torch.rand(1, 3, 9, 8)
+    with torch.no_grad():
+        torch.testing.assert_close((rgb(x) * _Y).sum(1), (luma(x) * _Y).sum(1), atol=2e-5, rtol=0)
+    with pytest.raises(ValueError, match="ends in one convolution"):
+        luma_residual_state(SRNet(base_ch=8, n_blocks=1, scale=2, upsampler="transposed-k4s2").state_dict(), 2)

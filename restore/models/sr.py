@@ -302,28 +302,33 @@ class SRNet(nn.Module):
 
 def luma_residual_state(state: dict[str, torch.Tensor], scale: int) -> dict[str, torch.Tensor]:
     """The weights of the ``luma_residual`` SRNet whose output has the luma of ``state``'s RGB-residual one:
-    the pixel-shuffle upsampler's three colours' phase kernels (``up.conv``) become their luma-weighted sum
-    (:data:`restore.pixels.LUMA_WEIGHTS`, which sum to 1: one residual added to R, G and B alike moves luma by
-    itself), everything else is kept. Its colours are then the bicubic skip's.
+    the upsampler's output convolution (``up.conv``: pixel shuffle's three colours' ``scale²`` phase kernels, or
+    a resize-conv's three colours) becomes the luma-weighted sum of its colours (:data:`restore.pixels.LUMA_WEIGHTS`,
+    which sum to 1: one residual added to R, G and B alike moves luma by itself), in a gated network's clean
+    copy too; everything else is kept. Its colours are then the bicubic skip's.
 
     Args:
-        state: the state dict of an SRNet with an RGB residual and the ``pixelshuffle`` upsampler.
-        scale: its scale (the phases per colour are ``scale²``).
+        state: the state dict of an SRNet with an RGB residual.
+        scale: its scale.
 
     Raises:
-        ValueError: the upsampler does not have three colours' phases.
+        ValueError: the upsampler has no such convolution (a transposed or unpooling one, or a luma one already).
     """
     from restore.pixels import LUMA_WEIGHTS
 
-    s2 = scale * scale
-    out = dict(state)
     w = torch.tensor(LUMA_WEIGHTS, dtype=torch.float64)
-    for part in ("weight", "bias"):
-        t = state[f"up.conv.{part}"]
-        if t.shape[0] != 3 * s2:
+    out = dict(state)
+    keys = [k for k in state if k in ("up.conv.weight", "up.conv.bias", "clean.up__conv__weight",
+                                      "clean.up__conv__bias")]
+    if "up.conv.weight" not in keys:
+        raise ValueError("a luma residual is made from an upsampler that ends in one convolution (pixelshuffle, "
+                         "resize-conv)")
+    for k in keys:
+        t = state[k]
+        if t.shape[0] % 3 or t.shape[0] // 3 not in (1, scale * scale):
             raise ValueError(f"an upsampler of {t.shape[0]} outputs is not an RGB one at ×{scale}")
-        v = t.double().view(3, s2, *t.shape[1:])
-        out[f"up.conv.{part}"] = torch.einsum("c,c...->...", w, v).to(t.dtype).contiguous()
+        v = t.double().view(3, t.shape[0] // 3, *t.shape[1:])
+        out[k] = torch.einsum("c,c...->...", w, v).to(t.dtype).contiguous()
     return out
 
 
