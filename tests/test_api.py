@@ -147,3 +147,27 @@ def test_gray_alpha_arrays_keep_their_layout(dtype) -> None:
     filled = inpaint(la, mask, method="telea")
     assert filled.shape == la.shape and filled.dtype == dtype
     np.testing.assert_array_equal(filled[:, :, 1], alpha)  # alpha returned as given
+
+
+@pytest.mark.parametrize("task", ["upscale", "denoise", "inpaint"])
+def test_grey_stored_as_colour_stays_grey(task) -> None:
+    """An RGB image whose channels are equal (a black-and-white photo saved as colour) is restored as grey and
+    comes back grey: exactly the grey image's result in each channel, where a colour network would tint it."""
+    import restore
+
+    g = make_image((40, 36), np.uint8, seed=3)
+    rgb = np.repeat(g[:, :, None], 3, axis=2)
+    holes = np.zeros(g.shape, bool)
+    holes[10:20, 12:22] = True
+    run = {"upscale": lambda a: restore.upscale(a, 4, model="sr-fast-x4"),
+           "denoise": lambda a: restore.denoise(a, jpeg_quality=40),
+           "inpaint": lambda a: restore.inpaint(a, holes, model="inpaint")}[task]
+    out, grey = run(rgb), run(g)
+    assert out.shape[2] == 3
+    for c in range(3):
+        np.testing.assert_array_equal(out[:, :, c], grey)
+    # and a colour image one level off grey in one pixel is still a colour image
+    tinted = rgb.copy()
+    tinted[5, 5, 1] ^= 1
+    out = run(tinted)
+    assert not np.array_equal(out[:, :, 0], out[:, :, 1])
