@@ -1,5 +1,5 @@
 """Training of the inpainting U-Net on random crops with thin / thick / box holes, validated against its own
-pre-fill on held-back images (the loop is :func:`restore.train.fit`)."""
+pre-fill on held-back images (the loop is :func:`restore.loop.fit`)."""
 from __future__ import annotations
 
 import json
@@ -16,7 +16,8 @@ from restore.devices import hardware_note, precision_dtype
 from restore.distributed import World
 from restore.io import read_rgb_u8
 from restore.models import UNet
-from restore.train import fit, portable_data, split_validation
+from restore.loop import fit
+from restore.train import portable_data, split_validation
 from restore.weights import save_model
 
 

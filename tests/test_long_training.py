@@ -285,3 +285,52 @@ def test_status_line_in_a_log_reports_progress_and_eta(capsys) -> None:
     line.update(1)
     line.update(2)
     assert capsys.readouterr().err == ""  # within the interval, and no total to complete
+
+
+def _ema_run(tmp_path, iters: int, resume: bool = False, trail: list | None = None) -> dict:
+    from restore.loop import fit
+
+    torch.manual_seed(0)
+    net = torch.nn.Linear(3, 2)
+    x = torch.randn(8, 3)
+
+    def step_loss(model, rng, step):
+        return (model(x) - float(rng.random())).square().mean()
+
+    def keep(step, loss):
+        if trail is not None:
+            trail.append({k: v.detach().clone() for k, v in net.state_dict().items()})
+
+    if trail is not None:
+        trail.append({k: v.detach().clone() for k, v in net.state_dict().items()})
+    fit(net, step_loss, iters=iters, lr=0.05, seed=1, warmup=1, out=tmp_path, resume=resume, val_every=2,
+        validate=lambda: {"score": 0.0}, on_step=keep, ema=0.5)
+    return {k: v.clone() for k, v in net.state_dict().items()}
+
+
+def test_a_moving_average_of_the_weights_is_what_is_validated_kept_and_resumed(tmp_path) -> None:
+    """``fit(ema=d)``: the weights validated and kept are d·average + (1 − d)·weights after every step, from the
+    starting weights; the average is in the checkpoint, so a run resumed from it continues the same average."""
+    trail: list = []
+    kept = _ema_run(tmp_path / "a", 2, trail=trail)  # one validation, at step 2: the first is the best
+    avg = {k: v.clone() for k, v in trail[0].items()}
+    for live in trail[1:]:
+        avg = {k: 0.5 * avg[k] + 0.5 * live[k] for k in avg}
+    for k in avg:
+        torch.testing.assert_close(kept[k], avg[k])
+        assert not torch.equal(kept[k], trail[-1][k])  # not the live weights
+    # resumed from a checkpoint, the average continues from the one it holds (not from the resumed weights)
+    from restore.checkpoint import load_checkpoint
+    from restore.loop import EMA_PREFIX
+
+    _ema_run(tmp_path / "c", 2)
+    saved = {k[len(EMA_PREFIX):]: v for k, v in load_checkpoint(tmp_path / "c" / "checkpoint.safetensors")[0].items()
+             if k.startswith(EMA_PREFIX)}
+    assert set(saved) == {"weight", "bias"}
+    trail = []
+    _ema_run(tmp_path / "c", 4, resume=True, trail=trail)
+    for live in trail[1:]:  # trail[0]: the weights built before the checkpoint was loaded
+        saved = {k: 0.5 * saved[k] + 0.5 * live[k] for k in saved}
+    now = load_checkpoint(tmp_path / "c" / "checkpoint.safetensors")[0]
+    for k in saved:
+        torch.testing.assert_close(now[EMA_PREFIX + k], saved[k])

@@ -330,7 +330,7 @@ def test_ddp_step_with_two_ranks_equals_one_rank_with_the_whole_batch(tmp_path) 
 
 def test_an_infinite_validation_score_does_not_freeze_the_choice_of_the_best(tmp_path) -> None:
     # a set whose outputs equal their targets scores inf; the other sets must still decide
-    from restore.train import fit
+    from restore.loop import fit
 
     net = torch.nn.Conv2d(1, 1, 1)
     scores = iter([{"clean": float("inf"), "jpeg": 30.0}, {"clean": float("inf"), "jpeg": 31.0},

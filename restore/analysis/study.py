@@ -280,7 +280,7 @@ def train(net: nn.Module, cfg: StudyConfig, sampler: Callable, *, seed: int,
     Returns:
         the :class:`TrainLog` (wall seconds, final loss).
     """
-    from restore.train import fit
+    from restore.loop import fit
 
     log = TrainLog()
     tic = time.perf_counter()
