@@ -90,20 +90,6 @@ def _split(image: np.ndarray, what: str = "image") -> tuple[np.ndarray, _Layout]
     return np.ascontiguousarray(f), _Layout(dt, gray, alpha)
 
 
-def _grey_as_colour(f: np.ndarray) -> bool:
-    """Whether a float ``H×W×3`` image is grey stored as colour (its three channels equal everywhere, as a black
-    and white photo saved as RGB, or its JPEG decoded). Such an image is restored as grey and the result copied
-    to the three channels: a network's colour output on a grey input differs between channels by a few levels
-    (the ×1 model tinted Set14's grey photos by up to 6 levels), which would tint it."""
-    if f.ndim != 3 or f.shape[2] != 3:
-        return False
-    # a look at a few rows first: a colour image almost always shows it there
-    for a in (f[:: max(1, f.shape[0] // 16)], f):
-        if not (np.array_equal(a[:, :, 0], a[:, :, 1]) and np.array_equal(a[:, :, 1], a[:, :, 2])):
-            return False
-    return True
-
-
 def _empty(h: int, w: int, layout: _Layout, alpha: bool) -> np.ndarray:
     """An uninitialised output in the input's dtype and channel layout."""
     if layout.gray:
@@ -319,12 +305,8 @@ def upscale(
         res = _empty(h * scale, w * scale, layout, alpha is not None)
         c = 1 if layout.gray else 3
         colour = res[:, :, None] if res.ndim == 2 else res[:, :, :c]
-        grey = _grey_as_colour(f)
-        upscale_array(f[:, :, :1] if grey else f, scale, model, device=device, tile=tile, precision=precision,
-                      backend=backend, out=colour[:, :, :1] if grey else colour, ensemble=ensemble,
-                      jpeg_quality=jpeg_quality, strength=strength)
-        if grey:
-            colour[:, :, 1:] = colour[:, :, :1]
+        upscale_array(f, scale, model, device=device, tile=tile, precision=precision, backend=backend, out=colour,
+                      ensemble=ensemble, jpeg_quality=jpeg_quality, strength=strength)
         if alpha is not None:
             store(res[:, :, c:], alpha)
         return res
@@ -453,12 +435,8 @@ def denoise(
     res = _empty(h, w, layout, alpha is not None)
     c = 1 if layout.gray else 3
     colour = res[:, :, None] if res.ndim == 2 else res[:, :, :c]
-    grey = _grey_as_colour(f)
-    upscale_array(f[:, :, :1] if grey else f, 1, model, device=device, tile=tile, precision=precision,
-                  backend=backend, out=colour[:, :, :1] if grey else colour, jpeg_quality=jpeg_quality,
-                  strength=float(strength))
-    if grey:
-        colour[:, :, 1:] = colour[:, :, :1]
+    upscale_array(f, 1, model, device=device, tile=tile, precision=precision, backend=backend, out=colour,
+                  jpeg_quality=jpeg_quality, strength=float(strength))
     if constrain:
         from restore.jpeg_constraint import project_to_jpeg
 
@@ -556,21 +534,19 @@ def inpaint(
         return image.copy()
     if holes.all():
         raise InputError("the mask covers the whole image: there are no known pixels to fill from")
-    grey = _grey_as_colour(f)
-    src = f[:, :, :1] if grey else f
     if method == TEXTURE_METHOD:  # ``model``, if given, is the CNN whose fill gives the structure
         from restore.texture import inpaint_texture
 
-        filled = inpaint_texture(src, holes, model=model, device=device, precision=precision)
+        filled = inpaint_texture(f, holes, model=model, device=device, precision=precision)
     elif model is not None:
         from restore.engine import inpaint_array
 
-        filled = inpaint_array(src, holes, model, device=device, precision=precision)
+        filled = inpaint_array(f, holes, model, device=device, precision=precision)
     else:
         if f.shape[0] * f.shape[1] > MAX_PIXELS:
             raise InputError(f"image exceeds the {MAX_PIXELS // 1_000_000} MP limit")
-        filled = classical.inpaint(src, holes, method)
-    out = _merge(np.repeat(filled, 3, axis=2) if grey else filled, layout)
+        filled = classical.inpaint(f, holes, method)
+    out = _merge(filled, layout)
     # bit-identical outside the hole, whatever rounding the float round trip did
     result = image.copy()
     result[holes] = out[holes]

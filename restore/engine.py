@@ -405,11 +405,30 @@ def with_condition(model: Any, quality: float | None, dev: torch.device, strengt
         return versions[key]
 
 
+def grey_as_colour(f: np.ndarray, known: np.ndarray | None = None) -> bool:
+    """Whether an ``H×W×3`` image is grey stored as colour: its three channels equal at every pixel (of ``known``,
+    ``H×W`` bool, if given: an inpainting's hole pixels are never read), as a black and white photo saved as RGB,
+    or its JPEG decoded. The networks run it as grey — their three output channels averaged into one — and the
+    result is copied to the three channels: a colour network's channels differ on a grey input by a few levels
+    (the ×1 model's by up to 6 on Set14's grey photos), which would tint it."""
+    if f.ndim != 3 or f.shape[2] != 3:
+        return False
+    step = max(1, f.shape[0] // 16)
+    # a look at a few rows first: a colour image almost always shows it there
+    for rows in (slice(None, None, step), slice(None)):
+        a = f[rows]
+        off = (a[:, :, 0] != a[:, :, 1]) | (a[:, :, 1] != a[:, :, 2])
+        if (off & known[rows] if known is not None else off).any():
+            return False
+    return True
+
+
 def upscale_array(f: np.ndarray, scale: int, model: Any, *, device: str = "auto", tile: int | None = None,
                   out: np.ndarray | None = None, precision: str = "auto", backend: str = "auto",
                   ensemble: bool = False, jpeg_quality: float | None = None, strength: float = 1.0) -> np.ndarray:
     """Upscale float32 ``H×W×C`` (C = 1 or 3) in [0, 1] with an SR model into ``out`` (float32 if not
-    given; any dtype :func:`restore.pixels.store` takes); gray runs as RGB and is averaged back.
+    given; any dtype :func:`restore.pixels.store` takes); gray runs as RGB and is averaged back, and so does grey
+    stored as colour (:func:`grey_as_colour`), copied back to its three channels.
     ``precision``: see :func:`resolve_precision` (ONNX Runtime runs float32, or int8); ``backend``: see
     :func:`resolve_backend`; ``ensemble``: average over the 8 flips and rotations (:class:`SelfEnsemble`);
     ``jpeg_quality`` and ``strength``: see :func:`with_condition` (scale 1 is restoration at the same size)."""
@@ -422,6 +441,8 @@ def upscale_array(f: np.ndarray, scale: int, model: Any, *, device: str = "auto"
     x = np.repeat(f, 3, axis=2) if c == 1 else f
     if out is None:
         out = np.empty((h * scale, w * scale, c), np.float32)
+    grey = out.shape[2] == 3 and grey_as_colour(f)
+    dst = out[:, :, :1] if grey else out
     if tile is None:
         if isinstance(net.module, OrtSR):
             tile = ORT_TILE  # fewer input shapes: ONNX Runtime re-plans per shape
@@ -437,13 +458,17 @@ def upscale_array(f: np.ndarray, scale: int, model: Any, *, device: str = "auto"
     tile = max(tile, 2 * TILE_MARGIN)
     while True:
         try:
-            return run_tiled(net, x, scale, tile, dev, out=out, dtype=dtype)
+            run_tiled(net, x, scale, tile, dev, out=dst, dtype=dtype)
+            break
         except torch.cuda.OutOfMemoryError:
             # retry with smaller tiles rather than fail: the output is the same up to rounding
             torch.cuda.empty_cache()
             if tile <= 64:
                 raise
             tile //= 2
+    if grey:
+        out[:, :, 1:] = out[:, :, :1]
+    return out
 
 
 # --- inpainting --------------------------------------------------------------------------------------------
@@ -513,13 +538,14 @@ def inpaint_array(f: np.ndarray, holes: np.ndarray, model: Any, *, device: str =
                   precision: str = "auto") -> np.ndarray:
     """Inpaint float32 ``H×W×C`` (C = 1 or 3) with a CNN (or :class:`Prefill`), one crop around each group of
     holes (as IOPaint's crop strategy), so cost follows the holes, not the image. Known pixels are returned
-    untouched. ``precision``: see :func:`resolve_precision`."""
+    untouched; grey stored as colour (:func:`grey_as_colour`) is filled as grey. ``precision``: see
+    :func:`resolve_precision`."""
     dev = pick_device(device)
     net = get_model(model, dev)
     dtype = resolve_precision(precision, dev, net.cpu_bf16)
     if net.task != "inpaint":
         raise ModelError(f"model {net.name!r} is not an inpainting model")
-    gray = f.shape[2] == 1
+    gray, grey = f.shape[2] == 1, grey_as_colour(f, ~holes)
     x = np.repeat(f, 3, axis=2) if gray else f
     out = x.copy()
     limit = MAX_INPAINT_PIXELS.get(dev.type, 4_000_000)
@@ -535,4 +561,6 @@ def inpaint_array(f: np.ndarray, holes: np.ndarray, model: Any, *, device: str =
             res = to_array(net(crop, m))
             sel = holes[y0:y1, x0:x1]
             out[y0:y1, x0:x1][sel] = res[sel]
+    if grey:
+        return np.repeat(out.mean(axis=2, keepdims=True), 3, axis=2)
     return out.mean(axis=2, keepdims=True) if gray else out

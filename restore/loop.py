@@ -124,9 +124,10 @@ def fit(net: nn.Module, step_loss: Callable[[nn.Module, np.random.Generator, int
     shadow = None
     if ema:
         shadow = {k: v.detach().clone() for k, v in net.state_dict().items()}
-        if saved_ema:
-            shadow = {k: v.to(shadow[k]) for k, v in saved_ema.items()}
-        averaged = [(shadow[k], v) for k, v in net.state_dict().items() if v.is_floating_point()]
+        for k, v in saved_ema.items():
+            shadow[k].copy_(v)
+        live = {k: v for k, v in net.state_dict().items() if v.is_floating_point()}
+        averages, weights = [shadow[k] for k in live], list(live.values())
     rng = world.rng(seed, state["step"])
     if on_start is not None:
         on_start(state)
@@ -147,7 +148,7 @@ def fit(net: nn.Module, step_loss: Callable[[nn.Module, np.random.Generator, int
         scaler.update()
         if shadow is not None:
             with torch.no_grad():
-                torch._foreach_lerp_([a for a, _ in averaged], [v for _, v in averaged], 1.0 - ema)
+                torch._foreach_lerp_(averages, weights, 1.0 - ema)
         value = float(loss.detach())
         loss_avg = 0.98 * loss_avg + 0.02 * value if step else value
         state["step"] = step + 1

@@ -135,6 +135,12 @@ def inpaint_texture(f: np.ndarray, holes: np.ndarray, *, structure: np.ndarray |
         return f.copy()
     if holes.all():
         raise InputError("the mask covers the whole image: there are no known pixels to fill from")
+    from restore.engine import grey_as_colour
+
+    if grey_as_colour(f, ~holes):  # filled as grey, then copied to the three channels (no tint)
+        grey = inpaint_texture(f[:, :, :1], holes, structure=None if structure is None else structure[:, :, :1],
+                               model=model, device=device, precision=precision, seed=seed, config=cfg)
+        return np.repeat(grey, 3, axis=2)
     f = np.ascontiguousarray(f, dtype=np.float32)
     if structure is None:
         structure = structure_fill(f, holes, model, device=device, precision=precision)

@@ -171,3 +171,18 @@ def test_grey_stored_as_colour_stays_grey(task) -> None:
     tinted[5, 5, 1] ^= 1
     out = run(tinted)
     assert not np.array_equal(out[:, :, 0], out[:, :, 1])
+
+
+def test_a_grey_photo_with_colour_in_its_holes_is_filled_as_grey() -> None:
+    """Inpainting reads no hole pixel, so colour painted over the holes does not make a grey photo a colour one."""
+    import restore
+
+    g = make_image((40, 36), np.uint8, seed=4)
+    holes = np.zeros(g.shape, bool)
+    holes[10:20, 12:22] = True
+    marked = np.repeat(g[:, :, None], 3, axis=2)
+    marked[holes] = (255, 0, 0)
+    for method in ("texture", None):
+        out = restore.inpaint(marked, holes, method=method) if method else restore.inpaint(marked, holes)
+        np.testing.assert_array_equal(out[:, :, 0], out[:, :, 1])
+        np.testing.assert_array_equal(out[:, :, 1], out[:, :, 2])
