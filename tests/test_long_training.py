@@ -149,7 +149,9 @@ def test_rgb_init_weights_train_on_as_a_luma_residual(tiny_data, tmp_path) -> No
     x = torch.rand(1, 3, 11, 9)
     with torch.no_grad():
         a, b = load_model(rgb, device="cpu").module.float()(x), load_model(luma, device="cpu").module.float()(x)
-    y = torch.tensor([65.481, 128.553, 24.966]).view(1, 3, 1, 1) / 255
+    from restore.pixels import LUMA_WEIGHTS
+
+    y = torch.tensor(LUMA_WEIGHTS).view(1, 3, 1, 1)
     torch.testing.assert_close((a * y).sum(1), (b * y).sum(1), atol=1e-4, rtol=0)
 
 
