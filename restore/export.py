@@ -128,13 +128,15 @@ def fold_constants(proto: Any) -> Any:
 CALIBRATION_IMAGES = ("astronaut", "coffee", "chelsea", "rocket", "camera")
 
 
-def calibration_inputs(scale: int, crop: int = 192) -> list[Any]:
-    """LR inputs for int8 calibration: four ``crop``² corners of each of :data:`CALIBRATION_IMAGES`, downscaled
-    by the published MATLAB-bicubic degradation; ``(1, 3, crop/scale, crop/scale)`` float32 in [0, 1]."""
+def calibration_inputs(scale: int, crop: int = 192, jpeg_quality: float | None = None) -> list[Any]:
+    """Inputs for int8 calibration: four ``crop``² corners of each of :data:`CALIBRATION_IMAGES`, downscaled
+    by the published MATLAB-bicubic degradation, or at ×1 (a restoration model) compressed at the stated
+    ``jpeg_quality`` when there is one (what that model is given: its activations' ranges are those of JPEG
+    inputs); ``(1, 3, crop/scale, crop/scale)`` float32 in [0, 1]."""
     import numpy as np
     import skimage.data
 
-    from restore.degradations import degrade
+    from restore.degradations import degrade, jpeg
 
     out = []
     c = crop // scale * scale
@@ -144,6 +146,8 @@ def calibration_inputs(scale: int, crop: int = 192) -> list[Any]:
         h, w = img.shape[:2]
         for y, x in ((0, 0), (0, w - c), (h - c, 0), (h - c, w - c)):
             lr = degrade(np.ascontiguousarray(img[y:y + c, x:x + c]), scale)
+            if scale == 1 and jpeg_quality is not None:
+                lr = jpeg(lr, int(round(jpeg_quality)))
             out.append(lr.transpose(2, 0, 1)[None].astype(np.float32) / 255)
     return out
 
@@ -196,6 +200,47 @@ def float_tail_nodes(proto: Any, parameters: set[str]) -> list[str]:
     return last + [f for f in feeds if f not in last]
 
 
+def learned_range_tensors(proto: Any, ranges: dict[str, list[float]]) -> dict[str, list[float]]:
+    """The ONNX tensors of an exported SRNet graph that quantisation-aware training rounded
+    (:class:`restore.qat.QuantAware`), each with the range it learned (``ranges``, by point): the head
+    convolution's output (and, with a block grid, the add of its bias), each block's first convolution and the
+    ReLU after it, its second convolution and the add that closes it, and the body tail's output. Found by the
+    network's parameter names, whatever the wrappers around it are called."""
+    import re
+
+    consumers: dict[str, list[Any]] = {}
+    for n in proto.graph.node:
+        for i in n.input:
+            consumers.setdefault(i, []).append(n)
+    out: dict[str, list[float]] = {}
+
+    def after(tensor: str, op: str) -> Any:
+        return next((c for c in consumers.get(tensor, []) if c.op_type == op), None)
+
+    for n in proto.graph.node:
+        if n.op_type != "Conv" or len(n.input) < 2:
+            continue
+        w, y = n.input[1], n.output[0]
+        if re.search(r"(^|\.)head\.weight$", w) and "head" in ranges:
+            out[y] = ranges["head"]
+            grid = after(y, "Add")
+            if grid is not None and "head_grid" in ranges:
+                out[grid.output[0]] = ranges["head_grid"]
+        elif re.search(r"(^|\.)body_tail\.weight$", w) and "tail" in ranges:
+            out[y] = ranges["tail"]
+        elif m := re.search(r"(^|\.)body\.(\d+)\.body\.(\d+)\.weight$", w):
+            i, first = m.group(2), m.group(3) == "0"
+            relu = after(y, "Relu") if first else None
+            if first and relu is not None and f"act{i}" in ranges:
+                out[y] = out[relu.output[0]] = ranges[f"act{i}"]
+            elif not first and f"res{i}" in ranges:
+                out[y] = ranges[f"res{i}"]
+                add = after(y, "Add")
+                if add is not None and f"add{i}" in ranges:
+                    out[add.output[0]] = ranges[f"add{i}"]
+    return out
+
+
 def _need_onnxruntime() -> None:
     """Raise :class:`ModelError` (one line, the install hint) when ONNX Runtime or onnx is missing."""
     try:
@@ -220,6 +265,8 @@ def onnx_int8_bytes(net: Any, fp32: bytes | None = None) -> bytes:
     """
     import tempfile
 
+    import numpy as np
+
     from restore.models.descriptor import describe
 
     _need_onnxruntime()
@@ -232,9 +279,16 @@ def onnx_int8_bytes(net: Any, fp32: bytes | None = None) -> bytes:
     keep_float = float_skip_nodes(proto, params)
     keep_float += [n for n in float_tail_nodes(proto, params) if n not in keep_float]
 
+    # a network trained for its int8 form (restore.qat) is rounded to the ranges it learned; the few tensors
+    # outside them (the input image, the block-grid bias) are constant in range: one small input calibrates them
+    learned = learned_range_tensors(proto, net.metadata.get("int8_ranges") or {})
+    overrides = {t: [{"rmin": np.float32(lo), "rmax": np.float32(hi)}] for t, (lo, hi) in learned.items()}
+    inputs = ([np.linspace(0, 1, 3 * 64 * 64, dtype=np.float32).reshape(1, 3, 64, 64)] if learned else
+              calibration_inputs(net.scale, jpeg_quality=net.metadata.get("jpeg_quality")))
+
     class Reader:  # ONNX Runtime's CalibrationDataReader protocol
         def __init__(self) -> None:
-            self.it = iter(calibration_inputs(net.scale))
+            self.it = iter(inputs)
 
         def get_next(self) -> dict[str, Any] | None:
             x = next(self.it, None)
@@ -250,7 +304,8 @@ def onnx_int8_bytes(net: Any, fp32: bytes | None = None) -> bytes:
             with contextlib.redirect_stdout(_io.StringIO()):  # the percentile calibration prints its progress
                 quantize_static(str(src), str(dst), Reader(), quant_format=QuantFormat.QDQ, per_channel=True,
                                 activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
-                                calibrate_method=CalibrationMethod.Percentile, nodes_to_exclude=keep_float)
+                                calibrate_method=CalibrationMethod.Percentile, nodes_to_exclude=keep_float,
+                                extra_options={"TensorQuantOverrides": overrides} if overrides else {})
         finally:
             logging.getLogger().removeFilter(quiet)
         return dst.read_bytes()
@@ -258,7 +313,7 @@ def onnx_int8_bytes(net: Any, fp32: bytes | None = None) -> bytes:
 
 #: bump when what :func:`onnx_int8_bytes` makes changes (calibration set, method, excluded nodes): old cache
 #: entries are then never read again
-INT8_RECIPE = "int8-qdq-u8s8-percentile-skipfp32-tailfp32-x1skip-v3"
+INT8_RECIPE = "int8-qdq-u8s8-percentile-skipfp32-tailfp32-x1skip-x1jpegcal-learnedranges-v4"
 
 
 def cache_dir() -> Path:

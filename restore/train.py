@@ -140,6 +140,8 @@ class SRTrainConfig:
     constraint: bool = False
     #: 0, or the decay of the weights' moving average that is validated and exported (``fit``'s ``ema``)
     ema: float = 0.0
+    #: quantisation-aware training (restore.qat.QuantAware): trained and validated as its int8 export runs
+    qat: bool = False
 
 
 def _init_files(prefix: str, scales: Sequence[int]) -> tuple[dict[int, Path], str, dict]:
@@ -221,6 +223,8 @@ def train_sr(cfg: SRTrainConfig, *, resume: bool = False, progress: Callable[[di
         raise InputError("--condition jpeg needs --degradation real (the clean protocol states nothing)")
     if cfg.gated and (cfg.condition != "jpeg" or not cfg.init):
         raise InputError("--gated needs --condition jpeg and --init (the clean weights it is anchored to)")
+    if cfg.qat and (len(cfg.scales) > 1 or cfg.gated):
+        raise InputError("--qat trains one scale, not gated")
     if cfg.loss not in SR_LOSSES:
         raise InputError(f"unknown loss {cfg.loss!r}; choose {' or '.join(SR_LOSSES)}")
     pixel_loss = SR_LOSSES[cfg.loss]
@@ -298,6 +302,10 @@ def train_sr(cfg: SRTrainConfig, *, resume: bool = False, progress: Callable[[di
         sub.load_state_dict({**sub.state_dict(), **start})  # a new condition keeps its zero initialisation
         if cfg.gated and not any(k.startswith("clean.") for k in start):
             sub.freeze_clean()  # anchored to the clean weights it starts from (gated ones keep their anchor)
+    if cfg.qat:  # after the starting weights are in: the rounding is simulated around them
+        from restore.qat import QuantAware
+
+        net.nets[str(cfg.scales[0])] = QuantAware(net.nets[str(cfg.scales[0])])
 
     # each scale's validation sets: (tag, [(LR, what it states)]); a score is reported as x<scale><tag>
     val_sets = {s: [("", [(a, None) for a in val.lr[s]])] + ([("_real", val_real[s])] if val_real else [])
@@ -398,6 +406,7 @@ def train_sr(cfg: SRTrainConfig, *, resume: bool = False, progress: Callable[[di
                 **({"rescale": list(cfg.rescale)} if cfg.rescale else {}),
                 **({"constraint": "jpeg quantisation"} if cfg.constraint else {}),
                 **({"ema": cfg.ema} if cfg.ema else {}),
+                **({"qat": "int8 as ONNX Runtime runs it (restore.qat)"} if cfg.qat else {}),
                 **({"teacher": {"models": [f"{cfg.teacher}-x{k}" for k in cfg.scales], "weight": cfg.teacher_weight}}
                    if cfg.teacher else {}),
                 "condition": ({"kind": "jpeg", "knots": list(KNOTS), "given": "the quality of the input's last "
@@ -410,6 +419,8 @@ def train_sr(cfg: SRTrainConfig, *, resume: bool = False, progress: Callable[[di
         }
         if s in anchors:
             info["training"]["anchor"] = anchors[s]
+        if cfg.qat:  # the activation ranges it was trained with: the int8 export rounds to them
+            info["int8_ranges"] = net.nets[str(s)].int8_ranges()
         written.append(save_model(single, out / f"{cfg.name}-x{s}.safetensors", info))
     (out / "history.json").write_text(json.dumps(state["history"], indent=1))
     return written

@@ -377,11 +377,10 @@ def blend_models(a, b, t: float, *, device: str = "auto"):
     # described from the blended module itself: a deeper blend sees further (receptive radius) than ``a``
     # the int8 declaration (restore.engine.auto_int8) was measured on a's and b's own weights: it holds at the
     # ends, where the blend is one of them weight for weight (so denoise 0 / 1 run exactly as the two models do),
-    # and says nothing about the weights in between
-    kept = {k: v for k, v in ia.items() if k != "cpu_int8"}
+    # and says nothing about the weights in between; so with the activation ranges a network learned for int8
+    kept = {k: v for k, v in ia.items() if k not in ("cpu_int8", "int8_ranges")}
     end = ia if t == 0 else ib if t == 1 else {}
-    if end.get("cpu_int8"):
-        kept["cpu_int8"] = end["cpu_int8"]
+    kept.update({k: end[k] for k in ("cpu_int8", "int8_ranges") if end.get(k)})
     # the blend's identity: the two files' bytes and the weight (a change to either file is another model)
     digest = hashlib.sha256(f"{da.digest}\n{db.digest}\n{float(t)!r}".encode()).hexdigest()
     return describe(ma, name=name, metadata={**kept, "name": name, "default": False,

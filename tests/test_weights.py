@@ -142,6 +142,19 @@ def test_blend_is_each_model_at_its_end_and_between_in_the_middle(tmp_path) -> N
     assert mid.metadata["blend"] == {"a": "a", "b": "b", "t": 0.5}
 
 
+def test_a_blend_keeps_learned_int8_ranges_only_at_its_ends(tmp_path) -> None:
+    """The activation ranges a network learned for its int8 form (restore.qat) belong to its own weights."""
+    from restore.weights import blend_models
+
+    ranges = {"head": [-0.5, 0.5]}
+    pa = save_model(SRNet(base_ch=8, n_blocks=1, scale=2), tmp_path / "a.safetensors",
+                    {**_sr_info(name="a"), "int8_ranges": ranges})
+    pb = save_model(SRNet(base_ch=8, n_blocks=1, scale=2), tmp_path / "b.safetensors", _sr_info(name="b"))
+    assert blend_models(pa, pb, 0.0, device="cpu").metadata["int8_ranges"] == ranges
+    assert "int8_ranges" not in blend_models(pa, pb, 0.5, device="cpu").metadata
+    assert "int8_ranges" not in blend_models(pa, pb, 1.0, device="cpu").metadata
+
+
 def test_blend_refuses_different_architectures(tmp_path) -> None:
     from restore.weights import blend_models
 

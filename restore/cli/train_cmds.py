@@ -80,6 +80,7 @@ def train_sr_cmd(
     rescale: Annotated[Optional[str], typer.Option("--rescale", help="Scale augmentation: also train on every image shrunk by each of these factors, e.g. 0.9,0.8,0.7,0.6 (MATLAB bicubic).", show_default=False)] = None,
     constraint: Annotated[bool, typer.Option("--constraint", help="A x1 JPEG model (--scales 1 --condition jpeg) trained and validated through the quantisation constraint restore denoise applies to a JPEG file's result.")] = False,
     ema: Annotated[float, typer.Option("--ema", min=0.0, max=0.99999, help="Validate and export an exponential moving average of the weights with this decay (e.g. 0.999); 0 = the weights themselves.")] = 0.0,
+    qat: Annotated[bool, typer.Option("--qat", help="Quantisation-aware: train and validate the network as its int8 export runs (one scale, not --gated).")] = False,
     luma_residual: Annotated[bool, typer.Option("--luma-residual", help="The network adds one residual to R, G and B alike (luma only; the colours are the bicubic skip's) through an upsampler a third of the size.")] = False,
     degradation_set: Annotated[Optional[str], typer.Option("--degradation-set", help="Settings of the real degradation, e.g. clean_prob=0.1,jpeg_quality=30:95 (fields of restore.degradations.RealDegradation; ranges as LOW:HIGH).", show_default=False)] = None,
 ) -> None:
@@ -125,7 +126,7 @@ def train_sr_cmd(
                         init=init, degradation_settings=settings, loss=loss, teacher=teacher,
                         teacher_weight=teacher_weight, command=_command_line(), arch=arch,
                         condition=condition, gated=gated, arch_options=arch_options, inputs=inputs,
-                        rescale=factors, constraint=constraint, ema=ema)
+                        rescale=factors, constraint=constraint, ema=ema, qat=qat)
     try:
         paths = train_sr(cfg, resume=resume, progress=_progress_printer(), tick=_ticker(iters))
     except ValueError as e:

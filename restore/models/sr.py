@@ -170,43 +170,59 @@ class SRNet(nn.Module):
 
     def folded(self, cond: torch.Tensor) -> SRNet | None:
         """A conditioned network (not gated: :meth:`specialised` first) fixed at one condition ``(1, cond_dim)``
-        as a plain one, every FiLM scale and shift folded into the convolutions around it: the same function up
-        to float rounding, without the per-layer modulation (about 15 % of a ×1 model's time on a CPU).
-
-        The skip path of block ``i`` carries the product ``D`` of the scales before it, which the block's first
-        convolution takes on its input channels and its second (with the shift) undoes on its output; the
-        head's and the tail's own scale and shift fold directly. ``None`` where a scale is too close to 0 for
-        that division.
+        as a plain one, every FiLM scale and shift folded into the convolutions around it
+        (:meth:`folded_parameters`): the same function up to float rounding, without the per-layer modulation
+        (about 15 % of a ×1 model's time on a CPU). ``None`` where a scale is too close to 0 to fold.
         """
         import copy
 
-        if self.gated:
-            raise ValueError("a gated network is specialised (specialised), then folded")
-        c = self.head.out_channels
         with torch.no_grad():
-            f = self.cond(cond.float().to(self.cond.weight.device))[0].view(-1, 2, c)
-            gain, shift = 1 + f[:, 0], f[:, 1]
-            # what the skip path carries into each block, and out of the last one
-            carried = torch.cat([torch.ones_like(gain[:1]), torch.cumprod(gain[1:-1], 0)])
-            if bool((carried.abs() < 1e-3).any()):
+            params = self.folded_parameters(cond)
+            if params is None:
                 return None
             out = copy.deepcopy(self)
             del out.cond
             out.cond_dim, out.shared_parts = 0, type(self).shared_parts
-            col = lambda v: v.view(-1, 1, 1, 1)  # noqa: E731  (per output channel)
-            row = lambda v: v.view(1, -1, 1, 1)  # noqa: E731  (per input channel)
-            out.head.weight.mul_(col(gain[0]))
-            out.head.bias.mul_(gain[0]).add_(shift[0])
-            if hasattr(out, "grid_bias"):
-                out.grid_bias.mul_(gain[0].view(-1, 1, 1))
-            for i, block in enumerate(out.body):
-                first, second, d = block.body[0], block.body[-1], carried[i]
-                first.weight.mul_(row(d))
-                second.weight.div_(col(d))
-                second.bias.div_(d).add_(shift[i + 1] / (carried[i + 1] * block.res_scale))
-            out.body_tail.weight.mul_(row(carried[-1])).mul_(col(gain[-1]))
-            out.body_tail.bias.mul_(gain[-1]).add_(shift[-1])
+            for name, value in params.items():
+                out.get_parameter(name).copy_(value)
         return out
+
+    def folded_parameters(self, cond: torch.Tensor) -> dict[str, torch.Tensor] | None:
+        """The parameters of the plain network that computes this conditioned one at one condition ``(1,
+        cond_dim)``, by name, differentiable in this network's parameters (what quantisation-aware training
+        quantises: :mod:`restore.qat`). ``None`` where a scale is too close to 0 for the division below.
+
+        The skip path of block ``i`` carries the product ``D`` of the scales before it, which the block's first
+        convolution takes on its input channels and its second (with the shift) undoes on its output; the
+        head's and the tail's own scale and shift fold directly.
+
+        Raises:
+            ValueError: a gated network (:meth:`specialised` first) or one without a condition.
+        """
+        if self.gated or not self.cond_dim:
+            raise ValueError("only a conditioned network that is not gated folds its condition (specialised first)")
+        c = self.head.out_channels
+        f = self.cond(cond.float().to(self.cond.weight.device))[0].view(-1, 2, c)
+        gain, shift = 1 + f[:, 0], f[:, 1]
+        # what the skip path carries into each block, and out of the last one
+        carried = torch.cat([torch.ones_like(gain[:1]), torch.cumprod(gain[1:-1], 0)])
+        if bool((carried.detach().abs() < 1e-3).any()):
+            return None
+        p = {n: t for n, t in self.named_parameters() if not n.startswith("cond.")}
+        col = lambda v: v.view(-1, 1, 1, 1)  # noqa: E731  (per output channel)
+        row = lambda v: v.view(1, -1, 1, 1)  # noqa: E731  (per input channel)
+        p["head.weight"] = p["head.weight"] * col(gain[0])
+        p["head.bias"] = p["head.bias"] * gain[0] + shift[0]
+        if "grid_bias" in p:
+            p["grid_bias"] = p["grid_bias"] * gain[0].view(-1, 1, 1)
+        for i, block in enumerate(self.body):
+            first, second, d = f"body.{i}.body.0", f"body.{i}.body.{len(block.body) - 1}", carried[i]
+            p[f"{first}.weight"] = p[f"{first}.weight"] * row(d)
+            p[f"{second}.weight"] = p[f"{second}.weight"] / col(d)
+            p[f"{second}.bias"] = p[f"{second}.bias"] / d + shift[i + 1] / (carried[i + 1] * block.res_scale)
+        p["body_tail.weight"] = p["body_tail.weight"] * row(carried[-1]) * col(gain[-1])
+        p["body_tail.bias"] = p["body_tail.bias"] * gain[-1] + shift[-1]
+        return p
 
     def condition_gain(self, cond: torch.Tensor) -> torch.Tensor:
         """``g(q)`` of a gated network for condition vectors ``(B, cond_dim)``: the learned gain at each knot,
