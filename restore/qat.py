@@ -110,11 +110,12 @@ class QuantAware(nn.Module):
             p.requires_grad_(False)
         object.__setattr__(self, "_plain", plain)  # not a submodule: its parameters are replaced at every call
         # the upsampler's convolution stays float32 in the export (restore.export.float_tail_nodes)
-        self._float = {f"up.{n}" for n, m in plain.up.named_modules()
-                       if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d)) for n in (f"{n}.weight",)}
+        self._float = {f"up.{n}.weight" for n, m in plain.up.named_modules()
+                       if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d))}
         points: dict[str, tuple[nn.Module, bool]] = {"head": (plain.head, False), "tail": (plain.body_tail, False)}
         for i, block in enumerate(plain.body):
-            points[f"act{i}"] = (block.body[1], True)
+            # a ReLU's output starts at 0, and so does its range (ONNX Runtime fuses it into the convolution)
+            points[f"act{i}"] = (block.body[1], isinstance(block.body[1], nn.ReLU))
             points[f"res{i}"] = (block.body[-1], False)
             points[f"add{i}"] = (block, False)
         self.ranges = nn.ModuleDict({k: RangeQuant(relu) for k, (_, relu) in points.items()})

@@ -76,6 +76,19 @@ def test_quant_aware_trains_the_wrapped_network_and_exports_it():
     assert not any(n.startswith("_plain") for n, _ in qa.named_parameters())
 
 
+def test_quant_aware_runs_an_upscaler_with_its_skip_and_upsampler_in_float():
+    torch.manual_seed(0)
+    net = create_model("srnet", base_ch=8, n_blocks=1, scale=2).eval()
+    qa = QuantAware(net)
+    assert qa._float == {"up.conv.weight"}
+    x = torch.rand(1, 3, 12, 10)
+    qa.train()(x)  # the ranges from one batch
+    with torch.no_grad():
+        out, ref = qa.eval()(x), net(x)
+    assert out.shape == ref.shape == (1, 3, 24, 20)
+    assert 0 < float((out - ref).abs().max()) < 0.05
+
+
 def test_quant_aware_refuses_a_gated_network():
     gated = create_model("srnet", base_ch=8, n_blocks=1, scale=2, cond_dim=len(KNOTS), gated=True)
     with pytest.raises(ValueError, match="gated"):
