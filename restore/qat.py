@@ -86,26 +86,22 @@ class QuantAware(nn.Module):
     distinct condition is one fold and one pass over its rows).
 
     Raises:
-        ValueError: a gated network, or not an SRNet.
+        ValueError: a gated network, or not an SRNet (a training-time form such as ``srnet-rep`` included).
     """
 
     def __init__(self, net: nn.Module) -> None:
         from restore.models.sr import SRNet
 
         super().__init__()
-        if not isinstance(net, SRNet) or net.gated:
+        # exactly SRNet: a training-time form (srnet-rep's branches) is not what the int8 export runs
+        if type(net) is not SRNet or net.gated:
             raise ValueError("quantisation-aware training takes a plain or conditioned (not gated) SRNet")
         self.net = net
+        # the folded network's structure: the same layers without the condition (its values come at each call)
+        plain = copy.deepcopy(net)
         if net.cond_dim:
-            from restore.compression import condition_vector
-
-            plain = net.folded(condition_vector(None)[None])
-            if plain is None:  # the structure is what matters here, not the fold's values
-                plain = copy.deepcopy(net)
-                del plain.cond
-                plain.cond_dim = 0
-        else:
-            plain = copy.deepcopy(net)
+            del plain.cond
+            plain.cond_dim = 0
         for p in plain.parameters():
             p.requires_grad_(False)
         object.__setattr__(self, "_plain", plain)  # not a submodule: its parameters are replaced at every call
@@ -132,7 +128,6 @@ class QuantAware(nn.Module):
 
     def _run(self, x: torch.Tensor, params: dict[str, torch.Tensor]) -> torch.Tensor:
         params = {n: fake_quant_weight(t) if t.dim() == 4 and n not in self._float else t for n, t in params.items()}
-        self._plain.train(self.training)
         return torch.func.functional_call(self._plain, params, (x,))
 
     def forward(self, x: torch.Tensor, cond: torch.Tensor | None = None) -> torch.Tensor:
@@ -163,4 +158,4 @@ class QuantAware(nn.Module):
 
     def export(self) -> nn.Module:
         """The trained network, as it ships (the int8 export rounds it again, with ranges of its own)."""
-        return self.net.export() if hasattr(self.net, "export") else self.net
+        return self.net
